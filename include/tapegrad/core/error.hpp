@@ -1,0 +1,38 @@
+#pragma once
+// Every failure tapegrad reports is one of these exceptions, with the context needed to fix it.
+#include <stdexcept>
+#include <string>
+
+namespace tapegrad {
+
+/// Base of all tapegrad errors.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Shapes that do not fit an op; the message names the op and every shape involved.
+class ShapeError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Misuse of a tape: backward on the wrong variable, twice, or with a stale variable.
+class TapeError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// An argument outside its domain (a label out of range, a negative size, ...).
+class ValueError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A data or checkpoint file that is missing, truncated or malformed; the message names the file.
+class DataError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace tapegrad

@@ -1,0 +1,123 @@
+#pragma once
+// The tape (a Wengert list): every op on variables that need gradients appends one node holding its
+// value, its inputs' indices and its backward rule. Nodes are in the order they ran, so backward() is a
+// single reverse loop over them (no recursion, no graph search).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tapegrad/core/tensor.hpp"
+
+namespace tapegrad {
+
+template <class T>
+class Tape;
+namespace detail {
+template <class T>
+struct Node;
+}
+
+/// A trainable leaf that outlives every tape: its value and the gradient backward() accumulates into it.
+template <class T>
+struct Parameter {
+  Parameter() = default;
+  Parameter(std::string name, Tensor<T> initial)
+      : name(std::move(name)), value(std::move(initial)), grad(Tensor<T>::zeros(value.shape())) {}
+  void zero_grad() { grad = Tensor<T>::zeros(value.shape()); }
+
+  std::string name;
+  Tensor<T> value;
+  Tensor<T> grad;
+};
+
+/// A handle to one value recorded on a tape. Cheap to copy; valid until that tape is cleared.
+template <class T>
+class Var {
+ public:
+  Var() = default;
+
+  const Tensor<T>& value() const;
+  /// d(root)/d(this) after backward(); zeros if nothing flowed here.
+  const Tensor<T>& grad() const;
+  const Shape& shape() const { return value().shape(); }
+  T item() const { return value().item(); }
+  bool requires_grad() const;
+  /// Name of the op that produced this value ("leaf" for inputs).
+  const char* op() const;
+
+  void backward() const;
+  void backward(const Tensor<T>& upstream) const;
+
+  Tape<T>& tape() const;
+  std::uint32_t index() const { return index_; }
+  bool valid() const;
+
+ private:
+  friend class Tape<T>;
+  Var(Tape<T>* tape, std::uint32_t index, std::uint64_t generation)
+      : tape_(tape), index_(index), generation_(generation) {}
+
+  Tape<T>* tape_ = nullptr;
+  std::uint32_t index_ = 0;
+  std::uint64_t generation_ = 0;  // detects use after tape.clear()
+};
+
+template <class T>
+class Tape {
+ public:
+  Tape();
+  ~Tape();
+  Tape(const Tape&) = delete;  // variables point at their tape
+  Tape& operator=(const Tape&) = delete;
+
+  /// A value that needs no gradient (data, targets).
+  Var<T> constant(Tensor<T> value);
+  /// A leaf owned by this tape; read its gradient with var.grad() after backward().
+  Var<T> variable(Tensor<T> value, bool requires_grad = true);
+  /// A leaf that refers to `p` without copying it; backward() adds into p.grad.
+  /// `p` must stay where it is while the tape records.
+  Var<T> parameter(Parameter<T>& p);
+
+  /// Backpropagate from a one-element root (seed 1).
+  void backward(const Var<T>& root);
+  /// Backpropagate from any root, seeded with `upstream` of the root's shape.
+  void backward(const Var<T>& root, const Tensor<T>& upstream);
+
+  /// Forget every node but keep their memory for the next step; old Vars become invalid.
+  void clear();
+  /// Zero every gradient held on the tape and in the parameters it refers to.
+  void zero_grad();
+
+  std::size_t size() const { return size_; }
+  std::uint64_t generation() const { return generation_; }
+  /// Nodes allocated so far (kept across clear()).
+  std::size_t capacity() const;
+  bool consumed() const { return consumed_; }
+
+  // ---- used by ops (src/ops) ----
+  detail::Node<T>& push(const char* op);  // a fresh node at the end, fields reset, buffers kept
+  detail::Node<T>& node(std::uint32_t index);
+  const detail::Node<T>& node(std::uint32_t index) const;
+  const Tensor<T>& value(std::uint32_t index) const;
+  /// The gradient buffer of a node, zero-filled on first use in this pass.
+  Tensor<T>& grad(std::uint32_t index);
+  Var<T> handle(std::uint32_t index) const { return Var<T>(const_cast<Tape*>(this), index, generation_); }
+  void check(const Var<T>& v, const char* op) const;  // throws TapeError for a foreign or stale handle
+
+ private:
+  std::vector<detail::Node<T>> nodes_;  // nodes_[0, size_) are live; the rest keep their buffers
+  std::size_t size_ = 0;
+  std::uint64_t generation_ = 1;
+  bool consumed_ = false;
+};
+
+/// A copy of `v`'s value on the same tape that no gradient flows back through.
+template <class T>
+Var<T> detach(const Var<T>& v);
+
+extern template class Var<float>;
+extern template class Var<double>;
+extern template class Tape<float>;
+extern template class Tape<double>;
+
+}  // namespace tapegrad

@@ -1,0 +1,66 @@
+#pragma once
+// Numerical gradients by central differences, and a checker that compares them with the tape's.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tapegrad/core/tape.hpp"
+
+namespace tapegrad {
+
+/// The book's numerical_diff: (f(x + h) - f(x - h)) / 2h.
+double numerical_diff(const std::function<double(double)>& f, double x, double h = 1e-4);
+
+/// The book's numerical_gradient: df/dx for every element of x, by central differences.
+/// Perturbs x in place, one element at a time, and restores it. f may read x directly or ignore its argument.
+template <class T>
+Tensor<T> numerical_gradient(const std::function<double(const Tensor<T>&)>& f, Tensor<T>& x, double h = 1e-4);
+
+struct GradcheckOptions {
+  double eps = 0;   // central-difference step; 0 picks 1e-6 for double, 1e-3 for float
+  double atol = 0;  // pass when |a - n| <= atol + rtol * |n|; 0 picks 1e-5 (double) / 1e-2 (float)
+  double rtol = 0;  // 0 picks 1e-3 (double) / 1e-2 (float)
+  bool fast = false;          // random directional derivatives instead of every element
+  std::size_t directions = 8; // fast mode: directions per checked tensor
+  std::uint64_t seed = 1234;  // upstream gradient and fast-mode directions
+};
+
+/// How one checked tensor fared.
+struct GradcheckEntry {
+  std::string name;
+  Shape shape;
+  std::size_t checked = 0;      // elements (full mode) or directions (fast mode)
+  double mean_abs_error = 0;    // the book's figure: mean |analytic - numerical|
+  double max_abs_error = 0;
+  double max_rel_error = 0;     // |a - n| / |n| at its worst
+  std::vector<std::size_t> worst_index;  // element (full mode) or {direction} (fast mode)
+  double worst_analytic = 0;
+  double worst_numerical = 0;
+  bool all_zero = false;  // both gradients exactly zero: nothing was checked, so it does not pass
+  bool passed = false;
+};
+
+struct GradcheckReport {
+  std::vector<GradcheckEntry> entries;
+  bool fast = false;
+  double eps = 0, atol = 0, rtol = 0;
+  std::string warning;  // e.g. checking in float
+  bool passed() const;
+  const GradcheckEntry& operator[](const std::string& name) const;  // throws ValueError if absent
+  std::string table() const;  // one row per tensor
+};
+
+/// Check the gradients of `f` with respect to `params`. `f` records a computation on the tape it is given,
+/// reading each checked tensor through tape.parameter(*p). The output is reduced with a random upstream
+/// gradient v (L = sum(v * f)), so any output shape works and a wrong rule cannot hide behind all-ones.
+template <class T>
+GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::vector<Parameter<T>*>& params,
+                          const GradcheckOptions& options = {});
+
+/// Convenience: check `f` with respect to each of `inputs` (named input0, input1, ...).
+template <class T>
+GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&, const std::vector<Var<T>>&)>& f,
+                          const std::vector<Tensor<T>>& inputs, const GradcheckOptions& options = {});
+
+}  // namespace tapegrad

@@ -1,0 +1,60 @@
+#pragma once
+// Elementwise arithmetic with NumPy broadcasting. Rules (forward and backward) live in src/ops/arithmetic.cpp.
+#include <type_traits>
+
+#include "tapegrad/core/tape.hpp"
+
+namespace tapegrad {
+
+template <class T>
+Var<T> add(const Var<T>& a, const Var<T>& b);
+template <class T>
+Var<T> sub(const Var<T>& a, const Var<T>& b);
+template <class T>
+Var<T> mul(const Var<T>& a, const Var<T>& b);
+template <class T>
+Var<T> div(const Var<T>& a, const Var<T>& b);
+template <class T>
+Var<T> neg(const Var<T>& a);
+/// a^p for a scalar exponent p.
+template <class T>
+Var<T> pow(const Var<T>& a, double p);
+template <class T>
+Var<T> exp(const Var<T>& a);
+template <class T>
+Var<T> log(const Var<T>& a);
+template <class T>
+Var<T> sqrt(const Var<T>& a);
+/// |a|; its derivative at 0 is taken as 0.
+template <class T>
+Var<T> abs(const Var<T>& a);
+
+/// A scalar constant on the tape of `like`, for mixing numbers into expressions.
+template <class T>
+Var<T> scalar_like(const Var<T>& like, T value);
+
+namespace detail {
+template <class T>
+struct type_identity {
+  using type = T;
+};
+template <class T>
+using scalar_t = typename type_identity<T>::type;  // blocks deduction so `x * 2.0` works for float x
+}  // namespace detail
+
+template <class T> Var<T> operator+(const Var<T>& a, const Var<T>& b) { return add(a, b); }
+template <class T> Var<T> operator-(const Var<T>& a, const Var<T>& b) { return sub(a, b); }
+template <class T> Var<T> operator*(const Var<T>& a, const Var<T>& b) { return mul(a, b); }
+template <class T> Var<T> operator/(const Var<T>& a, const Var<T>& b) { return div(a, b); }
+template <class T> Var<T> operator-(const Var<T>& a) { return neg(a); }
+
+template <class T> Var<T> operator+(const Var<T>& a, detail::scalar_t<T> b) { return add(a, scalar_like(a, b)); }
+template <class T> Var<T> operator+(detail::scalar_t<T> a, const Var<T>& b) { return add(scalar_like(b, a), b); }
+template <class T> Var<T> operator-(const Var<T>& a, detail::scalar_t<T> b) { return sub(a, scalar_like(a, b)); }
+template <class T> Var<T> operator-(detail::scalar_t<T> a, const Var<T>& b) { return sub(scalar_like(b, a), b); }
+template <class T> Var<T> operator*(const Var<T>& a, detail::scalar_t<T> b) { return mul(a, scalar_like(a, b)); }
+template <class T> Var<T> operator*(detail::scalar_t<T> a, const Var<T>& b) { return mul(scalar_like(b, a), b); }
+template <class T> Var<T> operator/(const Var<T>& a, detail::scalar_t<T> b) { return div(a, scalar_like(a, b)); }
+template <class T> Var<T> operator/(detail::scalar_t<T> a, const Var<T>& b) { return div(scalar_like(b, a), b); }
+
+}  // namespace tapegrad

@@ -1,0 +1,16 @@
+#pragma once
+// Everything a user of tapegrad needs: tensors, the tape, ops, gradient checking.
+#include "tapegrad/core/error.hpp"
+#include "tapegrad/core/format.hpp"
+#include "tapegrad/core/grad_mode.hpp"
+#include "tapegrad/core/random.hpp"
+#include "tapegrad/core/shape.hpp"
+#include "tapegrad/core/tape.hpp"
+#include "tapegrad/core/tensor.hpp"
+#include "tapegrad/gradcheck/gradcheck.hpp"
+#include "tapegrad/ops/activation.hpp"
+#include "tapegrad/ops/arithmetic.hpp"
+#include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/loss.hpp"
+#include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/shaping.hpp"

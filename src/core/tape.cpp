@@ -1,0 +1,193 @@
+#include "tapegrad/core/tape.hpp"
+
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "core/node.hpp"
+#include "ops/kernel.hpp"
+#include "tapegrad/core/error.hpp"
+
+namespace tapegrad {
+
+// ---- Var
+
+template <class T>
+bool Var<T>::valid() const {
+  return tape_ != nullptr && generation_ == tape_->generation() && index_ < tape_->size();
+}
+
+template <class T>
+Tape<T>& Var<T>::tape() const {
+  if (!valid())
+    throw TapeError(tape_ == nullptr ? "this Var was default-constructed and refers to no tape"
+                                     : "this Var belongs to a tape that was cleared since; record it again");
+  return *tape_;
+}
+
+template <class T>
+const Tensor<T>& Var<T>::value() const { return tape().value(index_); }
+
+template <class T>
+const Tensor<T>& Var<T>::grad() const { return tape().grad(index_); }
+
+template <class T>
+bool Var<T>::requires_grad() const { return tape().node(index_).requires_grad; }
+
+template <class T>
+const char* Var<T>::op() const { return tape().node(index_).op; }
+
+template <class T>
+void Var<T>::backward() const { tape().backward(*this); }
+
+template <class T>
+void Var<T>::backward(const Tensor<T>& upstream) const { tape().backward(*this, upstream); }
+
+// ---- Tape
+
+template <class T>
+Tape<T>::Tape() = default;
+template <class T>
+Tape<T>::~Tape() = default;
+
+template <class T>
+detail::Node<T>& Tape<T>::push(const char* op) {
+  if (size_ == std::numeric_limits<std::uint32_t>::max())
+    throw TapeError(fmt::format("{}: the tape is full (2^32 - 1 nodes); clear it between steps", op));
+  if (size_ == nodes_.size()) nodes_.emplace_back();
+  detail::Node<T>& n = nodes_[size_++];
+  n.reset(op);
+  return n;
+}
+
+template <class T>
+std::size_t Tape<T>::capacity() const { return nodes_.size(); }
+
+template <class T>
+detail::Node<T>& Tape<T>::node(std::uint32_t index) { return nodes_[index]; }
+template <class T>
+const detail::Node<T>& Tape<T>::node(std::uint32_t index) const { return nodes_[index]; }
+
+template <class T>
+const Tensor<T>& Tape<T>::value(std::uint32_t index) const {
+  const detail::Node<T>& n = nodes_[index];
+  return n.parameter ? n.parameter->value : n.value;
+}
+
+template <class T>
+Tensor<T>& Tape<T>::grad(std::uint32_t index) {
+  detail::Node<T>& n = nodes_[index];
+  if (n.parameter) {
+    if (n.parameter->grad.shape() != n.parameter->value.shape()) n.parameter->zero_grad();
+    return n.parameter->grad;
+  }
+  if (!n.has_grad) {
+    n.grad.resize(n.value.shape());
+    n.grad.fill(T(0));
+    n.has_grad = true;
+  }
+  return n.grad;
+}
+
+template <class T>
+void Tape<T>::check(const Var<T>& v, const char* op) const {
+  if (v.tape_ == nullptr) throw TapeError(fmt::format("{}: the variable refers to no tape", op));
+  if (v.tape_ != this) throw TapeError(fmt::format("{}: the variables live on different tapes", op));
+  if (v.generation_ != generation_ || v.index_ >= size_)
+    throw TapeError(fmt::format("{}: the variable was recorded before tape.clear(); record it again", op));
+}
+
+template <class T>
+Var<T> Tape<T>::constant(Tensor<T> value) {
+  detail::Node<T>& n = push("constant");
+  n.value = std::move(value);
+  return handle(static_cast<std::uint32_t>(size_ - 1));
+}
+
+template <class T>
+Var<T> Tape<T>::variable(Tensor<T> value, bool requires_grad) {
+  detail::Node<T>& n = push("leaf");
+  n.value = std::move(value);
+  n.requires_grad = requires_grad;
+  return handle(static_cast<std::uint32_t>(size_ - 1));
+}
+
+template <class T>
+Var<T> Tape<T>::parameter(Parameter<T>& p) {
+  detail::Node<T>& n = push("parameter");
+  n.parameter = &p;
+  n.requires_grad = true;
+  return handle(static_cast<std::uint32_t>(size_ - 1));
+}
+
+template <class T>
+void Tape<T>::backward(const Var<T>& root) {
+  check(root, "backward");
+  const Shape& shape = value(root.index()).shape();
+  if (shape.numel() != 1)
+    throw TapeError(fmt::format(
+        "backward: the root has shape {}; call backward(upstream) with an upstream gradient of that shape, "
+        "or reduce the root to a scalar first (e.g. sum or mean)",
+        shape.str()));
+  backward(root, Tensor<T>(shape, T(1)));
+}
+
+template <class T>
+void Tape<T>::backward(const Var<T>& root, const Tensor<T>& upstream) {
+  check(root, "backward");
+  detail::Node<T>& r = nodes_[root.index()];
+  if (!r.requires_grad)
+    throw TapeError(
+        "backward: the root does not require a gradient: it was computed only from constants or under "
+        "NoGradGuard; create the inputs with tape.variable() or tape.parameter()");
+  if (consumed_)
+    throw TapeError(
+        "backward: this tape was already backpropagated; call tape.clear() and record the forward pass again "
+        "(gradients of parameters accumulate until you zero them)");
+  if (upstream.shape() != value(root.index()).shape())
+    throw ShapeError(fmt::format("backward: the upstream gradient has shape {} but the root has shape {}",
+                                 upstream.shape().str(), value(root.index()).shape().str()));
+  consumed_ = true;
+  Tensor<T>& seed = grad(root.index());
+  for (std::size_t i = 0; i < seed.size(); ++i) seed[i] += upstream[i];
+  // The tape is in topological order already: one reverse sweep applies the chain rule.
+  for (std::uint32_t i = root.index() + 1; i-- > 0;) {
+    detail::Node<T>& n = nodes_[i];
+    if (n.backward == nullptr || !n.has_grad) continue;
+    detail::BackwardContext<T> context(*this, i);
+    n.backward(context);
+  }
+}
+
+template <class T>
+void Tape<T>::clear() {
+  size_ = 0;
+  ++generation_;
+  consumed_ = false;
+}
+
+template <class T>
+void Tape<T>::zero_grad() {
+  for (std::size_t i = 0; i < size_; ++i) {
+    nodes_[i].has_grad = false;
+    if (nodes_[i].parameter) nodes_[i].parameter->zero_grad();
+  }
+}
+
+template <class T>
+Var<T> detach(const Var<T>& v) {
+  Tape<T>& tape = v.tape();
+  Tensor<T> copy = v.value();
+  detail::Node<T>& n = tape.push("detach");
+  n.value = std::move(copy);
+  return tape.handle(static_cast<std::uint32_t>(tape.size() - 1));
+}
+
+template class Var<float>;
+template class Var<double>;
+template class Tape<float>;
+template class Tape<double>;
+template Var<float> detach(const Var<float>&);
+template Var<double> detach(const Var<double>&);
+
+}  // namespace tapegrad

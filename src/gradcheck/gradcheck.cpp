@@ -1,0 +1,206 @@
+#include "tapegrad/gradcheck/gradcheck.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "tapegrad/core/error.hpp"
+#include "tapegrad/core/grad_mode.hpp"
+#include "tapegrad/core/random.hpp"
+
+namespace tapegrad {
+
+double numerical_diff(const std::function<double(double)>& f, double x, double h) {
+  return (f(x + h) - f(x - h)) / (2 * h);
+}
+
+template <class T>
+Tensor<T> numerical_gradient(const std::function<double(const Tensor<T>&)>& f, Tensor<T>& x, double h) {
+  Tensor<T> grad(x.shape());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const T saved = x[i];
+    x[i] = static_cast<T>(saved + h);
+    const double f_plus = f(x);
+    x[i] = static_cast<T>(saved - h);
+    const double f_minus = f(x);
+    x[i] = saved;
+    grad[i] = static_cast<T>((f_plus - f_minus) / (2 * h));
+  }
+  return grad;
+}
+
+namespace {
+
+// Tolerances that suit the precision: float's central differences are dominated by rounding.
+template <class T>
+GradcheckReport resolved(const GradcheckOptions& o) {
+  constexpr bool is_double = std::is_same_v<T, double>;
+  GradcheckReport r;
+  r.fast = o.fast;
+  r.eps = o.eps > 0 ? o.eps : (is_double ? 1e-6 : 1e-3);
+  r.atol = o.atol > 0 ? o.atol : (is_double ? 1e-5 : 1e-2);
+  r.rtol = o.rtol > 0 ? o.rtol : (is_double ? 1e-3 : 1e-2);
+  if (!is_double)
+    r.warning = "checking in float: central differences are dominated by rounding; check in double";
+  return r;
+}
+
+// Accumulates (analytic, numerical) pairs into one report entry.
+class EntryBuilder {
+ public:
+  EntryBuilder(GradcheckEntry& e, double atol, double rtol) : e_(e), atol_(atol), rtol_(rtol) {}
+  void add(std::vector<std::size_t> index, double analytic, double numerical) {
+    const double err = std::abs(analytic - numerical);
+    const double scale = std::max(std::abs(analytic), std::abs(numerical));
+    const double badness = err / (atol_ + rtol_ * std::abs(numerical));
+    ++e_.checked;
+    sum_err_ += err;
+    e_.max_abs_error = std::max(e_.max_abs_error, err);
+    if (scale > 0) e_.max_rel_error = std::max(e_.max_rel_error, err / scale);
+    if (!(badness <= 1)) all_within_ = false;  // NaN fails too
+    if (analytic != 0 || std::abs(numerical) > atol_) nonzero_ = true;
+    if (e_.checked == 1 || badness > worst_ || std::isnan(badness)) {
+      worst_ = std::isnan(badness) ? std::numeric_limits<double>::infinity() : badness;
+      e_.worst_index = std::move(index);
+      e_.worst_analytic = analytic;
+      e_.worst_numerical = numerical;
+    }
+  }
+  void finish() {
+    e_.mean_abs_error = e_.checked ? sum_err_ / double(e_.checked) : 0;
+    e_.all_zero = e_.checked > 0 && !nonzero_;
+    e_.passed = e_.checked > 0 && all_within_ && !e_.all_zero;
+  }
+
+ private:
+  GradcheckEntry& e_;
+  double atol_, rtol_;
+  double sum_err_ = 0, worst_ = 0;
+  bool all_within_ = true, nonzero_ = false;
+};
+
+}  // namespace
+
+template <class T>
+GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::vector<Parameter<T>*>& params,
+                          const GradcheckOptions& options) {
+  GradcheckReport report = resolved<T>(options);
+  Rng rng(options.seed);
+
+  // Analytic: one backward pass of L = sum(v * f) with a random upstream v.
+  for (Parameter<T>* p : params) p->zero_grad();
+  Tape<T> tape;
+  const Var<T> out = f(tape);
+  const Shape out_shape = out.shape();
+  const Tensor<T> v = Tensor<T>::randn(out_shape, rng);
+  if (out.requires_grad()) tape.backward(out, v);
+
+  // Numerical: L evaluated without recording, in double.
+  const auto loss = [&] {
+    NoGradGuard no_grad;
+    Tape<T> t;
+    const Var<T> o = f(t);
+    if (o.shape() != out_shape)
+      throw ShapeError(fmt::format("gradcheck: the function returned shape {} then {}", out_shape.str(), o.shape().str()));
+    double total = 0;
+    for (std::size_t i = 0; i < v.size(); ++i) total += double(v[i]) * double(o.value()[i]);
+    return total;
+  };
+
+  for (Parameter<T>* p : params) {
+    GradcheckEntry& entry = report.entries.emplace_back();
+    entry.name = p->name;
+    entry.shape = p->value.shape();
+    EntryBuilder builder(entry, report.atol, report.rtol);
+    const Tensor<T> analytic = p->grad;
+    Tensor<T>& x = p->value;
+    if (!options.fast) {
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const T saved = x[i];
+        const T up = static_cast<T>(saved + report.eps), down = static_cast<T>(saved - report.eps);
+        x[i] = up;
+        const double l_up = loss();
+        x[i] = down;
+        const double l_down = loss();
+        x[i] = saved;
+        // divide by the step actually taken (in float, x +- eps is rounded)
+        builder.add(unravel_index(i, x.shape()), analytic[i], (l_up - l_down) / (double(up) - double(down)));
+      }
+    } else {
+      const Tensor<T> saved = x;
+      for (std::size_t k = 0; k < options.directions; ++k) {
+        const Tensor<T> u = Tensor<T>::randn(x.shape(), rng);
+        double projected = 0;  // u . (J^T v)
+        for (std::size_t i = 0; i < x.size(); ++i) projected += double(u[i]) * double(analytic[i]);
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(saved[i] + report.eps * u[i]);
+        const double l_up = loss();
+        for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(saved[i] - report.eps * u[i]);
+        const double l_down = loss();
+        x = saved;
+        builder.add({k}, projected, (l_up - l_down) / (2 * report.eps));
+      }
+    }
+    builder.finish();
+  }
+  return report;
+}
+
+template <class T>
+GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&, const std::vector<Var<T>>&)>& f,
+                          const std::vector<Tensor<T>>& inputs, const GradcheckOptions& options) {
+  std::vector<Parameter<T>> params;
+  params.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) params.emplace_back(fmt::format("input{}", i), inputs[i]);
+  std::vector<Parameter<T>*> pointers;
+  for (Parameter<T>& p : params) pointers.push_back(&p);
+  return gradcheck<T>(
+      [&](Tape<T>& tape) {
+        std::vector<Var<T>> vars;
+        for (Parameter<T>& p : params) vars.push_back(tape.parameter(p));
+        return f(tape, vars);
+      },
+      pointers, options);
+}
+
+bool GradcheckReport::passed() const {
+  if (entries.empty()) return false;
+  for (const GradcheckEntry& e : entries)
+    if (!e.passed) return false;
+  return true;
+}
+
+const GradcheckEntry& GradcheckReport::operator[](const std::string& name) const {
+  for (const GradcheckEntry& e : entries)
+    if (e.name == name) return e;
+  throw ValueError(fmt::format("gradcheck report: no entry named '{}'", name));
+}
+
+std::string GradcheckReport::table() const {
+  std::string out = fmt::format("gradcheck ({} mode, eps {:g}, pass if |a-n| <= {:g} + {:g}|n|)\n",
+                                fast ? "fast" : "full", eps, atol, rtol);
+  if (!warning.empty()) out += fmt::format("warning: {}\n", warning);
+  out += fmt::format("{:<14} {:<12} {:>7} {:>10} {:>10} {:>10}  {:<12} {:>13} {:>13}  {}\n", "tensor", "shape",
+                     fast ? "dirs" : "elems", "mean|a-n|", "max|a-n|", "max rel", "worst at", "analytic",
+                     "numerical", "result");
+  for (const GradcheckEntry& e : entries) {
+    const char* result = e.all_zero ? "ALL ZERO" : e.passed ? "pass" : "FAIL";
+    out += fmt::format("{:<14} {:<12} {:>7} {:>10.2e} {:>10.2e} {:>10.2e}  {:<12} {:>13.6g} {:>13.6g}  {}\n", e.name,
+                       e.shape.str(), e.checked, e.mean_abs_error, e.max_abs_error, e.max_rel_error,
+                       fmt::format("({})", fmt::join(e.worst_index, ",")), e.worst_analytic, e.worst_numerical,
+                       result);
+  }
+  out += passed() ? "all passed\n" : "NOT all passed\n";
+  return out;
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                                                               \
+  template Tensor<T> numerical_gradient(const std::function<double(const Tensor<T>&)>&, Tensor<T>&, double);   \
+  template GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>&, const std::vector<Parameter<T>*>&, \
+                                     const GradcheckOptions&);                                                \
+  template GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&, const std::vector<Var<T>>&)>&,      \
+                                     const std::vector<Tensor<T>>&, const GradcheckOptions&);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+
+}  // namespace tapegrad

@@ -1,0 +1,50 @@
+#pragma once
+// Shared test helpers: random inputs that stay away from kinks, and a gradcheck that explains failures.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "tapegrad/tapegrad.hpp"
+
+namespace tg = tapegrad;
+
+namespace testing {
+
+/// Uniform values with |x| in [0.2, 1.5] and random sign: no input sits on a kink (relu, abs at 0).
+inline tg::Tensor<double> away_from_zero(const tg::Shape& shape, tg::Rng& rng) {
+  tg::Tensor<double> t(shape);
+  for (double& v : t) v = rng.uniform(0.2, 1.5) * (rng.uniform() < 0.5 ? -1.0 : 1.0);
+  return t;
+}
+
+inline tg::Tensor<double> positive(const tg::Shape& shape, tg::Rng& rng, double low = 0.5, double high = 2.0) {
+  return tg::Tensor<double>::uniform(shape, rng, low, high);
+}
+
+/// A random shape of rank in [min_rank, max_rank], extents in [1, 4].
+inline tg::Shape random_shape(tg::Rng& rng, std::size_t min_rank = 1, std::size_t max_rank = 3) {
+  const std::size_t rank = min_rank + rng.below(max_rank - min_rank + 1);
+  std::vector<std::size_t> dims(rank);
+  for (auto& d : dims) d = 1 + rng.below(4);
+  return tg::Shape(dims);
+}
+
+using Fn = std::function<tg::Var<double>(tg::Tape<double>&, const std::vector<tg::Var<double>>&)>;
+
+/// Full gradcheck in double; on failure the report table is printed.
+inline tg::GradcheckReport check(const Fn& f, const std::vector<tg::Tensor<double>>& inputs,
+                                 tg::GradcheckOptions options = {}) {
+  tg::GradcheckReport report = tg::gradcheck<double>(f, inputs, options);
+  INFO(report.table());
+  CHECK(report.passed());
+  return report;
+}
+
+inline double max_abs_diff(const tg::Tensor<double>& a, const tg::Tensor<double>& b) {
+  REQUIRE(a.shape() == b.shape());
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+}  // namespace testing

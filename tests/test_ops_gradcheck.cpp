@@ -1,0 +1,177 @@
+// Every differentiable op, gradient-checked in double on random shapes (broadcasting and fan-out included).
+#include "helpers.hpp"
+
+using testing::away_from_zero;
+using testing::check;
+using testing::positive;
+using testing::random_shape;
+using V = tg::Var<double>;
+using Vs = std::vector<V>;
+using T = tg::Tensor<double>;
+
+namespace {
+constexpr int kTrials = 6;
+
+// A shape that broadcasts against `s`: some leading axes dropped, some extents set to 1.
+tg::Shape broadcastable_to(const tg::Shape& s, tg::Rng& rng) {
+  const std::size_t drop = rng.below(s.rank() + 1);
+  std::vector<std::size_t> dims(s.begin() + static_cast<long>(drop), s.end());
+  for (auto& d : dims)
+    if (rng.uniform() < 0.4) d = 1;
+  return tg::Shape(dims);
+}
+
+// Runs a binary op on same-shape and on broadcast pairs, both orders.
+void check_binary(const std::function<V(const V&, const V&)>& op, bool positive_b = false) {
+  tg::Rng rng(7);
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const tg::Shape sa = random_shape(rng);
+    const tg::Shape sb = trial < 2 ? sa : broadcastable_to(sa, rng);
+    const bool swap = trial % 2 == 1 && trial >= 2;
+    const tg::Shape first = swap ? sb : sa, second = swap ? sa : sb;
+    CAPTURE(first.str());
+    CAPTURE(second.str());
+    check([&](auto&, const Vs& x) { return op(x[0], x[1]); },
+          {away_from_zero(first, rng), positive_b ? positive(second, rng) : away_from_zero(second, rng)});
+  }
+}
+
+void check_unary(const std::function<V(const V&)>& op, bool positive_input = false) {
+  tg::Rng rng(11);
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const tg::Shape s = random_shape(rng, 0, 3);
+    CAPTURE(s.str());
+    T x = positive_input ? positive(s, rng) : away_from_zero(s, rng);
+    x[0] = std::abs(x[0]);  // at least one positive input, so relu's gradient is not all zero
+    check([&](auto&, const Vs& v) { return op(v[0]); }, {x});
+  }
+}
+}  // namespace
+
+TEST_CASE("gradcheck: add, sub, mul, div with broadcasting") {
+  SUBCASE("add") { check_binary([](const V& a, const V& b) { return a + b; }); }
+  SUBCASE("sub") { check_binary([](const V& a, const V& b) { return a - b; }); }
+  SUBCASE("mul") { check_binary([](const V& a, const V& b) { return a * b; }); }
+  SUBCASE("div") { check_binary([](const V& a, const V& b) { return a / b; }, true); }
+}
+
+TEST_CASE("gradcheck: elementwise unary ops") {
+  SUBCASE("neg") { check_unary([](const V& a) { return -a; }); }
+  SUBCASE("pow 3") { check_unary([](const V& a) { return tg::pow(a, 3.0); }); }
+  SUBCASE("pow -1.5") { check_unary([](const V& a) { return tg::pow(a, -1.5); }, true); }
+  SUBCASE("exp") { check_unary([](const V& a) { return tg::exp(a); }); }
+  SUBCASE("log") { check_unary([](const V& a) { return tg::log(a); }, true); }
+  SUBCASE("sqrt") { check_unary([](const V& a) { return tg::sqrt(a); }, true); }
+  SUBCASE("abs") { check_unary([](const V& a) { return tg::abs(a); }); }
+  SUBCASE("relu") { check_unary([](const V& a) { return tg::relu(a); }); }
+  SUBCASE("sigmoid") { check_unary([](const V& a) { return tg::sigmoid(a); }); }
+  SUBCASE("tanh") { check_unary([](const V& a) { return tg::tanh(a); }); }
+  SUBCASE("scalar arithmetic") { check_unary([](const V& a) { return (2.0 * a + 1.0) / 3.0 - a * 0.5; }); }
+}
+
+TEST_CASE("gradcheck: step has a zero gradient, and the checker flags it instead of passing") {
+  tg::Rng rng(3);
+  const auto report = tg::gradcheck<double>([](auto&, const Vs& x) { return tg::step(x[0]); },
+                                            {away_from_zero({3, 4}, rng)});
+  CHECK(report.entries[0].all_zero);
+  CHECK_FALSE(report.passed());
+  CHECK(report.entries[0].max_abs_error == 0.0);
+}
+
+TEST_CASE("gradcheck: matmul in its three forms") {
+  tg::Rng rng(5);
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const std::size_t m = 1 + rng.below(5), k = 1 + rng.below(5), n = 1 + rng.below(5);
+    CAPTURE(m);
+    CAPTURE(k);
+    CAPTURE(n);
+    auto mm = [](auto&, const Vs& x) { return tg::matmul(x[0], x[1]); };
+    check(mm, {away_from_zero({m, k}, rng), away_from_zero({k, n}, rng)});
+    check(mm, {away_from_zero({m, k}, rng), away_from_zero({k}, rng)});
+    check(mm, {away_from_zero({k}, rng), away_from_zero({k, n}, rng)});
+  }
+}
+
+TEST_CASE("gradcheck: matmul with the same operand twice (A A^T)") {
+  tg::Rng rng(9);
+  check([](auto&, const Vs& x) { return tg::matmul(x[0], tg::transpose(x[0])); }, {away_from_zero({4, 3}, rng)});
+}
+
+TEST_CASE("gradcheck: transpose, reshape, flatten_rows, broadcast_to, pick") {
+  tg::Rng rng(13);
+  check([](auto&, const Vs& x) { return tg::transpose(x[0]); }, {away_from_zero({3, 4}, rng)});
+  check([](auto&, const Vs& x) { return tg::transpose(x[0], {1, 2, 0}); }, {away_from_zero({2, 3, 4}, rng)});
+  check([](auto&, const Vs& x) { return tg::reshape(x[0], {4, 3}); }, {away_from_zero({2, 6}, rng)});
+  check([](auto&, const Vs& x) { return tg::flatten_rows(x[0]); }, {away_from_zero({2, 3, 2}, rng)});
+  check([](auto&, const Vs& x) { return tg::broadcast_to(x[0], {2, 3, 4}); }, {away_from_zero({3, 1}, rng)});
+  check([](auto&, const Vs& x) { return tg::broadcast_to(x[0], {3, 4}); }, {away_from_zero({}, rng)});
+  check([](auto&, const Vs& x) { return tg::pick(x[0], {2, 0, 2}); }, {away_from_zero({3, 4}, rng)});
+}
+
+TEST_CASE("gradcheck: sum and mean over all, axes, keepdims") {
+  tg::Rng rng(17);
+  const T x = away_from_zero({2, 3, 4}, rng);
+  check([](auto&, const Vs& v) { return tg::sum(v[0]); }, {x});
+  check([](auto&, const Vs& v) { return tg::mean(v[0]); }, {x});
+  for (bool keep : {false, true}) {
+    CAPTURE(keep);
+    check([keep](auto&, const Vs& v) { return tg::sum(v[0], {1}, keep); }, {x});
+    check([keep](auto&, const Vs& v) { return tg::sum(v[0], {0, 2}, keep); }, {x});
+    check([keep](auto&, const Vs& v) { return tg::mean(v[0], {-1}, keep); }, {x});
+    check([keep](auto&, const Vs& v) { return tg::mean(v[0], {0, 1}, keep); }, {x});
+  }
+}
+
+TEST_CASE("gradcheck: max along an axis") {
+  tg::Rng rng(19);
+  // distinct values, so the maximum is not a tie
+  T x(tg::Shape{3, 4, 2});
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.1 * double((i * 7) % x.size()) - 1.0;
+  for (int axis : {0, 1, 2, -1})
+    for (bool keep : {false, true}) {
+      CAPTURE(axis);
+      check([axis, keep](auto&, const Vs& v) { return tg::max(v[0], axis, keep); }, {x});
+    }
+}
+
+TEST_CASE("gradcheck: softmax and log_softmax, on a vector and row-wise on a matrix") {
+  tg::Rng rng(23);
+  for (const tg::Shape& s : {tg::Shape{5}, tg::Shape{3, 4}, tg::Shape{2, 2, 3}}) {
+    CAPTURE(s.str());
+    check([](auto&, const Vs& v) { return tg::softmax(v[0]); }, {away_from_zero(s, rng)});
+    check([](auto&, const Vs& v) { return tg::log_softmax(v[0]); }, {away_from_zero(s, rng)});
+  }
+}
+
+TEST_CASE("gradcheck: losses against predictions and targets") {
+  tg::Rng rng(29);
+  const T y = positive({4, 3}, rng, 0.1, 0.9), t = positive({4, 3}, rng, 0.0, 1.0);
+  T onehot(tg::Shape{4, 3});
+  const std::vector<std::size_t> labels{2, 0, 1, 2};
+  for (std::size_t i = 0; i < labels.size(); ++i) onehot(i, labels[i]) = 1;
+  check([](auto&, const Vs& v) { return tg::sum_of_squares(v[0], v[1]); }, {y, t});
+  check([](auto&, const Vs& v) { return tg::mse(v[0], v[1]); }, {y, t});
+  check([](auto&, const Vs& v) { return tg::cross_entropy(v[0], v[1]); }, {y, t});
+  check([&](auto&, const Vs& v) { return tg::cross_entropy(v[0], labels); }, {y});
+  check([](auto&, const Vs& v) { return tg::softmax_cross_entropy(v[0], v[1]); }, {away_from_zero({4, 3}, rng), t});
+  check([&](auto&, const Vs& v) { return tg::softmax_cross_entropy(v[0], labels); }, {away_from_zero({4, 3}, rng)});
+  // a 1-D prediction is a batch of one
+  check([&](auto&, const Vs& v) { return tg::softmax_cross_entropy(v[0], std::vector<std::size_t>{1}); },
+        {away_from_zero({3}, rng)});
+}
+
+TEST_CASE("gradcheck: fan-out and a small network") {
+  tg::Rng rng(31);
+  // x used three times, through different paths
+  check([](auto&, const Vs& v) { return tg::sum(v[0] * v[0] + tg::exp(v[0]) * v[1]); },
+        {away_from_zero({2, 3}, rng), away_from_zero({3}, rng)});
+  // affine -> sigmoid -> affine -> softmax cross-entropy, every tensor checked
+  const std::vector<std::size_t> labels{1, 0, 2, 1, 0};
+  check(
+      [&](auto&, const Vs& v) {
+        const V h = tg::sigmoid(tg::matmul(v[0], v[1]) + v[2]);
+        return tg::softmax_cross_entropy(tg::matmul(h, v[3]) + v[4], labels);
+      },
+      {away_from_zero({5, 4}, rng), away_from_zero({4, 6}, rng), away_from_zero({6}, rng),
+       away_from_zero({6, 3}, rng), away_from_zero({3}, rng)});
+}

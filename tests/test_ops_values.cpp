@@ -1,0 +1,113 @@
+// Forward values and gradients of ops against results derived by hand.
+#include "helpers.hpp"
+
+using V = tg::Var<double>;
+using T = tg::Tensor<double>;
+
+TEST_CASE("broadcast add and its reduced gradient") {
+  tg::Tape<double> tape;
+  const V a = tape.variable(T{{1, 2, 3}, {4, 5, 6}});
+  const V b = tape.variable(T{10, 20, 30});
+  const V c = a + b;
+  CHECK(c.value() == T{{11, 22, 33}, {14, 25, 36}});
+  tg::sum(c * tape.constant(T{{1, 2, 3}, {4, 5, 6}})).backward();
+  CHECK(b.grad() == T{5, 7, 9});  // column sums of the upstream gradient
+  CHECK(a.grad() == T{{1, 2, 3}, {4, 5, 6}});
+}
+
+TEST_CASE("matmul values and gradients, all three forms") {
+  tg::Tape<double> tape;
+  const V a = tape.variable(T{{1, 2}, {3, 4}});
+  const V b = tape.variable(T{{5, 6}, {7, 8}});
+  const V v = tape.variable(T{1, -1});
+  CHECK(tg::matmul(a, b).value() == T{{19, 22}, {43, 50}});
+  CHECK(tg::matmul(a, v).value() == T{-1, -1});
+  CHECK(tg::matmul(v, b).value() == T{-2, -2});
+  tg::sum(tg::matmul(a, b)).backward();
+  CHECK(a.grad() == T{{11, 15}, {11, 15}});  // ones(2,2) b^T
+  CHECK(b.grad() == T{{4, 4}, {6, 6}});      // a^T ones(2,2)
+}
+
+TEST_CASE("matmul on a transpose of itself is A A^T") {
+  tg::Tape<double> tape;
+  const V a = tape.variable(T{{1, 2, 3}, {4, 5, 6}});
+  CHECK(tg::matmul(a, tg::transpose(a)).value() == T{{14, 32}, {32, 77}});
+}
+
+TEST_CASE("reductions: sum, mean, max with axes and keepdims") {
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{{1, 5, 3}, {4, 2, 6}});
+  CHECK(tg::sum(x).value() == T::scalar(21));
+  CHECK(tg::sum(x, {0}).value() == T{5, 7, 9});
+  CHECK(tg::sum(x, {1}, true).value() == T({2, 1}, {9, 12}));
+  CHECK(tg::mean(x, {-1}).value() == T{3, 4});
+  CHECK(tg::mean(x).value() == T::scalar(3.5));
+  const V m = tg::max(x, 1);
+  CHECK(m.value() == T{5, 6});
+  CHECK(tg::max(x, 0, true).value() == T({1, 3}, {4, 5, 6}));
+  tg::sum(m).backward();
+  CHECK(x.grad() == T{{0, 1, 0}, {0, 0, 1}});
+}
+
+TEST_CASE("max sends the gradient to the first of tied maxima") {
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{2, 7, 7});
+  tg::sum(tg::max(x, 0)).backward();
+  CHECK(x.grad() == T{0, 1, 0});
+}
+
+TEST_CASE("softmax is row-wise and stable for large logits") {
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{{1000, 1000}, {0, std::log(3.0)}});
+  const T s = tg::softmax(x).value();
+  CHECK(s(0, 0) == doctest::Approx(0.5));
+  CHECK(s(1, 0) == doctest::Approx(0.25));
+  CHECK(s(1, 1) == doctest::Approx(0.75));
+  const T l = tg::log_softmax(x).value();
+  CHECK(l(0, 1) == doctest::Approx(std::log(0.5)));
+  CHECK(std::isfinite(l(1, 0)));
+}
+
+TEST_CASE("fused softmax cross-entropy: value and the (y - t) / N gradient") {
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{{0, std::log(3.0)}, {std::log(4.0), 0}});
+  const V loss = tg::softmax_cross_entropy(x, {1, 1});
+  // y = [[.25, .75], [.8, .2]]: loss = -(log .75 + log .2) / 2
+  CHECK(loss.item() == doctest::Approx(-(std::log(0.75) + std::log(0.2)) / 2));
+  loss.backward();
+  CHECK(testing::max_abs_diff(x.grad(), T{{0.125, -0.125}, {0.4, -0.4}}) < 1e-15);
+  // the one-hot form agrees, and with huge logits the loss stays finite
+  tg::Tape<double> tape2;
+  const V big = tape2.variable(T{{1000, -1000}});
+  CHECK(tg::softmax_cross_entropy(big, tape2.constant(T{{0, 1}})).item() == doctest::Approx(2000));
+}
+
+TEST_CASE("the book's losses on hand-computed values") {
+  tg::Tape<double> tape;
+  // the book's ch04 example: t = 2, y = [.1 .05 .6 0 .05 .1 0 .1 0 0]
+  const V y = tape.constant(T{0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0});
+  const V t = tape.constant(T{0, 0, 1, 0, 0, 0, 0, 0, 0, 0});
+  CHECK(tg::sum_of_squares(y, t).item() == doctest::Approx(0.097500000000000031));
+  CHECK(tg::cross_entropy(y, t).item() == doctest::Approx(0.51082545709933802));
+  CHECK(tg::cross_entropy(y, {2}).item() == doctest::Approx(0.51082545709933802));
+  CHECK(tg::mse(y, t).item() == doctest::Approx(0.0195));
+}
+
+TEST_CASE("activation derivatives at and around the kinks") {
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{-1.0, 0.0, 2.0});
+  tg::sum(tg::relu(x) + tg::abs(x) + tg::step(x)).backward();
+  CHECK(x.grad() == T{-1.0, 0.0, 2.0});  // relu' + sign: 0 + -1, 0 + 0, 1 + 1
+  CHECK(tg::step(x).value() == T{0, 0, 1});
+  CHECK(tg::sigmoid(tape.constant(T{-1000.0, 0.0})).value() == T{0.0, 0.5});
+}
+
+TEST_CASE("shaping ops move values as NumPy does") {
+  tg::Tape<double> tape;
+  const V x = tape.variable(T({2, 3, 2}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
+  CHECK(tg::transpose(x, {2, 0, 1}).value()(1, 1, 2) == 11);
+  CHECK(tg::transpose(x).shape() == tg::Shape{2, 3, 2});
+  CHECK(tg::flatten_rows(x).shape() == tg::Shape{2, 6});
+  CHECK(tg::broadcast_to(tape.constant(T{1, 2}), {3, 2}).value() == T{{1, 2}, {1, 2}, {1, 2}});
+  CHECK(tg::pick(tape.constant(T{{1, 2}, {3, 4}}), {1, 0}).value() == T{2, 3});
+}

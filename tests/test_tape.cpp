@@ -1,0 +1,138 @@
+// The tape: recording, the reverse sweep, accumulation, reuse, no-grad, detach.
+#include "helpers.hpp"
+
+using V = tg::Var<double>;
+using T = tg::Tensor<double>;
+
+TEST_CASE("gradients accumulate where a value is used more than once") {
+  tg::Tape<double> tape;
+  SUBCASE("b = a + a, c = b + b gives dc/da = 4") {
+    const V a = tape.variable(T::scalar(1.5));
+    const V b = a + a;
+    const V c = b + b;
+    c.backward();
+    CHECK(a.grad().item() == 4.0);
+    CHECK(b.grad().item() == 2.0);
+  }
+  SUBCASE("x * x gives 2x") {
+    const V x = tape.variable(T{3.0, -2.0});
+    tg::sum(x * x).backward();
+    CHECK(x.grad() == T{6.0, -4.0});
+  }
+}
+
+TEST_CASE("backward from a non-scalar root takes an upstream gradient of its shape") {
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{{1, 2}, {3, 4}});
+  const V y = x * x;
+  y.backward(T{{1, 0}, {0.5, 2}});
+  CHECK(x.grad() == T{{2, 0}, {3, 16}});
+}
+
+TEST_CASE("a 100,000-op chain backpropagates without recursion") {
+  tg::Tape<double> tape;
+  const V x = tape.variable(T::scalar(1.0));
+  V y = x;
+  for (int i = 0; i < 100000; ++i) y = y * 1.00001;  // two nodes each: a constant and a mul
+  y.backward();
+  CHECK(tape.size() == 200001);
+  CHECK(x.grad().item() == doctest::Approx(std::pow(1.00001, 100000)).epsilon(1e-9));
+}
+
+TEST_CASE("parameters outlive a cleared tape, and the tape keeps its memory") {
+  tg::Parameter<double> w("w", T{1.0, 2.0});
+  tg::Tape<double> tape;
+  std::size_t capacity = 0;
+  for (int step = 0; step < 3; ++step) {
+    tape.clear();
+    w.zero_grad();
+    const V wv = tape.parameter(w);
+    const V loss = tg::sum(wv * wv * 0.5);
+    loss.backward();
+    CHECK(w.grad == w.value);  // d(0.5 w^2)/dw = w
+    for (std::size_t i = 0; i < w.value.size(); ++i) w.value[i] -= 0.5 * w.grad[i];
+    if (step == 0) capacity = tape.capacity();
+    CHECK(tape.capacity() == capacity);
+  }
+  CHECK(w.value == T{0.125, 0.25});
+}
+
+TEST_CASE("parameter gradients accumulate over backward passes until zeroed") {
+  tg::Parameter<double> w("w", T{2.0});
+  tg::Tape<double> tape;
+  for (int i = 0; i < 2; ++i) {
+    tape.clear();
+    tg::sum(tape.parameter(w) * 3.0).backward();
+  }
+  CHECK(w.grad == T{6.0});
+  w.zero_grad();
+  CHECK(w.grad == T{0.0});
+}
+
+TEST_CASE("tape.zero_grad clears gradients on the tape and in its parameters") {
+  tg::Parameter<double> w("w", T{2.0});
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{1.0});
+  const V y = tg::sum(x * tape.parameter(w));
+  y.backward();
+  CHECK(x.grad() == T{2.0});
+  tape.zero_grad();
+  CHECK(x.grad() == T{0.0});
+  CHECK(w.grad == T{0.0});
+}
+
+TEST_CASE("no-grad scope records values but no backward rules") {
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{1.0, 2.0});
+  V y;
+  {
+    tg::NoGradGuard no_grad;
+    CHECK_FALSE(tg::is_grad_enabled());
+    y = tg::exp(x);
+  }
+  CHECK(tg::is_grad_enabled());
+  CHECK_FALSE(y.requires_grad());
+  CHECK(y.value()[1] == doctest::Approx(std::exp(2.0)));
+  CHECK_THROWS_AS(tg::sum(y).backward(), tg::TapeError);
+}
+
+TEST_CASE("detach stops the gradient") {
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{3.0});
+  const V y = x * tg::detach(x);  // d/dx = detach(x) only
+  tg::sum(y).backward();
+  CHECK(x.grad() == T{3.0});
+}
+
+TEST_CASE("constants need no gradient, and nothing flows into them") {
+  tg::Tape<double> tape;
+  const V c = tape.constant(T{2.0});
+  const V x = tape.variable(T{5.0});
+  tg::sum(c * x).backward();
+  CHECK_FALSE(c.requires_grad());
+  CHECK(x.grad() == T{2.0});
+  CHECK(c.grad() == T{0.0});
+}
+
+TEST_CASE("the float path computes the same gradients as double, to float precision") {
+  tg::Tape<float> tape_f;
+  tg::Tape<double> tape_d;
+  tg::Rng rng(1);
+  const T x = T::randn({3, 4}, rng), w = T::randn({4, 2}, rng);
+  const tg::Var<float> xf = tape_f.variable(x.cast<float>()), wf = tape_f.variable(w.cast<float>());
+  const V xd = tape_d.variable(x), wd = tape_d.variable(w);
+  tg::sum(tg::tanh(tg::matmul(xf, wf)) * 2.0f).backward();
+  tg::sum(tg::tanh(tg::matmul(xd, wd)) * 2.0).backward();
+  CHECK(testing::max_abs_diff(wf.grad().cast<double>(), wd.grad()) < 1e-5);
+  CHECK(testing::max_abs_diff(xf.grad().cast<double>(), xd.grad()) < 1e-5);
+}
+
+TEST_CASE("float gradcheck works and warns that double is the precision to check in") {
+  tg::Rng rng(2);
+  const auto report = tg::gradcheck<float>(
+      [](auto&, const std::vector<tg::Var<float>>& v) { return tg::sigmoid(v[0]) * v[1]; },
+      {tg::Tensor<float>::randn({3, 3}, rng), tg::Tensor<float>::randn({3}, rng)});
+  INFO(report.table());
+  CHECK(report.passed());
+  CHECK_FALSE(report.warning.empty());
+}
