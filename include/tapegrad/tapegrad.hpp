@@ -1,5 +1,6 @@
 #pragma once
-// Everything a user of tapegrad needs: tensors, the tape, ops, gradient checking.
+// Everything a user of tapegrad needs: tensors, the tape, ops, gradient checking, layers, optimizers,
+// data and training.
 #include "tapegrad/core/error.hpp"
 #include "tapegrad/core/format.hpp"
 #include "tapegrad/core/grad_mode.hpp"
@@ -14,3 +15,14 @@
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shaping.hpp"
+#include "tapegrad/data/batches.hpp"
+#include "tapegrad/data/dataset.hpp"
+#include "tapegrad/data/idx.hpp"
+#include "tapegrad/nn/check.hpp"
+#include "tapegrad/nn/init.hpp"
+#include "tapegrad/nn/layers.hpp"
+#include "tapegrad/nn/module.hpp"
+#include "tapegrad/nn/networks.hpp"
+#include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/train/checkpoint.hpp"
+#include "tapegrad/train/trainer.hpp"

@@ -54,8 +54,8 @@ template <class T>
 detail::Node<T>& Tape<T>::push(const char* op) {
   if (size_ == std::numeric_limits<std::uint32_t>::max())
     throw TapeError(fmt::format("{}: the tape is full (2^32 - 1 nodes); clear it between steps", op));
-  if (size_ == nodes_.size()) nodes_.emplace_back();
-  detail::Node<T>& n = nodes_[size_++];
+  if (size_ == nodes_.size()) nodes_.push_back(std::make_unique<detail::Node<T>>());
+  detail::Node<T>& n = *nodes_[size_++];
   n.reset(op);
   return n;
 }
@@ -64,19 +64,19 @@ template <class T>
 std::size_t Tape<T>::capacity() const { return nodes_.size(); }
 
 template <class T>
-detail::Node<T>& Tape<T>::node(std::uint32_t index) { return nodes_[index]; }
+detail::Node<T>& Tape<T>::node(std::uint32_t index) { return *nodes_[index]; }
 template <class T>
-const detail::Node<T>& Tape<T>::node(std::uint32_t index) const { return nodes_[index]; }
+const detail::Node<T>& Tape<T>::node(std::uint32_t index) const { return *nodes_[index]; }
 
 template <class T>
 const Tensor<T>& Tape<T>::value(std::uint32_t index) const {
-  const detail::Node<T>& n = nodes_[index];
+  const detail::Node<T>& n = *nodes_[index];
   return n.parameter ? n.parameter->value : n.value;
 }
 
 template <class T>
 Tensor<T>& Tape<T>::grad(std::uint32_t index) {
-  detail::Node<T>& n = nodes_[index];
+  detail::Node<T>& n = *nodes_[index];
   if (n.parameter) {
     if (n.parameter->grad.shape() != n.parameter->value.shape()) n.parameter->zero_grad();
     return n.parameter->grad;
@@ -98,16 +98,16 @@ void Tape<T>::check(const Var<T>& v, const char* op) const {
 }
 
 template <class T>
-Var<T> Tape<T>::constant(Tensor<T> value) {
+Var<T> Tape<T>::constant(const Tensor<T>& value) {
   detail::Node<T>& n = push("constant");
-  n.value = std::move(value);
+  n.value = value;
   return handle(static_cast<std::uint32_t>(size_ - 1));
 }
 
 template <class T>
-Var<T> Tape<T>::variable(Tensor<T> value, bool requires_grad) {
+Var<T> Tape<T>::variable(const Tensor<T>& value, bool requires_grad) {
   detail::Node<T>& n = push("leaf");
-  n.value = std::move(value);
+  n.value = value;
   n.requires_grad = requires_grad;
   return handle(static_cast<std::uint32_t>(size_ - 1));
 }
@@ -135,7 +135,7 @@ void Tape<T>::backward(const Var<T>& root) {
 template <class T>
 void Tape<T>::backward(const Var<T>& root, const Tensor<T>& upstream) {
   check(root, "backward");
-  detail::Node<T>& r = nodes_[root.index()];
+  detail::Node<T>& r = *nodes_[root.index()];
   if (!r.requires_grad)
     throw TapeError(
         "backward: the root does not require a gradient: it was computed only from constants or under "
@@ -152,7 +152,7 @@ void Tape<T>::backward(const Var<T>& root, const Tensor<T>& upstream) {
   for (std::size_t i = 0; i < seed.size(); ++i) seed[i] += upstream[i];
   // The tape is in topological order already: one reverse sweep applies the chain rule.
   for (std::uint32_t i = root.index() + 1; i-- > 0;) {
-    detail::Node<T>& n = nodes_[i];
+    detail::Node<T>& n = *nodes_[i];
     if (n.backward == nullptr || !n.has_grad) continue;
     detail::BackwardContext<T> context(*this, i);
     n.backward(context);
@@ -169,17 +169,16 @@ void Tape<T>::clear() {
 template <class T>
 void Tape<T>::zero_grad() {
   for (std::size_t i = 0; i < size_; ++i) {
-    nodes_[i].has_grad = false;
-    if (nodes_[i].parameter) nodes_[i].parameter->zero_grad();
+    nodes_[i]->has_grad = false;
+    if (nodes_[i]->parameter) nodes_[i]->parameter->zero_grad();
   }
 }
 
 template <class T>
 Var<T> detach(const Var<T>& v) {
   Tape<T>& tape = v.tape();
-  Tensor<T> copy = v.value();
   detail::Node<T>& n = tape.push("detach");
-  n.value = std::move(copy);
+  n.value = v.value();  // nodes never move, so this reference is safe
   return tape.handle(static_cast<std::uint32_t>(tape.size() - 1));
 }
 

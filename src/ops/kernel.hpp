@@ -88,8 +88,7 @@ class BackwardContext {
 };
 
 /// Appends the output node of `op` with `inputs`. The backward rule is kept only when grad mode is on and
-/// some input requires a gradient. Input values must be read through the tape after this call (the node
-/// vector may have grown).
+/// some input requires a gradient.
 template <class T>
 std::pair<Node<T>&, Var<T>> record(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn<T> backward) {
   Tape<T>& tape = inputs.begin()->tape();

@@ -55,7 +55,38 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   return out;
 }
 
+// Z = X W + b                    dX = G W^T    dW = X^T G    db = sum_rows(G)
+template <class T>
+Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
+  const Shape sx = x.shape(), sw = w.shape(), sb = b.shape();
+  if (sx.rank() != 2 || sw.rank() != 2 || sb.rank() != 1 || sx[1] != sw[0] || sb[0] != sw[1])
+    throw ShapeError(fmt::format("affine: needs x (N, in), W (in, out), b (out,); got x {}, W {}, b {}", sx.str(),
+                                 sw.str(), sb.str()));
+  const std::size_t m = sx[0], k = sx[1], n = sw[1];
+  auto [node, out] = detail::record<T>("affine", {x, w, b}, [](detail::BackwardContext<T>& d) {
+    const std::size_t m = d.node().indices[0], n = d.node().indices[1], k = d.node().indices[2];
+    const T* g = d.grad_out().data();
+    if (d.needs(0)) gemm<T>(false, true, m, k, n, g, d.in(1).data(), T(1), d.grad_in(0).data());
+    if (d.needs(1)) gemm<T>(true, false, k, n, m, d.in(0).data(), g, T(1), d.grad_in(1).data());
+    if (d.needs(2)) {
+      T* db = d.grad_in(2).data();
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) db[j] += g[i * n + j];
+    }
+  });
+  node.indices.assign({m, n, k});
+  node.value.resize(Shape{m, n});
+  const Tape<T>& tape = out.tape();
+  T* z = node.value.data();
+  const T* bias = tape.value(b.index()).data();
+  for (std::size_t i = 0; i < m; ++i) std::copy(bias, bias + n, z + i * n);
+  gemm<T>(false, false, m, n, k, tape.value(x.index()).data(), tape.value(w.index()).data(), T(1), z);
+  return out;
+}
+
 template Var<float> matmul(const Var<float>&, const Var<float>&);
+template Var<float> affine(const Var<float>&, const Var<float>&, const Var<float>&);
+template Var<double> affine(const Var<double>&, const Var<double>&, const Var<double>&);
 template Var<double> matmul(const Var<double>&, const Var<double>&);
 
 }  // namespace tapegrad

@@ -35,4 +35,10 @@ class DataError : public Error {
   using Error::Error;
 };
 
+/// A value or gradient became NaN or infinite (a diverging run, a log of zero, ...).
+class NumericError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace tapegrad

@@ -3,6 +3,7 @@
 // value, its inputs' indices and its backward rule. Nodes are in the order they ran, so backward() is a
 // single reverse loop over them (no recursion, no graph search).
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -70,10 +71,10 @@ class Tape {
   Tape(const Tape&) = delete;  // variables point at their tape
   Tape& operator=(const Tape&) = delete;
 
-  /// A value that needs no gradient (data, targets).
-  Var<T> constant(Tensor<T> value);
+  /// A value that needs no gradient (data, targets). Copied into the node's reused buffer.
+  Var<T> constant(const Tensor<T>& value);
   /// A leaf owned by this tape; read its gradient with var.grad() after backward().
-  Var<T> variable(Tensor<T> value, bool requires_grad = true);
+  Var<T> variable(const Tensor<T>& value, bool requires_grad = true);
   /// A leaf that refers to `p` without copying it; backward() adds into p.grad.
   /// `p` must stay where it is while the tape records.
   Var<T> parameter(Parameter<T>& p);
@@ -105,7 +106,9 @@ class Tape {
   void check(const Var<T>& v, const char* op) const;  // throws TapeError for a foreign or stale handle
 
  private:
-  std::vector<detail::Node<T>> nodes_;  // nodes_[0, size_) are live; the rest keep their buffers
+  // nodes_[0, size_) are live; the rest keep their buffers for reuse. Held by pointer so that a node never
+  // moves: references to values stay valid while more nodes are recorded.
+  std::vector<std::unique_ptr<detail::Node<T>>> nodes_;
   std::size_t size_ = 0;
   std::uint64_t generation_ = 1;
   bool consumed_ = false;

@@ -8,4 +8,9 @@ namespace tapegrad {
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b);
 
+/// The book's Affine: x W + b for x (N, in), W (in, out), b (out). One op: dW = x^T G, db = column sums of G,
+/// dx = G W^T.
+template <class T>
+Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b);
+
 }  // namespace tapegrad

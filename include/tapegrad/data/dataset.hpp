@@ -1,0 +1,44 @@
+#pragma once
+// Classification data sets in memory, and the MNIST-format loader.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tapegrad/core/tensor.hpp"
+
+namespace tapegrad {
+
+/// Rows of features (flattened images, pixels scaled to [0, 1]) with integer class labels.
+struct Dataset {
+  std::string name;
+  std::size_t rows = 0, features = 0, classes = 0;
+  std::vector<float> features_data;  // rows * features
+  std::vector<std::size_t> labels;   // rows, each < classes
+
+  /// Copies rows `indices[0, count)` into x (count, features) and their labels.
+  template <class T>
+  void gather(const std::size_t* indices, std::size_t count, Tensor<T>& x, std::vector<std::size_t>& y) const;
+  /// The first n rows (all if n >= rows); for quick runs.
+  Dataset head(std::size_t n) const;
+  /// One-hot targets (rows, classes) for a list of labels.
+  template <class T>
+  static Tensor<T> one_hot(const std::vector<std::size_t>& labels, std::size_t classes);
+};
+
+struct TrainTest {
+  Dataset train, test;
+};
+
+/// Where Debian's dataset-fashion-mnist installs Fashion-MNIST.
+std::string default_data_dir();
+
+/// Loads {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] (also MNIST's "train-images.idx3-ubyte" naming)
+/// from `dir`: Fashion-MNIST and the original MNIST alike. DataError names the missing or bad file.
+TrainTest load_mnist(const std::string& dir);
+
+/// Points on `classes` interleaved spiral arms (CS231n's toy set), 2 features.
+Dataset make_spiral(std::size_t points_per_class, std::size_t classes, std::uint64_t seed);
+/// XOR of the signs of two uniform [-1, 1] coordinates, 2 features, 2 classes.
+Dataset make_xor(std::size_t rows, std::uint64_t seed);
+
+}  // namespace tapegrad

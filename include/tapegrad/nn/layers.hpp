@@ -1,0 +1,99 @@
+#pragma once
+// The book's layers as modules.
+#include "tapegrad/core/random.hpp"
+#include "tapegrad/nn/init.hpp"
+#include "tapegrad/nn/module.hpp"
+
+namespace tapegrad {
+
+/// The book's Affine: y = x W + b; an N-d input is flattened to (N, -1) first.
+template <class T>
+class Linear : public Module<T> {
+ public:
+  Linear(std::size_t in, std::size_t out, Init init, Rng& rng);
+  Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
+  std::vector<Parameter<T>*> parameters() override { return {&W, &b}; }
+  std::string describe() const override;
+
+  Parameter<T> W, b;
+};
+
+template <class T>
+class ReLU : public Module<T> {
+ public:
+  Var<T> forward(Tape<T>&, const Var<T>& x) override;
+  std::string describe() const override { return "ReLU"; }
+};
+
+template <class T>
+class Sigmoid : public Module<T> {
+ public:
+  Var<T> forward(Tape<T>&, const Var<T>& x) override;
+  std::string describe() const override { return "Sigmoid"; }
+};
+
+template <class T>
+class Tanh : public Module<T> {
+ public:
+  Var<T> forward(Tape<T>&, const Var<T>& x) override;
+  std::string describe() const override { return "Tanh"; }
+};
+
+template <class T>
+class Softmax : public Module<T> {
+ public:
+  Var<T> forward(Tape<T>&, const Var<T>& x) override;
+  std::string describe() const override { return "Softmax"; }
+};
+
+/// Drops each input with probability `ratio` in train mode.
+/// Book mode (default, as the book): train x * mask, eval x * (1 - ratio).
+/// Inverted mode (PyTorch, Keras): train x * mask / (1 - ratio), eval x.
+template <class T>
+class Dropout : public Module<T> {
+ public:
+  enum class Mode { Book, Inverted };
+  Dropout(double ratio, std::uint64_t seed, Mode mode = Mode::Book);
+  Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
+  void freeze_randomness(bool frozen) override { frozen_ = frozen; }
+  std::string describe() const override;
+
+ private:
+  double ratio_;
+  Mode mode_;
+  Rng rng_;
+  Tensor<T> mask_;
+  bool frozen_ = false;
+};
+
+/// Batch normalisation over features of (N, D) input (N-d input flattened), as the book's BatchNormalization:
+/// eps 1e-6 inside the sqrt, running mean/var with momentum 0.9, biased batch variance.
+template <class T>
+class BatchNorm : public Module<T> {
+ public:
+  explicit BatchNorm(std::size_t features, double momentum = 0.9, double eps = 1e-6);
+  Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
+  std::vector<Parameter<T>*> parameters() override { return {&gamma, &beta}; }
+  std::vector<Buffer<T>> buffers() override { return {{"running_mean", &running_mean}, {"running_var", &running_var}}; }
+  std::string describe() const override;
+
+  Parameter<T> gamma, beta;
+  Tensor<T> running_mean, running_var;
+
+ private:
+  double momentum_, eps_;
+};
+
+#define TAPEGRAD_EXTERN_LAYER(L) \
+  extern template class L<float>; \
+  extern template class L<double>;
+TAPEGRAD_EXTERN_LAYER(Linear)
+TAPEGRAD_EXTERN_LAYER(ReLU)
+TAPEGRAD_EXTERN_LAYER(Sigmoid)
+TAPEGRAD_EXTERN_LAYER(Tanh)
+TAPEGRAD_EXTERN_LAYER(Softmax)
+TAPEGRAD_EXTERN_LAYER(Dropout)
+TAPEGRAD_EXTERN_LAYER(BatchNorm)
+#undef TAPEGRAD_EXTERN_LAYER
+
+}  // namespace tapegrad

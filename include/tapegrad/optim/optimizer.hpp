@@ -1,0 +1,102 @@
+#pragma once
+// Optimizers behind one small interface: step() over the parameters, zero_grad(), and their state
+// (named tensors and scalars) to save and restore.
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/core/tape.hpp"
+
+namespace tapegrad {
+
+/// An optimizer's state: per-parameter slots ("v/0.W") and scalars ("t").
+template <class T>
+struct OptimizerState {
+  std::string optimizer;
+  std::vector<std::pair<std::string, Tensor<T>>> tensors;
+  std::vector<std::pair<std::string, double>> scalars;
+};
+
+/// Options every optimizer takes. Unset (negative) values mean "the book's default for this optimizer".
+struct OptimizerOptions {
+  double lr = -1;
+  double momentum = -1;        // Momentum, Nesterov (book 0.9)
+  double decay = -1;           // RMSProp's rho (book 0.99)
+  double beta1 = -1, beta2 = -1;  // Adam (book 0.9, 0.999)
+  double eps = -1;             // book 1e-7 (PyTorch AdaGrad: 1e-10)
+  double initial_accumulator = 0;  // AdaGrad's h0 (book 0, Keras 0.1)
+  double weight_decay = 0;     // L2: g += weight_decay * p before the update
+  bool pytorch_form = false;   // Momentum: b = m b + g, p -= lr b.  AdaGrad: eps 1e-10
+};
+
+template <class T>
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  /// One update of every parameter from its current gradient.
+  void step();
+  void zero_grad();
+  const std::string& name() const { return name_; }
+  /// "momentum(lr=0.01, momentum=0.9)"
+  virtual std::string describe() const = 0;
+  double learning_rate() const { return lr_; }
+  void set_learning_rate(double lr);
+
+  OptimizerState<T> state() const;
+  /// Restores a state saved from the same optimizer over parameters of the same names and shapes.
+  void load_state(const OptimizerState<T>& state);
+
+ protected:
+  Optimizer(std::string name, std::vector<Parameter<T>*> params, double lr, double weight_decay);
+  /// One slot of per-parameter state (e.g. velocity), zero-initialised (the book's lazy zeros).
+  std::vector<Tensor<T>>& add_slot(const std::string& slot, T initial = T(0));
+  double& add_scalar(const std::string& name);
+  /// The update rule for parameter i with gradient g (weight decay already applied).
+  virtual void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) = 0;
+  virtual void begin_step() {}
+
+  std::string name_;
+  std::vector<Parameter<T>*> params_;
+  double lr_, weight_decay_;
+
+ private:
+  // deques: the references add_slot and add_scalar hand out stay valid as more are added
+  std::deque<std::pair<std::string, std::vector<Tensor<T>>>> slots_;
+  std::deque<std::pair<std::string, double>> scalars_;
+  std::vector<Tensor<T>> decayed_;  // scratch for g + weight_decay * p
+};
+
+/// p -= lr g
+template <class T>
+std::unique_ptr<Optimizer<T>> make_sgd(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
+/// book: v = m v - lr g; p += v.   PyTorch: b = m b + g; p -= lr b.
+template <class T>
+std::unique_ptr<Optimizer<T>> make_momentum(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
+/// book: p += m m v - (1 + m) lr g; v = m v - lr g   (Keras's nesterov=True)
+template <class T>
+std::unique_ptr<Optimizer<T>> make_nesterov(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
+/// h += g g; p -= lr g / (sqrt(h) + eps)
+template <class T>
+std::unique_ptr<Optimizer<T>> make_adagrad(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
+/// h = r h + (1 - r) g g; p -= lr g / (sqrt(h) + eps)
+template <class T>
+std::unique_ptr<Optimizer<T>> make_rmsprop(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
+/// book (Keras's eps-hat form): t += 1; lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); m += (1 - b1)(g - m);
+/// v += (1 - b2)(g g - v); p -= lr_t m / (sqrt(v) + eps)
+template <class T>
+std::unique_ptr<Optimizer<T>> make_adam(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
+
+/// By name: sgd, momentum, nesterov, adagrad, rmsprop, adam (ValueError otherwise).
+template <class T>
+std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name, std::vector<Parameter<T>*> params,
+                                             const OptimizerOptions& o = {});
+
+extern template class Optimizer<float>;
+extern template class Optimizer<double>;
+
+}  // namespace tapegrad

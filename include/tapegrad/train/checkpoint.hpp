@@ -1,0 +1,27 @@
+#pragma once
+// Saving and loading a model's parameters and buffers, and optionally its optimizer's state.
+//
+// File format (little-endian), version 1:
+//   "TAPEGRAD" (8 bytes)  u32 version = 1  u32 scalar size (4 float, 8 double)
+//   string model description (u32 length + bytes)   string optimizer name ("" if none)
+//   u32 tensor count, then per tensor: string name, u32 rank, u64 extents[rank], values
+//       names: "param/<name>", "buffer/<name>", "optim/<slot>/<name>"
+//   u32 scalar count, then per scalar: string name, f64 value (names "optim/<name>")
+//   u32 CRC-32 (zlib) of every byte before it
+// Written to "<path>.tmp" then renamed over <path>: a crash leaves the old file or the new one, never a torn one.
+#include <string>
+
+#include "tapegrad/nn/module.hpp"
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace tapegrad {
+
+template <class T>
+void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<T>* optimizer = nullptr);
+
+/// Verifies magic, version, checksum, precision, and that every parameter, buffer and optimizer slot exists
+/// with the model's shape, before changing anything; DataError naming the file and the problem otherwise.
+template <class T>
+void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* optimizer = nullptr);
+
+}  // namespace tapegrad

@@ -1,0 +1,76 @@
+#pragma once
+// The training loop: epochs of shuffled mini-batches, softmax cross-entropy on integer labels, evaluation
+// each epoch, a history, callbacks, and progress on the terminal.
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tapegrad/data/dataset.hpp"
+#include "tapegrad/nn/module.hpp"
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace tapegrad {
+
+struct TrainerOptions {
+  std::size_t epochs = 5;
+  std::size_t batch_size = 100;
+  std::uint64_t seed = 0;        // batch order; the same seed gives the same numbers
+  bool evaluate_train = true;    // train-set accuracy each epoch (the book's train_acc)
+  std::size_t eval_batch = 1000;
+  enum class Progress { Auto, Bar, Lines, Quiet } progress = Progress::Auto;  // Auto: a bar on a terminal
+  std::FILE* out = stdout;       // per-epoch lines
+};
+
+struct EpochStats {
+  std::size_t epoch = 0;         // 1-based
+  std::size_t iterations = 0;    // total so far
+  double train_loss = 0;         // mean over the epoch's batches
+  double train_accuracy = -1;    // -1 when not evaluated
+  double test_accuracy = -1;
+  double seconds = 0;            // training time of the epoch (evaluation excluded)
+};
+
+struct History {
+  std::vector<double> loss;  // per iteration, computed in the forward pass of that iteration's batch
+  std::vector<EpochStats> epochs;
+};
+
+template <class T>
+class Trainer {
+ public:
+  /// Called after each epoch; return false to stop training.
+  using Callback = std::function<bool(const EpochStats&, const History&)>;
+
+  Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions options = {});
+  void add_callback(Callback callback) { callbacks_.push_back(std::move(callback)); }
+
+  /// Trains for options.epochs (or until a callback stops it). NumericError if the loss stops being finite.
+  History fit(const Dataset& train, const Dataset* test = nullptr);
+  /// One step on one batch: forward, backward, update. Returns the batch's loss.
+  double step(const Tensor<T>& x, const std::vector<std::size_t>& labels);
+  /// Fraction of rows whose largest logit is the label (evaluation mode, no gradients).
+  double accuracy(const Dataset& data);
+  /// Predicted class of each row.
+  std::vector<std::size_t> predict(const Dataset& data);
+
+ private:
+  Module<T>& model_;
+  Optimizer<T>& optimizer_;
+  TrainerOptions options_;
+  std::vector<Callback> callbacks_;
+  Tape<T> tape_;  // cleared and reused each step
+  Tensor<T> batch_x_;
+  std::vector<std::size_t> batch_y_;
+  std::size_t iteration_ = 0;
+};
+
+/// Stops when the test (or, without a test set, train) accuracy has not improved for `patience` epochs.
+template <class T>
+typename Trainer<T>::Callback early_stopping(std::size_t patience);
+
+extern template class Trainer<float>;
+extern template class Trainer<double>;
+
+}  // namespace tapegrad

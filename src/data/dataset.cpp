@@ -1,0 +1,132 @@
+#include "tapegrad/data/dataset.hpp"
+
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "tapegrad/core/error.hpp"
+#include "tapegrad/core/random.hpp"
+#include "tapegrad/data/idx.hpp"
+
+namespace tapegrad {
+
+template <class T>
+void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor<T>& x, std::vector<std::size_t>& y) const {
+  x.resize(Shape{count, features});
+  y.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t row = indices[i];
+    const float* src = features_data.data() + row * features;
+    std::copy(src, src + features, x.data() + i * features);
+    y[i] = labels[row];
+  }
+}
+
+Dataset Dataset::head(std::size_t n) const {
+  Dataset out = *this;
+  out.rows = std::min(n, rows);
+  out.features_data.resize(out.rows * features);
+  out.labels.resize(out.rows);
+  return out;
+}
+
+template <class T>
+Tensor<T> Dataset::one_hot(const std::vector<std::size_t>& labels, std::size_t classes) {
+  Tensor<T> t(Shape{labels.size(), classes});
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] >= classes)
+      throw ValueError(fmt::format("one_hot: label {} (row {}) is out of range for {} classes", labels[i], i, classes));
+    t[i * classes + labels[i]] = T(1);
+  }
+  return t;
+}
+
+std::string default_data_dir() { return "/usr/share/datasets/fashion-mnist"; }
+
+namespace {
+
+// The first of the usual spellings of an MNIST file that exists in dir.
+std::string find_file(const std::string& dir, const std::string& split, const std::string& kind) {
+  namespace fs = std::filesystem;
+  const std::vector<std::string> names{split + "-" + kind + "-ubyte.gz", split + "-" + kind + "-ubyte",
+                                       split + "-" + kind.substr(0, kind.find('-')) + "." +
+                                           kind.substr(kind.find('-') + 1) + "-ubyte"};
+  for (const std::string& n : names)
+    if (fs::exists(fs::path(dir) / n)) return (fs::path(dir) / n).string();
+  throw DataError(fmt::format("{}: no {} file (looked for {})", dir, split + "-" + kind, fmt::join(names, ", ")));
+}
+
+Dataset load_split(const std::string& dir, const std::string& split, const std::string& name) {
+  const std::string image_path = find_file(dir, split, "images-idx3");
+  const std::string label_path = find_file(dir, split, "labels-idx1");
+  const IdxArray images = read_idx(image_path, 3);
+  const IdxArray labels = read_idx(label_path, 1);
+  if (images.dims[0] != labels.dims[0])
+    throw DataError(fmt::format("{} has {} images but {} has {} labels", image_path, images.dims[0], label_path,
+                                labels.dims[0]));
+  Dataset d;
+  d.name = name;
+  d.rows = images.dims[0];
+  d.features = images.dims[1] * images.dims[2];
+  d.classes = 10;
+  d.features_data.resize(images.data.size());
+  for (std::size_t i = 0; i < images.data.size(); ++i) d.features_data[i] = float(images.data[i]) / 255.0f;
+  d.labels.resize(d.rows);
+  for (std::size_t i = 0; i < d.rows; ++i) {
+    if (labels.data[i] >= d.classes)
+      throw DataError(fmt::format("{}: label {} at row {} is not a class 0-9", label_path, labels.data[i], i));
+    d.labels[i] = labels.data[i];
+  }
+  return d;
+}
+
+}  // namespace
+
+TrainTest load_mnist(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir))
+    throw DataError(fmt::format("{}: no such data folder (Fashion-MNIST: apt-get install dataset-fashion-mnist)", dir));
+  const std::string name = std::filesystem::path(dir).filename().string();
+  return {load_split(dir, "train", name + " train"), load_split(dir, "t10k", name + " test")};
+}
+
+Dataset make_spiral(std::size_t points_per_class, std::size_t classes, std::uint64_t seed) {
+  Rng rng(seed);
+  Dataset d;
+  d.name = "spiral";
+  d.rows = points_per_class * classes;
+  d.features = 2;
+  d.classes = classes;
+  for (std::size_t c = 0; c < classes; ++c)
+    for (std::size_t i = 0; i < points_per_class; ++i) {
+      const double r = double(i) / double(points_per_class);
+      const double angle = 4.0 * (double(c) + r) + 0.2 * rng.normal();
+      d.features_data.push_back(float(r * std::sin(angle)));
+      d.features_data.push_back(float(r * std::cos(angle)));
+      d.labels.push_back(c);
+    }
+  return d;
+}
+
+Dataset make_xor(std::size_t rows, std::uint64_t seed) {
+  Rng rng(seed);
+  Dataset d;
+  d.name = "xor";
+  d.rows = rows;
+  d.features = 2;
+  d.classes = 2;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const double a = rng.uniform(-1, 1), b = rng.uniform(-1, 1);
+    d.features_data.push_back(float(a));
+    d.features_data.push_back(float(b));
+    d.labels.push_back((a > 0) != (b > 0) ? 1 : 0);
+  }
+  return d;
+}
+
+template void Dataset::gather(const std::size_t*, std::size_t, Tensor<float>&, std::vector<std::size_t>&) const;
+template void Dataset::gather(const std::size_t*, std::size_t, Tensor<double>&, std::vector<std::size_t>&) const;
+template Tensor<float> Dataset::one_hot(const std::vector<std::size_t>&, std::size_t);
+template Tensor<double> Dataset::one_hot(const std::vector<std::size_t>&, std::size_t);
+
+}  // namespace tapegrad

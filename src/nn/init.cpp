@@ -1,0 +1,40 @@
+#include "tapegrad/nn/init.hpp"
+
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "tapegrad/core/error.hpp"
+
+namespace tapegrad {
+
+double Init::scale(std::size_t fan_in) const {
+  switch (kind) {
+    case Kind::Xavier: return std::sqrt(1.0 / double(fan_in));
+    case Kind::He: return std::sqrt(2.0 / double(fan_in));
+    case Kind::FixedStd: break;
+  }
+  return std;
+}
+
+std::string Init::str() const {
+  switch (kind) {
+    case Kind::Xavier: return "xavier";
+    case Kind::He: return "he";
+    case Kind::FixedStd: break;
+  }
+  return fmt::format("std {:g}", std);
+}
+
+Init Init::parse(const std::string& text) {
+  if (text == "xavier") return xavier();
+  if (text == "he") return he();
+  char* end = nullptr;
+  const double s = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(s > 0) || !std::isfinite(s))
+    throw ValueError(fmt::format("init: '{}' is not 'he', 'xavier' or a positive standard deviation", text));
+  return fixed_std(s);
+}
+
+}  // namespace tapegrad

@@ -1,0 +1,114 @@
+#include "tapegrad/nn/layers.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "tapegrad/core/error.hpp"
+#include "tapegrad/core/grad_mode.hpp"
+#include "tapegrad/ops/activation.hpp"
+#include "tapegrad/ops/arithmetic.hpp"
+#include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/shaping.hpp"
+
+namespace tapegrad {
+
+template <class T>
+Linear<T>::Linear(std::size_t in, std::size_t out, Init init, Rng& rng)
+    : W("W", Tensor<T>::randn(Shape{in, out}, rng, static_cast<T>(init.scale(in)))), b("b", Tensor<T>::zeros({out})) {
+  if (in == 0 || out == 0) throw ValueError(fmt::format("Linear: sizes must be positive, got {} -> {}", in, out));
+}
+
+template <class T>
+Var<T> Linear<T>::forward(Tape<T>& tape, const Var<T>& x) {
+  const Var<T> rows = x.shape().rank() > 2 ? flatten_rows(x) : x;
+  return affine(rows, tape.parameter(W), tape.parameter(b));
+}
+
+template <class T>
+std::string Linear<T>::describe() const {
+  return fmt::format("Linear({} -> {})", W.value.shape()[0], W.value.shape()[1]);
+}
+
+template <class T>
+Var<T> ReLU<T>::forward(Tape<T>&, const Var<T>& x) { return relu(x); }
+template <class T>
+Var<T> Sigmoid<T>::forward(Tape<T>&, const Var<T>& x) { return sigmoid(x); }
+template <class T>
+Var<T> Tanh<T>::forward(Tape<T>&, const Var<T>& x) { return tanh(x); }
+template <class T>
+Var<T> Softmax<T>::forward(Tape<T>&, const Var<T>& x) { return softmax(x); }
+
+template <class T>
+Dropout<T>::Dropout(double ratio, std::uint64_t seed, Mode mode) : ratio_(ratio), mode_(mode), rng_(seed) {
+  if (!(ratio >= 0 && ratio < 1)) throw ValueError(fmt::format("Dropout: ratio must be in [0, 1), got {}", ratio));
+}
+
+template <class T>
+Var<T> Dropout<T>::forward(Tape<T>& tape, const Var<T>& x) {
+  if (!this->training_) return mode_ == Mode::Book ? x * static_cast<T>(1 - ratio_) : x;
+  if (!frozen_ || mask_.shape() != x.shape()) {
+    mask_.resize(x.shape());
+    const T keep = mode_ == Mode::Book ? T(1) : static_cast<T>(1 / (1 - ratio_));
+    for (T& m : mask_) m = rng_.uniform() > ratio_ ? keep : T(0);  // the book: rand > ratio
+  }
+  return x * tape.constant(mask_);
+}
+
+template <class T>
+std::string Dropout<T>::describe() const {
+  return fmt::format("Dropout({:g}, {})", ratio_, mode_ == Mode::Book ? "book" : "inverted");
+}
+
+template <class T>
+BatchNorm<T>::BatchNorm(std::size_t features, double momentum, double eps)
+    : gamma("gamma", Tensor<T>::ones({features})),
+      beta("beta", Tensor<T>::zeros({features})),
+      running_mean(Tensor<T>::zeros({features})),
+      running_var(Tensor<T>::zeros({features})),
+      momentum_(momentum),
+      eps_(eps) {}
+
+template <class T>
+Var<T> BatchNorm<T>::forward(Tape<T>& tape, const Var<T>& x_in) {
+  const Var<T> x = x_in.shape().rank() > 2 ? flatten_rows(x_in) : x_in;
+  if (x.shape().rank() != 2 || x.shape()[1] != gamma.value.size())
+    throw ShapeError(fmt::format("BatchNorm: input {} does not have {} features", x_in.shape().str(),
+                                 gamma.value.size()));
+  Var<T> normalized;
+  if (this->training_) {
+    if (x.shape()[0] == 0) throw ValueError("BatchNorm: the batch is empty");
+    const Var<T> mu = mean(x, {0});
+    const Var<T> centered = x - mu;
+    const Var<T> var = mean(centered * centered, {0});
+    normalized = centered / sqrt(var + static_cast<T>(eps_));
+    const T m = static_cast<T>(momentum_);
+    for (std::size_t j = 0; j < running_mean.size(); ++j) {
+      running_mean[j] = m * running_mean[j] + (T(1) - m) * mu.value()[j];
+      running_var[j] = m * running_var[j] + (T(1) - m) * var.value()[j];
+    }
+  } else {
+    normalized = (x - tape.constant(running_mean)) /
+                 sqrt(tape.constant(running_var) + static_cast<T>(eps_));
+  }
+  return tape.parameter(gamma) * normalized + tape.parameter(beta);
+}
+
+template <class T>
+std::string BatchNorm<T>::describe() const {
+  return fmt::format("BatchNorm({})", gamma.value.size());
+}
+
+#define TAPEGRAD_LAYER(L)     \
+  template class L<float>;    \
+  template class L<double>;
+TAPEGRAD_LAYER(Linear)
+TAPEGRAD_LAYER(ReLU)
+TAPEGRAD_LAYER(Sigmoid)
+TAPEGRAD_LAYER(Tanh)
+TAPEGRAD_LAYER(Softmax)
+TAPEGRAD_LAYER(Dropout)
+TAPEGRAD_LAYER(BatchNorm)
+
+}  // namespace tapegrad

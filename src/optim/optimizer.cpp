@@ -1,0 +1,135 @@
+#include "tapegrad/optim/optimizer.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "optim/rules.hpp"
+#include "tapegrad/core/error.hpp"
+
+namespace tapegrad {
+
+namespace detail {
+double positive(const char* optimizer, const char* what, double value) {
+  if (!std::isfinite(value) || value <= 0)
+    throw ValueError(fmt::format("{}: {} must be a positive finite number, got {}", optimizer, what, value));
+  return value;
+}
+double fraction(const char* optimizer, const char* what, double value) {
+  if (!std::isfinite(value) || value < 0 || value >= 1)
+    throw ValueError(fmt::format("{}: {} must be in [0, 1), got {}", optimizer, what, value));
+  return value;
+}
+}  // namespace detail
+
+template <class T>
+Optimizer<T>::Optimizer(std::string name, std::vector<Parameter<T>*> params, double lr, double weight_decay)
+    : name_(std::move(name)), params_(std::move(params)), lr_(lr), weight_decay_(weight_decay) {
+  detail::positive(name_.c_str(), "the learning rate", lr);
+  if (!std::isfinite(weight_decay) || weight_decay < 0)
+    throw ValueError(fmt::format("{}: weight decay must be a non-negative finite number, got {}", name_, weight_decay));
+  decayed_.resize(params_.size());
+}
+
+template <class T>
+void Optimizer<T>::set_learning_rate(double lr) {
+  lr_ = detail::positive(name_.c_str(), "the learning rate", lr);
+}
+
+template <class T>
+std::vector<Tensor<T>>& Optimizer<T>::add_slot(const std::string& slot, T initial) {
+  std::vector<Tensor<T>> tensors;
+  for (Parameter<T>* p : params_) tensors.emplace_back(p->value.shape(), initial);
+  slots_.emplace_back(slot, std::move(tensors));
+  return slots_.back().second;
+}
+
+template <class T>
+double& Optimizer<T>::add_scalar(const std::string& name) {
+  scalars_.emplace_back(name, 0.0);
+  return scalars_.back().second;
+}
+
+template <class T>
+void Optimizer<T>::step() {
+  begin_step();
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    Parameter<T>& p = *params_[i];
+    if (p.grad.shape() != p.value.shape())
+      throw ShapeError(fmt::format("{}: parameter '{}' has shape {} but its gradient {}", name_, p.name,
+                                   p.value.shape().str(), p.grad.shape().str()));
+    const Tensor<T>* g = &p.grad;
+    if (weight_decay_ > 0) {
+      decayed_[i] = p.grad;
+      const T wd = static_cast<T>(weight_decay_);
+      for (std::size_t j = 0; j < p.value.size(); ++j) decayed_[i][j] += wd * p.value[j];
+      g = &decayed_[i];
+    }
+    update(i, p.value, *g);
+  }
+}
+
+template <class T>
+void Optimizer<T>::zero_grad() {
+  for (Parameter<T>* p : params_) p->zero_grad();
+}
+
+template <class T>
+OptimizerState<T> Optimizer<T>::state() const {
+  OptimizerState<T> s;
+  s.optimizer = name_;
+  for (const auto& [slot, tensors] : slots_)
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      s.tensors.emplace_back(fmt::format("{}/{}", slot, params_[i]->name), tensors[i]);
+  for (const auto& [name, value] : scalars_) s.scalars.emplace_back(name, value);
+  return s;
+}
+
+template <class T>
+void Optimizer<T>::load_state(const OptimizerState<T>& s) {
+  if (s.optimizer != name_)
+    throw ValueError(fmt::format("{}: cannot load the state of a {} optimizer", name_, s.optimizer));
+  std::size_t expected = 0;
+  for (auto& [slot, tensors] : slots_) expected += tensors.size();
+  if (s.tensors.size() != expected || s.scalars.size() != scalars_.size())
+    throw ValueError(fmt::format("{}: the saved state has {} tensors and {} scalars, this optimizer {} and {}", name_,
+                                 s.tensors.size(), s.scalars.size(), expected, scalars_.size()));
+  // validate everything before changing anything
+  std::size_t k = 0;
+  for (auto& [slot, tensors] : slots_)
+    for (std::size_t i = 0; i < tensors.size(); ++i, ++k) {
+      const std::string want = fmt::format("{}/{}", slot, params_[i]->name);
+      if (s.tensors[k].first != want || s.tensors[k].second.shape() != tensors[i].shape())
+        throw ValueError(fmt::format("{}: saved state '{}' {} does not match '{}' {}", name_, s.tensors[k].first,
+                                     s.tensors[k].second.shape().str(), want, tensors[i].shape().str()));
+    }
+  for (std::size_t i = 0; i < scalars_.size(); ++i)
+    if (s.scalars[i].first != scalars_[i].first)
+      throw ValueError(fmt::format("{}: saved scalar '{}' where '{}' was expected", name_, s.scalars[i].first,
+                                   scalars_[i].first));
+  k = 0;
+  for (auto& [slot, tensors] : slots_)
+    for (auto& t : tensors) t = s.tensors[k++].second;
+  for (std::size_t i = 0; i < scalars_.size(); ++i) scalars_[i].second = s.scalars[i].second;
+}
+
+template <class T>
+std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name, std::vector<Parameter<T>*> params,
+                                             const OptimizerOptions& o) {
+  if (name == "sgd") return make_sgd<T>(std::move(params), o);
+  if (name == "momentum") return make_momentum<T>(std::move(params), o);
+  if (name == "nesterov") return make_nesterov<T>(std::move(params), o);
+  if (name == "adagrad") return make_adagrad<T>(std::move(params), o);
+  if (name == "rmsprop") return make_rmsprop<T>(std::move(params), o);
+  if (name == "adam") return make_adam<T>(std::move(params), o);
+  throw ValueError(fmt::format("unknown optimizer '{}' (sgd, momentum, nesterov, adagrad, rmsprop, adam)", name));
+}
+
+template class Optimizer<float>;
+template class Optimizer<double>;
+template std::unique_ptr<Optimizer<float>> make_optimizer(const std::string&, std::vector<Parameter<float>*>,
+                                                          const OptimizerOptions&);
+template std::unique_ptr<Optimizer<double>> make_optimizer(const std::string&, std::vector<Parameter<double>*>,
+                                                           const OptimizerOptions&);
+
+}  // namespace tapegrad

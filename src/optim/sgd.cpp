@@ -1,0 +1,27 @@
+// SGD (book common/optimizer.py): p -= lr g
+#include "optim/rules.hpp"
+
+namespace tapegrad {
+namespace {
+template <class T>
+class Sgd : public Optimizer<T> {
+ public:
+  Sgd(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
+      : Optimizer<T>("sgd", std::move(params), detail::or_default(o.lr, 0.01), o.weight_decay) {}
+  std::string describe() const override { return fmt::format("sgd(lr={:g})", this->lr_); }
+
+ private:
+  void update(std::size_t, Tensor<T>& p, const Tensor<T>& g) override {
+    const T lr = static_cast<T>(this->lr_);
+    for (std::size_t j = 0; j < p.size(); ++j) p[j] -= lr * g[j];
+  }
+};
+}  // namespace
+
+template <class T>
+std::unique_ptr<Optimizer<T>> make_sgd(std::vector<Parameter<T>*> params, const OptimizerOptions& o) {
+  return std::make_unique<Sgd<T>>(std::move(params), o);
+}
+TAPEGRAD_INSTANTIATE_OPTIMIZER(make_sgd)
+
+}  // namespace tapegrad

@@ -1,0 +1,244 @@
+#include "tapegrad/train/checkpoint.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include "tapegrad/core/error.hpp"
+
+namespace tapegrad {
+namespace {
+
+constexpr char kMagic[8] = {'T', 'A', 'P', 'E', 'G', 'R', 'A', 'D'};
+constexpr std::uint32_t kVersion = 1;
+constexpr std::size_t kMaxName = 4096, kMaxRank = 8;
+
+// Little-endian byte writer.
+class Writer {
+ public:
+  template <class U>
+  void put(U v) {
+    unsigned char bytes[sizeof(U)];
+    std::memcpy(bytes, &v, sizeof(U));  // x86-64 and arm64 are little-endian
+    buffer.insert(buffer.end(), bytes, bytes + sizeof(U));
+  }
+  void put_string(const std::string& s) {
+    put(static_cast<std::uint32_t>(s.size()));
+    buffer.insert(buffer.end(), s.begin(), s.end());
+  }
+  template <class T>
+  void put_tensor(const std::string& name, const Tensor<T>& t) {
+    put_string(name);
+    put(static_cast<std::uint32_t>(t.rank()));
+    for (std::size_t d : t.shape()) put(static_cast<std::uint64_t>(d));
+    for (T v : t) put(v);
+  }
+  std::vector<unsigned char> buffer;
+};
+
+// Bounds-checked reader: every read names the file and what ran out.
+class Reader {
+ public:
+  Reader(const std::string& path, const std::vector<unsigned char>& bytes, std::size_t end)
+      : path_(path), bytes_(bytes), end_(end) {}
+  template <class U>
+  U get(const char* what) {
+    need(sizeof(U), what);
+    U v;
+    std::memcpy(&v, bytes_.data() + at_, sizeof(U));
+    at_ += sizeof(U);
+    return v;
+  }
+  std::string get_string(const char* what) {
+    const auto n = get<std::uint32_t>(what);
+    if (n > kMaxName) fail(fmt::format("{} is {} bytes long, more than a name can be", what, n));
+    need(n, what);
+    std::string s(reinterpret_cast<const char*>(bytes_.data() + at_), n);
+    at_ += n;
+    return s;
+  }
+  template <class T>
+  Tensor<T> get_tensor(const std::string& name) {
+    const auto rank = get<std::uint32_t>("a tensor's rank");
+    if (rank > kMaxRank) fail(fmt::format("tensor '{}' has rank {}", name, rank));
+    std::vector<std::size_t> dims;
+    std::size_t count = 1;
+    for (std::uint32_t i = 0; i < rank; ++i) {
+      const auto d = get<std::uint64_t>("a tensor's extent");
+      if (d != 0 && count > (end_ - at_) / d) fail(fmt::format("tensor '{}' is larger than the file", name));
+      count *= d;
+      dims.push_back(d);
+    }
+    need(count * sizeof(T), "tensor values");  // before allocating
+    Tensor<T> t(Shape(std::move(dims)));
+    std::memcpy(t.data(), bytes_.data() + at_, count * sizeof(T));
+    at_ += count * sizeof(T);
+    return t;
+  }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw DataError(fmt::format("{}: corrupt checkpoint: {}", path_, what));
+  }
+  std::size_t position() const { return at_; }
+
+ private:
+  void need(std::size_t n, const char* what) const {
+    if (n > end_ - at_) fail(fmt::format("truncated while reading {}", what));
+  }
+  const std::string& path_;
+  const std::vector<unsigned char>& bytes_;
+  std::size_t end_, at_ = 0;
+};
+
+std::uint32_t crc_of(const unsigned char* data, std::size_t n) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  while (n > 0) {
+    const uInt chunk = static_cast<uInt>(std::min<std::size_t>(n, 1u << 30));
+    crc = crc32(crc, data, chunk);
+    data += chunk;
+    n -= chunk;
+  }
+  return static_cast<std::uint32_t>(crc);
+}
+
+// Writes to a temporary file beside `path`, flushes it to disk, then renames it over `path`.
+void write_atomically(const std::string& path, const std::vector<unsigned char>& bytes) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw DataError(fmt::format("{}: cannot write ({})", tmp, std::strerror(errno)));
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
+                       fsync(fileno(f)) == 0;
+  const int saved_errno = errno;
+  if (std::fclose(f) != 0 || !written) {
+    std::remove(tmp.c_str());
+    throw DataError(fmt::format("{}: write failed ({}); {} is unchanged", tmp, std::strerror(saved_errno), path));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw DataError(fmt::format("{}: cannot replace ({})", path, std::strerror(errno)));
+  }
+}
+
+}  // namespace
+
+template <class T>
+void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<T>* optimizer) {
+  Writer w;
+  w.buffer.insert(w.buffer.end(), kMagic, kMagic + 8);
+  w.put(kVersion);
+  w.put(static_cast<std::uint32_t>(sizeof(T)));
+  w.put_string(model.describe());
+  const OptimizerState<T> state = optimizer ? optimizer->state() : OptimizerState<T>{};
+  w.put_string(state.optimizer);
+  const auto params = model.parameters();
+  const auto buffers = model.buffers();
+  w.put(static_cast<std::uint32_t>(params.size() + buffers.size() + state.tensors.size()));
+  for (const Parameter<T>* p : params) w.put_tensor("param/" + p->name, p->value);
+  for (const Buffer<T>& b : buffers) w.put_tensor("buffer/" + b.name, *b.tensor);
+  for (const auto& [name, t] : state.tensors) w.put_tensor("optim/" + name, t);
+  w.put(static_cast<std::uint32_t>(state.scalars.size()));
+  for (const auto& [name, v] : state.scalars) {
+    w.put_string("optim/" + name);
+    w.put(v);
+  }
+  w.put(crc_of(w.buffer.data(), w.buffer.size()));
+  write_atomically(path, w.buffer);
+}
+
+template <class T>
+void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* optimizer) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) throw DataError(fmt::format("{}: cannot read checkpoint ({})", path, ec.message()));
+  std::ifstream in(path, std::ios::binary);
+  std::vector<unsigned char> bytes(size);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
+    throw DataError(fmt::format("{}: cannot read checkpoint", path));
+  if (size < 8 + 4 + 4 + 4 || std::memcmp(bytes.data(), kMagic, 8) != 0)
+    throw DataError(fmt::format("{}: not a tapegrad checkpoint (no TAPEGRAD magic)", path));
+  std::uint32_t stored_crc;
+  std::memcpy(&stored_crc, bytes.data() + size - 4, 4);
+  Reader r(path, bytes, size - 4);
+  r.get<std::uint64_t>("magic");
+  const auto version = r.get<std::uint32_t>("version");
+  if (version != kVersion)
+    throw DataError(fmt::format("{}: checkpoint version {} is not supported (this tapegrad reads {})", path, version,
+                                kVersion));
+  if (crc_of(bytes.data(), size - 4) != stored_crc)
+    throw DataError(fmt::format("{}: corrupt checkpoint: checksum mismatch", path));
+  const auto scalar_size = r.get<std::uint32_t>("precision");
+  if (scalar_size != sizeof(T))
+    throw DataError(fmt::format("{}: saved in {}, the model is {}", path, scalar_size == 4 ? "float" : "double",
+                                sizeof(T) == 4 ? "float" : "double"));
+  const std::string saved_model = r.get_string("the model description");
+  const std::string saved_optimizer = r.get_string("the optimizer name");
+
+  std::map<std::string, Tensor<T>> tensors;
+  const auto tensor_count = r.get<std::uint32_t>("the tensor count");
+  for (std::uint32_t i = 0; i < tensor_count; ++i) {
+    std::string name = r.get_string("a tensor name");
+    tensors[name] = r.get_tensor<T>(name);
+  }
+  OptimizerState<T> state;
+  state.optimizer = saved_optimizer;
+  const auto scalar_count = r.get<std::uint32_t>("the scalar count");
+  for (std::uint32_t i = 0; i < scalar_count; ++i) {
+    std::string name = r.get_string("a scalar name");
+    state.scalars.emplace_back(name.substr(6), r.get<double>("a scalar"));
+  }
+  if (r.position() != size - 4) r.fail("bytes left over after the last section");
+
+  // Validate everything against the model before changing anything.
+  const auto mismatch = [&](const std::string& what) {
+    return DataError(fmt::format("{}: checkpoint does not fit this model: {}\nsaved model:\n{}this model:\n{}", path,
+                                 what, saved_model, model.describe()));
+  };
+  const auto find = [&](const std::string& name, const Shape& shape) -> const Tensor<T>& {
+    const auto it = tensors.find(name);
+    if (it == tensors.end()) throw mismatch(fmt::format("no '{}'", name));
+    if (it->second.shape() != shape)
+      throw mismatch(fmt::format("'{}' has shape {} in the file, {} in the model", name, it->second.shape().str(),
+                                 shape.str()));
+    return it->second;
+  };
+  const auto params = model.parameters();
+  const auto buffers = model.buffers();
+  std::size_t expected = params.size() + buffers.size();
+  for (const Parameter<T>* p : params) find("param/" + p->name, p->value.shape());
+  for (const Buffer<T>& b : buffers) find("buffer/" + b.name, b.tensor->shape());
+  if (optimizer) {
+    if (saved_optimizer.empty()) throw DataError(fmt::format("{}: the checkpoint holds no optimizer state", path));
+    for (const auto& [name, t] : tensors)
+      if (name.rfind("optim/", 0) == 0) state.tensors.emplace_back(name.substr(6), t);
+    // order as the optimizer lists them; load_state checks names and shapes
+    const OptimizerState<T> current = optimizer->state();
+    std::map<std::string, Tensor<T>> by_name(state.tensors.begin(), state.tensors.end());
+    state.tensors.clear();
+    for (const auto& [name, t] : current.tensors) {
+      const auto it = by_name.find(name);
+      if (it == by_name.end()) throw mismatch(fmt::format("no optimizer state 'optim/{}'", name));
+      state.tensors.emplace_back(name, it->second);
+    }
+    expected += current.tensors.size();
+    if (tensors.size() != expected) throw mismatch(fmt::format("{} tensors in the file, {} expected", tensors.size(), expected));
+    try {
+      optimizer->load_state(state);
+    } catch (const ValueError& e) {
+      throw mismatch(e.what());
+    }
+  }
+  for (Parameter<T>* p : params) p->value = tensors["param/" + p->name];
+  for (const Buffer<T>& b : buffers) *b.tensor = tensors["buffer/" + b.name];
+}
+
+template void save_checkpoint(const std::string&, Module<float>&, const Optimizer<float>*);
+template void save_checkpoint(const std::string&, Module<double>&, const Optimizer<double>*);
+template void load_checkpoint(const std::string&, Module<float>&, Optimizer<float>*);
+template void load_checkpoint(const std::string&, Module<double>&, Optimizer<double>*);
+
+}  // namespace tapegrad

@@ -1,0 +1,142 @@
+#include "tapegrad/train/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "tapegrad/core/error.hpp"
+#include "tapegrad/core/grad_mode.hpp"
+#include "tapegrad/data/batches.hpp"
+#include "tapegrad/ops/loss.hpp"
+#include "train/progress.hpp"
+
+namespace tapegrad {
+
+template <class T>
+Trainer<T>::Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions options)
+    : model_(model), optimizer_(optimizer), options_(options) {
+  if (options_.epochs == 0) throw ValueError("trainer: epochs must be at least 1");
+  if (options_.batch_size == 0) throw ValueError("trainer: the batch size must be at least 1");
+  if (options_.eval_batch == 0) throw ValueError("trainer: the evaluation batch must be at least 1");
+}
+
+template <class T>
+double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labels) {
+  tape_.clear();
+  optimizer_.zero_grad();
+  const Var<T> loss = softmax_cross_entropy(model_.forward(tape_, tape_.constant(x)), labels);
+  const double value = loss.item();
+  ++iteration_;
+  if (!std::isfinite(value))
+    throw NumericError(fmt::format(
+        "training: the loss became {} at iteration {}; the learning rate ({:g}) is probably too large", value,
+        iteration_, optimizer_.learning_rate()));
+  loss.backward();
+  optimizer_.step();
+  return value;
+}
+
+template <class T>
+History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
+  BatchSampler sampler(train.rows, options_.batch_size, true, options_.seed);
+  const bool bar = options_.progress == TrainerOptions::Progress::Bar ||
+                   (options_.progress == TrainerOptions::Progress::Auto && isatty(fileno(stderr)));
+  const bool lines = options_.progress != TrainerOptions::Progress::Quiet;
+  History history;
+  for (std::size_t epoch = 1; epoch <= options_.epochs; ++epoch) {
+    if (epoch > 1) sampler.next_epoch();
+    model_.set_training(true);
+    std::unique_ptr<detail::ProgressBar> progress;
+    if (bar)
+      progress = std::make_unique<detail::ProgressBar>(stderr, fmt::format("epoch {}/{}", epoch, options_.epochs),
+                                                       sampler.batches());
+    const auto start = std::chrono::steady_clock::now();
+    double loss_sum = 0;
+    for (std::size_t b = 0; b < sampler.batches(); ++b) {
+      train.gather(sampler.indices(b), sampler.size(b), batch_x_, batch_y_);
+      const double loss = step(batch_x_, batch_y_);
+      history.loss.push_back(loss);
+      loss_sum += loss;
+      if (progress) progress->update(b + 1, loss);
+    }
+    if (progress) progress->finish();
+    EpochStats stats;
+    stats.epoch = epoch;
+    stats.iterations = iteration_;
+    stats.train_loss = loss_sum / double(sampler.batches());
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (options_.evaluate_train) stats.train_accuracy = accuracy(train);
+    if (test) stats.test_accuracy = accuracy(*test);
+    history.epochs.push_back(stats);
+    if (lines) {
+      std::string line = fmt::format("epoch {:>2}/{}  loss {:.4f}", epoch, options_.epochs, stats.train_loss);
+      if (stats.train_accuracy >= 0) line += fmt::format("  train acc {:.4f}", stats.train_accuracy);
+      if (stats.test_accuracy >= 0) line += fmt::format("  test acc {:.4f}", stats.test_accuracy);
+      fmt::print(options_.out, "{}  {:.2f} s\n", line, stats.seconds);
+      std::fflush(options_.out);
+    }
+    bool go_on = true;
+    for (const Callback& callback : callbacks_) go_on = callback(stats, history) && go_on;
+    if (!go_on) break;
+  }
+  return history;
+}
+
+template <class T>
+std::vector<std::size_t> Trainer<T>::predict(const Dataset& data) {
+  const bool was_training = model_.training();
+  model_.set_training(false);
+  NoGradGuard no_grad;
+  std::vector<std::size_t> order(data.rows), predicted(data.rows), labels;
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  Tensor<T> x;
+  Tape<T> tape;
+  for (std::size_t start = 0; start < data.rows; start += options_.eval_batch) {
+    const std::size_t count = std::min(options_.eval_batch, data.rows - start);
+    data.gather(order.data() + start, count, x, labels);
+    tape.clear();
+    const Tensor<T>& logits = model_.forward(tape, tape.constant(x)).value();
+    const std::size_t classes = logits.shape()[1];
+    for (std::size_t i = 0; i < count; ++i) {
+      const T* row = logits.data() + i * classes;
+      predicted[start + i] = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
+    }
+  }
+  model_.set_training(was_training);
+  return predicted;
+}
+
+template <class T>
+double Trainer<T>::accuracy(const Dataset& data) {
+  if (data.rows == 0) throw ValueError(fmt::format("accuracy: the data set '{}' is empty", data.name));
+  const std::vector<std::size_t> predicted = predict(data);
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < data.rows; ++i) correct += predicted[i] == data.labels[i];
+  return double(correct) / double(data.rows);
+}
+
+template <class T>
+typename Trainer<T>::Callback early_stopping(std::size_t patience) {
+  auto best = std::make_shared<double>(-1.0);
+  auto since = std::make_shared<std::size_t>(0);
+  return [=](const EpochStats& s, const History&) {
+    const double score = s.test_accuracy >= 0 ? s.test_accuracy : s.train_accuracy;
+    if (score > *best) {
+      *best = score;
+      *since = 0;
+      return true;
+    }
+    return ++*since < patience;
+  };
+}
+
+template class Trainer<float>;
+template class Trainer<double>;
+template Trainer<float>::Callback early_stopping<float>(std::size_t);
+template Trainer<double>::Callback early_stopping<double>(std::size_t);
+
+}  // namespace tapegrad
