@@ -3,6 +3,7 @@
 #include "tapegrad/ops/linalg.hpp"
 
 #include <complex>  // cxxblas uses std::complex without including it
+#include <xtensor-blas/xblas_config.hpp>  // defines HAVE_CBLAS: without it cxxblas falls back to naive loops
 #include <xflens/cxxblas/cxxblas.cxx>
 
 #include "ops/kernel.hpp"
