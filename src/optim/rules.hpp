@@ -11,8 +11,10 @@ namespace tapegrad::detail {
 
 double positive(const char* optimizer, const char* what, double value);  // ValueError unless finite and > 0
 double fraction(const char* optimizer, const char* what, double value);  // ValueError unless in [0, 1)
-/// An option, or the book's default when unset (negative).
-inline double or_default(double value, double book_default) { return value < 0 ? book_default : value; }
+/// An option, or the book's default when unset.
+inline double or_default(const std::optional<double>& value, double book_default) {
+  return value.value_or(book_default);
+}
 
 }  // namespace tapegrad::detail
 

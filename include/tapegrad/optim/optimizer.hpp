@@ -3,6 +3,7 @@
 // (named tensors and scalars) to save and restore.
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,13 +20,13 @@ struct OptimizerState {
   std::vector<std::pair<std::string, double>> scalars;
 };
 
-/// Options every optimizer takes. Unset (negative) values mean "the book's default for this optimizer".
+/// Options every optimizer takes. Unset values mean "the book's default for this optimizer".
 struct OptimizerOptions {
-  double lr = -1;
-  double momentum = -1;        // Momentum, Nesterov (book 0.9)
-  double decay = -1;           // RMSProp's rho (book 0.99)
-  double beta1 = -1, beta2 = -1;  // Adam (book 0.9, 0.999)
-  double eps = -1;             // book 1e-7 (PyTorch AdaGrad: 1e-10)
+  std::optional<double> lr;        // book: 0.01 (Adam 0.001)
+  std::optional<double> momentum;  // Momentum, Nesterov (book 0.9)
+  std::optional<double> decay;     // RMSProp's rho (book 0.99)
+  std::optional<double> beta1, beta2;  // Adam (book 0.9, 0.999)
+  std::optional<double> eps;       // book 1e-7 (PyTorch AdaGrad: 1e-10)
   double initial_accumulator = 0;  // AdaGrad's h0 (book 0, Keras 0.1)
   double weight_decay = 0;     // L2: g += weight_decay * p before the update
   bool pytorch_form = false;   // Momentum: b = m b + g, p -= lr b.  AdaGrad: eps 1e-10

@@ -1,0 +1,130 @@
+// Optimizers: each update rule against steps computed by hand from the book's formulas.
+#include "helpers.hpp"
+
+using T = tg::Tensor<double>;
+
+namespace {
+// One parameter p = 1 with a constant gradient 0.5; returns p after each of `steps` updates.
+std::vector<double> run(const std::string& name, tg::OptimizerOptions o, int steps, double weight = 1.0) {
+  tg::Parameter<double> p("p", T{weight});
+  auto opt = tg::make_optimizer<double>(name, {&p}, o);
+  std::vector<double> trace;
+  for (int i = 0; i < steps; ++i) {
+    p.grad = T{0.5};
+    opt->step();
+    trace.push_back(p.value[0]);
+  }
+  return trace;
+}
+tg::OptimizerOptions lr(double value) {
+  tg::OptimizerOptions o;
+  o.lr = value;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("SGD: p -= lr g, with optional weight decay") {
+  const auto trace = run("sgd", lr(0.1), 2);
+  CHECK(trace[0] == doctest::Approx(0.95).epsilon(1e-15));
+  CHECK(trace[1] == doctest::Approx(0.9).epsilon(1e-15));
+  auto o = lr(0.1);
+  o.weight_decay = 0.1;  // g = 0.5 + 0.1 * 1
+  CHECK(run("sgd", o, 1)[0] == doctest::Approx(0.94));
+}
+
+TEST_CASE("Momentum: the book's v = m v - lr g and PyTorch's b = m b + g agree while lr is constant") {
+  const auto book = run("momentum", lr(0.1), 2);
+  CHECK(book[0] == doctest::Approx(0.95));
+  CHECK(book[1] == doctest::Approx(0.855));  // v = 0.9 * -0.05 - 0.05
+  auto pt = lr(0.1);
+  pt.pytorch_form = true;
+  const auto torch = run("momentum", pt, 2);
+  CHECK(torch[1] == doctest::Approx(0.855));
+
+  // ... and differ once lr changes: book v = 0.9 * -0.095 - 0.2 * 0.5; PyTorch b = 0.9 * 0.95 + 0.5, p -= 0.2 b
+  for (bool pytorch : {false, true}) {
+    tg::Parameter<double> p("p", T{1.0});
+    auto o = lr(0.1);
+    o.pytorch_form = pytorch;
+    auto opt = tg::make_momentum<double>({&p}, o);
+    for (int i = 0; i < 3; ++i) {
+      if (i == 2) opt->set_learning_rate(0.2);
+      p.grad = T{0.5};
+      opt->step();
+    }
+    CHECK(p.value[0] == doctest::Approx(pytorch ? 0.855 - 0.2 * 1.355 : 0.855 - 0.1855));
+  }
+}
+
+TEST_CASE("Nesterov: p += m m v - (1 + m) lr g; v = m v - lr g") {
+  const auto trace = run("nesterov", lr(0.1), 2);
+  CHECK(trace[0] == doctest::Approx(1 - 1.9 * 0.05));
+  CHECK(trace[1] == doctest::Approx(0.905 + 0.81 * -0.05 - 1.9 * 0.05));
+}
+
+TEST_CASE("AdaGrad: h += g g; p -= lr g / (sqrt(h) + eps), eps 1e-7 (book) or 1e-10 (PyTorch)") {
+  const auto trace = run("adagrad", lr(0.1), 2);
+  CHECK(trace[0] == doctest::Approx(1 - 0.05 / (0.5 + 1e-7)).epsilon(1e-14));
+  CHECK(trace[1] == doctest::Approx(trace[0] - 0.05 / (std::sqrt(0.5) + 1e-7)).epsilon(1e-14));
+  auto pt = lr(0.1);
+  pt.pytorch_form = true;
+  CHECK(run("adagrad", pt, 1)[0] == doctest::Approx(1 - 0.05 / (0.5 + 1e-10)).epsilon(1e-15));
+  auto keras = lr(0.1);
+  keras.initial_accumulator = 0.1;  // h = 0.1 + 0.25
+  CHECK(run("adagrad", keras, 1)[0] == doctest::Approx(1 - 0.05 / (std::sqrt(0.35) + 1e-7)).epsilon(1e-14));
+}
+
+TEST_CASE("RMSProp: h = r h + (1 - r) g g; p -= lr g / (sqrt(h) + eps)") {
+  const auto trace = run("rmsprop", lr(0.1), 2);
+  CHECK(trace[0] == doctest::Approx(1 - 0.05 / (std::sqrt(0.0025) + 1e-7)).epsilon(1e-12));
+  const double h2 = 0.99 * 0.0025 + 0.01 * 0.25;
+  CHECK(trace[1] == doctest::Approx(trace[0] - 0.05 / (std::sqrt(h2) + 1e-7)).epsilon(1e-12));
+}
+
+TEST_CASE("Adam: the book's bias-corrected step, first two updates") {
+  const auto trace = run("adam", {}, 2);  // lr 0.001, b1 0.9, b2 0.999
+  const double lr1 = 0.001 * std::sqrt(1 - 0.999) / (1 - 0.9);
+  const double m1 = 0.05, v1 = 0.00025;
+  CHECK(trace[0] == doctest::Approx(1 - lr1 * m1 / (std::sqrt(v1) + 1e-7)).epsilon(1e-14));
+  const double lr2 = 0.001 * std::sqrt(1 - 0.999 * 0.999) / (1 - 0.81);
+  const double m2 = m1 + 0.1 * (0.5 - m1), v2 = v1 + 0.001 * (0.25 - v1);
+  CHECK(trace[1] == doctest::Approx(trace[0] - lr2 * m2 / (std::sqrt(v2) + 1e-7)).epsilon(1e-14));
+}
+
+TEST_CASE("optimizer state can be saved and restored: the restored copy takes the same steps") {
+  for (const char* name : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"}) {
+    CAPTURE(name);
+    tg::Parameter<double> a("w", T{1.0, -2.0}), b("w", T{});
+    auto first = tg::make_optimizer<double>(name, {&a});
+    for (int i = 0; i < 3; ++i) {
+      a.grad = T{0.3, -0.7};
+      first->step();
+    }
+    b.value = a.value;
+    b.grad = a.grad;
+    auto second = tg::make_optimizer<double>(name, {&b});
+    second->load_state(first->state());
+    a.grad = b.grad = T{0.1, 0.2};
+    first->step();
+    second->step();
+    CHECK(a.value == b.value);
+  }
+}
+
+TEST_CASE("bad hyperparameters are refused with the optimizer and the value named") {
+  tg::Parameter<double> p("p", T{1.0});
+  CHECK_THROWS_WITH_AS(tg::make_sgd<double>({&p}, lr(-0.1)),
+                       "sgd: the learning rate must be a positive finite number, got -0.1", tg::ValueError);
+  CHECK_THROWS_AS(tg::make_sgd<double>({&p}, lr(std::nan(""))), tg::ValueError);
+  CHECK_THROWS_AS(tg::make_adam<double>({&p}, lr(INFINITY)), tg::ValueError);
+  tg::OptimizerOptions o;
+  o.momentum = 1.5;
+  CHECK_THROWS_AS(tg::make_momentum<double>({&p}, o), tg::ValueError);
+  o = {};
+  o.weight_decay = -1;
+  CHECK_THROWS_AS(tg::make_sgd<double>({&p}, o), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::make_optimizer<double>("lion", {&p}),
+                       "unknown optimizer 'lion' (sgd, momentum, nesterov, adagrad, rmsprop, adam)", tg::ValueError);
+  auto sgd = tg::make_sgd<double>({&p});
+  CHECK_THROWS_AS(sgd->load_state(tg::make_adam<double>({&p})->state()), tg::ValueError);
+}

@@ -1,0 +1,171 @@
+// The training loop and checkpoints, on small synthetic data.
+#include "helpers.hpp"
+
+using testing::TempDir;
+
+namespace {
+struct Setup {
+  explicit Setup(const std::string& optimizer = "adam", double lr = 0.01, std::uint64_t seed = 1,
+                 tg::Activation activation = tg::Activation::Tanh)
+      : rng(seed) {
+    net = tg::make_mlp<double>({{2, 16, 3}, activation, tg::Init::xavier(), false, 0}, rng);
+    tg::OptimizerOptions o;
+    o.lr = lr;
+    opt = tg::make_optimizer<double>(optimizer, net->parameters(), o);
+  }
+  tg::Rng rng;
+  std::unique_ptr<tg::Sequential<double>> net;
+  std::unique_ptr<tg::Optimizer<double>> opt;
+};
+tg::TrainerOptions quiet(std::size_t epochs, std::size_t batch = 30) {
+  tg::TrainerOptions o;
+  o.epochs = epochs;
+  o.batch_size = batch;
+  o.seed = 5;
+  o.progress = tg::TrainerOptions::Progress::Quiet;
+  return o;
+}
+const tg::Dataset& spiral() {
+  static const tg::Dataset d = tg::make_spiral(100, 3, 9);
+  return d;
+}
+}  // namespace
+
+TEST_CASE("a small MLP learns the spiral, and the same seed gives the same numbers") {
+  Setup a, b;
+  tg::Trainer<double> ta(*a.net, *a.opt, quiet(60)), tb(*b.net, *b.opt, quiet(60));
+  const tg::History ha = ta.fit(spiral(), &spiral());
+  const tg::History hb = tb.fit(spiral(), &spiral());
+  CHECK(ha.loss.size() == 60 * 10);
+  CHECK(ha.epochs.size() == 60);
+  CHECK(ha.loss == hb.loss);
+  CHECK(ha.epochs.back().test_accuracy == hb.epochs.back().test_accuracy);
+  CHECK(ha.epochs.back().train_accuracy > 0.9);
+  CHECK(ha.loss.back() < ha.loss.front() / 3);
+}
+
+TEST_CASE("XOR is learned by a ReLU MLP trained with momentum") {
+  tg::Rng rng(2);
+  auto net = tg::make_mlp<float>({{2, 8, 2}, tg::Activation::ReLU, tg::Init::he(), false, 0}, rng);
+  tg::OptimizerOptions o;
+  o.lr = 0.1;
+  auto opt = tg::make_momentum<float>(net->parameters(), o);
+  tg::Trainer<float> trainer(*net, *opt, quiet(40, 20));
+  const tg::Dataset data = tg::make_xor(200, 3);
+  const auto history = trainer.fit(data);
+  CHECK(history.epochs.back().train_accuracy > 0.95);
+  CHECK(history.epochs.back().test_accuracy == -1);  // no test set given
+}
+
+TEST_CASE("callbacks can stop training early") {
+  Setup s;
+  tg::Trainer<double> trainer(*s.net, *s.opt, quiet(50));
+  int calls = 0;
+  trainer.add_callback([&](const tg::EpochStats&, const tg::History&) { return ++calls < 3; });
+  CHECK(trainer.fit(spiral()).epochs.size() == 3);
+  Setup t("sgd", 1e-6);  // learns nothing: accuracy never improves after the first epoch
+  tg::Trainer<double> stuck(*t.net, *t.opt, quiet(50));
+  stuck.add_callback(tg::early_stopping<double>(2));
+  CHECK(stuck.fit(spiral(), &spiral()).epochs.size() <= 4);
+}
+
+TEST_CASE("a diverging run stops with a clear message instead of training on NaN") {
+  Setup s("sgd", 1e300, 1, tg::Activation::ReLU);
+  tg::Trainer<double> trainer(*s.net, *s.opt, quiet(20));
+  CHECK_THROWS_WITH_AS(trainer.fit(spiral()), doctest::Contains("learning rate (1e+300) is probably too large"),
+                       tg::NumericError);
+}
+
+TEST_CASE("per-epoch lines go to the chosen stream") {
+  Setup s;
+  TempDir dir;
+  std::FILE* log = std::fopen(dir.file("log").c_str(), "w");
+  auto o = quiet(2);
+  o.progress = tg::TrainerOptions::Progress::Lines;
+  o.out = log;
+  tg::Trainer<double> trainer(*s.net, *s.opt, o);
+  trainer.fit(spiral(), &spiral());
+  std::fclose(log);
+  const auto bytes = testing::read_bytes(dir.file("log"));
+  const std::string text(bytes.begin(), bytes.end());
+  CHECK(text.find("epoch  1/2  loss ") == 0);
+  CHECK(text.find("test acc") != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+}
+
+TEST_CASE("checkpoints: a model and optimizer loaded from a checkpoint take exactly the original's next steps") {
+  TempDir dir;
+  const std::string path = dir.file("run.tgckpt");
+  Setup original;
+  tg::Trainer<double> trainer(*original.net, *original.opt, quiet(2));
+  trainer.fit(spiral());
+  tg::save_checkpoint(path, *original.net, original.opt.get());
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+
+  Setup restored("adam", 0.01, /*seed=*/77);  // other initial weights, replaced by the load
+  tg::load_checkpoint(path, *restored.net, restored.opt.get());
+  CHECK(restored.net->parameters()[0]->value == original.net->parameters()[0]->value);
+  tg::Trainer<double> a(*original.net, *original.opt, quiet(1)), b(*restored.net, *restored.opt, quiet(1));
+  tg::Tensor<double> x;
+  std::vector<std::size_t> y;
+  const std::size_t rows[] = {0, 50, 150, 299};
+  spiral().gather(rows, 4, x, y);
+  for (int i = 0; i < 3; ++i) CHECK(a.step(x, y) == b.step(x, y));  // Adam's moments and step count came along
+  CHECK(restored.net->parameters()[2]->value == original.net->parameters()[2]->value);
+}
+
+TEST_CASE("checkpoint errors: corrupt, truncated, not a checkpoint, other architecture, other precision") {
+  TempDir dir;
+  const std::string path = dir.file("m.tgckpt");
+  Setup s;
+  tg::save_checkpoint(path, *s.net, s.opt.get());
+  const auto bytes = testing::read_bytes(path);
+  Setup target;
+
+  auto flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x01;
+  testing::write_bytes(path, flipped);
+  CHECK_THROWS_WITH_AS(tg::load_checkpoint(path, *target.net), doctest::Contains("checksum mismatch"), tg::DataError);
+
+  testing::write_bytes(path, {bytes.begin(), bytes.begin() + static_cast<long>(bytes.size() / 3)});
+  CHECK_THROWS_AS(tg::load_checkpoint(path, *target.net), tg::DataError);
+
+  testing::write_bytes(path, {'h', 'e', 'l', 'l', 'o'});
+  CHECK_THROWS_WITH_AS(tg::load_checkpoint(path, *target.net), doctest::Contains("not a tapegrad checkpoint"),
+                       tg::DataError);
+  CHECK_THROWS_WITH_AS(tg::load_checkpoint(dir.file("missing"), *target.net), doctest::Contains("missing"),
+                       tg::DataError);
+
+  testing::write_bytes(path, bytes);
+  tg::Rng rng(1);
+  auto wider = tg::make_mlp<double>({{2, 32, 3}, tg::Activation::Tanh, tg::Init::xavier(), false, 0}, rng);
+  const auto before = wider->parameters()[0]->value;
+  CHECK_THROWS_WITH_AS(tg::load_checkpoint(path, *wider),
+                       doctest::Contains("'param/0.W' has shape (2, 16) in the file, (2, 32) in the model"),
+                       tg::DataError);
+  CHECK(wider->parameters()[0]->value == before);  // nothing changed
+
+  auto as_float = tg::make_mlp<float>({{2, 16, 3}, tg::Activation::Tanh, tg::Init::xavier(), false, 0}, rng);
+  CHECK_THROWS_WITH_AS(tg::load_checkpoint(path, *as_float), doctest::Contains("saved in double, the model is float"),
+                       tg::DataError);
+  auto sgd = tg::make_sgd<double>(target.net->parameters());
+  CHECK_THROWS_AS(tg::load_checkpoint(path, *target.net, sgd.get()), tg::DataError);
+  tg::load_checkpoint(path, *target.net, target.opt.get());  // the right pair loads
+}
+
+TEST_CASE("saving over a checkpoint replaces it whole; a failed save leaves the old file") {
+  TempDir dir;
+  const std::string path = dir.file("m.tgckpt");
+  Setup a, b("adam", 0.01, 2);
+  tg::save_checkpoint(path, *a.net);
+  tg::save_checkpoint(path, *b.net);
+  Setup c("adam", 0.01, 3);
+  tg::load_checkpoint(path, *c.net);
+  CHECK(c.net->parameters()[0]->value == b.net->parameters()[0]->value);
+  // the temporary file cannot be created: the save fails and the old checkpoint is untouched
+  std::filesystem::create_directory(path + ".tmp");
+  std::filesystem::create_directory(path + ".tmp/x");
+  CHECK_THROWS_AS(tg::save_checkpoint(path, *a.net), tg::DataError);
+  tg::load_checkpoint(path, *c.net);
+  CHECK(c.net->parameters()[0]->value == b.net->parameters()[0]->value);
+}
