@@ -26,3 +26,4 @@
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/train/checkpoint.hpp"
 #include "tapegrad/train/trainer.hpp"
+#include "tapegrad/train/curves.hpp"

@@ -1,5 +1,6 @@
 #pragma once
 // Shared by the optimizer files (internal).
+#include <algorithm>
 #include <memory>
 
 #include <fmt/format.h>

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -45,8 +46,8 @@ class Writer {
 // Bounds-checked reader: every read names the file and what ran out.
 class Reader {
  public:
-  Reader(const std::string& path, const std::vector<unsigned char>& bytes, std::size_t end)
-      : path_(path), bytes_(bytes), end_(end) {}
+  Reader(std::string path, std::vector<unsigned char> bytes, std::size_t end)
+      : path_(std::move(path)), bytes_(std::move(bytes)), end_(end) {}
   template <class U>
   U get(const char* what) {
     need(sizeof(U), what);
@@ -85,13 +86,14 @@ class Reader {
     throw DataError(fmt::format("{}: corrupt checkpoint: {}", path_, what));
   }
   std::size_t position() const { return at_; }
+  std::size_t end() const { return end_; }
 
  private:
   void need(std::size_t n, const char* what) const {
     if (n > end_ - at_) fail(fmt::format("truncated while reading {}", what));
   }
-  const std::string& path_;
-  const std::vector<unsigned char>& bytes_;
+  std::string path_;
+  std::vector<unsigned char> bytes_;
   std::size_t end_, at_ = 0;
 };
 
@@ -127,7 +129,8 @@ void write_atomically(const std::string& path, const std::vector<unsigned char>&
 }  // namespace
 
 template <class T>
-void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<T>* optimizer) {
+void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<T>* optimizer,
+                     const std::string& metadata) {
   Writer w;
   w.buffer.insert(w.buffer.end(), kMagic, kMagic + 8);
   w.put(kVersion);
@@ -135,6 +138,7 @@ void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<
   w.put_string(model.describe());
   const OptimizerState<T> state = optimizer ? optimizer->state() : OptimizerState<T>{};
   w.put_string(state.optimizer);
+  w.put_string(metadata);
   const auto params = model.parameters();
   const auto buffers = model.buffers();
   w.put(static_cast<std::uint32_t>(params.size() + buffers.size() + state.tensors.size()));
@@ -150,8 +154,14 @@ void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<
   write_atomically(path, w.buffer);
 }
 
-template <class T>
-void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* optimizer) {
+namespace {
+// A checkpoint file, checked (magic, version, checksum), its header read, the reader positioned after it.
+struct Opened {
+  std::uint32_t scalar_size = 0;
+  std::string model, optimizer, metadata;
+  std::unique_ptr<Reader> reader;
+};
+Opened open_checkpoint(const std::string& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) throw DataError(fmt::format("{}: cannot read checkpoint ({})", path, ec.message()));
@@ -163,20 +173,35 @@ void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* op
     throw DataError(fmt::format("{}: not a tapegrad checkpoint (no TAPEGRAD magic)", path));
   std::uint32_t stored_crc;
   std::memcpy(&stored_crc, bytes.data() + size - 4, 4);
-  Reader r(path, bytes, size - 4);
+  const bool intact = crc_of(bytes.data(), size - 4) == stored_crc;
+  Opened o;
+  o.reader = std::make_unique<Reader>(path, std::move(bytes), size - 4);
+  Reader& r = *o.reader;
   r.get<std::uint64_t>("magic");
   const auto version = r.get<std::uint32_t>("version");
   if (version != kVersion)
     throw DataError(fmt::format("{}: checkpoint version {} is not supported (this tapegrad reads {})", path, version,
                                 kVersion));
-  if (crc_of(bytes.data(), size - 4) != stored_crc)
-    throw DataError(fmt::format("{}: corrupt checkpoint: checksum mismatch", path));
-  const auto scalar_size = r.get<std::uint32_t>("precision");
-  if (scalar_size != sizeof(T))
-    throw DataError(fmt::format("{}: saved in {}, the model is {}", path, scalar_size == 4 ? "float" : "double",
+  if (!intact) throw DataError(fmt::format("{}: corrupt checkpoint: checksum mismatch", path));
+  o.scalar_size = r.get<std::uint32_t>("precision");
+  o.model = r.get_string("the model description");
+  o.optimizer = r.get_string("the optimizer name");
+  o.metadata = r.get_string("the metadata");
+  return o;
+}
+}  // namespace
+
+std::string read_checkpoint_metadata(const std::string& path) { return open_checkpoint(path).metadata; }
+
+template <class T>
+void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* optimizer) {
+  const Opened file = open_checkpoint(path);
+  Reader& r = *file.reader;
+  if (file.scalar_size != sizeof(T))
+    throw DataError(fmt::format("{}: saved in {}, the model is {}", path, file.scalar_size == 4 ? "float" : "double",
                                 sizeof(T) == 4 ? "float" : "double"));
-  const std::string saved_model = r.get_string("the model description");
-  const std::string saved_optimizer = r.get_string("the optimizer name");
+  const std::string& saved_model = file.model;
+  const std::string& saved_optimizer = file.optimizer;
 
   std::map<std::string, Tensor<T>> tensors;
   const auto tensor_count = r.get<std::uint32_t>("the tensor count");
@@ -191,7 +216,7 @@ void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* op
     std::string name = r.get_string("a scalar name");
     state.scalars.emplace_back(name.substr(6), r.get<double>("a scalar"));
   }
-  if (r.position() != size - 4) r.fail("bytes left over after the last section");
+  if (r.position() != r.end()) r.fail("bytes left over after the last section");
 
   // Validate everything against the model before changing anything.
   const auto mismatch = [&](const std::string& what) {
@@ -236,8 +261,8 @@ void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* op
   for (const Buffer<T>& b : buffers) *b.tensor = tensors["buffer/" + b.name];
 }
 
-template void save_checkpoint(const std::string&, Module<float>&, const Optimizer<float>*);
-template void save_checkpoint(const std::string&, Module<double>&, const Optimizer<double>*);
+template void save_checkpoint(const std::string&, Module<float>&, const Optimizer<float>*, const std::string&);
+template void save_checkpoint(const std::string&, Module<double>&, const Optimizer<double>*, const std::string&);
 template void load_checkpoint(const std::string&, Module<float>&, Optimizer<float>*);
 template void load_checkpoint(const std::string&, Module<double>&, Optimizer<double>*);
 

@@ -32,6 +32,16 @@ struct OptimizerOptions {
   bool pytorch_form = false;   // Momentum: b = m b + g, p -= lr b.  AdaGrad: eps 1e-10
 };
 
+/// An optimizer by name with its options, as written on a command line: "sgd:lr=0.1",
+/// "momentum:lr=0.01,momentum=0.9", "adagrad:lr=0.01,eps=1e-10,h0=0.1", "adam:lr=0.001,beta1=0.9,beta2=0.999".
+/// Keys: lr momentum decay beta1 beta2 eps h0 wd pytorch(=0/1).
+struct OptimizerSpec {
+  std::string name;
+  OptimizerOptions options;
+  static OptimizerSpec parse(const std::string& text);  // ValueError naming the bad part
+  std::string str() const;                              // back to the same form, only the keys that were set
+};
+
 template <class T>
 class Optimizer {
  public:
@@ -96,6 +106,11 @@ std::unique_ptr<Optimizer<T>> make_adam(std::vector<Parameter<T>*> params, const
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name, std::vector<Parameter<T>*> params,
                                              const OptimizerOptions& o = {});
+
+template <class T>
+std::unique_ptr<Optimizer<T>> make_optimizer(const OptimizerSpec& spec, std::vector<Parameter<T>*> params) {
+  return make_optimizer<T>(spec.name, std::move(params), spec.options);
+}
 
 extern template class Optimizer<float>;
 extern template class Optimizer<double>;

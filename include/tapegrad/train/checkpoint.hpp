@@ -4,6 +4,7 @@
 // File format (little-endian), version 1:
 //   "TAPEGRAD" (8 bytes)  u32 version = 1  u32 scalar size (4 float, 8 double)
 //   string model description (u32 length + bytes)   string optimizer name ("" if none)
+//   string metadata (free text for the caller, e.g. how to rebuild the model)
 //   u32 tensor count, then per tensor: string name, u32 rank, u64 extents[rank], values
 //       names: "param/<name>", "buffer/<name>", "optim/<slot>/<name>"
 //   u32 scalar count, then per scalar: string name, f64 value (names "optim/<name>")
@@ -17,7 +18,11 @@
 namespace tapegrad {
 
 template <class T>
-void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<T>* optimizer = nullptr);
+void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<T>* optimizer = nullptr,
+                     const std::string& metadata = "");
+
+/// The metadata string saved with a checkpoint (after the same checks as loading: magic, version, checksum).
+std::string read_checkpoint_metadata(const std::string& path);
 
 /// Verifies magic, version, checksum, precision, and that every parameter, buffer and optimizer slot exists
 /// with the model's shape, before changing anything; DataError naming the file and the problem otherwise.
