@@ -13,16 +13,9 @@ namespace tg = tapegrad;
 
 namespace testing {
 
-/// Uniform values with |x| in [0.2, 1.5] and random sign: no input sits on a kink (relu, abs at 0).
-inline tg::Tensor<double> away_from_zero(const tg::Shape& shape, tg::Rng& rng) {
-  tg::Tensor<double> t(shape);
-  for (double& v : t) v = rng.uniform(0.2, 1.5) * (rng.uniform() < 0.5 ? -1.0 : 1.0);
-  return t;
-}
-
-inline tg::Tensor<double> positive(const tg::Shape& shape, tg::Rng& rng, double low = 0.5, double high = 2.0) {
-  return tg::Tensor<double>::uniform(shape, rng, low, high);
-}
+/// Inputs away from kinks, and positive inputs: the library's own (tapegrad/gradcheck/catalog.hpp).
+using tg::kink_free;
+using tg::positive;
 
 /// A random shape of rank in [min_rank, max_rank], extents in [1, 4].
 inline tg::Shape random_shape(tg::Rng& rng, std::size_t min_rank = 1, std::size_t max_rank = 3) {

@@ -15,7 +15,7 @@ tg::GradcheckReport check_module(tg::Module<double>& m, const T& x, tg::Gradchec
 
 TEST_CASE("every layer passes gradcheck on a batch, with a random upstream gradient") {
   tg::Rng rng(1);
-  const T x = testing::away_from_zero({5, 4}, rng);
+  const T x = testing::kink_free({5, 4}, rng);
   SUBCASE("Linear") {
     tg::Linear<double> layer(4, 3, tg::Init::he(), rng);
     const auto report = check_module(layer, x);
@@ -24,7 +24,7 @@ TEST_CASE("every layer passes gradcheck on a batch, with a random upstream gradi
   }
   SUBCASE("Linear flattens N-d input") {
     tg::Linear<double> layer(6, 2, tg::Init::xavier(), rng);
-    check_module(layer, testing::away_from_zero({3, 2, 3}, rng));
+    check_module(layer, testing::kink_free({3, 2, 3}, rng));
   }
   SUBCASE("ReLU") {
     tg::ReLU<double> layer;
@@ -52,10 +52,10 @@ TEST_CASE("every layer passes gradcheck on a batch, with a random upstream gradi
   }
   SUBCASE("BatchNorm in train mode and eval mode") {
     tg::BatchNorm<double> layer(4);
-    layer.gamma.value = testing::away_from_zero({4}, rng);
-    layer.beta.value = testing::away_from_zero({4}, rng);
+    layer.gamma.value = testing::kink_free({4}, rng);
+    layer.beta.value = testing::kink_free({4}, rng);
     check_module(layer, x);
-    layer.running_mean = testing::away_from_zero({4}, rng);
+    layer.running_mean = testing::kink_free({4}, rng);
     layer.running_var = testing::positive({4}, rng);
     layer.set_training(false);
     check_module(layer, x);
@@ -65,10 +65,10 @@ TEST_CASE("every layer passes gradcheck on a batch, with a random upstream gradi
 TEST_CASE("whole networks pass gradcheck: the book's TwoLayerNet and a deep MLP with batchnorm and dropout") {
   tg::Rng rng(2);
   auto two = tg::make_two_layer_net<double>(6, 5, 3, rng, tg::Activation::Sigmoid);
-  check_module(*two, testing::away_from_zero({3, 6}, rng));
+  check_module(*two, testing::kink_free({3, 6}, rng));
   tg::MlpSpec spec{{6, 8, 8, 4}, tg::Activation::Tanh, tg::Init::he(), true, 0.2};
   auto deep = tg::make_mlp<double>(spec, rng);
-  check_module(*deep, testing::away_from_zero({5, 6}, rng));
+  check_module(*deep, testing::kink_free({5, 6}, rng));
 }
 
 TEST_CASE("fast mode checks a 784x100 Linear layer in a few directions") {

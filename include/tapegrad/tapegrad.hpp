@@ -27,3 +27,5 @@
 #include "tapegrad/train/checkpoint.hpp"
 #include "tapegrad/train/trainer.hpp"
 #include "tapegrad/train/curves.hpp"
+#include "tapegrad/optim/descend.hpp"
+#include "tapegrad/gradcheck/catalog.hpp"

@@ -1,0 +1,181 @@
+#include "tapegrad/gradcheck/catalog.hpp"
+
+#include "tapegrad/nn/check.hpp"
+#include "tapegrad/nn/networks.hpp"
+#include "tapegrad/ops/activation.hpp"
+#include "tapegrad/ops/arithmetic.hpp"
+#include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/loss.hpp"
+#include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/shaping.hpp"
+
+namespace tapegrad {
+
+Tensor<double> kink_free(const Shape& shape, Rng& rng) {
+  Tensor<double> t(shape);
+  for (double& v : t) v = rng.uniform(0.2, 1.5) * (rng.uniform() < 0.5 ? -1.0 : 1.0);
+  if (t.size() > 0) t[0] = std::abs(t[0]);  // at least one positive value: relu's gradient is not all zero
+  return t;
+}
+
+Tensor<double> positive(const Shape& shape, Rng& rng, double low, double high) {
+  return Tensor<double>::uniform(shape, rng, low, high);
+}
+
+namespace {
+
+using V = Var<double>;
+using Vs = std::vector<V>;
+using Fn = std::function<V(Tape<double>&, const Vs&)>;
+
+// A matrix of 2-4 rows and columns.
+Shape small_matrix(Rng& rng) { return Shape{2 + rng.below(3), 2 + rng.below(3)}; }
+
+CatalogCheck entry(std::string name, std::string family, std::function<std::vector<Tensor<double>>(Rng&)> inputs,
+                   Fn f) {
+  return {std::move(name), std::move(family), [inputs, f](Rng& rng, const GradcheckOptions& o) {
+            return gradcheck<double>(f, inputs(rng), o);
+          }};
+}
+
+// A binary op on (m, n) and a broadcast (n,) operand.
+CatalogCheck binary(std::string name, Fn f, bool positive_rhs = false) {
+  return entry(std::move(name), "arithmetic",
+               [positive_rhs](Rng& rng) {
+                 const Shape s = small_matrix(rng);
+                 const Shape row{s[1]};
+                 return std::vector<Tensor<double>>{kink_free(s, rng),
+                                                    positive_rhs ? positive(row, rng) : kink_free(row, rng)};
+               },
+               std::move(f));
+}
+
+CatalogCheck unary(std::string name, std::string family, std::function<V(const V&)> op, bool positive_input = false) {
+  return entry(std::move(name), std::move(family),
+               [positive_input](Rng& rng) {
+                 const Shape s = small_matrix(rng);
+                 return std::vector<Tensor<double>>{positive_input ? positive(s, rng) : kink_free(s, rng)};
+               },
+               [op](Tape<double>&, const Vs& v) { return op(v[0]); });
+}
+
+CatalogCheck layer(std::string name, std::string family, std::function<std::unique_ptr<Module<double>>(Rng&)> make) {
+  return {std::move(name), std::move(family), [make](Rng& rng, const GradcheckOptions& o) {
+            auto m = make(rng);
+            return gradcheck_module(*m, kink_free({5, 4}, rng), o);
+          }};
+}
+
+std::vector<std::size_t> labels_for(std::size_t rows, std::size_t classes, Rng& rng) {
+  std::vector<std::size_t> labels(rows);
+  for (auto& l : labels) l = rng.below(classes);
+  return labels;
+}
+
+std::vector<CatalogCheck> build() {
+  std::vector<CatalogCheck> c;
+  c.push_back(binary("add", [](auto&, const Vs& v) { return v[0] + v[1]; }));
+  c.push_back(binary("sub", [](auto&, const Vs& v) { return v[0] - v[1]; }));
+  c.push_back(binary("mul", [](auto&, const Vs& v) { return v[0] * v[1]; }));
+  c.push_back(binary("div", [](auto&, const Vs& v) { return v[0] / v[1]; }, true));
+  c.push_back(unary("neg", "arithmetic", [](const V& a) { return -a; }));
+  c.push_back(unary("pow", "arithmetic", [](const V& a) { return pow(a, 3.0); }));
+  c.push_back(unary("exp", "arithmetic", [](const V& a) { return exp(a); }));
+  c.push_back(unary("log", "arithmetic", [](const V& a) { return log(a); }, true));
+  c.push_back(unary("sqrt", "arithmetic", [](const V& a) { return sqrt(a); }, true));
+  c.push_back(unary("abs", "arithmetic", [](const V& a) { return abs(a); }));
+  c.push_back(entry(
+      "matmul", "linalg",
+      [](Rng& rng) {
+        const std::size_t m = 1 + rng.below(4), k = 1 + rng.below(4), n = 1 + rng.below(4);
+        return std::vector<Tensor<double>>{kink_free({m, k}, rng), kink_free({k, n}, rng), kink_free({k}, rng),
+                                           kink_free({m}, rng)};
+      },
+      // all three forms at once: (m,k)(k,n), (m,k)(k), (m)(m,k)
+      [](auto&, const Vs& v) { return sum(matmul(v[0], v[1])) + sum(matmul(v[0], v[2])) * matmul(v[3], v[0]); }));
+  c.push_back(entry(
+      "affine", "linalg",
+      [](Rng& rng) {
+        return std::vector<Tensor<double>>{kink_free({4, 3}, rng), kink_free({3, 2}, rng), kink_free({2}, rng)};
+      },
+      [](auto&, const Vs& v) { return affine(v[0], v[1], v[2]); }));
+  c.push_back(entry(
+      "transpose", "shaping", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({2, 3, 4}, rng)}; },
+      [](auto&, const Vs& v) { return transpose(v[0], {2, 0, 1}); }));
+  c.push_back(entry(
+      "reshape", "shaping", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({2, 6}, rng)}; },
+      [](auto&, const Vs& v) { return reshape(v[0], {3, 4}); }));
+  c.push_back(entry(
+      "broadcast_to", "shaping", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({3, 1}, rng)}; },
+      [](auto&, const Vs& v) { return broadcast_to(v[0], {2, 3, 4}); }));
+  c.push_back({"pick", "shaping", [](Rng& rng, const GradcheckOptions& o) {
+                 const auto labels = labels_for(4, 3, rng);
+                 return gradcheck<double>([labels](auto&, const Vs& v) { return pick(v[0], labels); },
+                                          {kink_free({4, 3}, rng)}, o);
+               }});
+  c.push_back(unary("sum", "reduce", [](const V& a) { return sum(a, {0}, true) * sum(a); }));
+  c.push_back(unary("mean", "reduce", [](const V& a) { return mean(a, {-1}) * mean(a); }));
+  c.push_back(entry(
+      "max", "reduce",
+      [](Rng& rng) {
+        Tensor<double> t = kink_free({3, 4}, rng);
+        for (std::size_t i = 0; i < t.size(); ++i) t[i] += 3.0 * double(i % 5);  // no ties
+        return std::vector<Tensor<double>>{t};
+      },
+      [](auto&, const Vs& v) { return max(v[0], 1, true) * max(v[0], 0, true); }));
+  c.push_back(unary("relu", "activation", [](const V& a) { return relu(a); }));
+  c.push_back(unary("sigmoid", "activation", [](const V& a) { return sigmoid(a); }));
+  c.push_back(unary("tanh", "activation", [](const V& a) { return tanh(a); }));
+  c.push_back(unary("softmax", "activation", [](const V& a) { return softmax(a); }));
+  c.push_back(unary("log_softmax", "activation", [](const V& a) { return log_softmax(a); }));
+  const auto prediction_and_target = [](Rng& rng) {
+    return std::vector<Tensor<double>>{positive({4, 3}, rng, 0.1, 0.9), positive({4, 3}, rng, 0.0, 1.0)};
+  };
+  c.push_back(entry("sum_of_squares", "loss", prediction_and_target,
+                    [](auto&, const Vs& v) { return sum_of_squares(v[0], v[1]); }));
+  c.push_back(entry("mse", "loss", prediction_and_target, [](auto&, const Vs& v) { return mse(v[0], v[1]); }));
+  c.push_back(entry("cross_entropy", "loss", prediction_and_target,
+                    [](auto&, const Vs& v) { return cross_entropy(v[0], v[1]); }));
+  c.push_back({"cross_entropy(labels)", "loss", [](Rng& rng, const GradcheckOptions& o) {
+                 const auto labels = labels_for(4, 3, rng);
+                 return gradcheck<double>([labels](auto&, const Vs& v) { return cross_entropy(v[0], labels); },
+                                          {positive({4, 3}, rng, 0.1, 0.9)}, o);
+               }});
+  c.push_back(entry(
+      "softmax_cross_entropy", "loss",
+      [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({4, 3}, rng), positive({4, 3}, rng, 0.0, 1.0)}; },
+      [](auto&, const Vs& v) { return softmax_cross_entropy(v[0], v[1]); }));
+  c.push_back({"softmax_cross_entropy(labels)", "loss", [](Rng& rng, const GradcheckOptions& o) {
+                 const auto labels = labels_for(4, 3, rng);
+                 return gradcheck<double>([labels](auto&, const Vs& v) { return softmax_cross_entropy(v[0], labels); },
+                                          {kink_free({4, 3}, rng)}, o);
+               }});
+  c.push_back(layer("Linear", "layer", [](Rng& rng) { return std::make_unique<Linear<double>>(4, 3, Init::he(), rng); }));
+  c.push_back(layer("ReLU", "layer", [](Rng&) { return std::make_unique<ReLU<double>>(); }));
+  c.push_back(layer("Sigmoid", "layer", [](Rng&) { return std::make_unique<Sigmoid<double>>(); }));
+  c.push_back(layer("Tanh", "layer", [](Rng&) { return std::make_unique<Tanh<double>>(); }));
+  c.push_back(layer("Softmax", "layer", [](Rng&) { return std::make_unique<Softmax<double>>(); }));
+  c.push_back(layer("Dropout", "layer", [](Rng& rng) { return std::make_unique<Dropout<double>>(0.3, rng.engine()()); }));
+  c.push_back(layer("BatchNorm", "layer", [](Rng& rng) {
+    auto bn = std::make_unique<BatchNorm<double>>(4);
+    bn->gamma.value = kink_free({4}, rng);
+    bn->beta.value = kink_free({4}, rng);
+    return bn;
+  }));
+  c.push_back(layer("MLP", "network", [](Rng& rng) -> std::unique_ptr<Module<double>> {
+    return make_mlp<double>({{4, 6, 5, 3}, Activation::ReLU, Init::he(), true, 0.2}, rng);
+  }));
+  c.push_back(layer("TwoLayerNet", "network", [](Rng& rng) -> std::unique_ptr<Module<double>> {
+    return make_two_layer_net<double>(4, 5, 3, rng, Activation::Sigmoid, 0.5);
+  }));
+  return c;
+}
+
+}  // namespace
+
+const std::vector<CatalogCheck>& gradcheck_catalog() {
+  static const std::vector<CatalogCheck> catalog = build();
+  return catalog;
+}
+
+}  // namespace tapegrad
