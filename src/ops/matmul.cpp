@@ -8,7 +8,17 @@
 
 #include "ops/kernel.hpp"
 
+// Present only when the BLAS is OpenBLAS: weak, so another BLAS still links.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
 namespace tapegrad {
+
+bool set_blas_threads(int threads) {
+  if (openblas_set_num_threads == nullptr) return false;
+  openblas_set_num_threads(threads);
+  return true;
+}
+
 namespace {
 
 // C(m,n) = op(A) op(B) + beta C, row-major; op transposes when asked.

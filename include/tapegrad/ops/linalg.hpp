@@ -13,4 +13,7 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b);
 template <class T>
 Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b);
 
+/// Sets OpenBLAS's thread count (one is fastest on two cores); false if the BLAS in use is not OpenBLAS.
+bool set_blas_threads(int threads);
+
 }  // namespace tapegrad

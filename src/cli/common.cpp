@@ -1,0 +1,102 @@
+#include "cli/common.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+namespace cli {
+
+void RunOptions::add_to(CLI::App& app, bool with_model_options) {
+  app.add_option("--data", data, "MNIST-format folder (default: Debian's Fashion-MNIST)")->capture_default_str();
+  app.add_option("--limit", limit, "use only the first N training images (0: all)")->capture_default_str();
+  if (with_model_options) {
+    app.add_option("--net", hidden, "hidden layer sizes, e.g. 100 or 256-128 (input and output come from the data)")
+        ->capture_default_str();
+    app.add_option("--activation", activation, "relu, sigmoid or tanh")->capture_default_str();
+    app.add_option("--init", init, "he, xavier or a standard deviation such as 0.01")->capture_default_str();
+    app.add_flag("--double", use_double, "train in double precision (default float)");
+  }
+  app.add_option("--epochs", epochs, "passes over the training data")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch", batch, "mini-batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--seed", seed, "initial weights and batch order")->capture_default_str();
+  app.add_option("--out", out, "folder for tables, CSV files, plots and models")->capture_default_str();
+}
+
+tg::MlpSpec RunOptions::mlp(std::size_t features, std::size_t classes) const {
+  tg::MlpSpec spec;
+  spec.sizes = {features};
+  for (std::size_t h : parse_sizes(hidden)) spec.sizes.push_back(h);
+  spec.sizes.push_back(classes);
+  spec.activation = tg::parse_activation(activation);
+  spec.init = tg::Init::parse(init);
+  return spec;
+}
+
+tg::TrainTest RunOptions::load() const {
+  tg::TrainTest d = tg::load_mnist(data);
+  if (limit > 0) d.train = d.train.head(limit);
+  return d;
+}
+
+std::vector<std::size_t> parse_sizes(const std::string& text) {
+  std::vector<std::size_t> sizes;
+  if (text.empty() || text == "none") return sizes;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const std::size_t dash = std::min(text.find('-', at), text.size());
+    const std::string part = text.substr(at, dash - at);
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(part.c_str(), &end, 10);
+    if (part.empty() || *end != '\0' || v == 0 || v > 100000)
+      throw tg::ValueError(fmt::format("--net: '{}' is not a list of layer sizes like 100 or 256-128", text));
+    sizes.push_back(v);
+    at = dash + 1;
+  }
+  return sizes;
+}
+
+std::string output_path(const std::string& folder, const std::string& name) {
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec) throw tg::DataError(fmt::format("{}: cannot create the output folder ({})", folder, ec.message()));
+  return (std::filesystem::path(folder) / name).string();
+}
+
+std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width(header.size());
+  for (std::size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& row : rows)
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  const auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      const bool left = c == 0;
+      out += left ? fmt::format("{:<{}}", cells[c], width[c]) : fmt::format("  {:>{}}", cells[c], width[c]);
+    }
+    return out + "\n";
+  };
+  std::string out = line(header);
+  std::size_t total = 0;
+  for (std::size_t w : width) total += w + 2;
+  out += std::string(total - 2, '-') + "\n";
+  for (const auto& row : rows) out += line(row);
+  return out;
+}
+
+bool run_gnuplot(const std::string& script_path) {
+  const std::string command = fmt::format("gnuplot '{}' 2>&1", script_path);
+  std::FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return false;
+  std::string output;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  const int status = pclose(pipe);
+  if (status != 0) {
+    fmt::print(stderr, "warning: no plot: gnuplot failed or is missing (apt-get install gnuplot-nox)\n{}", output);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace cli

@@ -1,0 +1,47 @@
+#pragma once
+// Pieces the subcommands of the `tapegrad` program share (the program is a client of the library).
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "tapegrad/tapegrad.hpp"
+
+namespace cli {
+
+namespace tg = tapegrad;
+
+/// Options every training subcommand takes.
+struct RunOptions {
+  std::string data = tg::default_data_dir();
+  std::size_t limit = 0;  // use only the first N training images (0: all)
+  std::string hidden = "100";
+  std::string activation = "relu";
+  std::string init = "he";
+  std::size_t epochs = 5;
+  std::size_t batch = 100;
+  std::uint64_t seed = 0;
+  bool use_double = false;
+  std::string out = "out";
+
+  void add_to(CLI::App& app, bool with_model_options = true);
+  tg::MlpSpec mlp(std::size_t features, std::size_t classes) const;
+  tg::TrainTest load() const;  // the data, cut to `limit`
+};
+
+/// "100-50" -> {100, 50}; "" or "none" -> {}. ValueError otherwise.
+std::vector<std::size_t> parse_sizes(const std::string& text);
+/// Creates the output folder; returns path/name.
+std::string output_path(const std::string& folder, const std::string& name);
+/// Text of a table: a header row and rows of cells, columns padded, numbers right-aligned.
+std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+/// Runs a gnuplot script; false (with a warning on stderr) when gnuplot is missing or fails.
+bool run_gnuplot(const std::string& script_path);
+
+int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold);
+int compare_function(const std::vector<std::string>& optimizers, bool all, int steps, const std::string& out);
+int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume);
+int evaluate(const std::string& model, const std::string& data, std::size_t limit);
+int gradcheck(const std::vector<std::string>& names, bool fast, std::uint64_t seed, bool verbose);
+
+}  // namespace cli

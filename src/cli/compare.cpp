@@ -1,0 +1,180 @@
+// `tapegrad compare`: the same network, initial weights and batches under each optimizer; and `--function`,
+// the book's 2-D comparison on f(x, y) = x^2/20 + y^2.
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "cli/common.hpp"
+
+namespace cli {
+namespace {
+
+const char* const kColors[] = {"1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "e377c2", "7f7f7f"};
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+std::vector<tg::OptimizerSpec> parse_specs(const std::vector<std::string>& texts) {
+  std::vector<tg::OptimizerSpec> specs;
+  for (const std::string& t : texts) specs.push_back(tg::OptimizerSpec::parse(t));
+  return specs;
+}
+
+struct Run {
+  std::string label;
+  tg::History history;
+  std::vector<double> smoothed;
+  double seconds_per_epoch = 0;
+};
+
+template <class T>
+std::vector<Run> train_each(const RunOptions& run, const tg::TrainTest& data, const std::vector<tg::OptimizerSpec>& specs) {
+  std::vector<Run> runs;
+  const tg::MlpSpec mlp = run.mlp(data.train.features, data.train.classes);
+  for (const tg::OptimizerSpec& spec : specs) {
+    tg::Rng rng(run.seed);  // the same initial weights for every optimizer
+    auto net = tg::make_mlp<T>(mlp, rng);
+    auto optimizer = tg::make_optimizer<T>(spec, net->parameters());
+    fmt::print("== {} on {} ({})\n", optimizer->describe(), mlp.str(), sizeof(T) == 4 ? "float" : "double");
+    std::fflush(stdout);
+    tg::TrainerOptions options;
+    options.epochs = run.epochs;
+    options.batch_size = run.batch;
+    options.seed = run.seed;  // the same batches for every optimizer
+    options.evaluate_train = false;
+    tg::Trainer<T> trainer(*net, *optimizer, options);
+    Run r;
+    r.label = spec.str();
+    r.history = trainer.fit(data.train, &data.test);
+    r.smoothed = tg::smooth_curve(r.history.loss);
+    for (const tg::EpochStats& e : r.history.epochs) r.seconds_per_epoch += e.seconds / double(r.history.epochs.size());
+    runs.push_back(std::move(r));
+  }
+  return runs;
+}
+
+void write_loss_csv(const std::string& path, const std::vector<Run>& runs) {
+  std::ofstream csv(path);
+  csv << "iteration";
+  for (const Run& r : runs) csv << "," << quoted(r.label + " loss") << "," << quoted(r.label + " smoothed");
+  csv << "\n";
+  const std::size_t n = runs.front().history.loss.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    csv << i + 1;
+    for (const Run& r : runs) csv << fmt::format(",{:.6g},{:.6g}", r.history.loss[i], r.smoothed[i]);
+    csv << "\n";
+  }
+  if (!csv) throw tg::DataError(fmt::format("{}: write failed", path));
+}
+
+void write_loss_plot(const std::string& folder, const std::string& csv, const std::vector<Run>& runs,
+                     const std::string& title) {
+  const std::string script = output_path(folder, "compare_loss.gp");
+  const std::string png = output_path(folder, "compare_loss.png");
+  std::ofstream gp(script);
+  gp << "set terminal pngcairo size 1000,640 font ',11'\n"
+     << "set output '" << png << "'\n"
+     << "set datafile separator ','\n"
+     << "set title '" << title << "'\n"
+     << "set xlabel 'iteration'\nset ylabel 'training loss (smoothed; raw behind)'\n"
+     << "set yrange [0:2.5]\nset grid\nset key top right\n"
+     << "plot ";
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const char* color = kColors[i % std::size(kColors)];
+    gp << (i ? ", \\\n     " : "") << "'" << csv << "' using 1:" << 2 * i + 2 << " with lines lc rgb '#C8" << color
+       << "' notitle, \\\n     '" << csv << "' using 1:" << 2 * i + 3 << " with lines lw 2.5 lc rgb '#" << color
+       << "' title '" << runs[i].label << "'";
+  }
+  gp << "\n";
+  gp.close();
+  if (run_gnuplot(script)) fmt::print("plot:  {}\n", png);
+}
+
+}  // namespace
+
+int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold) {
+  const std::vector<tg::OptimizerSpec> specs =
+      parse_specs(optimizers.empty() ? std::vector<std::string>{"sgd", "momentum", "adagrad"} : optimizers);
+  const tg::TrainTest data = run.load();
+  fmt::print("data: {} ({} training, {} test images)\n", run.data, data.train.rows, data.test.rows);
+  const std::vector<Run> runs =
+      run.use_double ? train_each<double>(run, data, specs) : train_each<float>(run, data, specs);
+
+  std::vector<std::vector<std::string>> rows;
+  for (const Run& r : runs) {
+    const long below = tg::first_below(r.smoothed, threshold);
+    rows.push_back({r.label, fmt::format("{:.4f}", r.history.epochs.back().train_loss),
+                    fmt::format("{:.2f}%", 100 * r.history.epochs.back().test_accuracy),
+                    fmt::format("{:.2f}", r.seconds_per_epoch), below < 0 ? "never" : std::to_string(below + 1)});
+  }
+  const std::string text =
+      table({"optimizer", "final train loss", "test accuracy", "s/epoch", fmt::format("iter: loss < {:g}", threshold)},
+            rows);
+  fmt::print("\n{}", text);
+  std::ofstream(output_path(run.out, "compare_table.txt")) << text;
+  const std::string csv = output_path(run.out, "compare_loss.csv");
+  write_loss_csv(csv, runs);
+  fmt::print("\ntable: {}\ncurves: {}\n", output_path(run.out, "compare_table.txt"), csv);
+  write_loss_plot(run.out, csv, runs,
+                  fmt::format("{} on {}, batch {}, seed {}", run.mlp(data.train.features, data.train.classes).str(),
+                              std::filesystem::path(run.data).filename().string(), run.batch, run.seed));
+  return 0;
+}
+
+int compare_function(const std::vector<std::string>& optimizers, bool all, int steps, const std::string& out) {
+  const std::vector<tg::OptimizerSpec> specs =
+      optimizers.empty() ? tg::book_bowl_optimizers(all) : parse_specs(optimizers);
+  std::vector<std::vector<tg::Point2>> paths;
+  std::vector<std::vector<std::string>> rows;
+  for (const tg::OptimizerSpec& spec : specs) {
+    paths.push_back(tg::descend(spec, tg::book_bowl, tg::kBookStart, steps));
+    const tg::Point2 end = paths.back().back();
+    rows.push_back({spec.str(), fmt::format("{:.10g}", end[0]), fmt::format("{:.10g}", end[1]),
+                    fmt::format("{:.6g}", tg::book_bowl_value(end))});
+  }
+  fmt::print("f(x, y) = x^2/20 + y^2 from (-7, 2), {} steps\n\n", steps);
+  const std::string text = table({"optimizer", "x", "y", "f(x, y)"}, rows);
+  fmt::print("{}", text);
+  std::ofstream(output_path(out, "function_table.txt")) << text;
+
+  const std::string csv = output_path(out, "function_paths.csv");
+  std::ofstream data(csv);
+  data << "optimizer,step,x,y\n";
+  for (std::size_t i = 0; i < specs.size(); ++i)
+    for (std::size_t s = 0; s < paths[i].size(); ++s)
+      data << fmt::format("{},{},{:.17g},{:.17g}\n", quoted(specs[i].str()), s, paths[i][s][0], paths[i][s][1]);
+  data.close();
+  // gnuplot reads the paths as blocks, one per optimizer
+  const std::string blocks = output_path(out, "function_paths.dat");
+  std::ofstream dat(blocks);
+  for (const auto& path : paths) {
+    for (const tg::Point2& p : path) dat << fmt::format("{:.17g} {:.17g}\n", p[0], p[1]);
+    dat << "\n\n";
+  }
+  dat.close();
+
+  // One panel per optimizer: contours of f with the path over them, as the book's figure.
+  const std::size_t cols = specs.size() <= 4 ? 2 : 3;
+  const std::size_t plot_rows = (specs.size() + cols - 1) / cols;
+  const std::string png = output_path(out, "function_paths.png");
+  const std::string script = output_path(out, "function_paths.gp");
+  std::ofstream gp(script);
+  gp << "set terminal pngcairo size " << 480 * cols << "," << 400 * plot_rows << " font ',10'\n"
+     << "set output '" << png << "'\n"
+     << "f(x, y) = x**2/20 + y**2\nset xrange [-10:10]\nset yrange [-5:5]\n"
+     // contour lines of f, computed once into a table, then drawn as plain lines under each path
+     << "set contour base\nset cntrparam levels discrete 0.25, 1, 2.5, 5, 10, 20\nunset surface\nset view map\n"
+     << "set isosamples 100\nset table $contours\nsplot f(x, y)\nunset table\nunset contour\n"
+     << "unset key\nset grid\nset multiplot layout " << plot_rows << "," << cols << "\n";
+  for (std::size_t i = 0; i < specs.size(); ++i)
+    gp << "set title '" << specs[i].str() << "'\n"
+       << "plot $contours using 1:2 with lines lc rgb '#B0B0B0', '" << blocks << "' index " << i
+       << " using 1:2 with linespoints pt 7 ps 0.6 lw 1.5 lc rgb '#d62728', "
+       << "'-' using 1:2 with points pt 1 ps 2.5 lw 2 lc rgb 'black'\n0 0\ne\n";
+  gp << "unset multiplot\n";
+  gp.close();
+  fmt::print("\ntable: {}\npaths: {}\n", output_path(out, "function_table.txt"), csv);
+  if (run_gnuplot(script)) fmt::print("plot:  {}\n", png);
+  return 0;
+}
+
+}  // namespace cli

@@ -1,0 +1,55 @@
+// `tapegrad gradcheck`: every built-in op and layer (or those named) checked in double; the exit code says
+// whether all passed.
+#include <fmt/format.h>
+
+#include "cli/common.hpp"
+
+namespace cli {
+
+int gradcheck(const std::vector<std::string>& names, bool fast, std::uint64_t seed, bool verbose) {
+  const auto& catalog = tg::gradcheck_catalog();
+  std::vector<const tg::CatalogCheck*> chosen;
+  for (const std::string& name : names) {
+    const auto it = std::find_if(catalog.begin(), catalog.end(), [&](const auto& c) { return c.name == name; });
+    if (it == catalog.end()) {
+      std::vector<std::string> known;
+      for (const auto& c : catalog) known.push_back(c.name);
+      throw tg::ValueError(fmt::format("gradcheck: no check named '{}'; known: {}", name, fmt::join(known, ", ")));
+    }
+    chosen.push_back(&*it);
+  }
+  if (names.empty())
+    for (const auto& c : catalog) chosen.push_back(&c);
+
+  tg::GradcheckOptions options;
+  options.fast = fast;
+  options.seed = seed;
+  std::vector<std::vector<std::string>> rows;
+  std::size_t failed = 0;
+  for (const tg::CatalogCheck* check : chosen) {
+    tg::Rng rng(seed);
+    const tg::GradcheckReport report = check->run(rng, options);
+    double mean = 0, max_abs = 0, max_rel = 0;
+    std::size_t elements = 0;
+    for (const auto& e : report.entries) {
+      mean = std::max(mean, e.mean_abs_error);
+      max_abs = std::max(max_abs, e.max_abs_error);
+      max_rel = std::max(max_rel, e.max_rel_error);
+      elements += e.checked;
+    }
+    const bool ok = report.passed();
+    failed += !ok;
+    rows.push_back({check->name, check->family, std::to_string(report.entries.size()), std::to_string(elements),
+                    fmt::format("{:.1e}", mean), fmt::format("{:.1e}", max_abs), fmt::format("{:.1e}", max_rel),
+                    ok ? "pass" : "FAIL"});
+    if (verbose || !ok) fmt::print("== {}\n{}\n", check->name, report.table());
+  }
+  fmt::print("{}", table({"check", "family", "tensors", fast ? "directions" : "elements", "mean|a-n|", "max|a-n|",
+                          "max rel", "result"},
+                         rows));
+  fmt::print("{} of {} checks passed ({} mode, double, seed {})\n", chosen.size() - failed, chosen.size(),
+             fast ? "fast" : "full", seed);
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace cli

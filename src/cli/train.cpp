@@ -1,0 +1,127 @@
+// `tapegrad train` and `tapegrad eval`: one configuration, saved with its optimizer's state; accuracy and a
+// confusion matrix from a saved model.
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli/common.hpp"
+
+namespace cli {
+namespace {
+
+const char* const kFashionClasses[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                       "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+// The metadata a checkpoint carries so that eval and resume can rebuild the model: "key=value" lines.
+std::string describe_run(const RunOptions& run, const tg::MlpSpec& mlp, const std::string& optimizer) {
+  return fmt::format("sizes={}\nactivation={}\ninit={}\ndtype={}\noptimizer={}\n", fmt::join(mlp.sizes, "-"),
+                     run.activation, run.init, run.use_double ? "double" : "float", optimizer);
+}
+
+std::map<std::string, std::string> parse_metadata(const std::string& path) {
+  std::map<std::string, std::string> meta;
+  std::istringstream in(tg::read_checkpoint_metadata(path));
+  for (std::string line; std::getline(in, line);) {
+    const std::size_t eq = line.find('=');
+    if (eq != std::string::npos) meta[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  for (const char* key : {"sizes", "activation", "init", "dtype", "optimizer"})
+    if (!meta.count(key)) throw tg::DataError(fmt::format("{}: not saved by `tapegrad train` (no '{}')", path, key));
+  return meta;
+}
+
+tg::MlpSpec spec_from(const std::map<std::string, std::string>& meta) {
+  tg::MlpSpec spec;
+  spec.sizes = parse_sizes(meta.at("sizes"));
+  spec.activation = tg::parse_activation(meta.at("activation"));
+  spec.init = tg::Init::parse(meta.at("init"));
+  return spec;
+}
+
+template <class T>
+int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::string& save, const std::string& resume) {
+  const tg::TrainTest data = run.load();
+  tg::MlpSpec mlp = run.mlp(data.train.features, data.train.classes);
+  if (!resume.empty()) mlp = spec_from(parse_metadata(resume));
+  tg::Rng rng(run.seed);
+  auto net = tg::make_mlp<T>(mlp, rng);
+  auto optimizer = tg::make_optimizer<T>(spec, net->parameters());
+  if (!resume.empty()) {
+    tg::load_checkpoint(resume, *net, optimizer.get());
+    fmt::print("resumed from {}\n", resume);
+  }
+  fmt::print("{} on {} ({} training, {} test images)\n{}{}\n", mlp.str(), run.data, data.train.rows, data.test.rows,
+             net->describe(), optimizer->describe());
+  tg::TrainerOptions options;
+  options.epochs = run.epochs;
+  options.batch_size = run.batch;
+  options.seed = run.seed;
+  tg::Trainer<T> trainer(*net, *optimizer, options);
+  const std::string path = save.empty() ? output_path(run.out, "model.tgckpt") : save;
+  // a checkpoint after every epoch: an interrupted run keeps its last good state
+  trainer.add_callback([&](const tg::EpochStats&, const tg::History&) {
+    tg::save_checkpoint(path, *net, optimizer.get(), describe_run(run, mlp, spec.str()));
+    return true;
+  });
+  trainer.fit(data.train, &data.test);
+  fmt::print("saved: {}\n", path);
+  return 0;
+}
+
+template <class T>
+int evaluate_as(const std::string& model, const tg::MlpSpec& mlp, const tg::Dataset& test) {
+  tg::Rng rng(0);
+  auto net = tg::make_mlp<T>(mlp, rng);
+  tg::load_checkpoint(model, *net);
+  if (mlp.sizes.front() != test.features || mlp.sizes.back() != test.classes)
+    throw tg::ShapeError(fmt::format("eval: the model takes {} features and gives {} classes; the data has {} and {}",
+                                     mlp.sizes.front(), mlp.sizes.back(), test.features, test.classes));
+  tg::Rng unused(0);
+  auto sgd = tg::make_sgd<T>(net->parameters());
+  tg::Trainer<T> trainer(*net, *sgd);
+  const std::vector<std::size_t> predicted = trainer.predict(test);
+  std::vector<std::vector<std::size_t>> confusion(test.classes, std::vector<std::size_t>(test.classes));
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < test.rows; ++i) {
+    ++confusion[test.labels[i]][predicted[i]];
+    correct += predicted[i] == test.labels[i];
+  }
+  fmt::print("{}: {} on {} test images: accuracy {:.2f}%\n\n", model, mlp.str(), test.rows,
+             100.0 * double(correct) / double(test.rows));
+  const bool fashion = test.classes == 10 && test.name.find("fashion") != std::string::npos;
+  std::vector<std::string> header{"true \\ predicted"};
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t c = 0; c < test.classes; ++c) header.push_back(std::to_string(c));
+  header.push_back("recall");
+  for (std::size_t t = 0; t < test.classes; ++t) {
+    std::vector<std::string> row{fashion ? fmt::format("{} {}", t, kFashionClasses[t]) : std::to_string(t)};
+    std::size_t total = 0;
+    for (std::size_t p = 0; p < test.classes; ++p) {
+      row.push_back(std::to_string(confusion[t][p]));
+      total += confusion[t][p];
+    }
+    row.push_back(total ? fmt::format("{:.1f}%", 100.0 * double(confusion[t][t]) / double(total)) : "-");
+    rows.push_back(std::move(row));
+  }
+  fmt::print("{}", table(header, rows));
+  return 0;
+}
+
+}  // namespace
+
+int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume) {
+  const tg::OptimizerSpec spec = tg::OptimizerSpec::parse(optimizer);
+  return run.use_double ? train_as<double>(run, spec, save, resume) : train_as<float>(run, spec, save, resume);
+}
+
+int evaluate(const std::string& model, const std::string& data, std::size_t limit) {
+  const auto meta = parse_metadata(model);
+  tg::TrainTest d = tg::load_mnist(data);
+  if (limit > 0) d.test = d.test.head(limit);
+  const tg::MlpSpec mlp = spec_from(meta);
+  return meta.at("dtype") == "double" ? evaluate_as<double>(model, mlp, d.test) : evaluate_as<float>(model, mlp, d.test);
+}
+
+}  // namespace cli
