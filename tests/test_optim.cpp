@@ -128,3 +128,76 @@ TEST_CASE("bad hyperparameters are refused with the optimizer and the value name
   auto sgd = tg::make_sgd<double>({&p});
   CHECK_THROWS_AS(sgd->load_state(tg::make_adam<double>({&p})->state()), tg::ValueError);
 }
+
+namespace {
+// The book's optimizer_compare_naive.py, written out with plain doubles for x and y separately:
+// an independent implementation of each update formula, to check tg::descend against.
+tg::Point2 book_formula(const std::string& name, double lr, int steps) {
+  double x = -7, y = 2;
+  double vx = 0, vy = 0, hx = 0, hy = 0, mx = 0, my = 0;
+  int t = 0;
+  for (int i = 0; i < steps; ++i) {
+    const double gx = x / 10, gy = 2 * y;  // df/dx, df/dy of x^2/20 + y^2
+    if (name == "sgd") {
+      x -= lr * gx;
+      y -= lr * gy;
+    } else if (name == "momentum") {
+      vx = 0.9 * vx - lr * gx;
+      vy = 0.9 * vy - lr * gy;
+      x += vx;
+      y += vy;
+    } else if (name == "nesterov") {
+      x += 0.81 * vx - 1.9 * lr * gx;
+      y += 0.81 * vy - 1.9 * lr * gy;
+      vx = 0.9 * vx - lr * gx;
+      vy = 0.9 * vy - lr * gy;
+    } else if (name == "adagrad") {
+      hx += gx * gx;
+      hy += gy * gy;
+      x -= lr * gx / (std::sqrt(hx) + 1e-7);
+      y -= lr * gy / (std::sqrt(hy) + 1e-7);
+    } else if (name == "rmsprop") {
+      hx = 0.99 * hx + 0.01 * gx * gx;
+      hy = 0.99 * hy + 0.01 * gy * gy;
+      x -= lr * gx / (std::sqrt(hx) + 1e-7);
+      y -= lr * gy / (std::sqrt(hy) + 1e-7);
+    } else if (name == "adam") {
+      ++t;
+      const double lr_t = lr * std::sqrt(1 - std::pow(0.999, t)) / (1 - std::pow(0.9, t));
+      mx += 0.1 * (gx - mx);
+      my += 0.1 * (gy - my);
+      hx += 0.001 * (gx * gx - hx);
+      hy += 0.001 * (gy * gy - hy);
+      x -= lr_t * mx / (std::sqrt(hx) + 1e-7);
+      y -= lr_t * my / (std::sqrt(hy) + 1e-7);
+    }
+  }
+  return {x, y};
+}
+}  // namespace
+
+TEST_CASE("the book's 2-D comparison: every optimizer's end point equals the book's formulas to 1e-12") {
+  for (const tg::OptimizerSpec& spec : tg::book_bowl_optimizers(true)) {
+    CAPTURE(spec.str());
+    const auto path = tg::descend(spec, tg::book_bowl, tg::kBookStart, 30);
+    REQUIRE(path.size() == 31);
+    CHECK(path.front() == tg::kBookStart);
+    const tg::Point2 expected = book_formula(spec.name, *spec.options.lr, 30);
+    CHECK(path.back()[0] == doctest::Approx(expected[0]).epsilon(1e-12));
+    CHECK(path.back()[1] == doctest::Approx(expected[1]).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("optimizer specs parse from text and print back") {
+  const auto spec = tg::OptimizerSpec::parse("momentum:lr=0.01,momentum=0.8,wd=0.001");
+  CHECK(spec.name == "momentum");
+  CHECK(*spec.options.lr == 0.01);
+  CHECK(*spec.options.momentum == 0.8);
+  CHECK(spec.options.weight_decay == 0.001);
+  CHECK(spec.str() == "momentum:lr=0.01,momentum=0.8,wd=0.001");
+  CHECK(tg::OptimizerSpec::parse("adam").str() == "adam");
+  CHECK_THROWS_WITH_AS(tg::OptimizerSpec::parse("sgd:lr"), "optimizer 'sgd:lr': 'lr' is not key=value", tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::OptimizerSpec::parse("sgd:lr=fast"), "optimizer 'sgd:lr=fast': lr=fast is not a finite number",
+                       tg::ValueError);
+  CHECK_THROWS_AS(tg::OptimizerSpec::parse("sgd:lr=nan"), tg::ValueError);
+}

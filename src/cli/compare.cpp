@@ -43,7 +43,7 @@ std::vector<Run> train_each(const RunOptions& run, const tg::TrainTest& data, co
     options.evaluate_train = false;
     tg::Trainer<T> trainer(*net, *optimizer, options);
     Run r;
-    r.label = spec.str();
+    r.label = optimizer->describe();
     r.history = trainer.fit(data.train, &data.test);
     r.smoothed = tg::smooth_curve(r.history.loss);
     for (const tg::EpochStats& e : r.history.epochs) r.seconds_per_epoch += e.seconds / double(r.history.epochs.size());
@@ -94,6 +94,7 @@ void write_loss_plot(const std::string& folder, const std::string& csv, const st
 int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold) {
   const std::vector<tg::OptimizerSpec> specs =
       parse_specs(optimizers.empty() ? std::vector<std::string>{"sgd", "momentum", "adagrad"} : optimizers);
+  run.mlp(1, 1);  // check the network options before spending time on the data
   const tg::TrainTest data = run.load();
   fmt::print("data: {} ({} training, {} test images)\n", run.data, data.train.rows, data.test.rows);
   const std::vector<Run> runs =

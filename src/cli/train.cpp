@@ -113,6 +113,7 @@ int evaluate_as(const std::string& model, const tg::MlpSpec& mlp, const tg::Data
 
 int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume) {
   const tg::OptimizerSpec spec = tg::OptimizerSpec::parse(optimizer);
+  run.mlp(1, 1);  // check the network options before spending time on the data
   return run.use_double ? train_as<double>(run, spec, save, resume) : train_as<float>(run, spec, save, resume);
 }
 

@@ -1,0 +1,155 @@
+// The `tapegrad` program itself: exit codes, files written, table contents, on small synthetic data.
+#include <array>
+#include <cstdio>
+
+#include "helpers.hpp"
+
+using testing::TempDir;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string output;  // stdout and stderr
+};
+
+Result run(const std::string& args) {
+  const std::string command = std::string(TAPEGRAD_CLI) + " " + args + " 2>&1";
+  std::FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  std::array<char, 4096> buffer;
+  while (std::fgets(buffer.data(), buffer.size(), pipe)) output += buffer.data();
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// An MNIST-format folder of 4x4 images whose class is the brightest pixel (mod 10): learnable in seconds.
+void write_toy_mnist(const TempDir& dir) {
+  tg::Rng rng(11);
+  for (const auto& [split, n] : {std::pair<std::string, std::size_t>{"train", 400}, {"t10k", 100}}) {
+    tg::IdxArray images{{n, 4, 4}, {}}, labels{{n}, {}};
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t hot = rng.below(10);
+      for (std::size_t p = 0; p < 16; ++p) images.data.push_back(p == hot ? 250 : static_cast<std::uint8_t>(rng.below(60)));
+      labels.data.push_back(static_cast<std::uint8_t>(hot));
+    }
+    tg::write_idx(dir.file(split + "-images-idx3-ubyte.gz"), images);
+    tg::write_idx(dir.file(split + "-labels-idx1-ubyte.gz"), labels);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cli: --help on the program and every subcommand") {
+  const Result top = run("--help");
+  CHECK(top.code == 0);
+  for (const char* sub : {"compare", "train", "eval", "gradcheck"}) {
+    CAPTURE(sub);
+    CHECK(has(top.output, sub));
+    const Result r = run(std::string(sub) + " --help");
+    CHECK(r.code == 0);
+    CHECK(has(r.output, "Usage"));
+  }
+}
+
+TEST_CASE("cli: bad options and values give a clear message and a non-zero exit") {
+  const Result none = run("");
+  CHECK(none.code != 0);
+  CHECK(has(none.output, "subcommand"));
+  const Result unknown = run("compare --frobnicate");
+  CHECK(unknown.code != 0);
+  CHECK(has(unknown.output, "--frobnicate"));
+  const Result epochs = run("compare --epochs -3");
+  CHECK(epochs.code != 0);
+  CHECK(has(epochs.output, "--epochs"));
+  const Result opt = run("compare --function --opt lion:lr=1");
+  CHECK(opt.code == 2);
+  CHECK(has(opt.output, "unknown optimizer 'lion'"));
+  const Result key = run("compare --function --opt sgd:speed=3");
+  CHECK(has(key.output, "unknown key 'speed'"));
+  const Result lr = run("compare --function --opt sgd:lr=-1");
+  CHECK(lr.code == 2);
+  CHECK(has(lr.output, "learning rate must be a positive finite number"));
+  const Result data = run("compare --data /no/such/dir");
+  CHECK(data.code == 2);
+  CHECK(has(data.output, "/no/such/dir: no such data folder"));
+  const Result net = run("compare --net 100-x");
+  CHECK(net.code == 2);
+  CHECK(has(net.output, "--net: '100-x'"));
+}
+
+TEST_CASE("cli: compare trains each optimizer on the same data and writes a table, a CSV and a plot") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const Result r = run("compare --data " + data.str() + " --net 32 --epochs 3 --batch 20 --opt sgd:lr=0.1 "
+                       "--opt adam:lr=0.01 --threshold 1.5 --out " + out.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK(has(r.output, "sgd(lr=0.1)"));
+  CHECK(has(r.output, "adam(lr=0.01"));
+  CHECK(has(r.output, "iter: loss < 1.5"));
+  const auto table = testing::read_bytes(out.file("compare_table.txt"));
+  CHECK(has(std::string(table.begin(), table.end()), "test accuracy"));
+  const auto csv = testing::read_bytes(out.file("compare_loss.csv"));
+  const std::string text(csv.begin(), csv.end());
+  CHECK(text.rfind("iteration,\"sgd(lr=0.1) loss\",\"sgd(lr=0.1) smoothed\"", 0) == 0);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1 + 3 * 20);  // header + 3 epochs of 20 batches
+  if (std::system("command -v gnuplot > /dev/null") == 0) CHECK(std::filesystem::file_size(out.file("compare_loss.png")) > 1000);
+  // deterministic for a seed: the same run writes the same curves
+  TempDir again;
+  run("compare --data " + data.str() + " --net 32 --epochs 3 --batch 20 --opt sgd:lr=0.1 --opt adam:lr=0.01 --out " +
+      again.str());
+  CHECK(testing::read_bytes(again.file("compare_loss.csv")) == csv);
+}
+
+TEST_CASE("cli: compare --function prints the book's end points") {
+  TempDir out;
+  const Result r = run("compare --function --out " + out.str());
+  REQUIRE(r.code == 0);
+  // SGD on f = x^2/20 + y^2 with lr 0.95: x *= (1 - 0.095), y *= (1 - 1.9) each step, exactly
+  CHECK(has(r.output, fmt::format("{:.10g}", -7 * std::pow(1 - 0.95 / 10, 30))));
+  CHECK(has(r.output, fmt::format("{:.10g}", 2 * std::pow(1 - 0.95 * 2, 30))));
+  CHECK(has(r.output, "adam:lr=0.3"));
+  CHECK(std::filesystem::exists(out.file("function_paths.csv")));
+}
+
+TEST_CASE("cli: train saves a checkpoint, eval reads it, train --resume continues") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const std::string model = out.file("toy.tgckpt");
+  const Result t = run("train --data " + data.str() + " --net 32 --epochs 4 --batch 20 --opt adam:lr=0.01 --save " + model);
+  INFO(t.output);
+  REQUIRE(t.code == 0);
+  CHECK(has(t.output, "epoch  4/4"));
+  CHECK(has(t.output, "saved: " + model));
+  const Result e = run("eval --model " + model + " --data " + data.str());
+  INFO(e.output);
+  REQUIRE(e.code == 0);
+  CHECK(has(e.output, "accuracy"));
+  CHECK(has(e.output, "true \\ predicted"));
+  CHECK(has(e.output, "recall"));
+  const Result resumed = run("train --data " + data.str() + " --epochs 1 --batch 20 --opt adam:lr=0.01 --resume " +
+                             model + " --save " + out.file("more.tgckpt"));
+  INFO(resumed.output);
+  CHECK(resumed.code == 0);
+  CHECK(has(resumed.output, "resumed from"));
+  const Result wrong = run("eval --model " + data.file("train-images-idx3-ubyte.gz") + " --data " + data.str());
+  CHECK(wrong.code == 2);
+  CHECK(has(wrong.output, "not a tapegrad checkpoint"));
+}
+
+TEST_CASE("cli: gradcheck passes on built-in ops, names them, and fails on unknown names") {
+  const Result r = run("gradcheck matmul softmax Linear BatchNorm");
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(has(r.output, "4 of 4 checks passed"));
+  const Result fast = run("gradcheck --fast MLP");
+  CHECK(fast.code == 0);
+  CHECK(has(fast.output, "directions"));
+  const Result unknown = run("gradcheck conv2d");
+  CHECK(unknown.code == 2);
+  CHECK(has(unknown.output, "no check named 'conv2d'"));
+}
