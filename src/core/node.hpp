@@ -17,9 +17,10 @@ using BackwardFn = void (*)(BackwardContext<T>&);
 template <class T>
 struct Node {
   const char* op = "leaf";
-  Tensor<T> value;                    // unused when `parameter` is set
-  Tensor<T> grad;                     // valid when has_grad (or parameter->grad for parameters)
-  Parameter<T>* parameter = nullptr;  // leaf living outside the tape
+  Tensor<T> value;                     // the value, unless value_ref is set
+  const Tensor<T>* value_ref = nullptr;  // a value living outside the tape (parameters, constant_ref)
+  Tensor<T> grad;                      // valid when has_grad (or parameter->grad for parameters)
+  Parameter<T>* parameter = nullptr;   // leaf living outside the tape
   BackwardFn<T> backward = nullptr;   // null for leaves and for values that need no gradient
   std::array<std::uint32_t, 3> inputs{};
   std::uint8_t input_count = 0;
@@ -33,6 +34,7 @@ struct Node {
 
   void reset(const char* name) {
     op = name;
+    value_ref = nullptr;
     parameter = nullptr;
     backward = nullptr;
     input_count = 0;

@@ -71,7 +71,7 @@ const detail::Node<T>& Tape<T>::node(std::uint32_t index) const { return *nodes_
 template <class T>
 const Tensor<T>& Tape<T>::value(std::uint32_t index) const {
   const detail::Node<T>& n = *nodes_[index];
-  return n.parameter ? n.parameter->value : n.value;
+  return n.value_ref ? *n.value_ref : n.value;
 }
 
 template <class T>
@@ -105,6 +105,21 @@ Var<T> Tape<T>::constant(const Tensor<T>& value) {
 }
 
 template <class T>
+Var<T> Tape<T>::constant_ref(const Tensor<T>& value) {
+  detail::Node<T>& n = push("constant");
+  n.value_ref = &value;
+  return handle(static_cast<std::uint32_t>(size_ - 1));
+}
+
+template <class T>
+Var<T> Tape<T>::scalar(T value) {
+  detail::Node<T>& n = push("constant");
+  n.value.resize(Shape{});
+  n.value[0] = value;
+  return handle(static_cast<std::uint32_t>(size_ - 1));
+}
+
+template <class T>
 Var<T> Tape<T>::variable(const Tensor<T>& value, bool requires_grad) {
   detail::Node<T>& n = push("leaf");
   n.value = value;
@@ -116,6 +131,7 @@ template <class T>
 Var<T> Tape<T>::parameter(Parameter<T>& p) {
   detail::Node<T>& n = push("parameter");
   n.parameter = &p;
+  n.value_ref = &p.value;
   n.requires_grad = true;
   return handle(static_cast<std::uint32_t>(size_ - 1));
 }

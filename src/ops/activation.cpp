@@ -3,41 +3,34 @@
 
 #include <cmath>
 
-#include "ops/kernel.hpp"
+#include "ops/elementwise.hpp"
 
 namespace tapegrad {
 using detail::BackwardContext;
 
-// z = max(0, a)                  da = g [a > 0]
-template <class T>
-Var<T> relu(const Var<T>& a) {
-  return detail::unary<T>(
-      "relu", a, [](auto& z, const auto& a) { xt::noalias(z) = xt::maximum(a, T(0)); },
-      [](BackwardContext<T>& d) { d.to(0, xt::where(d.x(0) > T(0), d.g(), T(0))); });
-}
+namespace {
+struct Relu {  // y = max(0, x); derivative 0 at x <= 0, as the book's Relu layer
+  template <class T> T f(T x) const { return x > T(0) ? x : T(0); }
+  template <class T> T dx(T g, T x, T) const { return x > T(0) ? g : T(0); }
+};
+struct Sigmoid {  // y = 1 / (1 + e^-x)
+  template <class T> T f(T x) const { return T(1) / (T(1) + std::exp(-x)); }
+  template <class T> T dx(T g, T, T y) const { return g * y * (T(1) - y); }
+};
+struct Tanh {  // y = tanh x
+  template <class T> T f(T x) const { return std::tanh(x); }
+  template <class T> T dx(T g, T, T y) const { return g * (T(1) - y * y); }
+};
+struct Step {  // y = [x > 0]; its gradient is zero everywhere
+  template <class T> T f(T x) const { return x > T(0) ? T(1) : T(0); }
+  template <class T> T dx(T, T, T) const { return T(0); }
+};
+}  // namespace
 
-// z = 1 / (1 + e^-a)             da = g z (1 - z)
-template <class T>
-Var<T> sigmoid(const Var<T>& a) {
-  return detail::unary<T>(
-      "sigmoid", a, [](auto& z, const auto& a) { xt::noalias(z) = T(1) / (T(1) + xt::exp(-a)); },
-      [](BackwardContext<T>& d) { d.to(0, d.g() * d.y() * (T(1) - d.y())); });
-}
-
-// z = tanh a                     da = g (1 - z^2)
-template <class T>
-Var<T> tanh(const Var<T>& a) {
-  return detail::unary<T>(
-      "tanh", a, [](auto& z, const auto& a) { xt::noalias(z) = xt::tanh(a); },
-      [](BackwardContext<T>& d) { d.to(0, d.g() * (T(1) - d.y() * d.y())); });
-}
-
-// z = [a > 0]                    da = 0 (nothing is recorded)
-template <class T>
-Var<T> step(const Var<T>& a) {
-  return detail::unary<T>(
-      "step", a, [](auto& z, const auto& a) { xt::noalias(z) = xt::where(a > T(0), T(1), T(0)); }, nullptr);
-}
+template <class T> Var<T> relu(const Var<T>& a) { return detail::unary<T, Relu>("relu", a); }
+template <class T> Var<T> sigmoid(const Var<T>& a) { return detail::unary<T, Sigmoid>("sigmoid", a); }
+template <class T> Var<T> tanh(const Var<T>& a) { return detail::unary<T, Tanh>("tanh", a); }
+template <class T> Var<T> step(const Var<T>& a) { return detail::unary<T, Step>("step", a); }
 
 namespace {
 // Softmax-family ops work on rows: the last axis, `rows` of them.

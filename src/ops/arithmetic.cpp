@@ -1,111 +1,77 @@
-// Elementwise arithmetic. Each op: its forward, then its backward rule (g is the upstream gradient,
-// d.to(k, ...) adds into input k's gradient, reduced over broadcast axes).
+// Elementwise arithmetic. Each op is its math: the value f, and the gradient term of each input given the
+// upstream gradient g, the inputs and the output y (see ops/elementwise.hpp for how they are applied).
 #include "tapegrad/ops/arithmetic.hpp"
 
-#include "ops/kernel.hpp"
+#include <cmath>
+
+#include "ops/elementwise.hpp"
 
 namespace tapegrad {
-using detail::BackwardContext;
+namespace {
 
-// z = a + b                      da = g        db = g
-template <class T>
-Var<T> add(const Var<T>& a, const Var<T>& b) {
-  return detail::binary<T>(
-      "add", a, b, [](auto& z, const auto& a, const auto& b) { xt::noalias(z) = a + b; },
-      [](BackwardContext<T>& d) {
-        d.to(0, d.g());
-        d.to(1, d.g());
-      });
-}
+struct Add {  // y = a + b
+  template <class T> T f(T a, T b) const { return a + b; }
+  template <class T> T da(T g, T, T, T) const { return g; }
+  template <class T> T db(T g, T, T, T) const { return g; }
+};
+struct Sub {  // y = a - b
+  template <class T> T f(T a, T b) const { return a - b; }
+  template <class T> T da(T g, T, T, T) const { return g; }
+  template <class T> T db(T g, T, T, T) const { return -g; }
+};
+struct Mul {  // y = a b
+  template <class T> T f(T a, T b) const { return a * b; }
+  template <class T> T da(T g, T, T b, T) const { return g * b; }
+  template <class T> T db(T g, T a, T, T) const { return g * a; }
+};
+struct Div {  // y = a / b
+  template <class T> T f(T a, T b) const { return a / b; }
+  template <class T> T da(T g, T, T b, T) const { return g / b; }
+  template <class T> T db(T g, T, T b, T y) const { return -g * y / b; }  // -g a / b^2
+};
+struct Neg {  // y = -x
+  template <class T> T f(T x) const { return -x; }
+  template <class T> T dx(T g, T, T) const { return -g; }
+};
+struct Pow {  // y = x^p
+  explicit Pow(double exponent) : p(exponent) {}
+  double p;
+  template <class T> T f(T x) const { return std::pow(x, static_cast<T>(p)); }
+  template <class T> T dx(T g, T x, T) const { return g * static_cast<T>(p) * std::pow(x, static_cast<T>(p - 1)); }
+};
+struct Exp {  // y = e^x
+  template <class T> T f(T x) const { return std::exp(x); }
+  template <class T> T dx(T g, T, T y) const { return g * y; }
+};
+struct Log {  // y = ln x
+  template <class T> T f(T x) const { return std::log(x); }
+  template <class T> T dx(T g, T x, T) const { return g / x; }
+};
+struct Sqrt {  // y = sqrt(x)
+  template <class T> T f(T x) const { return std::sqrt(x); }
+  template <class T> T dx(T g, T, T y) const { return g / (T(2) * y); }
+};
+struct Abs {  // y = |x|, derivative sign(x), 0 at 0
+  template <class T> T f(T x) const { return std::abs(x); }
+  template <class T> T dx(T g, T x, T) const { return x > T(0) ? g : x < T(0) ? -g : T(0); }
+};
 
-// z = a - b                      da = g        db = -g
-template <class T>
-Var<T> sub(const Var<T>& a, const Var<T>& b) {
-  return detail::binary<T>(
-      "sub", a, b, [](auto& z, const auto& a, const auto& b) { xt::noalias(z) = a - b; },
-      [](BackwardContext<T>& d) {
-        d.to(0, d.g());
-        d.to(1, -d.g());
-      });
-}
+}  // namespace
 
-// z = a * b                      da = g b      db = g a
-template <class T>
-Var<T> mul(const Var<T>& a, const Var<T>& b) {
-  return detail::binary<T>(
-      "mul", a, b, [](auto& z, const auto& a, const auto& b) { xt::noalias(z) = a * b; },
-      [](BackwardContext<T>& d) {
-        d.to(0, d.g() * d.x(1));
-        d.to(1, d.g() * d.x(0));
-      });
-}
-
-// z = a / b                      da = g / b    db = -g a / b^2
-template <class T>
-Var<T> div(const Var<T>& a, const Var<T>& b) {
-  return detail::binary<T>(
-      "div", a, b, [](auto& z, const auto& a, const auto& b) { xt::noalias(z) = a / b; },
-      [](BackwardContext<T>& d) {
-        d.to(0, d.g() / d.x(1));
-        d.to(1, -d.g() * d.x(0) / (d.x(1) * d.x(1)));
-      });
-}
-
-// z = -a                         da = -g
-template <class T>
-Var<T> neg(const Var<T>& a) {
-  return detail::unary<T>(
-      "neg", a, [](auto& z, const auto& a) { xt::noalias(z) = -a; },
-      [](BackwardContext<T>& d) { d.to(0, -d.g()); });
-}
-
-// z = a^p                        da = g p a^(p-1)
-template <class T>
-Var<T> pow(const Var<T>& a, double p) {
-  return detail::unary<T>(
-      "pow", a, [p](auto& z, const auto& a) { xt::noalias(z) = xt::pow(a, static_cast<T>(p)); },
-      [](BackwardContext<T>& d) {
-        const T p = static_cast<T>(d.node().scalar);
-        d.to(0, d.g() * p * xt::pow(d.x(0), p - T(1)));
-      },
-      p);
-}
-
-// z = e^a                        da = g z
-template <class T>
-Var<T> exp(const Var<T>& a) {
-  return detail::unary<T>(
-      "exp", a, [](auto& z, const auto& a) { xt::noalias(z) = xt::exp(a); },
-      [](BackwardContext<T>& d) { d.to(0, d.g() * d.y()); });
-}
-
-// z = ln a                       da = g / a
-template <class T>
-Var<T> log(const Var<T>& a) {
-  return detail::unary<T>(
-      "log", a, [](auto& z, const auto& a) { xt::noalias(z) = xt::log(a); },
-      [](BackwardContext<T>& d) { d.to(0, d.g() / d.x(0)); });
-}
-
-// z = sqrt(a)                    da = g / (2 z)
-template <class T>
-Var<T> sqrt(const Var<T>& a) {
-  return detail::unary<T>(
-      "sqrt", a, [](auto& z, const auto& a) { xt::noalias(z) = xt::sqrt(a); },
-      [](BackwardContext<T>& d) { d.to(0, d.g() / (T(2) * d.y())); });
-}
-
-// z = |a|                        da = g sign(a)   (0 at a = 0)
-template <class T>
-Var<T> abs(const Var<T>& a) {
-  return detail::unary<T>(
-      "abs", a, [](auto& z, const auto& a) { xt::noalias(z) = xt::abs(a); },
-      [](BackwardContext<T>& d) { d.to(0, d.g() * xt::sign(d.x(0))); });
-}
+template <class T> Var<T> add(const Var<T>& a, const Var<T>& b) { return detail::binary<T, Add>("add", a, b); }
+template <class T> Var<T> sub(const Var<T>& a, const Var<T>& b) { return detail::binary<T, Sub>("sub", a, b); }
+template <class T> Var<T> mul(const Var<T>& a, const Var<T>& b) { return detail::binary<T, Mul>("mul", a, b); }
+template <class T> Var<T> div(const Var<T>& a, const Var<T>& b) { return detail::binary<T, Div>("div", a, b); }
+template <class T> Var<T> neg(const Var<T>& a) { return detail::unary<T, Neg>("neg", a); }
+template <class T> Var<T> pow(const Var<T>& a, double p) { return detail::unary<T, Pow>("pow", a, p); }
+template <class T> Var<T> exp(const Var<T>& a) { return detail::unary<T, Exp>("exp", a); }
+template <class T> Var<T> log(const Var<T>& a) { return detail::unary<T, Log>("log", a); }
+template <class T> Var<T> sqrt(const Var<T>& a) { return detail::unary<T, Sqrt>("sqrt", a); }
+template <class T> Var<T> abs(const Var<T>& a) { return detail::unary<T, Abs>("abs", a); }
 
 template <class T>
 Var<T> scalar_like(const Var<T>& like, T value) {
-  return like.tape().constant(Tensor<T>::scalar(value));
+  return like.tape().scalar(value);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                              \

@@ -28,7 +28,7 @@ template <class T>
 double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labels) {
   tape_.clear();
   optimizer_.zero_grad();
-  const Var<T> loss = softmax_cross_entropy(model_.forward(tape_, tape_.constant(x)), labels);
+  const Var<T> loss = softmax_cross_entropy(model_.forward(tape_, tape_.constant_ref(x)), labels);
   const double value = loss.item();
   ++iteration_;
   if (!std::isfinite(value))
@@ -99,7 +99,7 @@ std::vector<std::size_t> Trainer<T>::predict(const Dataset& data) {
     const std::size_t count = std::min(options_.eval_batch, data.rows - start);
     data.gather(order.data() + start, count, x, labels);
     tape.clear();
-    const Tensor<T>& logits = model_.forward(tape, tape.constant(x)).value();
+    const Tensor<T>& logits = model_.forward(tape, tape.constant_ref(x)).value();
     const std::size_t classes = logits.shape()[1];
     for (std::size_t i = 0; i < count; ++i) {
       const T* row = logits.data() + i * classes;

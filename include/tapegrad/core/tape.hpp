@@ -24,7 +24,10 @@ struct Parameter {
   Parameter() = default;
   Parameter(std::string name, Tensor<T> initial)
       : name(std::move(name)), value(std::move(initial)), grad(Tensor<T>::zeros(value.shape())) {}
-  void zero_grad() { grad = Tensor<T>::zeros(value.shape()); }
+  void zero_grad() {
+    grad.resize(value.shape());  // keeps the allocation
+    grad.fill(T(0));
+  }
 
   std::string name;
   Tensor<T> value;
@@ -73,6 +76,10 @@ class Tape {
 
   /// A value that needs no gradient (data, targets). Copied into the node's reused buffer.
   Var<T> constant(const Tensor<T>& value);
+  /// The same without the copy: `value` must stay alive and unchanged while the tape is used.
+  Var<T> constant_ref(const Tensor<T>& value);
+  /// A one-element constant (what `x * 2.0` records for the 2).
+  Var<T> scalar(T value);
   /// A leaf owned by this tape; read its gradient with var.grad() after backward().
   Var<T> variable(const Tensor<T>& value, bool requires_grad = true);
   /// A leaf that refers to `p` without copying it; backward() adds into p.grad.
