@@ -7,8 +7,10 @@
 #include <fmt/format.h>
 
 #include "tapegrad/tapegrad.hpp"
+#include "torch_data.hpp"
 
 namespace tg = tapegrad;
+
 
 namespace {
 
@@ -54,10 +56,7 @@ int main(int argc, char** argv) {
   tg::set_blas_threads(1);
   const tg::TrainTest data = tg::load_mnist(dir);
   const auto as_torch = [](const tg::Dataset& d) {
-    auto x = torch::from_blob(const_cast<float*>(d.features_data.data()),
-                              {int64_t(d.rows), int64_t(d.features)}, torch::kFloat32).clone();
-    std::vector<int64_t> labels(d.labels.begin(), d.labels.end());
-    return std::make_pair(x, torch::tensor(labels, torch::kInt64));
+    return std::make_pair(bench::all_features(d), bench::all_labels(d));
   };
   const auto [train_x, train_y] = as_torch(data.train);
   const auto [test_x, test_y] = as_torch(data.test);

@@ -50,7 +50,7 @@ TEST_CASE("the MNIST loader reads either naming, scales pixels to [0, 1] and kee
     CHECK(d.train.features == 6);
     CHECK(d.train.classes == 10);
     CHECK(d.test.rows == 12);
-    CHECK(d.train.features_data[6 + 2] == doctest::Approx(12.0 / 255));
+    CHECK(d.train.feature(1, 2) == doctest::Approx(12.0 / 255));
     CHECK(d.train.labels[11] == 1);
   }
 }
@@ -69,9 +69,11 @@ TEST_CASE("Debian's Fashion-MNIST loads: 60,000 + 10,000 images of 28x28, ten cl
   std::vector<std::size_t> per_class(10);
   for (std::size_t l : d.test.labels) ++per_class[l];
   CHECK(per_class == std::vector<std::size_t>(10, 1000));
-  const auto [lo, hi] = std::minmax_element(d.train.features_data.begin(), d.train.features_data.end());
-  CHECK(*lo == 0.0f);
-  CHECK(*hi == 1.0f);
+  const auto [lo, hi] = std::minmax_element(d.train.pixels.begin(), d.train.pixels.end());
+  CHECK(*lo == 0);
+  CHECK(*hi == 255);
+  CHECK(d.train.feature(0, 0) >= 0.0f);
+  CHECK(d.train.pixels.size() == 60000u * 784);
 }
 
 TEST_CASE("bad IDX files give errors that name the file and the problem") {
@@ -179,13 +181,13 @@ TEST_CASE("synthetic sets and batch gathering") {
   CHECK(spiral.classes == 3);
   const tg::Dataset x = tg::make_xor(100, 2);
   for (std::size_t i = 0; i < x.rows; ++i)
-    CHECK(x.labels[i] == ((x.features_data[2 * i] > 0) != (x.features_data[2 * i + 1] > 0) ? 1u : 0u));
+    CHECK(x.labels[i] == ((x.feature(i, 0) > 0) != (x.feature(i, 1) > 0) ? 1u : 0u));
   tg::Tensor<double> batch;
   std::vector<std::size_t> labels;
   const std::size_t rows[] = {4, 0};
   x.gather(rows, 2, batch, labels);
   CHECK(batch.shape() == tg::Shape{2, 2});
-  CHECK(batch(0, 1) == double(x.features_data[9]));
+  CHECK(batch(0, 1) == double(x.feature(4, 1)));
   CHECK(labels == std::vector<std::size_t>{x.labels[4], x.labels[0]});
   CHECK(tg::Dataset::one_hot<double>({2, 0}, 3) == tg::Tensor<double>{{0, 0, 1}, {1, 0, 0}});
   CHECK(spiral.head(10).rows == 10);

@@ -1,5 +1,6 @@
 #include "tapegrad/data/dataset.hpp"
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 
@@ -11,14 +12,38 @@
 
 namespace tapegrad {
 
+namespace {
+// byte -> byte / 255 as float, for every byte: pixels are scaled by a table lookup, the same values every time.
+const std::array<float, 256>& pixel_values() {
+  static const std::array<float, 256> table = [] {
+    std::array<float, 256> t{};
+    for (std::size_t b = 0; b < 256; ++b) t[b] = float(b) / 255.0f;
+    return t;
+  }();
+  return table;
+}
+}  // namespace
+
+float Dataset::feature(std::size_t row, std::size_t j) const {
+  const std::size_t at = row * features + j;
+  return pixels.empty() ? values[at] : pixel_values()[pixels[at]];
+}
+
 template <class T>
 void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor<T>& x, std::vector<std::size_t>& y) const {
   x.resize(Shape{count, features});
   y.resize(count);
+  const auto& table = pixel_values();
   for (std::size_t i = 0; i < count; ++i) {
     const std::size_t row = indices[i];
-    const float* src = features_data.data() + row * features;
-    std::copy(src, src + features, x.data() + i * features);
+    T* out = x.data() + i * features;
+    if (pixels.empty()) {
+      const float* src = values.data() + row * features;
+      std::copy(src, src + features, out);
+    } else {
+      const std::uint8_t* src = pixels.data() + row * features;
+      for (std::size_t j = 0; j < features; ++j) out[j] = static_cast<T>(table[src[j]]);
+    }
     y[i] = labels[row];
   }
 }
@@ -26,7 +51,8 @@ void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor<T>& x
 Dataset Dataset::head(std::size_t n) const {
   Dataset out = *this;
   out.rows = std::min(n, rows);
-  out.features_data.resize(out.rows * features);
+  if (!out.pixels.empty()) out.pixels.resize(out.rows * features);
+  if (!out.values.empty()) out.values.resize(out.rows * features);
   out.labels.resize(out.rows);
   return out;
 }
@@ -60,7 +86,7 @@ std::string find_file(const std::string& dir, const std::string& split, const st
 Dataset load_split(const std::string& dir, const std::string& split, const std::string& name) {
   const std::string image_path = find_file(dir, split, "images-idx3");
   const std::string label_path = find_file(dir, split, "labels-idx1");
-  const IdxArray images = read_idx(image_path, 3);
+  IdxArray images = read_idx(image_path, 3);
   const IdxArray labels = read_idx(label_path, 1);
   if (images.dims[0] != labels.dims[0])
     throw DataError(fmt::format("{} has {} images but {} has {} labels", image_path, images.dims[0], label_path,
@@ -70,8 +96,7 @@ Dataset load_split(const std::string& dir, const std::string& split, const std::
   d.rows = images.dims[0];
   d.features = images.dims[1] * images.dims[2];
   d.classes = 10;
-  d.features_data.resize(images.data.size());
-  for (std::size_t i = 0; i < images.data.size(); ++i) d.features_data[i] = float(images.data[i]) / 255.0f;
+  d.pixels = std::move(images.data);
   d.labels.resize(d.rows);
   for (std::size_t i = 0; i < d.rows; ++i) {
     if (labels.data[i] >= d.classes)
@@ -101,8 +126,8 @@ Dataset make_spiral(std::size_t points_per_class, std::size_t classes, std::uint
     for (std::size_t i = 0; i < points_per_class; ++i) {
       const double r = double(i) / double(points_per_class);
       const double angle = 4.0 * (double(c) + r) + 0.2 * rng.normal();
-      d.features_data.push_back(float(r * std::sin(angle)));
-      d.features_data.push_back(float(r * std::cos(angle)));
+      d.values.push_back(float(r * std::sin(angle)));
+      d.values.push_back(float(r * std::cos(angle)));
       d.labels.push_back(c);
     }
   return d;
@@ -117,8 +142,8 @@ Dataset make_xor(std::size_t rows, std::uint64_t seed) {
   d.classes = 2;
   for (std::size_t i = 0; i < rows; ++i) {
     const double a = rng.uniform(-1, 1), b = rng.uniform(-1, 1);
-    d.features_data.push_back(float(a));
-    d.features_data.push_back(float(b));
+    d.values.push_back(float(a));
+    d.values.push_back(float(b));
     d.labels.push_back((a > 0) != (b > 0) ? 1 : 0);
   }
   return d;

@@ -43,7 +43,8 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
 // dA = G B^T        dB = A^T G
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b) {
-  const Shape sa = a.shape(), sb = b.shape();
+  const Shape& sa = a.shape();  // references stay valid: tape nodes never move
+  const Shape& sb = b.shape();
   if (sa.rank() < 1 || sa.rank() > 2 || sb.rank() < 1 || sb.rank() > 2)
     throw ShapeError(fmt::format("matmul: needs 1-D or 2-D operands, got {} and {}", sa.str(), sb.str()));
   const std::size_t m = sa.rank() == 2 ? sa[0] : 1, k = sa.rank() == 2 ? sa[1] : sa[0];
@@ -69,7 +70,9 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
 // Z = X W + b                    dX = G W^T    dW = X^T G    db = sum_rows(G)
 template <class T>
 Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
-  const Shape sx = x.shape(), sw = w.shape(), sb = b.shape();
+  const Shape& sx = x.shape();
+  const Shape& sw = w.shape();
+  const Shape& sb = b.shape();
   if (sx.rank() != 2 || sw.rank() != 2 || sb.rank() != 1 || sx[1] != sw[0] || sb[0] != sw[1])
     throw ShapeError(fmt::format("affine: needs x (N, in), W (in, out), b (out,); got x {}, W {}, b {}", sx.str(),
                                  sw.str(), sb.str()));

@@ -12,8 +12,14 @@ namespace tapegrad {
 struct Dataset {
   std::string name;
   std::size_t rows = 0, features = 0, classes = 0;
-  std::vector<float> features_data;  // rows * features
-  std::vector<std::size_t> labels;   // rows, each < classes
+  /// The features, rows * features, row-major, in one of two forms: image bytes, read as byte / 255 (a quarter
+  /// of the memory of floats), or floats (synthetic sets). Exactly one is non-empty.
+  std::vector<std::uint8_t> pixels;
+  std::vector<float> values;
+  std::vector<std::size_t> labels;  // rows, each < classes
+
+  /// Feature j of a row, in [0, 1] for images.
+  float feature(std::size_t row, std::size_t j) const;
 
   /// Copies rows `indices[0, count)` into x (count, features) and their labels.
   template <class T>

@@ -1,0 +1,389 @@
+// tapegrad against LibTorch and the raw-BLAS floor, measured in one run (see benchmarks/RESULTS.md).
+// Usage: tapegrad_bench [DATA_DIR]      prints RESULTS.md to stdout
+//        tapegrad_bench --epochs-run {tapegrad|torch} DATA_DIR   (internal: a 5-epoch run, for peak memory)
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <torch/torch.h>
+
+#include <ctime>
+#include <fstream>
+#include <functional>
+
+#include <fmt/format.h>
+
+#include "alloc_counter.hpp"
+#include "harness.hpp"
+#include "tapegrad/tapegrad.hpp"
+#include "torch_data.hpp"
+
+extern "C" {
+// OpenBLAS's CBLAS (declared here rather than through <cblas.h>, whose Debian copy clashes with others)
+enum { CblasRowMajor = 101 };
+enum { CblasNoTrans = 111, CblasTrans = 112 };
+void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+void cblas_dgemm(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
+char* openblas_get_config(void);
+}
+
+namespace tg = tapegrad;
+
+using bench::Stats;
+
+namespace {
+
+struct Row {
+  std::string group, name, unit;
+  double scale;  // Stats seconds -> unit
+  Stats ours, theirs;
+  std::string note;
+};
+std::vector<Row> rows;
+
+void add(const std::string& group, const std::string& name, const std::string& unit, double scale, Stats ours,
+         Stats theirs, const std::string& note = "") {
+  rows.push_back({group, name, unit, scale, ours, theirs, note});
+  fmt::print(stderr, "  {:<46} tapegrad {:>10.3f}  LibTorch {:>10.3f} {}\n", name, ours.median * scale,
+             theirs.median * scale, unit);
+}
+
+template <class T>
+constexpr torch::Dtype dtype() {
+  return std::is_same_v<T, float> ? torch::kFloat32 : torch::kFloat64;
+}
+template <class T>
+const char* type_name() {
+  return std::is_same_v<T, float> ? "float32" : "float64";
+}
+
+// ---- tape overhead: 1,000 elementwise ops, alternating add, mul, tanh
+enum class Mode { ForwardBackward, ForwardOnly, NoGrad };
+const char* mode_name(Mode m) {
+  return m == Mode::ForwardBackward ? "fwd+bwd" : m == Mode::ForwardOnly ? "forward only (recording)" : "no-grad forward";
+}
+constexpr int kChain = 1000;
+
+Stats chain_tapegrad(const tg::Shape& shape, Mode mode, int reps) {
+  tg::Rng rng(1);
+  const tg::Tensor<float> x0 = tg::Tensor<float>::randn(shape, rng), c0 = tg::Tensor<float>::randn(shape, rng);
+  const tg::Tensor<float> ones = tg::Tensor<float>::ones(shape);
+  tg::Tape<float> tape;
+  return bench::measure(
+      [&] {
+        tape.clear();
+        std::unique_ptr<tg::NoGradGuard> no_grad;
+        if (mode == Mode::NoGrad) no_grad = std::make_unique<tg::NoGradGuard>();
+        const tg::Var<float> x = tape.variable(x0);
+        const tg::Var<float> c = tape.constant_ref(c0);
+        tg::Var<float> y = x;
+        for (int i = 0; i < kChain; ++i) y = i % 3 == 0 ? y + c : i % 3 == 1 ? y * c : tg::tanh(y);
+        if (mode == Mode::ForwardBackward) y.backward(ones);
+      },
+      5, reps);
+}
+
+Stats chain_torch(const tg::Shape& shape, Mode mode, int reps) {
+  std::vector<int64_t> dims(shape.begin(), shape.end());
+  const auto x0 = torch::randn(dims), c = torch::randn(dims);
+  return bench::measure(
+      [&] {
+        std::unique_ptr<torch::NoGradGuard> no_grad;
+        if (mode == Mode::NoGrad) no_grad = std::make_unique<torch::NoGradGuard>();
+        auto x = x0.detach().requires_grad_(mode != Mode::NoGrad);
+        auto y = x;
+        for (int i = 0; i < kChain; ++i) y = i % 3 == 0 ? y + c : i % 3 == 1 ? y * c : torch::tanh(y);
+        if (mode == Mode::ForwardBackward) y.backward(torch::ones_like(y));
+      },
+      5, reps);
+}
+
+// ---- one MLP training step 784-100-10: Linear, ReLU, Linear, softmax cross-entropy on labels, SGD
+template <class T>
+struct TapegradMlp {
+  TapegradMlp(const tg::Dataset& data, std::size_t batch) : rng(0) {
+    net = tg::make_mlp<T>({{784, 100, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+    sgd = tg::make_sgd<T>(net->parameters(), {0.01});
+    tg::TrainerOptions o;
+    o.progress = tg::TrainerOptions::Progress::Quiet;
+    trainer = std::make_unique<tg::Trainer<T>>(*net, *sgd, o);
+    std::vector<std::size_t> rows(batch);
+    for (std::size_t i = 0; i < batch; ++i) rows[i] = i;
+    data.gather(rows.data(), batch, x, labels);
+  }
+  void step() { trainer->step(x, labels); }
+  tg::Rng rng;
+  std::unique_ptr<tg::Sequential<T>> net;
+  std::unique_ptr<tg::Optimizer<T>> sgd;
+  std::unique_ptr<tg::Trainer<T>> trainer;
+  tg::Tensor<T> x;
+  std::vector<std::size_t> labels;
+};
+
+template <class T>
+struct TorchMlp {
+  TorchMlp(const torch::Tensor& all_x, const torch::Tensor& all_y, std::size_t batch)
+      : net(torch::nn::Linear(784, 100), torch::nn::ReLU(), torch::nn::Linear(100, 10)),
+        sgd(net->parameters(), torch::optim::SGDOptions(0.01)) {
+    net->to(dtype<T>());
+    x = all_x.narrow(0, 0, int64_t(batch)).to(dtype<T>()).contiguous();
+    y = all_y.narrow(0, 0, int64_t(batch)).contiguous();
+  }
+  void step() {
+    sgd.zero_grad();
+    torch::nn::functional::cross_entropy(net->forward(x), y).backward();
+    sgd.step();
+  }
+  torch::nn::Sequential net;
+  torch::optim::SGD sgd;
+  torch::Tensor x, y;
+};
+
+// The step's five matrix products as raw GEMM calls: x W1, h W2 (forward); h^T G, G W2^T, x^T dH (backward).
+template <class T>
+Stats gemm_floor(std::size_t b, int reps) {
+  const int B = int(b);
+  std::vector<T> x(b * 784, T(0.5)), w1(784 * 100, T(0.01)), h(b * 100), w2(100 * 10, T(0.01)), z(b * 10),
+      g(b * 10, T(0.1)), dw2(100 * 10), dh(b * 100), dw1(784 * 100);
+  const auto gemm = [](int ta, int tb, int m, int n, int k, const T* a, int lda, const T* bb, int ldb, T* c, int ldc) {
+    if constexpr (std::is_same_v<T, float>) cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, ldc);
+    else cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, ldc);
+  };
+  return bench::measure(
+      [&] {
+        gemm(CblasNoTrans, CblasNoTrans, B, 100, 784, x.data(), 784, w1.data(), 100, h.data(), 100);
+        gemm(CblasNoTrans, CblasNoTrans, B, 10, 100, h.data(), 100, w2.data(), 10, z.data(), 10);
+        gemm(CblasTrans, CblasNoTrans, 100, 10, B, h.data(), 100, g.data(), 10, dw2.data(), 10);
+        gemm(CblasNoTrans, CblasTrans, B, 100, 10, g.data(), 10, w2.data(), 10, dh.data(), 100);
+        gemm(CblasTrans, CblasNoTrans, 784, 100, B, x.data(), 784, dh.data(), 100, dw1.data(), 100);
+      },
+      20, reps);
+}
+
+template <class T>
+void mlp_rows(const tg::Dataset& data, const torch::Tensor& tx, const torch::Tensor& ty) {
+  for (std::size_t batch : {1, 32, 100, 1000}) {
+    const int reps = batch == 1 ? 3000 : batch == 32 ? 1500 : batch == 100 ? 600 : 60;
+    TapegradMlp<T> ours(data, batch);
+    TorchMlp<T> theirs(tx, ty, batch);
+    const Stats a = bench::measure([&] { ours.step(); }, 20, reps);
+    const Stats b = bench::measure([&] { theirs.step(); }, 20, reps);
+    const Stats floor = gemm_floor<T>(batch, reps);
+    const std::string name = fmt::format("MLP step {}, batch {}", type_name<T>(), batch);
+    add("mlp", name, "µs/step", 1e6, a, b,
+        fmt::format("{:.0f} vs {:.0f} samples/s; GEMM floor {:.1f} µs: tapegrad {:.2f}x, LibTorch {:.2f}x",
+                    double(batch) / a.median, double(batch) / b.median, floor.median * 1e6,
+                    a.median / floor.median, b.median / floor.median));
+  }
+}
+
+// ---- one epoch: 600 steps of batch 100 with shuffling
+Stats epoch_tapegrad(const tg::Dataset& data, int reps) {
+  tg::Rng rng(0);
+  auto net = tg::make_mlp<float>({{784, 100, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+  auto sgd = tg::make_sgd<float>(net->parameters(), {0.01});
+  tg::TrainerOptions o;
+  o.progress = tg::TrainerOptions::Progress::Quiet;
+  tg::Trainer<float> trainer(*net, *sgd, o);
+  tg::BatchSampler batches(data.rows, 100, true, 0);
+  tg::Tensor<float> x;
+  std::vector<std::size_t> y;
+  return bench::measure(
+      [&] {
+        batches.next_epoch();
+        for (std::size_t b = 0; b < batches.batches(); ++b) {
+          data.gather(batches.indices(b), batches.size(b), x, y);
+          trainer.step(x, y);
+        }
+      },
+      1, reps);
+}
+
+Stats epoch_torch(const torch::Tensor& tx, const torch::Tensor& ty, int reps) {
+  TorchMlp<float> m(tx, ty, 1);
+  return bench::measure(
+      [&] {
+        const auto order = torch::randperm(tx.size(0), torch::kInt64);
+        for (int64_t start = 0; start < tx.size(0); start += 100) {
+          const auto index = order.narrow(0, start, std::min<int64_t>(100, tx.size(0) - start));
+          m.x = tx.index_select(0, index);
+          m.y = ty.index_select(0, index);
+          m.step();
+        }
+      },
+      1, reps);
+}
+
+// ---- gradcheck of a 784x100 Linear on a batch of 2, in double: full (every element) and fast (8 directions)
+Stats gradcheck_tapegrad(bool fast, int reps) {
+  tg::Rng rng(3);
+  tg::Linear<double> layer(784, 100, tg::Init::he(), rng);
+  const tg::Tensor<double> x = tg::Tensor<double>::randn({2, 784}, rng);
+  tg::GradcheckOptions o;
+  o.fast = fast;
+  return bench::measure([&] { tg::gradcheck_module(layer, x, o); }, fast ? 1 : 0, reps);
+}
+
+// The same checks written with LibTorch ops (LibTorch's C++ API has no gradcheck): one backward of sum(v * f),
+// then central differences of every element (or of 8 random directions) of W, b and x.
+Stats gradcheck_torch(bool fast, int reps) {
+  torch::manual_seed(3);
+  torch::nn::Linear layer(784, 100);
+  layer->to(torch::kFloat64);
+  const auto x = torch::randn({2, 784}, torch::kFloat64).requires_grad_(true);
+  const double eps = 1e-6;
+  return bench::measure(
+      [&] {
+        const auto v = torch::randn({2, 100}, torch::kFloat64);
+        layer->zero_grad();
+        (layer->forward(x) * v).sum().backward();
+        torch::NoGradGuard no_grad;
+        const auto loss = [&] { return (layer->forward(x) * v).sum().item<double>(); };
+        for (torch::Tensor t : {layer->weight, layer->bias, x}) {
+          const auto analytic = t.grad().clone();
+          auto flat = t.view({-1});
+          if (!fast) {
+            for (int64_t i = 0; i < flat.size(0); ++i) {
+              const double saved = flat[i].item<double>();
+              flat[i] = saved + eps;
+              const double up = loss();
+              flat[i] = saved - eps;
+              const double down = loss();
+              flat[i] = saved;
+              volatile double numerical = (up - down) / (2 * eps);
+              (void)numerical;
+            }
+          } else {
+            const auto saved = t.clone();
+            for (int k = 0; k < 8; ++k) {
+              const auto u = torch::randn_like(t);
+              volatile double projected = (u * analytic).sum().item<double>();
+              (void)projected;
+              t.copy_(saved + eps * u);
+              const double up = loss();
+              t.copy_(saved - eps * u);
+              const double down = loss();
+              t.copy_(saved);
+              volatile double numerical = (up - down) / (2 * eps);
+              (void)numerical;
+            }
+          }
+        }
+      },
+      fast ? 1 : 0, reps);
+}
+
+// ---- memory
+double allocations_per_step_tapegrad(const tg::Dataset& data) {
+  TapegradMlp<float> m(data, 100);
+  for (int i = 0; i < 50; ++i) m.step();
+  const std::size_t before = bench::heap_allocations();
+  for (int i = 0; i < 200; ++i) m.step();
+  return double(bench::heap_allocations() - before) / 200;
+}
+
+double allocations_per_step_torch(const torch::Tensor& tx, const torch::Tensor& ty) {
+  TorchMlp<float> m(tx, ty, 100);
+  for (int i = 0; i < 50; ++i) m.step();
+  const std::size_t before = bench::heap_allocations();
+  for (int i = 0; i < 200; ++i) m.step();
+  return double(bench::heap_allocations() - before) / 200;
+}
+
+// Peak resident memory (MiB) of a child process running 5 epochs.
+double peak_rss_mib(const char* self, const char* which, const std::string& data_dir) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl(self, self, "--epochs-run", which, data_dir.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  wait4(pid, &status, 0, &usage);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+  return double(usage.ru_maxrss) / 1024.0;
+}
+
+int epochs_run(const std::string& which, const std::string& dir) {
+  const tg::TrainTest data = tg::load_mnist(dir);
+  if (which == "tapegrad") {
+    epoch_tapegrad(data.train, 4);  // 1 warm-up + 4 = 5 epochs
+  } else {
+    epoch_torch(bench::all_features(data.train), bench::all_labels(data.train), 4);
+  }
+  return 0;
+}
+
+std::string read_first_line(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key, 0) == 0) return line.substr(line.find(':') + 2);
+  return "?";
+}
+
+std::string cell(double v) { return v >= 100 ? fmt::format("{:.0f}", v) : v >= 10 ? fmt::format("{:.1f}", v) : fmt::format("{:.3g}", v); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  torch::set_num_threads(1);
+  torch::set_num_interop_threads(1);
+  tg::set_blas_threads(1);
+  if (argc == 4 && std::string(argv[1]) == "--epochs-run") return epochs_run(argv[2], argv[3]);
+  const std::string dir = argc > 1 ? argv[1] : tg::default_data_dir();
+  const tg::TrainTest data = tg::load_mnist(dir);
+  const auto tx = bench::all_features(data.train);
+  const auto ty = bench::all_labels(data.train);
+
+  fmt::print(stderr, "tape overhead\n");
+  for (const tg::Shape& s : {tg::Shape{2, 3}, tg::Shape{64, 64}})
+    for (Mode m : {Mode::ForwardBackward, Mode::ForwardOnly, Mode::NoGrad}) {
+      const int reps = s[0] == 2 ? 200 : 40;
+      add("tape", fmt::format("1,000-op chain on {} float32, {}", s.str(), mode_name(m)), "ns/op", 1e9 / kChain,
+          chain_tapegrad(s, m, reps), chain_torch(s, m, reps));
+    }
+  fmt::print(stderr, "MLP steps\n");
+  mlp_rows<float>(data.train, tx, ty);
+  mlp_rows<double>(data.train, tx, ty);
+  fmt::print(stderr, "epoch\n");
+  add("epoch", "Fashion-MNIST epoch, 600 steps of batch 100, shuffled, float32", "s", 1, epoch_tapegrad(data.train, 5),
+      epoch_torch(tx, ty, 5));
+  fmt::print(stderr, "gradcheck\n");
+  add("gradcheck", "gradcheck of Linear 784x100 (batch 2, float64), full", "s", 1, gradcheck_tapegrad(false, 3),
+      gradcheck_torch(false, 3), "80,068 elements, 2 forward passes each");
+  add("gradcheck", "gradcheck of Linear 784x100 (batch 2, float64), fast", "ms", 1e3, gradcheck_tapegrad(true, 20),
+      gradcheck_torch(true, 20), "8 directions per tensor");
+  fmt::print(stderr, "memory\n");
+  const double allocs_ours = allocations_per_step_tapegrad(data.train);
+  const double allocs_theirs = allocations_per_step_torch(tx, ty);
+  const double rss_ours = peak_rss_mib(argv[0], "tapegrad", dir);
+  const double rss_theirs = peak_rss_mib(argv[0], "torch", dir);
+
+  // ---- RESULTS.md
+  char date[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  fmt::print("# Benchmark results\n\n");
+  fmt::print("Measured {} on {} ({} cores), OPENBLAS_CORETYPE={}, one thread everywhere "
+             "(OpenBLAS, LibTorch intra- and inter-op).\n",
+             date, read_first_line("/proc/cpuinfo", "model name"), sysconf(_SC_NPROCESSORS_ONLN), coretype ? coretype : "(unset)");
+  fmt::print("Libraries: tapegrad {}, LibTorch {}, OpenBLAS {}, fmt {}.\n", "0.1.0", TORCH_VERSION, openblas_get_config(),
+             FMT_VERSION);
+  fmt::print("Command: `scripts/bench.sh` (builds with `-DTAPEGRAD_BUILD_BENCHMARKS=ON`, runs `build-bench/benchmarks/tapegrad_bench`).\n\n");
+  fmt::print("Each figure is the median of many timed repetitions after a warm-up, [min, max] beside it. "
+             "Ratio = tapegrad / LibTorch (below 1: tapegrad is faster).\n\n");
+  fmt::print("| benchmark | unit | tapegrad median [min, max] | LibTorch median [min, max] | ratio | notes |\n");
+  fmt::print("|---|---|---|---|---|---|\n");
+  for (const Row& r : rows)
+    fmt::print("| {} | {} | {} [{}, {}] | {} [{}, {}] | {:.2f} | {} |\n", r.name, r.unit, cell(r.ours.median * r.scale),
+               cell(r.ours.min * r.scale), cell(r.ours.max * r.scale), cell(r.theirs.median * r.scale),
+               cell(r.theirs.min * r.scale), cell(r.theirs.max * r.scale), r.ours.median / r.theirs.median, r.note);
+  fmt::print("| heap allocations per training step (batch 100, float32, steady state) | count | {:.1f} | {:.1f} | {:.2f} | "
+             "counted by interposing malloc in the benchmark binary |\n",
+             allocs_ours, allocs_theirs, allocs_ours / allocs_theirs);
+  fmt::print("| peak resident memory of a 5-epoch run (batch 100, float32) | MiB | {:.0f} | {:.0f} | {:.2f} | "
+             "child process each, data loaded once |\n",
+             rss_ours, rss_theirs, rss_ours / rss_theirs);
+  return 0;
+}
