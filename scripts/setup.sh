@@ -3,26 +3,6 @@
 # Usage: scripts/setup.sh   (run as root, or with sudo available)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-packages=(
-  g++ cmake make pkg-config
-  libxtensor-dev libxtensor-blas-dev libxsimd-dev  # tensors; xsimd is only a Recommends of xtensor
-  libopenblas-dev   # named explicitly: the reference libblas-dev would satisfy xtensor-blas and is far slower
-  libfmt-dev doctest-dev libcli11-dev zlib1g-dev
-  gnuplot-nox       # plots
-  dataset-fashion-mnist  # default data, in MNIST's IDX format
-)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  as_root=()
-  [ "$(id -u)" -eq 0 ] || as_root=(sudo)
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
+scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"

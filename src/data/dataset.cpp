@@ -1,6 +1,5 @@
 #include "tapegrad/data/dataset.hpp"
 
-#include <array>
 #include <cmath>
 #include <filesystem>
 
@@ -13,27 +12,20 @@
 namespace tapegrad {
 
 namespace {
-// byte -> byte / 255 as float, for every byte: pixels are scaled by a table lookup, the same values every time.
-const std::array<float, 256>& pixel_values() {
-  static const std::array<float, 256> table = [] {
-    std::array<float, 256> t{};
-    for (std::size_t b = 0; b < 256; ++b) t[b] = float(b) / 255.0f;
-    return t;
-  }();
-  return table;
-}
+// A pixel byte as a feature in [0, 1]; computed in float for both precisions, so float and double runs see
+// the same inputs (and the loop vectorises).
+inline float pixel_value(std::uint8_t b) { return static_cast<float>(b) / 255.0f; }
 }  // namespace
 
 float Dataset::feature(std::size_t row, std::size_t j) const {
   const std::size_t at = row * features + j;
-  return pixels.empty() ? values[at] : pixel_values()[pixels[at]];
+  return pixels.empty() ? values[at] : pixel_value(pixels[at]);
 }
 
 template <class T>
 void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor<T>& x, std::vector<std::size_t>& y) const {
   x.resize(Shape{count, features});
   y.resize(count);
-  const auto& table = pixel_values();
   for (std::size_t i = 0; i < count; ++i) {
     const std::size_t row = indices[i];
     T* out = x.data() + i * features;
@@ -42,7 +34,7 @@ void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor<T>& x
       std::copy(src, src + features, out);
     } else {
       const std::uint8_t* src = pixels.data() + row * features;
-      for (std::size_t j = 0; j < features; ++j) out[j] = static_cast<T>(table[src[j]]);
+      for (std::size_t j = 0; j < features; ++j) out[j] = static_cast<T>(pixel_value(src[j]));
     }
     y[i] = labels[row];
   }
