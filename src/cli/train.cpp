@@ -58,13 +58,10 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   options.epochs = run.epochs;
   options.batch_size = run.batch;
   options.seed = run.seed;
-  tg::Trainer<T> trainer(*net, *optimizer, options);
   const std::string path = save.empty() ? output_path(run.out, "model.tgckpt") : save;
-  // a checkpoint after every epoch: an interrupted run keeps its last good state
-  trainer.add_callback([&](const tg::EpochStats&, const tg::History&) {
-    tg::save_checkpoint(path, *net, optimizer.get(), describe_run(run, mlp, spec.str()));
-    return true;
-  });
+  options.checkpoint = path;  // after every epoch: an interrupted or diverging run keeps its last good state
+  options.checkpoint_metadata = describe_run(run, mlp, spec.str());
+  tg::Trainer<T> trainer(*net, *optimizer, options);
   trainer.fit(data.train, &data.test);
   fmt::print("saved: {}\n", path);
   return 0;

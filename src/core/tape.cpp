@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 
 #include "core/node.hpp"
+#include "core/anomaly.hpp"
 #include "ops/kernel.hpp"
+#include "tapegrad/core/grad_mode.hpp"
 #include "tapegrad/core/error.hpp"
 
 namespace tapegrad {
@@ -98,17 +100,24 @@ void Tape<T>::check(const Var<T>& v, const char* op) const {
 }
 
 template <class T>
+Var<T> Tape<T>::leaf_done() {
+  const auto index = static_cast<std::uint32_t>(size_ - 1);
+  if (is_anomaly_detection_enabled()) detail::check_value(*this, index);
+  return handle(index);
+}
+
+template <class T>
 Var<T> Tape<T>::constant(const Tensor<T>& value) {
   detail::Node<T>& n = push("constant");
   n.value = value;
-  return handle(static_cast<std::uint32_t>(size_ - 1));
+  return leaf_done();
 }
 
 template <class T>
 Var<T> Tape<T>::constant_ref(const Tensor<T>& value) {
   detail::Node<T>& n = push("constant");
   n.value_ref = &value;
-  return handle(static_cast<std::uint32_t>(size_ - 1));
+  return leaf_done();
 }
 
 template <class T>
@@ -116,7 +125,7 @@ Var<T> Tape<T>::scalar(T value) {
   detail::Node<T>& n = push("constant");
   n.value.resize(Shape{});
   n.value[0] = value;
-  return handle(static_cast<std::uint32_t>(size_ - 1));
+  return leaf_done();
 }
 
 template <class T>
@@ -124,7 +133,7 @@ Var<T> Tape<T>::variable(const Tensor<T>& value, bool requires_grad) {
   detail::Node<T>& n = push("leaf");
   n.value = value;
   n.requires_grad = requires_grad;
-  return handle(static_cast<std::uint32_t>(size_ - 1));
+  return leaf_done();
 }
 
 template <class T>
@@ -133,7 +142,7 @@ Var<T> Tape<T>::parameter(Parameter<T>& p) {
   n.parameter = &p;
   n.value_ref = &p.value;
   n.requires_grad = true;
-  return handle(static_cast<std::uint32_t>(size_ - 1));
+  return leaf_done();
 }
 
 template <class T>
@@ -172,6 +181,7 @@ void Tape<T>::backward(const Var<T>& root, const Tensor<T>& upstream) {
     if (n.backward == nullptr || !n.has_grad) continue;
     detail::BackwardContext<T> context(*this, i);
     n.backward(context);
+    if (is_anomaly_detection_enabled()) detail::check_input_gradients(*this, i);
   }
 }
 

@@ -65,7 +65,7 @@ Var<T> softmax(const Var<T>& a) {
   node.value.resize(a.shape());
   detail::log_softmax_rows(out.tape().value(a.index()).data(), node.value.data(), r.count, r.length);
   for (T& v : node.value) v = std::exp(v);
-  return out;
+  return detail::finish(out);
 }
 
 // z = a - max - log sum e^(a - max)  (per row)     da = g - e^z sum(g)
@@ -87,7 +87,7 @@ Var<T> log_softmax(const Var<T>& a) {
   });
   node.value.resize(a.shape());
   detail::log_softmax_rows(out.tape().value(a.index()).data(), node.value.data(), r.count, r.length);
-  return out;
+  return detail::finish(out);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)               \

@@ -5,7 +5,8 @@
 //   dx(g, x, y)     the input's gradient term              da(g, a, b, y), db(g, a, b, y)
 // where g is the upstream gradient and y the op's output at that element. The kernels below apply them:
 // flat loops when shapes agree, and NumPy broadcasting otherwise, where the backward loop adds each term into
-// the input element it came from -- which is broadcasting's gradient reduction (sum_to), written once, here.
+// the input element it came from: broadcasting's gradient reduction, by the same BroadcastWalk (kernel.hpp)
+// that add_sum_to uses for every other op.
 #include <type_traits>
 
 #include "ops/kernel.hpp"
@@ -42,45 +43,8 @@ Var<T> unary(const char* op, const Var<T>& a, double scalar = 0) {
   T* y = node.value.data();
   const T* xs = x.data();
   for (std::size_t i = 0, n = x.size(); i < n; ++i) y[i] = rule.f(xs[i]);
-  return out;
+  return finish(out);
 }
-
-/// Walks the elements of a broadcast output, keeping the flat offsets into both inputs (stride 0 on the axes
-/// an input is stretched along).
-class BroadcastWalk {
- public:
-  BroadcastWalk(const Shape& out, const Shape& a, const Shape& b)
-      : dims_(out.dims()), stride_a_(strides_for(out, a)), stride_b_(strides_for(out, b)), index_(out.rank(), 0) {}
-  template <class F>
-  void run(F&& visit) {
-    const std::size_t total = Shape(dims_).numel();
-    std::size_t at_a = 0, at_b = 0;
-    for (std::size_t i = 0; i < total; ++i) {
-      visit(i, at_a, at_b);
-      for (std::size_t axis = dims_.size(); axis-- > 0;) {  // odometer step
-        at_a += stride_a_[axis];
-        at_b += stride_b_[axis];
-        if (++index_[axis] < dims_[axis]) break;
-        at_a -= stride_a_[axis] * dims_[axis];
-        at_b -= stride_b_[axis] * dims_[axis];
-        index_[axis] = 0;
-      }
-    }
-  }
-
- private:
-  static std::vector<std::size_t> strides_for(const Shape& out, const Shape& in) {
-    std::vector<std::size_t> strides(out.rank(), 0);
-    std::size_t stride = 1;
-    for (std::size_t k = 0; k < in.rank(); ++k) {
-      const std::size_t axis_in = in.rank() - 1 - k, axis_out = out.rank() - 1 - k;
-      strides[axis_out] = in[axis_in] == 1 ? 0 : stride;
-      stride *= in[axis_in];
-    }
-    return strides;
-  }
-  std::vector<std::size_t> dims_, stride_a_, stride_b_, index_;
-};
 
 template <class T, class Rule>
 void binary_backward(BackwardContext<T>& d) {
@@ -128,7 +92,7 @@ Var<T> binary(const char* op, const Var<T>& a, const Var<T>& b) {
       y[i] = rule.f(pa[ia], pb[ib]);
     });
   }
-  return out;
+  return finish(out);
 }
 
 }  // namespace tapegrad::detail

@@ -13,6 +13,7 @@
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xreducer.hpp>
 
+#include "core/anomaly.hpp"
 #include "core/node.hpp"
 #include "tapegrad/core/error.hpp"
 #include "tapegrad/core/grad_mode.hpp"
@@ -30,8 +31,46 @@ auto view(const Tensor<T>& t) {
   return xt::adapt(t.data(), t.size(), xt::no_ownership(), t.shape().dims());
 }
 
+/// Walks the elements of a broadcast output, keeping the flat offsets into both inputs (stride 0 on the axes
+/// an input is stretched along).
+class BroadcastWalk {
+ public:
+  BroadcastWalk(const Shape& out, const Shape& a, const Shape& b)
+      : dims_(out.dims()), stride_a_(strides_for(out, a)), stride_b_(strides_for(out, b)), index_(out.rank(), 0) {}
+  template <class F>
+  void run(F&& visit) {
+    const std::size_t total = Shape(dims_).numel();
+    std::size_t at_a = 0, at_b = 0;
+    for (std::size_t i = 0; i < total; ++i) {
+      visit(i, at_a, at_b);
+      for (std::size_t axis = dims_.size(); axis-- > 0;) {  // odometer step
+        at_a += stride_a_[axis];
+        at_b += stride_b_[axis];
+        if (++index_[axis] < dims_[axis]) break;
+        at_a -= stride_a_[axis] * dims_[axis];
+        at_b -= stride_b_[axis] * dims_[axis];
+        index_[axis] = 0;
+      }
+    }
+  }
+
+ private:
+  static std::vector<std::size_t> strides_for(const Shape& out, const Shape& in) {
+    std::vector<std::size_t> strides(out.rank(), 0);
+    std::size_t stride = 1;
+    for (std::size_t k = 0; k < in.rank(); ++k) {
+      const std::size_t axis_in = in.rank() - 1 - k, axis_out = out.rank() - 1 - k;
+      strides[axis_out] = in[axis_in] == 1 ? 0 : stride;
+      stride *= in[axis_in];
+    }
+    return strides;
+  }
+  std::vector<std::size_t> dims_, stride_a_, stride_b_, index_;
+};
+
 /// target += e, where e has the shape of an op's output and target that of one of its inputs: the axes
-/// broadcasting added or stretched are summed away (NumPy's sum_to). Written once for every op.
+/// broadcasting added or stretched are summed away (NumPy's sum_to), by walking the output once and adding
+/// each element into the input element it came from. The elementwise kernels use the same walk.
 template <class T, class E>
 void add_sum_to(Tensor<T>& target, const E& e) {
   const auto& es = e.shape();
@@ -40,23 +79,16 @@ void add_sum_to(Tensor<T>& target, const E& e) {
     xt::noalias(t) += e;
     return;
   }
-  xt::xarray<T> full = e;
-  if (full.dimension() < target.rank())
-    throw Error(fmt::format("internal: gradient of rank {} for an input of shape {}", full.dimension(),
+  const xt::xarray<T> full = e;
+  const Shape full_shape(std::vector<std::size_t>(full.shape().begin(), full.shape().end()));
+  if (broadcast_shapes(full_shape, target.shape(), "sum_to") != full_shape)
+    throw Error(fmt::format("internal: a gradient of shape {} does not reduce to {}", full_shape.str(),
                             target.shape().str()));
-  const std::size_t lead = full.dimension() - target.rank();
-  std::vector<std::size_t> axes;
-  for (std::size_t i = 0; i < lead; ++i) axes.push_back(i);
-  for (std::size_t j = 0; j < target.rank(); ++j) {
-    if (full.shape()[lead + j] == target.shape()[j]) continue;
-    if (target.shape()[j] != 1)
-      throw Error(fmt::format("internal: gradient shape does not reduce to {}", target.shape().str()));
-    axes.push_back(lead + j);
-  }
-  xt::xarray<T> reduced = xt::sum(full, axes, xt::evaluation_strategy::immediate);
-  // Only extent-1 axes were removed from the target's view, so the element order is the target's.
   T* out = target.data();
-  for (std::size_t i = 0; i < target.size(); ++i) out[i] += reduced.data()[i];
+  const T* in = full.data();
+  BroadcastWalk(full_shape, target.shape(), target.shape()).run([&](std::size_t i, std::size_t at, std::size_t) {
+    out[at] += in[i];
+  });
 }
 
 /// What a backward rule sees: its node's upstream gradient and output, its inputs, and where to add.
@@ -103,29 +135,6 @@ std::pair<Node<T>&, Var<T>> record(const char* op, std::initializer_list<Var<T>>
   return {node, tape.handle(static_cast<std::uint32_t>(tape.size() - 1))};
 }
 
-/// An elementwise op of one input: forward(out_view, in_view).
-template <class T, class Forward>
-Var<T> unary(const char* op, const Var<T>& a, Forward forward, BackwardFn<T> backward, double scalar = 0) {
-  auto [node, out] = record<T>(op, {a}, backward);
-  node.scalar = scalar;
-  const Tensor<T>& in = out.tape().value(a.index());
-  node.value.resize(in.shape());
-  auto z = view(node.value);
-  forward(z, view(in));
-  return out;
-}
-
-/// An elementwise op of two broadcast inputs: forward(out_view, a_view, b_view).
-template <class T, class Forward>
-Var<T> binary(const char* op, const Var<T>& a, const Var<T>& b, Forward forward, BackwardFn<T> backward) {
-  Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-  auto [node, out] = record<T>(op, {a, b}, backward);
-  node.value.resize(shape);
-  auto z = view(node.value);
-  forward(z, view(out.tape().value(a.index())), view(out.tape().value(b.index())));
-  return out;
-}
-
 // out = x - max(x) - log(sum(exp(x - max(x)))), row by row: the stable log-softmax.
 template <class T>
 void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t length) {
@@ -138,6 +147,13 @@ void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t length) 
     const T log_total = std::log(total);
     for (std::size_t j = 0; j < length; ++j) o[j] = row[j] - top - log_total;
   }
+}
+
+/// Every op returns through here: in anomaly-detection mode its value is checked for NaN and infinity.
+template <class T>
+Var<T> finish(const Var<T>& out) {
+  if (is_anomaly_detection_enabled()) check_value(out.tape(), out.index());
+  return out;
 }
 
 /// Axis `axis` of a rank-`rank` tensor, negative counting from the end; ValueError when out of range.

@@ -101,7 +101,7 @@ Var<T> softmax_cross_entropy(const Var<T>& logits_in, const Var<T>& t_in) {
   for (std::size_t i = 0; i < x.size(); ++i) loss -= double(target[i]) * double(node.saved[i]);
   node.value.resize(Shape{});
   node.value[0] = static_cast<T>(loss / double(n));
-  return out;
+  return detail::finish(out);
 }
 
 // L = -sum_i log softmax(x)[i, label_i] / N     dx = g (softmax(x) - onehot(labels)) / N
@@ -127,7 +127,7 @@ Var<T> softmax_cross_entropy(const Var<T>& logits_in, const std::vector<std::siz
   for (std::size_t i = 0; i < n; ++i) loss -= double(node.saved[i * c + labels[i]]);
   node.value.resize(Shape{});
   node.value[0] = static_cast<T>(loss / double(n));
-  return out;
+  return detail::finish(out);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                              \

@@ -64,7 +64,7 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   else node.value.resize(Shape{});
   const Tape<T>& tape = out.tape();
   gemm<T>(false, false, m, n, k, tape.value(a.index()).data(), tape.value(b.index()).data(), T(0), node.value.data());
-  return out;
+  return detail::finish(out);
 }
 
 // Z = X W + b                    dX = G W^T    dW = X^T G    db = sum_rows(G)
@@ -95,7 +95,7 @@ Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
   const T* bias = tape.value(b.index()).data();
   for (std::size_t i = 0; i < m; ++i) std::copy(bias, bias + n, z + i * n);
   gemm<T>(false, false, m, n, k, tape.value(x.index()).data(), tape.value(w.index()).data(), T(1), z);
-  return out;
+  return detail::finish(out);
 }
 
 template Var<float> matmul(const Var<float>&, const Var<float>&);

@@ -52,7 +52,7 @@ Var<T> scaled_sum(const char* op, const Var<T>& a, std::vector<std::size_t> axes
   auto z = xt::adapt(node.value.data(), node.value.size(), xt::no_ownership(), reduced_dims(in, axes, false));
   const T scale = static_cast<T>(node.scalar);
   xt::noalias(z) = scale * xt::sum(detail::view(out.tape().value(a.index())), axes, xt::evaluation_strategy::immediate);
-  return out;
+  return detail::finish(out);
 }
 
 std::vector<std::size_t> all_axes(std::size_t rank) {
@@ -117,7 +117,7 @@ Var<T> max(const Var<T>& a, int axis_in, bool keepdims) {
       node.indices[o * inner + i] = best;
       node.value[o * inner + i] = x[best];
     }
-  return out;
+  return detail::finish(out);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                          \

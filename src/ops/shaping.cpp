@@ -38,7 +38,7 @@ Var<T> transpose(const Var<T>& a, std::vector<std::size_t> permutation) {
   node.value.resize(Shape(std::move(dims)));
   auto z = detail::view(node.value);
   xt::noalias(z) = xt::transpose(detail::view(out.tape().value(a.index())), permutation);
-  return out;
+  return detail::finish(out);
 }
 
 // Z = A viewed as `shape`        dA = G viewed as A's shape
@@ -53,7 +53,7 @@ Var<T> reshape(const Var<T>& a, const Shape& shape) {
   const Tensor<T>& in = out.tape().value(a.index());
   node.value.resize(shape);
   std::copy(in.begin(), in.end(), node.value.begin());
-  return out;
+  return detail::finish(out);
 }
 
 template <class T>
@@ -73,7 +73,7 @@ Var<T> broadcast_to(const Var<T>& a, const Shape& shape) {
   node.value.resize(shape);
   auto z = detail::view(node.value);
   xt::noalias(z) = xt::broadcast(detail::view(out.tape().value(a.index())), shape.dims());
-  return out;
+  return detail::finish(out);
 }
 
 // z_i = A[i, label_i]            dA[i, label_i] += g_i
@@ -100,7 +100,7 @@ Var<T> pick(const Var<T>& a, const std::vector<std::size_t>& labels) {
   node.value.resize(Shape{labels.size()});
   const Tensor<T>& in = out.tape().value(a.index());
   for (std::size_t i = 0; i < labels.size(); ++i) node.value[i] = in[i * classes + labels[i]];
-  return out;
+  return detail::finish(out);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                               \

@@ -12,6 +12,7 @@
 #include "tapegrad/core/grad_mode.hpp"
 #include "tapegrad/data/batches.hpp"
 #include "tapegrad/ops/loss.hpp"
+#include "tapegrad/train/checkpoint.hpp"
 #include "train/progress.hpp"
 
 namespace tapegrad {
@@ -79,6 +80,8 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
       fmt::print(options_.out, "{}  {:.2f} s\n", line, stats.seconds);
       std::fflush(options_.out);
     }
+    if (!options_.checkpoint.empty())
+      save_checkpoint(options_.checkpoint, model_, &optimizer_, options_.checkpoint_metadata);
     bool go_on = true;
     for (const Callback& callback : callbacks_) go_on = callback(stats, history) && go_on;
     if (!go_on) break;

@@ -1,5 +1,6 @@
 #pragma once
-// Whether ops record backward rules. The only mutable global state in tapegrad: one thread-local flag.
+// Modes of the current thread: whether ops record backward rules, and whether every value and gradient is
+// checked for NaN and infinity. The only mutable global state in tapegrad: these two thread-local flags.
 
 namespace tapegrad {
 
@@ -12,6 +13,22 @@ class NoGradGuard {
   ~NoGradGuard();
   NoGradGuard(const NoGradGuard&) = delete;
   NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+bool is_anomaly_detection_enabled();
+
+/// While alive, every value an op computes and every gradient backward() produces on this thread is checked;
+/// the first NaN or infinity throws NumericError naming the op, its position on the tape and its input shapes
+/// (like torch.autograd.detect_anomaly). Costs a pass over each tensor: for debugging, not for speed.
+class DetectAnomalyGuard {
+ public:
+  DetectAnomalyGuard();
+  ~DetectAnomalyGuard();
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
 
  private:
   bool previous_;

@@ -116,6 +116,7 @@ class Tape {
   // nodes_[0, size_) are live; the rest keep their buffers for reuse. Held by pointer so that a node never
   // moves: references to values stay valid while more nodes are recorded.
   std::vector<std::unique_ptr<detail::Node<T>>> nodes_;
+  Var<T> leaf_done();  // the handle of the leaf just pushed, checked in anomaly mode
   std::size_t size_ = 0;
   std::uint64_t generation_ = 1;
   bool consumed_ = false;

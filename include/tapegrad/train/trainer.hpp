@@ -21,6 +21,8 @@ struct TrainerOptions {
   std::size_t eval_batch = 1000;
   enum class Progress { Auto, Bar, Lines, Quiet } progress = Progress::Auto;  // Auto: a bar on a terminal
   std::FILE* out = stdout;       // per-epoch lines
+  std::string checkpoint;        // if set: model and optimizer saved here after every epoch (the last good one
+  std::string checkpoint_metadata;  // survives a run that later diverges or is killed), with this metadata
 };
 
 struct EpochStats {
@@ -46,7 +48,8 @@ class Trainer {
   Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions options = {});
   void add_callback(Callback callback) { callbacks_.push_back(std::move(callback)); }
 
-  /// Trains for options.epochs (or until a callback stops it). NumericError if the loss stops being finite.
+  /// Trains for options.epochs (or until a callback stops it). NumericError if the loss stops being finite;
+  /// the checkpoint of the last completed epoch is then left as it was.
   History fit(const Dataset& train, const Dataset* test = nullptr);
   /// One step on one batch: forward, backward, update. Returns the batch's loss.
   double step(const Tensor<T>& x, const std::vector<std::size_t>& labels);

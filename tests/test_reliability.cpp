@@ -1,0 +1,163 @@
+// Reliability: anomaly detection, a diverging run that keeps its last good checkpoint, and checkpoints that
+// survive a process killed, or a disk that fills, in the middle of a save.
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "../examples/book_exercises.hpp"
+#include "helpers.hpp"
+
+using testing::TempDir;
+using T = tg::Tensor<double>;
+using V = tg::Var<double>;
+
+TEST_CASE("anomaly detection names the op, its tape position and its input shapes") {
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{1.0, 0.0});
+  CHECK(std::isinf(tg::log(x).value()[1]));  // off by default: -inf, silently, as in NumPy
+  tg::DetectAnomalyGuard anomaly;
+  CHECK_THROWS_WITH_AS(tg::log(x), "anomaly: log (tape position 2) produced -inf at element (1), from inputs of shape (2,)",
+                       tg::NumericError);
+  CHECK_THROWS_WITH_AS(tape.variable(T{std::nan("")}), doctest::Contains("leaf (tape position 3) produced nan"),
+                       tg::NumericError);
+}
+
+TEST_CASE("anomaly detection checks gradients in backward") {
+  tg::Tape<double> tape;
+  tg::DetectAnomalyGuard anomaly;
+  const V x = tape.variable(T{4.0, 0.0});
+  const V y = tg::sum(tg::sqrt(x));  // sqrt(0) is fine; its derivative 1 / (2 sqrt(0)) is not
+  CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("backward of sqrt (tape position 1) produced inf at element (1) "
+                                                       "in the gradient of its input 0 (shape (2,))"),
+                       tg::NumericError);
+}
+
+TEST_CASE("the book's lr = 10 divergence is caught by anomaly detection where the values overflow") {
+  // (-3, 4) grows by -19 per step; in double x0^2 + x1^2 overflows after about 240 steps
+  CHECK(std::isfinite(book::gradient_descent_tape(T{-3.0, 4.0}, 10.0, 100)[0]));
+  tg::DetectAnomalyGuard anomaly;
+  CHECK_THROWS_WITH_AS(book::gradient_descent_tape(T{-3.0, 4.0}, 10.0, 300),
+                       doctest::Contains("sum (tape position 2) produced inf at element ()"), tg::NumericError);
+}
+
+TEST_CASE("a diverging run stops with a clear message and keeps the last good checkpoint") {
+  TempDir dir;
+  const std::string path = dir.file("last-good.tgckpt");
+  tg::Rng rng(1);
+  auto net = tg::make_mlp<float>({{2, 32, 3}, tg::Activation::ReLU, tg::Init::he()}, rng);
+  auto sgd = tg::make_sgd<float>(net->parameters(), {0.05});
+  tg::TrainerOptions o;
+  o.epochs = 2;
+  o.batch_size = 30;
+  o.progress = tg::TrainerOptions::Progress::Quiet;
+  o.checkpoint = path;
+  tg::Trainer<float> trainer(*net, *sgd, o);
+  const tg::Dataset spiral = tg::make_spiral(100, 3, 4);
+  trainer.fit(spiral);
+  const tg::Tensor<float> good = net->parameters()[0]->value;
+  sgd->set_learning_rate(1e30);  // the book's lesson, in float: a learning rate far too large
+  CHECK_THROWS_WITH_AS(trainer.fit(spiral), doctest::Contains("is probably too large"), tg::NumericError);
+  auto fresh = tg::make_mlp<float>({{2, 32, 3}, tg::Activation::ReLU, tg::Init::he()}, rng);
+  tg::load_checkpoint(path, *fresh);
+  CHECK(fresh->parameters()[0]->value == good);
+}
+
+namespace {
+// Two models whose checkpoints differ everywhere; big enough that a save takes a while.
+struct Pair {
+  Pair() : rng(5) {
+    a = tg::make_mlp<float>({{784, 200, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+    b = tg::make_mlp<float>({{784, 200, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+  }
+  bool loaded_equals(tg::Sequential<float>& m, tg::Sequential<float>& reference) {
+    const auto p = m.parameters(), q = reference.parameters();
+    for (std::size_t i = 0; i < p.size(); ++i)
+      if (p[i]->value != q[i]->value) return false;
+    return true;
+  }
+  tg::Rng rng;
+  std::unique_ptr<tg::Sequential<float>> a, b;
+};
+}  // namespace
+
+TEST_CASE("killing the process at any point of a save leaves the old checkpoint or the new one, whole") {
+  TempDir dir;
+  const std::string path = dir.file("model.tgckpt");
+  Pair models;
+  tg::save_checkpoint(path, *models.a);
+  tg::Rng timing(9);
+  for (int round = 0; round < 12; ++round) {
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {  // save B and A over each other until killed
+      for (;;) {
+        tg::save_checkpoint(path, *models.b);
+        tg::save_checkpoint(path, *models.a);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(2000 + timing.below(20000)));
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    tg::Rng rng(6);
+    auto loaded = tg::make_mlp<float>({{784, 200, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+    tg::load_checkpoint(path, *loaded);  // never torn: loads, checksum and all
+    CHECK((models.loaded_equals(*loaded, *models.a) || models.loaded_equals(*loaded, *models.b)));
+  }
+}
+
+TEST_CASE("a save that fails half-way (the disk limit is hit) leaves the old checkpoint and no temporary file") {
+  TempDir dir;
+  const std::string path = dir.file("model.tgckpt");
+  Pair models;
+  tg::save_checkpoint(path, *models.a);
+  const auto size = std::filesystem::file_size(path);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    signal(SIGXFSZ, SIG_IGN);  // the write fails with EFBIG instead of killing the process
+    const rlimit half{size / 2, size / 2};
+    setrlimit(RLIMIT_FSIZE, &half);
+    try {
+      tg::save_checkpoint(path, *models.b);
+    } catch (const tg::DataError& e) {
+      _exit(std::string(e.what()).find("is unchanged") != std::string::npos ? 0 : 2);
+    }
+    _exit(1);  // the save did not notice
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  tg::Rng rng(6);
+  auto loaded = tg::make_mlp<float>({{784, 200, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+  tg::load_checkpoint(path, *loaded);
+  CHECK(models.loaded_equals(*loaded, *models.a));
+}
+
+TEST_CASE("a layer given the wrong number of features names both shapes") {
+  tg::Rng rng(1);
+  tg::Linear<double> layer(4, 3, tg::Init::he(), rng);
+  tg::Tape<double> tape;
+  CHECK_THROWS_WITH_AS(layer.forward(tape, tape.constant(T::zeros({2, 5}))),
+                       "affine: needs x (N, in), W (in, out), b (out,); got x (2, 5), W (4, 3), b (3,)", tg::ShapeError);
+}
+
+TEST_CASE("training input errors: a batch larger than the data, an empty data set") {
+  tg::Rng rng(1);
+  auto net = tg::make_mlp<double>({{2, 4, 2}, tg::Activation::ReLU, tg::Init::he()}, rng);
+  auto sgd = tg::make_sgd<double>(net->parameters());
+  tg::TrainerOptions o;
+  o.batch_size = 500;
+  o.progress = tg::TrainerOptions::Progress::Quiet;
+  tg::Trainer<double> trainer(*net, *sgd, o);
+  CHECK_THROWS_WITH_AS(trainer.fit(tg::make_xor(100, 1)), "batches: a batch of 500 is larger than the data set (100 rows)",
+                       tg::ValueError);
+  CHECK_THROWS_AS(trainer.fit(tg::make_xor(0, 1)), tg::ValueError);
+  o.epochs = 0;
+  CHECK_THROWS_AS(tg::Trainer<double>(*net, *sgd, o), tg::ValueError);
+}
