@@ -156,3 +156,15 @@ TEST_CASE("BatchNorm normalises each feature and tracks running statistics with 
   CHECK(z(0, 0) == doctest::Approx(0.0));
   CHECK_THROWS_AS(bn.forward(tape, tape.constant(T::zeros({2, 3}))), tg::ShapeError);
 }
+
+TEST_CASE("gradcheck_module leaves the module as it found it: running statistics, gradients, masks") {
+  tg::Rng rng(7);
+  auto net = tg::make_mlp<double>({{3, 4, 2}, tg::Activation::ReLU, tg::Init::he(), true, 0.3}, rng);
+  const T x = testing::kink_free({6, 3}, rng);
+  const T mean_before = *net->buffers()[0].tensor;
+  const T w_before = net->parameters()[0]->value;
+  CHECK(tg::gradcheck_module(*net, x).passed());
+  CHECK(*net->buffers()[0].tensor == mean_before);
+  CHECK(net->parameters()[0]->value == w_before);
+  CHECK(net->parameters()[0]->grad == T::zeros(w_before.shape()));
+}

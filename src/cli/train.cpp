@@ -75,7 +75,6 @@ int evaluate_as(const std::string& model, const tg::MlpSpec& mlp, const tg::Data
   if (mlp.sizes.front() != test.features || mlp.sizes.back() != test.classes)
     throw tg::ShapeError(fmt::format("eval: the model takes {} features and gives {} classes; the data has {} and {}",
                                      mlp.sizes.front(), mlp.sizes.back(), test.features, test.classes));
-  tg::Rng unused(0);
   auto sgd = tg::make_sgd<T>(net->parameters());
   tg::Trainer<T> trainer(*net, *sgd);
   const std::vector<std::size_t> predicted = trainer.predict(test);

@@ -4,29 +4,31 @@ namespace tapegrad {
 
 template <class T>
 GradcheckReport gradcheck_module(Module<T>& module, const Tensor<T>& input, const GradcheckOptions& options) {
+  std::vector<Tensor<T>> saved_buffers;
+  for (const Buffer<T>& b : module.buffers()) saved_buffers.push_back(*b.tensor);
+  // Thaw the random draws and restore the buffers however the check ends.
+  struct Restore {
+    Module<T>& module;
+    std::vector<Tensor<T>>& buffers;
+    ~Restore() {
+      module.freeze_randomness(false);
+      const auto current = module.buffers();
+      for (std::size_t i = 0; i < current.size(); ++i) *current[i].tensor = buffers[i];
+      for (Parameter<T>* p : module.parameters()) p->zero_grad();
+    }
+  } restore{module, saved_buffers};
   // Draw the random masks once, then keep them for every evaluation of the check.
   {
     Tape<T> warm_up;
     module.forward(warm_up, warm_up.constant(input));
   }
-  std::vector<Tensor<T>> saved_buffers;
-  for (const Buffer<T>& b : module.buffers()) saved_buffers.push_back(*b.tensor);
   module.freeze_randomness(true);
 
   Parameter<T> x("input", input);
   std::vector<Parameter<T>*> params = module.parameters();
   params.push_back(&x);
-  GradcheckReport report;
-  try {
-    report = gradcheck<T>([&](Tape<T>& tape) { return module.forward(tape, tape.parameter(x)); }, params, options);
-  } catch (...) {
-    module.freeze_randomness(false);
-    throw;
-  }
-  module.freeze_randomness(false);
-  const auto buffers = module.buffers();
-  for (std::size_t i = 0; i < buffers.size(); ++i) *buffers[i].tensor = saved_buffers[i];
-  for (Parameter<T>* p : module.parameters()) p->zero_grad();
+  const GradcheckReport report =
+      gradcheck<T>([&](Tape<T>& tape) { return module.forward(tape, tape.parameter(x)); }, params, options);
   return report;
 }
 
