@@ -154,12 +154,20 @@ void Tape<T>::backward(const Var<T>& root) {
         "backward: the root has shape {}; call backward(upstream) with an upstream gradient of that shape, "
         "or reduce the root to a scalar first (e.g. sum or mean)",
         shape.str()));
-  backward(root, Tensor<T>(shape, T(1)));
+  sweep(root, nullptr);
 }
 
 template <class T>
 void Tape<T>::backward(const Var<T>& root, const Tensor<T>& upstream) {
   check(root, "backward");
+  if (upstream.shape() != value(root.index()).shape())
+    throw ShapeError(fmt::format("backward: the upstream gradient has shape {} but the root has shape {}",
+                                 upstream.shape().str(), value(root.index()).shape().str()));
+  sweep(root, &upstream);
+}
+
+template <class T>
+void Tape<T>::sweep(const Var<T>& root, const Tensor<T>* upstream) {
   detail::Node<T>& r = *nodes_[root.index()];
   if (!r.requires_grad)
     throw TapeError(
@@ -169,12 +177,9 @@ void Tape<T>::backward(const Var<T>& root, const Tensor<T>& upstream) {
     throw TapeError(
         "backward: this tape was already backpropagated; call tape.clear() and record the forward pass again "
         "(gradients of parameters accumulate until you zero them)");
-  if (upstream.shape() != value(root.index()).shape())
-    throw ShapeError(fmt::format("backward: the upstream gradient has shape {} but the root has shape {}",
-                                 upstream.shape().str(), value(root.index()).shape().str()));
   consumed_ = true;
   Tensor<T>& seed = grad(root.index());
-  for (std::size_t i = 0; i < seed.size(); ++i) seed[i] += upstream[i];
+  for (std::size_t i = 0; i < seed.size(); ++i) seed[i] += upstream ? (*upstream)[i] : T(1);
   // The tape is in topological order already: one reverse sweep applies the chain rule.
   for (std::uint32_t i = root.index() + 1; i-- > 0;) {
     detail::Node<T>& n = *nodes_[i];

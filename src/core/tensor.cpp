@@ -93,6 +93,12 @@ void Tensor<T>::resize(const Shape& shape) {
 }
 
 template <class T>
+void Tensor<T>::resize(std::initializer_list<std::size_t> dims) {
+  shape_.assign(dims);
+  data_.resize(shape_.numel());
+}
+
+template <class T>
 void Tensor<T>::fill(T value) {
   std::fill(data_.begin(), data_.end(), value);
 }

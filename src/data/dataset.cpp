@@ -24,7 +24,7 @@ float Dataset::feature(std::size_t row, std::size_t j) const {
 
 template <class T>
 void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor<T>& x, std::vector<std::size_t>& y) const {
-  x.resize(Shape{count, features});
+  x.resize({count, features});
   y.resize(count);
   for (std::size_t i = 0; i < count; ++i) {
     const std::size_t row = indices[i];

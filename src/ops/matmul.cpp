@@ -58,10 +58,10 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
     if (d.needs(1)) gemm<T>(true, false, k, n, m, d.in(0).data(), d.grad_out().data(), T(1), d.grad_in(1).data());
   });
   node.indices.assign({m, n, k});
-  if (sa.rank() == 2 && sb.rank() == 2) node.value.resize(Shape{m, n});
-  else if (sa.rank() == 2) node.value.resize(Shape{m});
-  else if (sb.rank() == 2) node.value.resize(Shape{n});
-  else node.value.resize(Shape{});
+  if (sa.rank() == 2 && sb.rank() == 2) node.value.resize({m, n});
+  else if (sa.rank() == 2) node.value.resize({m});
+  else if (sb.rank() == 2) node.value.resize({n});
+  else node.value.resize(std::initializer_list<std::size_t>{});
   const Tape<T>& tape = out.tape();
   gemm<T>(false, false, m, n, k, tape.value(a.index()).data(), tape.value(b.index()).data(), T(0), node.value.data());
   return detail::finish(out);
@@ -89,7 +89,7 @@ Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
     }
   });
   node.indices.assign({m, n, k});
-  node.value.resize(Shape{m, n});
+  node.value.resize({m, n});
   const Tape<T>& tape = out.tape();
   T* z = node.value.data();
   const T* bias = tape.value(b.index()).data();

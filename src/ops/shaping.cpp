@@ -97,7 +97,7 @@ Var<T> pick(const Var<T>& a, const std::vector<std::size_t>& labels) {
     for (std::size_t i = 0; i < labels.size(); ++i) da[i * classes + labels[i]] += d.grad_out()[i];
   });
   node.indices = labels;
-  node.value.resize(Shape{labels.size()});
+  node.value.resize({labels.size()});
   const Tensor<T>& in = out.tape().value(a.index());
   for (std::size_t i = 0; i < labels.size(); ++i) node.value[i] = in[i * classes + labels[i]];
   return detail::finish(out);

@@ -13,6 +13,9 @@ class Shape {
   Shape(std::initializer_list<std::size_t> dims) : dims_(dims) {}
   explicit Shape(std::vector<std::size_t> dims) : dims_(std::move(dims)) {}
 
+  /// Replace the extents in place (no allocation when the rank does not grow).
+  void assign(std::initializer_list<std::size_t> dims) { dims_.assign(dims); }
+
   std::size_t rank() const { return dims_.size(); }
   std::size_t numel() const;  // product of the extents; 1 for a scalar
   std::size_t operator[](std::size_t axis) const { return dims_[axis]; }

@@ -117,6 +117,7 @@ class Tape {
   // moves: references to values stay valid while more nodes are recorded.
   std::vector<std::unique_ptr<detail::Node<T>>> nodes_;
   Var<T> leaf_done();  // the handle of the leaf just pushed, checked in anomaly mode
+  void sweep(const Var<T>& root, const Tensor<T>* upstream);  // the reverse pass; null upstream: seed 1
   std::size_t size_ = 0;
   std::uint64_t generation_ = 1;
   bool consumed_ = false;

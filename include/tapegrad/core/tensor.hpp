@@ -57,6 +57,7 @@ class Tensor {
   Tensor reshaped(const Shape& shape) const;
   /// Re-shape in place, keeping the allocation when it is large enough (values unspecified).
   void resize(const Shape& shape);
+  void resize(std::initializer_list<std::size_t> dims);
   void fill(T value);
 
   template <class U>
