@@ -14,11 +14,13 @@ struct Relu {  // y = max(0, x); derivative 0 at x <= 0, as the book's Relu laye
   template <class T> T dx(T g, T x, T) const { return x > T(0) ? g : T(0); }
 };
 struct Sigmoid {  // y = 1 / (1 + e^-x)
-  template <class T> T f(T x) const { return T(1) / (T(1) + std::exp(-x)); }
+  static constexpr bool vectorised = true;
+  template <class V> V f(V x) const { using std::exp; return V(1) / (V(1) + exp(-x)); }
   template <class T> T dx(T g, T, T y) const { return g * y * (T(1) - y); }
 };
 struct Tanh {  // y = tanh x
-  template <class T> T f(T x) const { return std::tanh(x); }
+  static constexpr bool vectorised = true;
+  template <class V> V f(V x) const { using std::tanh; return tanh(x); }
   template <class T> T dx(T g, T, T y) const { return g * (T(1) - y * y); }
 };
 struct Step {  // y = [x > 0]; its gradient is zero everywhere

@@ -40,7 +40,8 @@ struct Pow {  // y = x^p
   template <class T> T dx(T g, T x, T) const { return g * static_cast<T>(p) * std::pow(x, static_cast<T>(p - 1)); }
 };
 struct Exp {  // y = e^x
-  template <class T> T f(T x) const { return std::exp(x); }
+  static constexpr bool vectorised = true;
+  template <class V> V f(V x) const { using std::exp; return exp(x); }
   template <class T> T dx(T g, T, T y) const { return g * y; }
 };
 struct Log {  // y = ln x
