@@ -32,6 +32,22 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
   }
   const int lda = static_cast<int>(trans_a ? m : k);
   const int ldb = static_cast<int>(trans_b ? k : n);
+  if (m <= 2) {
+    // A product with one or two rows is a matrix-vector product per row: gemv reads op(B) once per row,
+    // where gemm would first pack (copy) all of it.
+    if (beta == T(0)) std::fill(c, c + m * n, T(0));  // a reused buffer may hold NaN, and 0 * NaN is NaN
+    for (std::size_t i = 0; i < m; ++i) {
+      const T* row = trans_a ? a + i : a + i * k;
+      const int inc = trans_a ? lda : 1;
+      if (trans_b)
+        cxxblas::gemv(cxxblas::RowMajor, cxxblas::NoTrans, static_cast<int>(n), static_cast<int>(k), T(1), b, ldb,
+                      row, inc, T(1), c + i * n, 1);
+      else
+        cxxblas::gemv(cxxblas::RowMajor, cxxblas::Trans, static_cast<int>(k), static_cast<int>(n), T(1), b, ldb, row,
+                      inc, T(1), c + i * n, 1);
+    }
+    return;
+  }
   cxxblas::gemm(cxxblas::RowMajor, trans_a ? cxxblas::Trans : cxxblas::NoTrans,
                 trans_b ? cxxblas::Trans : cxxblas::NoTrans, static_cast<int>(m), static_cast<int>(n),
                 static_cast<int>(k), T(1), a, lda, b, ldb, beta, c, static_cast<int>(n));
