@@ -56,13 +56,13 @@ TEST_CASE("Momentum: the book's v = m v - lr g and PyTorch's b = m b + g agree w
   }
 }
 
-TEST_CASE("Nesterov: p += m m v - (1 + m) lr g; v = m v - lr g") {
+TEST_CASE("Nesterov: p += m m v - (1 + m) lr g, v = m v - lr g") {
   const auto trace = run("nesterov", lr(0.1), 2);
   CHECK(trace[0] == doctest::Approx(1 - 1.9 * 0.05));
   CHECK(trace[1] == doctest::Approx(0.905 + 0.81 * -0.05 - 1.9 * 0.05));
 }
 
-TEST_CASE("AdaGrad: h += g g; p -= lr g / (sqrt(h) + eps), eps 1e-7 (book) or 1e-10 (PyTorch)") {
+TEST_CASE("AdaGrad: h += g g, p -= lr g / (sqrt(h) + eps), eps 1e-7 (book) or 1e-10 (PyTorch)") {
   const auto trace = run("adagrad", lr(0.1), 2);
   CHECK(trace[0] == doctest::Approx(1 - 0.05 / (0.5 + 1e-7)).epsilon(1e-14));
   CHECK(trace[1] == doctest::Approx(trace[0] - 0.05 / (std::sqrt(0.5) + 1e-7)).epsilon(1e-14));
@@ -74,7 +74,7 @@ TEST_CASE("AdaGrad: h += g g; p -= lr g / (sqrt(h) + eps), eps 1e-7 (book) or 1e
   CHECK(run("adagrad", keras, 1)[0] == doctest::Approx(1 - 0.05 / (std::sqrt(0.35) + 1e-7)).epsilon(1e-14));
 }
 
-TEST_CASE("RMSProp: h = r h + (1 - r) g g; p -= lr g / (sqrt(h) + eps)") {
+TEST_CASE("RMSProp: h = r h + (1 - r) g g, p -= lr g / (sqrt(h) + eps)") {
   const auto trace = run("rmsprop", lr(0.1), 2);
   CHECK(trace[0] == doctest::Approx(1 - 0.05 / (std::sqrt(0.0025) + 1e-7)).epsilon(1e-12));
   const double h2 = 0.99 * 0.0025 + 0.01 * 0.25;

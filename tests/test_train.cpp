@@ -153,7 +153,7 @@ TEST_CASE("checkpoint errors: corrupt, truncated, not a checkpoint, other archit
   tg::load_checkpoint(path, *target.net, target.opt.get());  // the right pair loads
 }
 
-TEST_CASE("saving over a checkpoint replaces it whole; a failed save leaves the old file") {
+TEST_CASE("saving over a checkpoint replaces it whole, a failed save leaves the old file") {
   TempDir dir;
   const std::string path = dir.file("m.tgckpt");
   Setup a, b("adam", 0.01, 2);
