@@ -78,7 +78,7 @@ class Reader {
     }
     need(count * sizeof(T), "tensor values");  // before allocating
     Tensor<T> t(Shape(std::move(dims)));
-    std::memcpy(t.data(), bytes_.data() + at_, count * sizeof(T));
+    if (count > 0) std::memcpy(t.data(), bytes_.data() + at_, count * sizeof(T));  // an empty tensor has no buffer
     at_ += count * sizeof(T);
     return t;
   }
