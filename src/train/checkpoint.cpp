@@ -213,7 +213,8 @@ void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* op
   state.optimizer = saved_optimizer;
   const auto scalar_count = r.get<std::uint32_t>("the scalar count");
   for (std::uint32_t i = 0; i < scalar_count; ++i) {
-    std::string name = r.get_string("a scalar name");
+    const std::string name = r.get_string("a scalar name");
+    if (name.rfind("optim/", 0) != 0) r.fail(fmt::format("scalar '{}' is not an optimizer's", name));
     state.scalars.emplace_back(name.substr(6), r.get<double>("a scalar"));
   }
   if (r.position() != r.end()) r.fail("bytes left over after the last section");
