@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/labels.hpp"
 #include "tapegrad/core/error.hpp"
 #include "tapegrad/core/random.hpp"
 #include "tapegrad/data/idx.hpp"
@@ -51,12 +52,9 @@ Dataset Dataset::head(std::size_t n) const {
 
 template <class T>
 Tensor<T> Dataset::one_hot(const std::vector<std::size_t>& labels, std::size_t classes) {
+  detail::check_label_range("one_hot", labels, classes);
   Tensor<T> t(Shape{labels.size(), classes});
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] >= classes)
-      throw ValueError(fmt::format("one_hot: label {} (row {}) is out of range for {} classes", labels[i], i, classes));
-    t[i * classes + labels[i]] = T(1);
-  }
+  for (std::size_t i = 0; i < labels.size(); ++i) t[i * classes + labels[i]] = T(1);
   return t;
 }
 

@@ -102,7 +102,6 @@ class BackwardContext {
   const Tensor<T>& out() const { return node_.value; }
   const Tensor<T>& in(std::size_t k) const { return tape_.value(node_.inputs[k]); }
   auto g() const { return view(node_.grad); }
-  auto y() const { return view(node_.value); }
   auto x(std::size_t k) const { return view(in(k)); }
   /// Does input k want a gradient? Rules may skip work for inputs that do not.
   bool needs(std::size_t k) const { return tape_.node(node_.inputs[k]).requires_grad; }

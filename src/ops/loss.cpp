@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/labels.hpp"
 #include "ops/kernel.hpp"
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
@@ -68,14 +69,10 @@ void log_softmax_of(const Tensor<T>& x, Tensor<T>& out) {
   detail::log_softmax_rows(x.data(), out.data(), x.shape()[0], x.shape()[1]);
 }
 
-template <class T>
 void check_labels(const std::vector<std::size_t>& labels, const Shape& logits) {
   if (labels.size() != logits[0])
     throw ShapeError(fmt::format("softmax_cross_entropy: {} labels for logits of shape {}", labels.size(), logits.str()));
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    if (labels[i] >= logits[1])
-      throw ValueError(fmt::format("softmax_cross_entropy: label {} (row {}) is out of range for {} classes",
-                                   labels[i], i, logits[1]));
+  detail::check_label_range("softmax_cross_entropy", labels, logits[1]);
 }
 }  // namespace
 
@@ -108,7 +105,7 @@ Var<T> softmax_cross_entropy(const Var<T>& logits_in, const Var<T>& t_in) {
 template <class T>
 Var<T> softmax_cross_entropy(const Var<T>& logits_in, const std::vector<std::size_t>& labels) {
   const Var<T> logits = as_batch(logits_in, "softmax_cross_entropy");
-  check_labels<T>(labels, logits.shape());
+  check_labels(labels, logits.shape());
   auto [node, out] = detail::record<T>("softmax_cross_entropy", {logits}, [](BackwardContext<T>& d) {
     if (!d.needs(0)) return;
     const std::size_t n = d.in(0).shape()[0], c = d.in(0).shape()[1];

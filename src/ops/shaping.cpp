@@ -6,6 +6,7 @@
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmanipulation.hpp>
 
+#include "core/labels.hpp"
 #include "ops/kernel.hpp"
 
 namespace tapegrad {
@@ -85,9 +86,7 @@ Var<T> pick(const Var<T>& a, const std::vector<std::size_t>& labels) {
   if (labels.size() != s[0])
     throw ShapeError(fmt::format("pick: {} labels for a matrix of shape {}", labels.size(), s.str()));
   const std::size_t classes = s[1];
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    if (labels[i] >= classes)
-      throw ValueError(fmt::format("pick: label {} (row {}) is out of range for {} classes", labels[i], i, classes));
+  detail::check_label_range("pick", labels, classes);
 
   auto [node, out] = detail::record<T>("pick", {a}, [](BackwardContext<T>& d) {
     if (!d.needs(0)) return;
