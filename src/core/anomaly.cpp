@@ -26,7 +26,7 @@ std::string describe_element(const Tensor<T>& t, std::size_t at) {
 template <class T>
 std::string input_shapes(const Tape<T>& tape, const Node<T>& n) {
   std::vector<std::string> shapes;
-  for (std::size_t k = 0; k < n.input_count; ++k) shapes.push_back(tape.value(n.inputs[k]).shape().str());
+  for (std::size_t k = 0; k < n.inputs.size(); ++k) shapes.push_back(tape.value(n.inputs[k]).shape().str());
   return shapes.empty() ? "no inputs" : fmt::format("inputs of shape {}", fmt::join(shapes, " and "));
 }
 
@@ -38,21 +38,21 @@ void check_value(const Tape<T>& tape, std::uint32_t index) {
   const Tensor<T>& value = tape.value(index);
   const std::size_t at = first_non_finite(value);
   if (at == value.size()) return;
-  throw NumericError(fmt::format("anomaly: {} (tape position {}) produced {}, from {}", n.op, index,
+  throw NumericError(fmt::format("anomaly: {} (tape position {}) produced {}, from {}", n.name, index,
                                  describe_element(value, at), input_shapes(tape, n)));
 }
 
 template <class T>
 void check_input_gradients(Tape<T>& tape, std::uint32_t index) {
   const Node<T>& n = tape.node(index);
-  for (std::size_t k = 0; k < n.input_count; ++k) {
-    if (!tape.node(n.inputs[k]).requires_grad) continue;
+  for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+    if (!tape.requires_grad(n.inputs[k])) continue;
     const Tensor<T>& g = tape.grad(n.inputs[k]);
     const std::size_t at = first_non_finite(g);
     if (at != g.size())
       throw NumericError(fmt::format("anomaly: backward of {} (tape position {}) produced {} in the gradient of its "
                                      "input {} (shape {}); the op had {}",
-                                     n.op, index, describe_element(g, at), k, g.shape().str(), input_shapes(tape, n)));
+                                     n.name, index, describe_element(g, at), k, g.shape().str(), input_shapes(tape, n)));
   }
 }
 

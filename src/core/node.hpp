@@ -1,48 +1,37 @@
 #pragma once
-// One entry of the tape (internal to the library).
-#include <array>
+// One entry of the tape (internal to the library). A node knows its value, its inputs and the op object that
+// differentiates it; what that op keeps for its backward rule lives in the op, never here.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
-#include "tapegrad/core/tape.hpp"
+#include "tapegrad/core/op.hpp"
 
 namespace tapegrad::detail {
 
 template <class T>
-class BackwardContext;
-/// An op's backward rule: reads the node's upstream gradient, adds into its inputs' gradients.
-template <class T>
-using BackwardFn = void (*)(BackwardContext<T>&);
-
-template <class T>
 struct Node {
-  const char* op = "leaf";
-  Tensor<T> value;                     // the value, unless value_ref is set
+  const char* name = "leaf";
+  Tensor<T> value;                       // the value, unless value_ref is set
   const Tensor<T>* value_ref = nullptr;  // a value living outside the tape (parameters, constant_ref)
-  Tensor<T> grad;                      // valid when has_grad (or parameter->grad for parameters)
-  Parameter<T>* parameter = nullptr;   // leaf living outside the tape
-  BackwardFn<T> backward = nullptr;   // null for leaves and for values that need no gradient
-  std::array<std::uint32_t, 3> inputs{};
-  std::uint8_t input_count = 0;
+  Tensor<T> grad;                        // valid when has_grad (or parameter->grad for parameters)
+  Parameter<T>* parameter = nullptr;     // leaf living outside the tape
+  std::vector<std::uint32_t> inputs;     // tape indices; keeps its capacity across clear()
+  // The op of this node, kept across clear() so that the next step reuses it (and the buffers it owns).
+  // It runs in the reverse sweep only when `differentiable` is set in this pass.
+  std::unique_ptr<Op<T>> op;
+  bool differentiable = false;
   bool requires_grad = false;
   bool has_grad = false;
-  // what an op keeps for its backward rule
-  double scalar = 0;
-  bool keepdims = false;
-  std::vector<std::size_t> indices;  // axes, a permutation, or class labels
-  Tensor<T> saved;                   // e.g. the softmax inside the fused loss
 
-  void reset(const char* name) {
-    op = name;
+  void reset(const char* op_name) {
+    name = op_name;
     value_ref = nullptr;
     parameter = nullptr;
-    backward = nullptr;
-    input_count = 0;
+    inputs.clear();
+    differentiable = false;
     requires_grad = false;
     has_grad = false;
-    scalar = 0;
-    keepdims = false;
-    indices.clear();
   }
 };
 

@@ -4,9 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "core/node.hpp"
 #include "core/anomaly.hpp"
-#include "ops/kernel.hpp"
+#include "core/node.hpp"
 #include "tapegrad/core/grad_mode.hpp"
 #include "tapegrad/core/error.hpp"
 
@@ -34,16 +33,49 @@ template <class T>
 const Tensor<T>& Var<T>::grad() const { return tape().grad(index_); }
 
 template <class T>
-bool Var<T>::requires_grad() const { return tape().node(index_).requires_grad; }
+bool Var<T>::requires_grad() const { return tape().requires_grad(index_); }
 
 template <class T>
-const char* Var<T>::op() const { return tape().node(index_).op; }
+const char* Var<T>::op() const { return tape().name(index_); }
 
 template <class T>
 void Var<T>::backward() const { tape().backward(*this); }
 
 template <class T>
 void Var<T>::backward(const Tensor<T>& upstream) const { tape().backward(*this, upstream); }
+
+// ---- BackwardContext
+
+template <class T>
+BackwardContext<T>::BackwardContext(Tape<T>& tape, std::uint32_t index) : tape_(&tape) {
+  const detail::Node<T>& n = tape.node(index);
+  name_ = n.name;
+  grad_output_ = &n.grad;
+  output_ = &tape.value(index);
+  inputs_ = n.inputs.data();
+  input_count_ = n.inputs.size();
+}
+
+template <class T>
+void BackwardContext<T>::accumulate(std::size_t k, const Tensor<T>& g) {
+  if (k >= input_count_)
+    throw ValueError(fmt::format("{}: backward: input {} does not exist; the op has {} inputs", name_, k, input_count_));
+  if (!needs_grad(k)) return;
+  const Tensor<T>& x = input(k);
+  if (g.shape() != x.shape())
+    throw ShapeError(fmt::format("{}: backward: the gradient of input {} has shape {}, the input has shape {}", name_, k,
+                                 g.shape().str(), x.shape().str()));
+  Tensor<T>& target = input_grad(k);
+  T* out = target.data();
+  const T* in = g.data();
+  for (std::size_t i = 0, n = g.size(); i < n; ++i) out[i] += in[i];
+}
+
+template <class T>
+Var<T> finish(const Var<T>& out) {
+  if (is_anomaly_detection_enabled()) detail::check_value(out.tape(), out.index());
+  return out;
+}
 
 // ---- Tape
 
@@ -66,9 +98,43 @@ template <class T>
 std::size_t Tape<T>::capacity() const { return nodes_.size(); }
 
 template <class T>
-detail::Node<T>& Tape<T>::node(std::uint32_t index) { return *nodes_[index]; }
-template <class T>
 const detail::Node<T>& Tape<T>::node(std::uint32_t index) const { return *nodes_[index]; }
+
+template <class T>
+Tape<T>& Tape<T>::of(const char* op, const Var<T>* inputs, std::size_t count) {
+  if (count == 0) throw ValueError(fmt::format("{}: an op needs at least one input variable", op));
+  if (inputs[0].tape_ == nullptr) throw TapeError(fmt::format("{}: input 0 refers to no tape", op));
+  Tape& tape = *inputs[0].tape_;
+  for (std::size_t k = 0; k < count; ++k) tape.check(inputs[k], op);
+  return tape;
+}
+
+template <class T>
+std::uint32_t Tape<T>::append(const char* name, const Var<T>* inputs, std::size_t count) {
+  bool requires = false;
+  if (is_grad_enabled())
+    for (std::size_t k = 0; k < count; ++k) requires = requires || nodes_[inputs[k].index()]->requires_grad;
+  detail::Node<T>& n = push(name);
+  for (std::size_t k = 0; k < count; ++k) n.inputs.push_back(inputs[k].index());
+  n.requires_grad = requires;
+  n.differentiable = requires;
+  return static_cast<std::uint32_t>(size_ - 1);
+}
+
+template <class T>
+bool Tape<T>::differentiable(std::uint32_t index) const { return nodes_[index]->differentiable; }
+
+template <class T>
+Tensor<T>& Tape<T>::output(std::uint32_t index) { return nodes_[index]->value; }
+
+template <class T>
+std::unique_ptr<Op<T>>& Tape<T>::op_slot(std::uint32_t index) { return nodes_[index]->op; }
+
+template <class T>
+bool Tape<T>::requires_grad(std::uint32_t index) const { return nodes_[index]->requires_grad; }
+
+template <class T>
+const char* Tape<T>::name(std::uint32_t index) const { return nodes_[index]->name; }
 
 template <class T>
 const Tensor<T>& Tape<T>::value(std::uint32_t index) const {
@@ -183,9 +249,9 @@ void Tape<T>::sweep(const Var<T>& root, const Tensor<T>* upstream) {
   // The tape is in topological order already: one reverse sweep applies the chain rule.
   for (std::uint32_t i = root.index() + 1; i-- > 0;) {
     detail::Node<T>& n = *nodes_[i];
-    if (n.backward == nullptr || !n.has_grad) continue;
-    detail::BackwardContext<T> context(*this, i);
-    n.backward(context);
+    if (!n.differentiable || !n.has_grad) continue;
+    BackwardContext<T> context(*this, i);
+    n.op->backward(context);
     if (is_anomaly_detection_enabled()) detail::check_input_gradients(*this, i);
   }
 }
@@ -207,12 +273,13 @@ void Tape<T>::zero_grad() {
 
 template <class T>
 Var<T> detach(const Var<T>& v) {
-  Tape<T>& tape = v.tape();
-  detail::Node<T>& n = tape.push("detach");
-  n.value = v.value();  // nodes never move, so this reference is safe
-  return tape.handle(static_cast<std::uint32_t>(tape.size() - 1));
+  return v.tape().constant(v.value());  // nodes never move, so the reference stays valid while it is copied
 }
 
+template class BackwardContext<float>;
+template class BackwardContext<double>;
+template Var<float> finish(const Var<float>&);
+template Var<double> finish(const Var<double>&);
 template class Var<float>;
 template class Var<double>;
 template class Tape<float>;

@@ -4,26 +4,34 @@
 #include <cmath>
 
 #include "ops/elementwise.hpp"
+#include "ops/rule_text.hpp"
 
 namespace tapegrad {
-using detail::BackwardContext;
 
 namespace {
-struct Relu {  // y = max(0, x); derivative 0 at x <= 0, as the book's Relu layer
+struct Relu {  // derivative 0 at x <= 0, as the book's Relu layer
+  static constexpr const char* forward_text = "y = max(0, x)";
+  static constexpr const char* backward_text = "dx = g where x > 0, else 0";
   template <class T> T f(T x) const { return x > T(0) ? x : T(0); }
   template <class T> T dx(T g, T x, T) const { return x > T(0) ? g : T(0); }
 };
-struct Sigmoid {  // y = 1 / (1 + e^-x)
+struct Sigmoid {
+  static constexpr const char* forward_text = "y = 1 / (1 + exp(-x))";
+  static constexpr const char* backward_text = "dx = g * y * (1 - y)";
   static constexpr bool vectorised = true;
   template <class V> V f(V x) const { using std::exp; return V(1) / (V(1) + exp(-x)); }
   template <class T> T dx(T g, T, T y) const { return g * y * (T(1) - y); }
 };
-struct Tanh {  // y = tanh x
+struct Tanh {
+  static constexpr const char* forward_text = "y = tanh(x)";
+  static constexpr const char* backward_text = "dx = g * (1 - y^2)";
   static constexpr bool vectorised = true;
   template <class V> V f(V x) const { using std::tanh; return tanh(x); }
   template <class T> T dx(T g, T, T y) const { return g * (T(1) - y * y); }
 };
-struct Step {  // y = [x > 0]; its gradient is zero everywhere
+struct Step {
+  static constexpr const char* forward_text = "y = 1 where x > 0, else 0";
+  static constexpr const char* backward_text = "dx = 0";
   template <class T> T f(T x) const { return x > T(0) ? T(1) : T(0); }
   template <class T> T dx(T, T, T) const { return T(0); }
 };
@@ -35,70 +43,118 @@ template <class T> Var<T> tanh(const Var<T>& a) { return detail::unary<T, Tanh>(
 template <class T> Var<T> step(const Var<T>& a) { return detail::unary<T, Step>("step", a); }
 
 namespace {
-// Softmax-family ops work on rows: the last axis, `rows` of them.
-struct Rows {
-  std::size_t count, length;
+// Softmax-family ops work on the slices along one axis: `outer` blocks of `length` elements `inner` apart.
+struct Slices {
+  std::size_t outer = 0, length = 0, inner = 0;
+  std::size_t at(std::size_t o, std::size_t j, std::size_t i) const { return (o * length + j) * inner + i; }
 };
-Rows rows_of(const Shape& s, const char* op) {
-  if (s.rank() == 0 || s[s.rank() - 1] == 0)
-    throw ShapeError(fmt::format("{}: needs a non-empty last axis, got shape {}", op, s.str()));
-  return {s.numel() / s[s.rank() - 1], s[s.rank() - 1]};
+Slices slices_of(const Shape& s, int axis_in, const char* op) {
+  if (s.rank() == 0) throw ShapeError(fmt::format("{}: needs at least one axis, got shape {}", op, s.str()));
+  const std::size_t axis = detail::normalize_axis(axis_in, s.rank(), op);
+  if (s[axis] == 0) throw ShapeError(fmt::format("{}: axis {} of shape {} is empty", op, axis, s.str()));
+  Slices r{1, s[axis], 1};
+  for (std::size_t i = 0; i < axis; ++i) r.outer *= s[i];
+  for (std::size_t i = axis + 1; i < s.rank(); ++i) r.inner *= s[i];
+  return r;
 }
 
+// out = x - max - log(sum(exp(x - max))) along each slice: the stable log-softmax.
+template <class T>
+void log_softmax_slices(const T* x, T* out, const Slices& r) {
+  if (r.inner == 1) {
+    detail::log_softmax_rows(x, out, r.outer, r.length);
+    return;
+  }
+  for (std::size_t o = 0; o < r.outer; ++o)
+    for (std::size_t i = 0; i < r.inner; ++i) {
+      T top = x[r.at(o, 0, i)];
+      for (std::size_t j = 1; j < r.length; ++j) top = std::max(top, x[r.at(o, j, i)]);
+      T total = 0;
+      for (std::size_t j = 0; j < r.length; ++j) total += std::exp(x[r.at(o, j, i)] - top);
+      const T log_total = std::log(total);
+      for (std::size_t j = 0; j < r.length; ++j) out[r.at(o, j, i)] = x[r.at(o, j, i)] - top - log_total;
+    }
+}
+
+template <class T>
+struct SoftmaxOp final : Op<T> {
+  static constexpr const char* forward_text = "y = exp(x - max) / sum(exp(x - max))  along the axis";
+  static constexpr const char* backward_text = "dx = y * (g - sum(g * y))  along the axis";
+  Slices slices;
+  void backward(BackwardContext<T>& d) override {
+    if (!d.needs_grad(0)) return;
+    const T* y = d.output().data();
+    const T* g = d.grad_output().data();
+    T* dx = d.input_grad(0).data();
+    const Slices& r = slices;
+    for (std::size_t o = 0; o < r.outer; ++o)
+      for (std::size_t i = 0; i < r.inner; ++i) {
+        T dot = 0;
+        for (std::size_t j = 0; j < r.length; ++j) dot += g[r.at(o, j, i)] * y[r.at(o, j, i)];
+        for (std::size_t j = 0; j < r.length; ++j) dx[r.at(o, j, i)] += y[r.at(o, j, i)] * (g[r.at(o, j, i)] - dot);
+      }
+  }
+};
+
+template <class T>
+struct LogSoftmaxOp final : Op<T> {
+  static constexpr const char* forward_text = "y = x - max - ln(sum(exp(x - max)))  along the axis";
+  static constexpr const char* backward_text = "dx = g - exp(y) * sum(g)  along the axis";
+  Slices slices;
+  void backward(BackwardContext<T>& d) override {
+    if (!d.needs_grad(0)) return;
+    const T* y = d.output().data();
+    const T* g = d.grad_output().data();
+    T* dx = d.input_grad(0).data();
+    const Slices& r = slices;
+    for (std::size_t o = 0; o < r.outer; ++o)
+      for (std::size_t i = 0; i < r.inner; ++i) {
+        T total = 0;
+        for (std::size_t j = 0; j < r.length; ++j) total += g[r.at(o, j, i)];
+        for (std::size_t j = 0; j < r.length; ++j)
+          dx[r.at(o, j, i)] += g[r.at(o, j, i)] - std::exp(y[r.at(o, j, i)]) * total;
+      }
+  }
+};
 }  // namespace
 
-// z = e^(a - max) / sum e^(a - max)  (per row)     da = z (g - sum(g z))
+namespace detail {
+std::vector<DerivativeRule> activation_rules() {
+  const char* f = "activation";
+  return {rule_text<Relu>("relu", f), rule_text<Sigmoid>("sigmoid", f), rule_text<Tanh>("tanh", f),
+          rule_text<Step>("step", f), rule_text<SoftmaxOp<double>>("softmax", f),
+          rule_text<LogSoftmaxOp<double>>("log_softmax", f)};
+}
+}  // namespace detail
+
 template <class T>
-Var<T> softmax(const Var<T>& a) {
-  const Rows r = rows_of(a.shape(), "softmax");
-  auto [node, out] = detail::record<T>("softmax", {a}, [](BackwardContext<T>& d) {
-    if (!d.needs(0)) return;
-    const Rows r = rows_of(d.out().shape(), "softmax");
-    const T* z = d.out().data();
-    const T* g = d.grad_out().data();
-    T* da = d.grad_in(0).data();
-    for (std::size_t i = 0; i < r.count; ++i) {
-      const std::size_t at = i * r.length;
-      T dot = 0;
-      for (std::size_t j = 0; j < r.length; ++j) dot += g[at + j] * z[at + j];
-      for (std::size_t j = 0; j < r.length; ++j) da[at + j] += z[at + j] * (g[at + j] - dot);
-    }
-  });
-  node.value.resize(a.shape());
-  detail::log_softmax_rows(out.tape().value(a.index()).data(), node.value.data(), r.count, r.length);
-  for (T& v : node.value) v = std::exp(v);
-  return detail::finish(out);
+Var<T> softmax(const Var<T>& a, int axis) {
+  const Slices s = slices_of(a.shape(), axis, "softmax");
+  auto r = record<SoftmaxOp<T>>("softmax", {a});
+  if (r.op) r.op->slices = s;
+  r.output.resize(a.shape());
+  log_softmax_slices(r.var.tape().value(a.index()).data(), r.output.data(), s);
+  for (T& v : r.output) v = std::exp(v);
+  return finish(r.var);
 }
 
-// z = a - max - log sum e^(a - max)  (per row)     da = g - e^z sum(g)
 template <class T>
-Var<T> log_softmax(const Var<T>& a) {
-  const Rows r = rows_of(a.shape(), "log_softmax");
-  auto [node, out] = detail::record<T>("log_softmax", {a}, [](BackwardContext<T>& d) {
-    if (!d.needs(0)) return;
-    const Rows r = rows_of(d.out().shape(), "log_softmax");
-    const T* z = d.out().data();
-    const T* g = d.grad_out().data();
-    T* da = d.grad_in(0).data();
-    for (std::size_t i = 0; i < r.count; ++i) {
-      const std::size_t at = i * r.length;
-      T total = 0;
-      for (std::size_t j = 0; j < r.length; ++j) total += g[at + j];
-      for (std::size_t j = 0; j < r.length; ++j) da[at + j] += g[at + j] - std::exp(z[at + j]) * total;
-    }
-  });
-  node.value.resize(a.shape());
-  detail::log_softmax_rows(out.tape().value(a.index()).data(), node.value.data(), r.count, r.length);
-  return detail::finish(out);
+Var<T> log_softmax(const Var<T>& a, int axis) {
+  const Slices s = slices_of(a.shape(), axis, "log_softmax");
+  auto r = record<LogSoftmaxOp<T>>("log_softmax", {a});
+  if (r.op) r.op->slices = s;
+  r.output.resize(a.shape());
+  log_softmax_slices(r.var.tape().value(a.index()).data(), r.output.data(), s);
+  return finish(r.var);
 }
 
-#define TAPEGRAD_INSTANTIATE(T)               \
-  template Var<T> relu(const Var<T>&);        \
-  template Var<T> sigmoid(const Var<T>&);     \
-  template Var<T> tanh(const Var<T>&);        \
-  template Var<T> step(const Var<T>&);        \
-  template Var<T> softmax(const Var<T>&);     \
-  template Var<T> log_softmax(const Var<T>&);
+#define TAPEGRAD_INSTANTIATE(T)                    \
+  template Var<T> relu(const Var<T>&);             \
+  template Var<T> sigmoid(const Var<T>&);          \
+  template Var<T> tanh(const Var<T>&);             \
+  template Var<T> step(const Var<T>&);             \
+  template Var<T> softmax(const Var<T>&, int);     \
+  template Var<T> log_softmax(const Var<T>&, int);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 

@@ -22,34 +22,29 @@ struct is_vectorised : std::false_type {};
 template <class Rule>
 struct is_vectorised<Rule, std::void_t<decltype(Rule::vectorised)>> : std::bool_constant<Rule::vectorised> {};
 
-// A rule that takes a parameter (pow's exponent) is built from the node's scalar.
-template <class Rule>
-Rule make_rule(double scalar) {
-  if constexpr (std::is_constructible_v<Rule, double>) return Rule(scalar);
-  else return Rule{};
-}
-
+/// The op of a unary rule: owns the rule (and so its parameters, e.g. pow's exponent or clamp's bounds).
 template <class T, class Rule>
-void unary_backward(BackwardContext<T>& d) {
-  if (!d.needs(0)) return;
-  const Rule rule = make_rule<Rule>(d.node().scalar);
-  const T* g = d.grad_out().data();
-  const T* x = d.in(0).data();
-  const T* y = d.out().data();
-  T* dx = d.grad_in(0).data();
-  const std::size_t n = d.out().size();
-  for (std::size_t i = 0; i < n; ++i) dx[i] += rule.dx(g[i], x[i], y[i]);
-}
+struct UnaryOp final : Op<T> {
+  Rule rule{};
+  void backward(BackwardContext<T>& d) override {
+    if (!d.needs_grad(0)) return;
+    const T* g = d.grad_output().data();
+    const T* x = d.input(0).data();
+    const T* y = d.output().data();
+    T* dx = d.input_grad(0).data();
+    const std::size_t n = d.output().size();
+    for (std::size_t i = 0; i < n; ++i) dx[i] += rule.dx(g[i], x[i], y[i]);
+  }
+};
 
-/// y = Rule.f(x), elementwise.
+/// y = rule.f(x), elementwise.
 template <class T, class Rule>
-Var<T> unary(const char* op, const Var<T>& a, double scalar = 0) {
-  auto [node, out] = record<T>(op, {a}, &unary_backward<T, Rule>);
-  node.scalar = scalar;
-  const Rule rule = make_rule<Rule>(scalar);
-  const Tensor<T>& x = out.tape().value(a.index());
-  node.value.resize(x.shape());
-  T* y = node.value.data();
+Var<T> unary(const char* name, const Var<T>& a, const Rule& rule = Rule{}) {
+  auto r = record<UnaryOp<T, Rule>>(name, {a});
+  if (r.op) r.op->rule = rule;
+  const Tensor<T>& x = r.var.tape().value(a.index());
+  r.output.resize(x.shape());
+  T* y = r.output.data();
   const T* xs = x.data();
   const std::size_t n = x.size();
   std::size_t i = 0;
@@ -58,46 +53,50 @@ Var<T> unary(const char* op, const Var<T>& a, double scalar = 0) {
     for (; i + Batch::size <= n; i += Batch::size) rule.f(Batch::load_unaligned(xs + i)).store_unaligned(y + i);
   }
   for (; i < n; ++i) y[i] = rule.f(xs[i]);
-  return finish(out);
+  return finish(r.var);
 }
 
+/// The op of a binary rule.
 template <class T, class Rule>
-void binary_backward(BackwardContext<T>& d) {
-  const Rule rule{};
-  const T* g = d.grad_out().data();
-  const T* a = d.in(0).data();
-  const T* b = d.in(1).data();
-  const T* y = d.out().data();
-  T* da = d.needs(0) ? d.grad_in(0).data() : nullptr;
-  T* db = d.needs(1) ? d.grad_in(1).data() : nullptr;
-  if (d.in(0).shape() == d.out().shape() && d.in(1).shape() == d.out().shape()) {
-    const std::size_t n = d.out().size();
-    if (da)
-      for (std::size_t i = 0; i < n; ++i) da[i] += rule.da(g[i], a[i], b[i], y[i]);
-    if (db)
-      for (std::size_t i = 0; i < n; ++i) db[i] += rule.db(g[i], a[i], b[i], y[i]);
-    return;
+struct BinaryOp final : Op<T> {
+  Rule rule{};
+  void backward(BackwardContext<T>& d) override {
+    const T* g = d.grad_output().data();
+    const T* a = d.input(0).data();
+    const T* b = d.input(1).data();
+    const T* y = d.output().data();
+    T* da = d.needs_grad(0) ? d.input_grad(0).data() : nullptr;
+    T* db = d.needs_grad(1) ? d.input_grad(1).data() : nullptr;
+    if (d.input(0).shape() == d.output().shape() && d.input(1).shape() == d.output().shape()) {
+      const std::size_t n = d.output().size();
+      if (da)
+        for (std::size_t i = 0; i < n; ++i) da[i] += rule.da(g[i], a[i], b[i], y[i]);
+      if (db)
+        for (std::size_t i = 0; i < n; ++i) db[i] += rule.db(g[i], a[i], b[i], y[i]);
+      return;
+    }
+    BroadcastWalk(d.output().shape(), d.input(0).shape(), d.input(1).shape())
+        .run([&](std::size_t i, std::size_t ia, std::size_t ib) {
+          if (da) da[ia] += rule.da(g[i], a[ia], b[ib], y[i]);  // += over every output element an input element fed
+          if (db) db[ib] += rule.db(g[i], a[ia], b[ib], y[i]);
+        });
   }
-  BroadcastWalk(d.out().shape(), d.in(0).shape(), d.in(1).shape()).run([&](std::size_t i, std::size_t ia, std::size_t ib) {
-    if (da) da[ia] += rule.da(g[i], a[ia], b[ib], y[i]);  // += over every output element an input element fed
-    if (db) db[ib] += rule.db(g[i], a[ia], b[ib], y[i]);
-  });
-}
+};
 
-/// y = Rule.f(a, b), elementwise with NumPy broadcasting; ShapeError names the op and both shapes.
+/// y = rule.f(a, b), elementwise with NumPy broadcasting; ShapeError names the op and both shapes.
 template <class T, class Rule>
-Var<T> binary(const char* op, const Var<T>& a, const Var<T>& b) {
+Var<T> binary(const char* name, const Var<T>& a, const Var<T>& b, const Rule& rule = Rule{}) {
   const Shape& sa = a.shape();
   const Shape& sb = b.shape();
   const bool same = sa == sb;
-  const Shape broadcast = same ? Shape{} : broadcast_shapes(sa, sb, op);
-  auto [node, out] = record<T>(op, {a, b}, &binary_backward<T, Rule>);
-  const Tape<T>& tape = out.tape();
+  const Shape broadcast = same ? Shape{} : broadcast_shapes(sa, sb, name);
+  auto r = record<BinaryOp<T, Rule>>(name, {a, b});
+  if (r.op) r.op->rule = rule;
+  const Tape<T>& tape = r.var.tape();
   const Tensor<T>& ta = tape.value(a.index());
   const Tensor<T>& tb = tape.value(b.index());
-  node.value.resize(same ? sa : broadcast);
-  const Rule rule{};
-  T* y = node.value.data();
+  r.output.resize(same ? sa : broadcast);
+  T* y = r.output.data();
   const T* pa = ta.data();
   const T* pb = tb.data();
   if (same) {
@@ -107,7 +106,7 @@ Var<T> binary(const char* op, const Var<T>& a, const Var<T>& b) {
       y[i] = rule.f(pa[ia], pb[ib]);
     });
   }
-  return finish(out);
+  return finish(r.var);
 }
 
 }  // namespace tapegrad::detail

@@ -1,6 +1,6 @@
 #pragma once
-// The machinery every op uses (internal): xtensor views of tensors, recording an output node, and the
-// context a backward rule runs in. Broadcasting's gradient reduction (sum_to) lives here, once.
+// The machinery the built-in ops share (internal): xtensor views of tensors, and broadcasting's gradient
+// reduction (sum_to), written once. Recording and the backward context are the public tapegrad/core/op.hpp.
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
@@ -13,11 +13,9 @@
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xreducer.hpp>
 
-#include "core/anomaly.hpp"
-#include "core/node.hpp"
 #include "tapegrad/core/error.hpp"
 #include "tapegrad/core/grad_mode.hpp"
-#include "tapegrad/core/tape.hpp"
+#include "tapegrad/core/op.hpp"
 
 namespace tapegrad::detail {
 
@@ -91,48 +89,16 @@ void add_sum_to(Tensor<T>& target, const E& e) {
   });
 }
 
-/// What a backward rule sees: its node's upstream gradient and output, its inputs, and where to add.
-template <class T>
-class BackwardContext {
- public:
-  BackwardContext(Tape<T>& tape, std::uint32_t index) : tape_(tape), node_(tape.node(index)) {}
-
-  Node<T>& node() { return node_; }
-  const Tensor<T>& grad_out() const { return node_.grad; }
-  const Tensor<T>& out() const { return node_.value; }
-  const Tensor<T>& in(std::size_t k) const { return tape_.value(node_.inputs[k]); }
-  auto g() const { return view(node_.grad); }
-  auto x(std::size_t k) const { return view(in(k)); }
-  /// Does input k want a gradient? Rules may skip work for inputs that do not.
-  bool needs(std::size_t k) const { return tape_.node(node_.inputs[k]).requires_grad; }
-  /// The gradient buffer of input k, for rules that write into it directly (BLAS with beta = 1).
-  Tensor<T>& grad_in(std::size_t k) { return tape_.grad(node_.inputs[k]); }
-  /// d(input k) += e, reduced over broadcast axes.
-  template <class E>
-  void to(std::size_t k, const E& e) {
-    if (needs(k)) add_sum_to(grad_in(k), e);
-  }
-
- private:
-  Tape<T>& tape_;
-  Node<T>& node_;
-};
-
-/// Appends the output node of `op` with `inputs`. The backward rule is kept only when grad mode is on and
-/// some input requires a gradient.
-template <class T>
-std::pair<Node<T>&, Var<T>> record(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn<T> backward) {
-  Tape<T>& tape = inputs.begin()->tape();
-  for (const Var<T>& v : inputs) tape.check(v, op);
-  bool requires_grad = false;
-  if (is_grad_enabled())
-    for (const Var<T>& v : inputs) requires_grad = requires_grad || tape.node(v.index()).requires_grad;
-  Node<T>& node = tape.push(op);
-  for (const Var<T>& v : inputs) node.inputs[node.input_count++] = v.index();
-  node.requires_grad = requires_grad;
-  node.backward = requires_grad ? backward : nullptr;
-  return {node, tape.handle(static_cast<std::uint32_t>(tape.size() - 1))};
+/// d(input k) += e for an xtensor expression e of the op's output shape, reduced over broadcast axes.
+template <class T, class E>
+void accumulate_expr(BackwardContext<T>& d, std::size_t k, const E& e) {
+  if (d.needs_grad(k)) add_sum_to(d.input_grad(k), e);
 }
+/// xtensor views of the upstream gradient and of input k.
+template <class T>
+auto grad_view(const BackwardContext<T>& d) { return view(d.grad_output()); }
+template <class T>
+auto input_view(const BackwardContext<T>& d, std::size_t k) { return view(d.input(k)); }
 
 // out = x - max(x) - log(sum(exp(x - max(x)))), row by row: the stable log-softmax.
 template <class T>
@@ -146,13 +112,6 @@ void log_softmax_rows(const T* x, T* out, std::size_t rows, std::size_t length) 
     const T log_total = std::log(total);
     for (std::size_t j = 0; j < length; ++j) o[j] = row[j] - top - log_total;
   }
-}
-
-/// Every op returns through here: in anomaly-detection mode its value is checked for NaN and infinity.
-template <class T>
-Var<T> finish(const Var<T>& out) {
-  if (is_anomaly_detection_enabled()) check_value(out.tape(), out.index());
-  return out;
 }
 
 /// Axis `axis` of a rank-`rank` tensor, negative counting from the end; ValueError when out of range.

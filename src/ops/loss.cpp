@@ -6,13 +6,13 @@
 
 #include "core/labels.hpp"
 #include "ops/kernel.hpp"
+#include "ops/rule_text.hpp"
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shaping.hpp"
 
 namespace tapegrad {
-using detail::BackwardContext;
 namespace {
 
 constexpr double kBookLogGuard = 1e-7;  // the book's cross_entropy_error adds it inside the log
@@ -76,55 +76,91 @@ void check_labels(const std::vector<std::size_t>& labels, const Shape& logits) {
 }
 }  // namespace
 
-// L = -sum(t log softmax(x)) / N     dx = g (softmax(x) sum_j t_j - t) / N     dt = -g log softmax(x) / N
-// (for one-hot or probability rows sum_j t_j = 1 and dx is the book's (y - t) / N)
+namespace {
+
+// For one-hot or probability rows sum_j t_j = 1, and dx is the book's (y - t) / N.
+template <class T>
+struct SoftmaxCrossEntropyOp final : Op<T> {
+  static constexpr const char* forward_text = "y = -sum(t * log_softmax(x)) / N  (inputs x, t; N rows)";
+  static constexpr const char* backward_text =
+      "dx = g * (softmax(x) * sum_j t_j - t) / N;  dt = -g * log_softmax(x) / N";
+  Tensor<T> log_y;  // log_softmax(x), kept from forward
+  void backward(BackwardContext<T>& d) override {
+    const T scale = d.grad_output()[0] / static_cast<T>(d.input(0).shape()[0]);
+    const auto log_y_view = detail::view(log_y);
+    const auto t = detail::input_view(d, 1);
+    const auto row_mass = xt::sum(t, {1}, xt::keep_dims | xt::evaluation_strategy::immediate);
+    detail::accumulate_expr(d, 0, scale * (xt::exp(log_y_view) * row_mass - t));
+    detail::accumulate_expr(d, 1, -scale * log_y_view);
+  }
+};
+
+template <class T>
+struct SoftmaxCrossEntropyLabelsOp final : Op<T> {
+  static constexpr const char* forward_text = "y = -sum_i log_softmax(x)[i, label_i] / N";
+  static constexpr const char* backward_text = "dx = g * (softmax(x) - onehot(labels)) / N";
+  Tensor<T> log_y;
+  std::vector<std::size_t> labels;
+  void backward(BackwardContext<T>& d) override {
+    if (!d.needs_grad(0)) return;
+    const std::size_t n = d.input(0).shape()[0], c = d.input(0).shape()[1];
+    const T scale = d.grad_output()[0] / static_cast<T>(n);
+    Tensor<T>& dx = d.input_grad(0);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < c; ++j)
+        dx[i * c + j] += scale * (std::exp(log_y[i * c + j]) - (labels[i] == j ? T(1) : T(0)));
+  }
+};
+
+// -sum(log_y * target) / N, accumulated in double.
+template <class T>
+T mean_negative_log(const Tensor<T>& log_y, const Tensor<T>& target, std::size_t n) {
+  double loss = 0;
+  for (std::size_t i = 0; i < log_y.size(); ++i) loss -= double(target[i]) * double(log_y[i]);
+  return static_cast<T>(loss / double(n));
+}
+
+}  // namespace
+
+namespace detail {
+std::vector<DerivativeRule> loss_rules() {
+  return {rule_text<SoftmaxCrossEntropyOp<double>>("softmax_cross_entropy", "loss"),
+          rule_text<SoftmaxCrossEntropyLabelsOp<double>>("softmax_cross_entropy (labels)", "loss")};
+}
+}  // namespace detail
+
 template <class T>
 Var<T> softmax_cross_entropy(const Var<T>& logits_in, const Var<T>& t_in) {
   require_same_shape(logits_in.shape(), t_in.shape(), "softmax_cross_entropy");
   const Var<T> logits = as_batch(logits_in, "softmax_cross_entropy");
   const Var<T> t = t_in.shape().rank() == 1 ? reshape(t_in, logits.shape()) : t_in;
-  auto [node, out] = detail::record<T>("softmax_cross_entropy", {logits, t}, [](BackwardContext<T>& d) {
-    const T scale = d.grad_out()[0] / static_cast<T>(d.in(0).shape()[0]);
-    const auto log_y = detail::view(d.node().saved);
-    const auto row_mass = xt::sum(d.x(1), {1}, xt::keep_dims | xt::evaluation_strategy::immediate);
-    d.to(0, scale * (xt::exp(log_y) * row_mass - d.x(1)));
-    d.to(1, -scale * log_y);
-  });
-  const Tensor<T>& x = out.tape().value(logits.index());
-  const Tensor<T>& target = out.tape().value(t.index());
-  log_softmax_of(x, node.saved);
-  const std::size_t n = x.shape()[0];
-  double loss = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) loss -= double(target[i]) * double(node.saved[i]);
-  node.value.resize(Shape{});
-  node.value[0] = static_cast<T>(loss / double(n));
-  return detail::finish(out);
+  auto r = record<SoftmaxCrossEntropyOp<T>>("softmax_cross_entropy", {logits, t});
+  const Tensor<T>& x = r.var.tape().value(logits.index());
+  const Tensor<T>& target = r.var.tape().value(t.index());
+  Tensor<T> scratch;  // used only when nothing needs a gradient (then the op keeps nothing)
+  Tensor<T>& log_y = r.op ? r.op->log_y : scratch;
+  log_softmax_of(x, log_y);
+  r.output.resize(Shape{});
+  r.output[0] = mean_negative_log(log_y, target, x.shape()[0]);
+  return finish(r.var);
 }
 
-// L = -sum_i log softmax(x)[i, label_i] / N     dx = g (softmax(x) - onehot(labels)) / N
 template <class T>
 Var<T> softmax_cross_entropy(const Var<T>& logits_in, const std::vector<std::size_t>& labels) {
   const Var<T> logits = as_batch(logits_in, "softmax_cross_entropy");
   check_labels(labels, logits.shape());
-  auto [node, out] = detail::record<T>("softmax_cross_entropy", {logits}, [](BackwardContext<T>& d) {
-    if (!d.needs(0)) return;
-    const std::size_t n = d.in(0).shape()[0], c = d.in(0).shape()[1];
-    const T scale = d.grad_out()[0] / static_cast<T>(n);
-    const Tensor<T>& log_y = d.node().saved;
-    Tensor<T>& dx = d.grad_in(0);
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < c; ++j)
-        dx[i * c + j] += scale * (std::exp(log_y[i * c + j]) - (d.node().indices[i] == j ? T(1) : T(0)));
-  });
-  node.indices = labels;
-  const Tensor<T>& x = out.tape().value(logits.index());
-  log_softmax_of(x, node.saved);
+  auto r = record<SoftmaxCrossEntropyLabelsOp<T>>("softmax_cross_entropy", {logits});
+  const Tensor<T>& x = r.var.tape().value(logits.index());
+  Tensor<T> scratch;
+  Tensor<T>& log_y = r.op ? r.op->log_y : scratch;
+  if (r.op) r.op->labels = labels;
+  log_softmax_of(x, log_y);
   const std::size_t n = x.shape()[0], c = x.shape()[1];
   double loss = 0;
-  for (std::size_t i = 0; i < n; ++i) loss -= double(node.saved[i * c + labels[i]]);
-  node.value.resize(Shape{});
-  node.value[0] = static_cast<T>(loss / double(n));
-  return detail::finish(out);
+  for (std::size_t i = 0; i < n; ++i) loss -= double(log_y[i * c + labels[i]]);
+  r.output.resize(Shape{});
+  r.output[0] = static_cast<T>(loss / double(n));
+  return finish(r.var);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                              \

@@ -7,6 +7,7 @@
 #include <xflens/cxxblas/cxxblas.cxx>
 
 #include "ops/kernel.hpp"
+#include "ops/rule_text.hpp"
 
 // Present only when the BLAS is OpenBLAS: weak, so another BLAS still links.
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
@@ -53,10 +54,45 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
                 static_cast<int>(k), T(1), a, lda, b, ldb, beta, c, static_cast<int>(n));
 }
 
+
+// A 1-D A is read as a row (1, k) and a 1-D B as a column (k, 1).
+template <class T>
+struct MatMulOp final : Op<T> {
+  static constexpr const char* forward_text = "y = a b  (matrix product)";
+  static constexpr const char* backward_text = "da = g b^T;  db = a^T g";
+  std::size_t m = 0, n = 0, k = 0;
+  void backward(BackwardContext<T>& d) override {
+    if (d.needs_grad(0)) gemm<T>(false, true, m, k, n, d.grad_output().data(), d.input(1).data(), T(1), d.input_grad(0).data());
+    if (d.needs_grad(1)) gemm<T>(true, false, k, n, m, d.input(0).data(), d.grad_output().data(), T(1), d.input_grad(1).data());
+  }
+};
+
+// The book's Affine, fused: one op instead of matmul, broadcast and add.
+template <class T>
+struct AffineOp final : Op<T> {
+  static constexpr const char* forward_text = "y = x W + b  (inputs x, W, b)";
+  static constexpr const char* backward_text = "dx = g W^T;  dW = x^T g;  db = sum over rows of g";
+  std::size_t m = 0, n = 0, k = 0;
+  void backward(BackwardContext<T>& d) override {
+    const T* g = d.grad_output().data();
+    if (d.needs_grad(0)) gemm<T>(false, true, m, k, n, g, d.input(1).data(), T(1), d.input_grad(0).data());
+    if (d.needs_grad(1)) gemm<T>(true, false, k, n, m, d.input(0).data(), g, T(1), d.input_grad(1).data());
+    if (d.needs_grad(2)) {
+      T* db = d.input_grad(2).data();
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) db[j] += g[i * n + j];
+    }
+  }
+};
+
 }  // namespace
 
-// Z = A B  with a 1-D A read as a row (1, k) and a 1-D B as a column (k, 1).
-// dA = G B^T        dB = A^T G
+namespace detail {
+std::vector<DerivativeRule> linalg_rules() {
+  return {rule_text<MatMulOp<double>>("matmul", "linalg"), rule_text<AffineOp<double>>("affine", "linalg")};
+}
+}  // namespace detail
+
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   const Shape& sa = a.shape();  // references stay valid: tape nodes never move
@@ -68,22 +104,26 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   if (k != kb)
     throw ShapeError(fmt::format("matmul: inner dimensions differ: {} and {} ({} vs {})", sa.str(), sb.str(), k, kb));
 
-  auto [node, out] = detail::record<T>("matmul", {a, b}, [](detail::BackwardContext<T>& d) {
-    const std::size_t m = d.node().indices[0], n = d.node().indices[1], k = d.node().indices[2];
-    if (d.needs(0)) gemm<T>(false, true, m, k, n, d.grad_out().data(), d.in(1).data(), T(1), d.grad_in(0).data());
-    if (d.needs(1)) gemm<T>(true, false, k, n, m, d.in(0).data(), d.grad_out().data(), T(1), d.grad_in(1).data());
-  });
-  node.indices.assign({m, n, k});
-  if (sa.rank() == 2 && sb.rank() == 2) node.value.resize({m, n});
-  else if (sa.rank() == 2) node.value.resize({m});
-  else if (sb.rank() == 2) node.value.resize({n});
-  else node.value.resize(std::initializer_list<std::size_t>{});
-  const Tape<T>& tape = out.tape();
-  gemm<T>(false, false, m, n, k, tape.value(a.index()).data(), tape.value(b.index()).data(), T(0), node.value.data());
-  return detail::finish(out);
+  auto r = record<MatMulOp<T>>("matmul", {a, b});
+  if (r.op) {
+    r.op->m = m;
+    r.op->n = n;
+    r.op->k = k;
+  }
+  if (sa.rank() == 2 && sb.rank() == 2) r.output.resize({m, n});
+  else if (sa.rank() == 2) r.output.resize({m});
+  else if (sb.rank() == 2) r.output.resize({n});
+  else r.output.resize(std::initializer_list<std::size_t>{});
+  const Tape<T>& tape = r.var.tape();
+  gemm<T>(false, false, m, n, k, tape.value(a.index()).data(), tape.value(b.index()).data(), T(0), r.output.data());
+  return finish(r.var);
 }
 
-// Z = X W + b                    dX = G W^T    dW = X^T G    db = sum_rows(G)
+template <class T>
+Var<T> matmul(const Var<T>& a, const Tensor<T>& b) { return matmul(a, a.tape().constant(b)); }
+template <class T>
+Var<T> matmul(const Tensor<T>& a, const Var<T>& b) { return matmul(b.tape().constant(a), b); }
+
 template <class T>
 Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
   const Shape& sx = x.shape();
@@ -93,30 +133,27 @@ Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
     throw ShapeError(fmt::format("affine: needs x (N, in), W (in, out), b (out,); got x {}, W {}, b {}", sx.str(),
                                  sw.str(), sb.str()));
   const std::size_t m = sx[0], k = sx[1], n = sw[1];
-  auto [node, out] = detail::record<T>("affine", {x, w, b}, [](detail::BackwardContext<T>& d) {
-    const std::size_t m = d.node().indices[0], n = d.node().indices[1], k = d.node().indices[2];
-    const T* g = d.grad_out().data();
-    if (d.needs(0)) gemm<T>(false, true, m, k, n, g, d.in(1).data(), T(1), d.grad_in(0).data());
-    if (d.needs(1)) gemm<T>(true, false, k, n, m, d.in(0).data(), g, T(1), d.grad_in(1).data());
-    if (d.needs(2)) {
-      T* db = d.grad_in(2).data();
-      for (std::size_t i = 0; i < m; ++i)
-        for (std::size_t j = 0; j < n; ++j) db[j] += g[i * n + j];
-    }
-  });
-  node.indices.assign({m, n, k});
-  node.value.resize({m, n});
-  const Tape<T>& tape = out.tape();
-  T* z = node.value.data();
+  auto r = record<AffineOp<T>>("affine", {x, w, b});
+  if (r.op) {
+    r.op->m = m;
+    r.op->n = n;
+    r.op->k = k;
+  }
+  r.output.resize({m, n});
+  const Tape<T>& tape = r.var.tape();
+  T* z = r.output.data();
   const T* bias = tape.value(b.index()).data();
   for (std::size_t i = 0; i < m; ++i) std::copy(bias, bias + n, z + i * n);
   gemm<T>(false, false, m, n, k, tape.value(x.index()).data(), tape.value(w.index()).data(), T(1), z);
-  return detail::finish(out);
+  return finish(r.var);
 }
 
-template Var<float> matmul(const Var<float>&, const Var<float>&);
-template Var<float> affine(const Var<float>&, const Var<float>&, const Var<float>&);
-template Var<double> affine(const Var<double>&, const Var<double>&, const Var<double>&);
-template Var<double> matmul(const Var<double>&, const Var<double>&);
+#define TAPEGRAD_INSTANTIATE(T)                                            \
+  template Var<T> matmul(const Var<T>&, const Var<T>&);                    \
+  template Var<T> matmul(const Var<T>&, const Tensor<T>&);                 \
+  template Var<T> matmul(const Tensor<T>&, const Var<T>&);                 \
+  template Var<T> affine(const Var<T>&, const Var<T>&, const Var<T>&);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
 
 }  // namespace tapegrad

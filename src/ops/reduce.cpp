@@ -5,10 +5,12 @@
 
 #include <xtensor/xbroadcast.hpp>
 
+#include "tapegrad/ops/shaping.hpp"
+
 #include "ops/kernel.hpp"
+#include "ops/rule_text.hpp"
 
 namespace tapegrad {
-using detail::BackwardContext;
 namespace {
 
 std::vector<std::size_t> normalize_axes(const std::vector<int>& axes, std::size_t rank, const char* op) {
@@ -31,29 +33,51 @@ std::vector<std::size_t> reduced_dims(const Shape& in, const std::vector<std::si
   return dims;
 }
 
-// Z = scale * sum_{axes} A       dA = scale * broadcast(G with the axes kept, A's shape)
+// sum and mean: mean is the sum scaled by 1 / count.
+template <class T>
+struct SumOp final : Op<T> {
+  static constexpr const char* forward_text = "y = s * sum of x over the axes  (s = 1, or 1/count for mean)";
+  static constexpr const char* backward_text = "dx = s * g repeated along the summed axes";
+  std::vector<std::size_t> axes, kept_dims;  // kept_dims: x's shape with the summed axes as 1
+  double scale = 1;
+  void backward(BackwardContext<T>& d) override {
+    auto kept = xt::adapt(d.grad_output().data(), d.grad_output().size(), xt::no_ownership(), kept_dims);
+    detail::accumulate_expr(d, 0, static_cast<T>(scale) * xt::broadcast(kept, d.input(0).shape().dims()));
+  }
+};
+
 template <class T>
 Var<T> scaled_sum(const char* op, const Var<T>& a, std::vector<std::size_t> axes, bool keepdims, bool mean) {
   const Shape in = a.shape();
   std::size_t count = 1;
   for (std::size_t axis : axes) count *= in[axis];
-  auto [node, out] = detail::record<T>(op, {a}, [](BackwardContext<T>& d) {
-    const Shape& in = d.in(0).shape();
-    const T scale = static_cast<T>(d.node().scalar);
-    auto kept = xt::adapt(d.grad_out().data(), d.grad_out().size(), xt::no_ownership(),
-                          reduced_dims(in, d.node().indices, true));
-    d.to(0, scale * xt::broadcast(kept, in.dims()));
-  });
-  node.scalar = mean ? (count == 0 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / double(count)) : 1.0;
-  node.keepdims = keepdims;
-  node.indices = axes;
-  node.value.resize(Shape(reduced_dims(in, axes, keepdims)));
+  const double scale = mean ? (count == 0 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / double(count)) : 1.0;
+  auto r = record<SumOp<T>>(op, {a});
+  if (r.op) {
+    r.op->axes = axes;
+    r.op->kept_dims = reduced_dims(in, axes, true);
+    r.op->scale = scale;
+  }
+  r.output.resize(Shape(reduced_dims(in, axes, keepdims)));
   // Write through a view without the kept axes: same element order.
-  auto z = xt::adapt(node.value.data(), node.value.size(), xt::no_ownership(), reduced_dims(in, axes, false));
-  const T scale = static_cast<T>(node.scalar);
-  xt::noalias(z) = scale * xt::sum(detail::view(out.tape().value(a.index())), axes, xt::evaluation_strategy::immediate);
-  return detail::finish(out);
+  auto z = xt::adapt(r.output.data(), r.output.size(), xt::no_ownership(), reduced_dims(in, axes, false));
+  xt::noalias(z) = static_cast<T>(scale) *
+                   xt::sum(detail::view(r.var.tape().value(a.index())), axes, xt::evaluation_strategy::immediate);
+  return finish(r.var);
 }
+
+// The gradient goes to the first maximal element of each slice.
+template <class T>
+struct MaxOp final : Op<T> {
+  static constexpr const char* forward_text = "y = max of x along an axis (or over all)";
+  static constexpr const char* backward_text = "dx = g at the first maximal element of each slice, else 0";
+  std::vector<std::size_t> argmax;  // flat input offsets
+  void backward(BackwardContext<T>& d) override {
+    if (!d.needs_grad(0)) return;
+    Tensor<T>& dx = d.input_grad(0);
+    for (std::size_t i = 0; i < argmax.size(); ++i) dx[argmax[i]] += d.grad_output()[i];
+  }
+};
 
 std::vector<std::size_t> all_axes(std::size_t rank) {
   std::vector<std::size_t> axes(rank);
@@ -86,7 +110,6 @@ Var<T> mean(const Var<T>& a, const std::vector<int>& axes, bool keepdims) {
   return scaled_sum("mean", a, std::move(normalized), keepdims, true);
 }
 
-// z = max_j A[.., j, ..]         dA[.., argmax, ..] += g   (first maximum of each slice)
 template <class T>
 Var<T> max(const Var<T>& a, int axis_in, bool keepdims) {
   const Shape in = a.shape();
@@ -97,16 +120,10 @@ Var<T> max(const Var<T>& a, int axis_in, bool keepdims) {
   for (std::size_t i = 0; i < axis; ++i) outer *= in[i];
   for (std::size_t i = axis + 1; i < in.rank(); ++i) inner *= in[i];
 
-  auto [node, out] = detail::record<T>("max", {a}, [](BackwardContext<T>& d) {
-    if (!d.needs(0)) return;
-    Tensor<T>& da = d.grad_in(0);
-    const auto& argmax = d.node().indices;  // flat input offsets
-    for (std::size_t i = 0; i < argmax.size(); ++i) da[argmax[i]] += d.grad_out()[i];
-  });
-  node.keepdims = keepdims;
-  node.value.resize(Shape(reduced_dims(in, {axis}, keepdims)));
-  node.indices.resize(outer * inner);
-  const Tensor<T>& x = out.tape().value(a.index());
+  auto r = record<MaxOp<T>>("max", {a});
+  r.output.resize(Shape(reduced_dims(in, {axis}, keepdims)));
+  const Tensor<T>& x = r.var.tape().value(a.index());
+  if (r.op) r.op->argmax.resize(outer * inner);
   for (std::size_t o = 0; o < outer; ++o)
     for (std::size_t i = 0; i < inner; ++i) {
       std::size_t best = (o * len) * inner + i;
@@ -114,18 +131,32 @@ Var<T> max(const Var<T>& a, int axis_in, bool keepdims) {
         const std::size_t at = (o * len + j) * inner + i;
         if (x[at] > x[best]) best = at;
       }
-      node.indices[o * inner + i] = best;
-      node.value[o * inner + i] = x[best];
+      if (r.op) r.op->argmax[o * inner + i] = best;
+      r.output[o * inner + i] = x[best];
     }
-  return detail::finish(out);
+  return finish(r.var);
 }
+
+template <class T>
+Var<T> max(const Var<T>& a) {
+  if (a.shape().numel() == 0) throw ValueError(fmt::format("max: the tensor of shape {} is empty", a.shape().str()));
+  return max(reshape(a, Shape{a.shape().numel()}), 0, false);
+}
+
+namespace detail {
+std::vector<DerivativeRule> reduce_rules() {
+  return {rule_text<SumOp<double>>("sum", "reduce"), rule_text<SumOp<double>>("mean", "reduce"),
+          rule_text<MaxOp<double>>("max", "reduce")};
+}
+}  // namespace detail
 
 #define TAPEGRAD_INSTANTIATE(T)                                          \
   template Var<T> sum(const Var<T>&);                                    \
   template Var<T> sum(const Var<T>&, const std::vector<int>&, bool);     \
   template Var<T> mean(const Var<T>&);                                   \
   template Var<T> mean(const Var<T>&, const std::vector<int>&, bool);    \
-  template Var<T> max(const Var<T>&, int, bool);
+  template Var<T> max(const Var<T>&, int, bool);      \
+  template Var<T> max(const Var<T>&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 

@@ -8,11 +8,63 @@
 
 #include "core/labels.hpp"
 #include "ops/kernel.hpp"
+#include "ops/rule_text.hpp"
 
 namespace tapegrad {
-using detail::BackwardContext;
+namespace {
 
-// Z = permute(A, p)              dA = permute(G, p^-1)
+template <class T>
+struct TransposeOp final : Op<T> {
+  static constexpr const char* forward_text = "y = permute(x, p)";
+  static constexpr const char* backward_text = "dx = permute(g, inverse of p)";
+  std::vector<std::size_t> inverse;  // keeps its capacity across steps
+  void backward(BackwardContext<T>& d) override {
+    detail::accumulate_expr(d, 0, xt::transpose(detail::grad_view(d), inverse));
+  }
+};
+
+template <class T>
+struct ReshapeOp final : Op<T> {
+  static constexpr const char* forward_text = "y = x viewed in a new shape";
+  static constexpr const char* backward_text = "dx = g viewed in x's shape";
+  void backward(BackwardContext<T>& d) override {
+    if (!d.needs_grad(0)) return;
+    T* dx = d.input_grad(0).data();
+    const T* g = d.grad_output().data();
+    for (std::size_t i = 0, n = d.grad_output().size(); i < n; ++i) dx[i] += g[i];
+  }
+};
+
+template <class T>
+struct BroadcastOp final : Op<T> {
+  static constexpr const char* forward_text = "y = x repeated to a shape (NumPy broadcasting)";
+  static constexpr const char* backward_text = "dx = sum_to(g, x's shape)";
+  void backward(BackwardContext<T>& d) override { detail::accumulate_expr(d, 0, detail::grad_view(d)); }
+};
+
+template <class T>
+struct PickOp final : Op<T> {
+  static constexpr const char* forward_text = "y[i] = x[i, label_i]";
+  static constexpr const char* backward_text = "dx[i, label_i] = g[i]";
+  std::vector<std::size_t> labels;
+  void backward(BackwardContext<T>& d) override {
+    if (!d.needs_grad(0)) return;
+    Tensor<T>& dx = d.input_grad(0);
+    const std::size_t classes = d.input(0).shape()[1];
+    for (std::size_t i = 0; i < labels.size(); ++i) dx[i * classes + labels[i]] += d.grad_output()[i];
+  }
+};
+
+}  // namespace
+
+namespace detail {
+std::vector<DerivativeRule> shaping_rules() {
+  const char* f = "shaping";
+  return {rule_text<TransposeOp<double>>("transpose", f), rule_text<ReshapeOp<double>>("reshape", f),
+          rule_text<BroadcastOp<double>>("broadcast_to", f), rule_text<PickOp<double>>("pick", f)};
+}
+}  // namespace detail
+
 template <class T>
 Var<T> transpose(const Var<T>& a, std::vector<std::size_t> permutation) {
   const Shape in = a.shape();
@@ -29,32 +81,27 @@ Var<T> transpose(const Var<T>& a, std::vector<std::size_t> permutation) {
   std::vector<std::size_t> dims(in.rank());
   for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = in[permutation[i]];
 
-  auto [node, out] = detail::record<T>("transpose", {a}, [](BackwardContext<T>& d) {
-    const auto& p = d.node().indices;
-    std::vector<std::size_t> inverse(p.size());
-    for (std::size_t i = 0; i < p.size(); ++i) inverse[p[i]] = i;
-    d.to(0, xt::transpose(d.g(), inverse));
-  });
-  node.indices = permutation;
-  node.value.resize(Shape(std::move(dims)));
-  auto z = detail::view(node.value);
-  xt::noalias(z) = xt::transpose(detail::view(out.tape().value(a.index())), permutation);
-  return detail::finish(out);
+  auto r = record<TransposeOp<T>>("transpose", {a});
+  if (r.op) {
+    r.op->inverse.resize(permutation.size());
+    for (std::size_t i = 0; i < permutation.size(); ++i) r.op->inverse[permutation[i]] = i;
+  }
+  r.output.resize(Shape(std::move(dims)));
+  auto z = detail::view(r.output);
+  xt::noalias(z) = xt::transpose(detail::view(r.var.tape().value(a.index())), permutation);
+  return finish(r.var);
 }
 
-// Z = A viewed as `shape`        dA = G viewed as A's shape
 template <class T>
 Var<T> reshape(const Var<T>& a, const Shape& shape) {
   if (shape.numel() != a.shape().numel())
     throw ShapeError(fmt::format("reshape: cannot reshape {} ({} values) to {} ({} values)", a.shape().str(),
                                  a.shape().numel(), shape.str(), shape.numel()));
-  auto [node, out] = detail::record<T>("reshape", {a}, [](BackwardContext<T>& d) {
-    d.to(0, xt::adapt(d.grad_out().data(), d.grad_out().size(), xt::no_ownership(), d.in(0).shape().dims()));
-  });
-  const Tensor<T>& in = out.tape().value(a.index());
-  node.value.resize(shape);
-  std::copy(in.begin(), in.end(), node.value.begin());
-  return detail::finish(out);
+  auto r = record<ReshapeOp<T>>("reshape", {a});
+  const Tensor<T>& in = r.var.tape().value(a.index());
+  r.output.resize(shape);
+  std::copy(in.begin(), in.end(), r.output.begin());
+  return finish(r.var);
 }
 
 template <class T>
@@ -65,19 +112,17 @@ Var<T> flatten_rows(const Var<T>& a) {
   return reshape(a, Shape{rows, rows == 0 ? 0 : s.numel() / rows});
 }
 
-// Z = A repeated to `shape`      dA = sum_to(G, A's shape)
 template <class T>
 Var<T> broadcast_to(const Var<T>& a, const Shape& shape) {
   if (broadcast_shapes(a.shape(), shape, "broadcast_to") != shape)
     throw ShapeError(fmt::format("broadcast_to: cannot broadcast {} to {}", a.shape().str(), shape.str()));
-  auto [node, out] = detail::record<T>("broadcast_to", {a}, [](BackwardContext<T>& d) { d.to(0, d.g()); });
-  node.value.resize(shape);
-  auto z = detail::view(node.value);
-  xt::noalias(z) = xt::broadcast(detail::view(out.tape().value(a.index())), shape.dims());
-  return detail::finish(out);
+  auto r = record<BroadcastOp<T>>("broadcast_to", {a});
+  r.output.resize(shape);
+  auto z = detail::view(r.output);
+  xt::noalias(z) = xt::broadcast(detail::view(r.var.tape().value(a.index())), shape.dims());
+  return finish(r.var);
 }
 
-// z_i = A[i, label_i]            dA[i, label_i] += g_i
 template <class T>
 Var<T> pick(const Var<T>& a, const std::vector<std::size_t>& labels) {
   const Shape& s = a.shape();
@@ -88,18 +133,12 @@ Var<T> pick(const Var<T>& a, const std::vector<std::size_t>& labels) {
   const std::size_t classes = s[1];
   detail::check_label_range("pick", labels, classes);
 
-  auto [node, out] = detail::record<T>("pick", {a}, [](BackwardContext<T>& d) {
-    if (!d.needs(0)) return;
-    Tensor<T>& da = d.grad_in(0);
-    const std::size_t classes = d.in(0).shape()[1];
-    const auto& labels = d.node().indices;
-    for (std::size_t i = 0; i < labels.size(); ++i) da[i * classes + labels[i]] += d.grad_out()[i];
-  });
-  node.indices = labels;
-  node.value.resize({labels.size()});
-  const Tensor<T>& in = out.tape().value(a.index());
-  for (std::size_t i = 0; i < labels.size(); ++i) node.value[i] = in[i * classes + labels[i]];
-  return detail::finish(out);
+  auto r = record<PickOp<T>>("pick", {a});
+  if (r.op) r.op->labels = labels;
+  r.output.resize({labels.size()});
+  const Tensor<T>& in = r.var.tape().value(a.index());
+  for (std::size_t i = 0; i < labels.size(); ++i) r.output[i] = in[i * classes + labels[i]];
+  return finish(r.var);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                               \

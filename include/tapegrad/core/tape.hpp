@@ -13,6 +13,8 @@ namespace tapegrad {
 
 template <class T>
 class Tape;
+template <class T>
+class Op;
 namespace detail {
 template <class T>
 struct Node;
@@ -102,20 +104,31 @@ class Tape {
   std::size_t capacity() const;
   bool consumed() const { return consumed_; }
 
-  // ---- used by ops (src/ops) ----
-  detail::Node<T>& push(const char* op);  // a fresh node at the end, fields reset, buffers kept
-  detail::Node<T>& node(std::uint32_t index);
-  const detail::Node<T>& node(std::uint32_t index) const;
+  // ---- recording ops (see tapegrad/core/op.hpp: record() uses these; user code rarely needs them)
+  /// The tape all `inputs` live on; TapeError naming `op` for a stale, foreign or default handle.
+  static Tape& of(const char* op, const Var<T>* inputs, std::size_t count);
+  /// Appends the node of op `name` reading `inputs` (checked); differentiable when grad mode is on and some
+  /// input requires a gradient. Returns its index.
+  std::uint32_t append(const char* name, const Var<T>* inputs, std::size_t count);
+  bool differentiable(std::uint32_t index) const;
+  /// The node's own value buffer, kept across clear() for reuse.
+  Tensor<T>& output(std::uint32_t index);
+  /// The op object kept at node `index` (null, or of whatever op ran there last).
+  std::unique_ptr<Op<T>>& op_slot(std::uint32_t index);
   const Tensor<T>& value(std::uint32_t index) const;
+  bool requires_grad(std::uint32_t index) const;
+  const char* name(std::uint32_t index) const;
   /// The gradient buffer of a node, zero-filled on first use in this pass.
   Tensor<T>& grad(std::uint32_t index);
   Var<T> handle(std::uint32_t index) const { return Var<T>(const_cast<Tape*>(this), index, generation_); }
   void check(const Var<T>& v, const char* op) const;  // throws TapeError for a foreign or stale handle
+  const detail::Node<T>& node(std::uint32_t index) const;  // internal (anomaly reports)
 
  private:
   // nodes_[0, size_) are live; the rest keep their buffers for reuse. Held by pointer so that a node never
   // moves: references to values stay valid while more nodes are recorded.
   std::vector<std::unique_ptr<detail::Node<T>>> nodes_;
+  detail::Node<T>& push(const char* name);  // a fresh node at the end, fields reset, buffers kept
   Var<T> leaf_done();  // the handle of the leaf just pushed, checked in anomaly mode
   void sweep(const Var<T>& root, const Tensor<T>* upstream);  // the reverse pass; null upstream: seed 1
   std::size_t size_ = 0;

@@ -14,11 +14,12 @@ Var<T> tanh(const Var<T>& a);
 /// 1 where x > 0, else 0; its gradient is zero everywhere.
 template <class T>
 Var<T> step(const Var<T>& a);
-/// Softmax over the last axis (each row of a matrix), shifted by the row max for stability.
+/// Softmax along `axis` (default: the last, each row of a matrix), shifted by the slice's max for stability.
+/// Negative axes count from the end.
 template <class T>
-Var<T> softmax(const Var<T>& a);
-/// log(softmax(a)) over the last axis, computed without forming softmax's logarithm.
+Var<T> softmax(const Var<T>& a, int axis = -1);
+/// log(softmax(a)) along `axis`, computed without forming softmax's logarithm.
 template <class T>
-Var<T> log_softmax(const Var<T>& a);
+Var<T> log_softmax(const Var<T>& a, int axis = -1);
 
 }  // namespace tapegrad

@@ -29,6 +29,10 @@ Var<T> sqrt(const Var<T>& a);
 template <class T>
 Var<T> abs(const Var<T>& a);
 
+/// min(max(a, lo), hi); the gradient flows only where lo < a < hi.
+template <class T>
+Var<T> clamp(const Var<T>& a, double lo, double hi);
+
 /// A scalar constant on the tape of `like`, for mixing numbers into expressions.
 template <class T>
 Var<T> scalar_like(const Var<T>& like, T value);
@@ -56,5 +60,16 @@ template <class T> Var<T> operator*(const Var<T>& a, detail::scalar_t<T> b) { re
 template <class T> Var<T> operator*(detail::scalar_t<T> a, const Var<T>& b) { return mul(scalar_like(b, a), b); }
 template <class T> Var<T> operator/(const Var<T>& a, detail::scalar_t<T> b) { return div(a, scalar_like(a, b)); }
 template <class T> Var<T> operator/(detail::scalar_t<T> a, const Var<T>& b) { return div(scalar_like(b, a), b); }
+
+// Compound assignment records a new op and rebinds the handle: `h += b` is `h = h + b` (a Var is a handle,
+// so no recorded value changes).
+template <class T> Var<T>& operator+=(Var<T>& a, const Var<T>& b) { return a = add(a, b); }
+template <class T> Var<T>& operator-=(Var<T>& a, const Var<T>& b) { return a = sub(a, b); }
+template <class T> Var<T>& operator*=(Var<T>& a, const Var<T>& b) { return a = mul(a, b); }
+template <class T> Var<T>& operator/=(Var<T>& a, const Var<T>& b) { return a = div(a, b); }
+template <class T> Var<T>& operator+=(Var<T>& a, detail::scalar_t<T> b) { return a = a + b; }
+template <class T> Var<T>& operator-=(Var<T>& a, detail::scalar_t<T> b) { return a = a - b; }
+template <class T> Var<T>& operator*=(Var<T>& a, detail::scalar_t<T> b) { return a = a * b; }
+template <class T> Var<T>& operator/=(Var<T>& a, detail::scalar_t<T> b) { return a = a / b; }
 
 }  // namespace tapegrad

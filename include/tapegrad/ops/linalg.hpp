@@ -7,6 +7,11 @@ namespace tapegrad {
 /// (m,k)·(k,n) -> (m,n); (m,k)·(k) -> (m); (k)·(k,n) -> (n). Other ranks throw ShapeError.
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b);
+/// The same with a plain tensor operand (copied onto the tape as a constant: no gradient flows to it).
+template <class T>
+Var<T> matmul(const Var<T>& a, const Tensor<T>& b);
+template <class T>
+Var<T> matmul(const Tensor<T>& a, const Var<T>& b);
 
 /// The book's Affine: x W + b for x (N, in), W (in, out), b (out). One op: dW = x^T G, db = column sums of G,
 /// dx = G W^T.

@@ -19,5 +19,8 @@ Var<T> mean(const Var<T>& a, const std::vector<int>& axes, bool keepdims = false
 /// Maximum along one axis; the gradient goes to the first maximal element of each slice.
 template <class T>
 Var<T> max(const Var<T>& a, int axis, bool keepdims = false);
+/// Maximum of every element: a scalar (as sum(a) and mean(a) are).
+template <class T>
+Var<T> max(const Var<T>& a);
 
 }  // namespace tapegrad
