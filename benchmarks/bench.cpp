@@ -325,11 +325,25 @@ std::string cell(double v) { return v >= 100 ? fmt::format("{:.0f}", v) : v >= 1
 
 }  // namespace
 
+// The tape rows alone (ns/op, tapegrad and LibTorch), for before/after comparisons of the core.
+int tape_only() {
+  for (const tg::Shape& s : {tg::Shape{2, 3}, tg::Shape{64, 64}})
+    for (Mode m : {Mode::ForwardBackward, Mode::ForwardOnly, Mode::NoGrad}) {
+      const int reps = s[0] == 2 ? 400 : 60;
+      const Stats ours = chain_tapegrad(s, m, reps), theirs = chain_torch(s, m, reps);
+      fmt::print("| 1,000-op chain on {} float32, {} | {:.1f} [{:.1f}, {:.1f}] | {:.1f} |\n", s.str(), mode_name(m),
+                 ours.median * 1e9 / kChain, ours.min * 1e9 / kChain, ours.max * 1e9 / kChain,
+                 theirs.median * 1e9 / kChain);
+    }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   torch::set_num_threads(1);
   torch::set_num_interop_threads(1);
   tg::set_blas_threads(1);
   if (argc == 4 && std::string(argv[1]) == "--epochs-run") return epochs_run(argv[2], argv[3]);
+  if (argc == 2 && std::string(argv[1]) == "--tape-only") return tape_only();
   const std::string dir = argc > 1 ? argv[1] : tg::default_data_dir();
   const tg::TrainTest data = tg::load_mnist(dir);
   const auto tx = bench::all_features(data.train);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "tapegrad/gradcheck/catalog.hpp"
 #include "tapegrad/tapegrad.hpp"
 
 namespace tg = tapegrad;

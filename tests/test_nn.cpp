@@ -121,7 +121,8 @@ TEST_CASE("Sequential names parameters by layer index and reports its layers") {
   CHECK(names == std::vector<std::string>{"0.W", "0.b", "1.gamma", "1.beta", "3.W", "3.b"});
   CHECK(net->buffers()[0].name == "1.running_mean");
   CHECK(net->parameter_count() == 4 * 3 + 3 + 3 + 3 + 3 * 2 + 2);
-  CHECK(net->describe() == "  0  Linear(4 -> 3)\n  1  BatchNorm(3)\n  2  ReLU\n  3  Linear(3 -> 2)\n");
+  CHECK(net->description() ==
+        "(model): Sequential\n0: Linear(4 -> 3)\n1: BatchNorm(3, momentum 0.9, eps 1e-06)\n2: ReLU\n3: Linear(3 -> 2)\n");
 }
 
 TEST_CASE("Dropout: the book's form scales at test time, the inverted form at train time") {

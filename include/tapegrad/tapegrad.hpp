@@ -7,6 +7,8 @@
 #include "tapegrad/core/random.hpp"
 #include "tapegrad/core/shape.hpp"
 #include "tapegrad/core/tape.hpp"
+#include "tapegrad/core/op.hpp"
+#include "tapegrad/core/custom_op.hpp"
 #include "tapegrad/core/tensor.hpp"
 #include "tapegrad/gradcheck/gradcheck.hpp"
 #include "tapegrad/ops/activation.hpp"
@@ -15,6 +17,7 @@
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shaping.hpp"
+#include "tapegrad/ops/derivatives.hpp"
 #include "tapegrad/data/batches.hpp"
 #include "tapegrad/data/dataset.hpp"
 #include "tapegrad/data/idx.hpp"
@@ -28,4 +31,4 @@
 #include "tapegrad/train/trainer.hpp"
 #include "tapegrad/train/curves.hpp"
 #include "tapegrad/optim/descend.hpp"
-#include "tapegrad/gradcheck/catalog.hpp"
+

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
+#include "tapegrad/gradcheck/catalog.hpp"
 
 namespace cli {
 

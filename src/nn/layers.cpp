@@ -18,6 +18,8 @@ template <class T>
 Linear<T>::Linear(std::size_t in, std::size_t out, Init init, Rng& rng)
     : W("W", Tensor<T>::randn(Shape{in, out}, rng, static_cast<T>(init.scale(in)))), b("b", Tensor<T>::zeros({out})) {
   if (in == 0 || out == 0) throw ValueError(fmt::format("Linear: sizes must be positive, got {} -> {}", in, out));
+  this->register_parameter("W", W);
+  this->register_parameter("b", b);
 }
 
 template <class T>
@@ -68,7 +70,12 @@ BatchNorm<T>::BatchNorm(std::size_t features, double momentum, double eps)
       running_mean(Tensor<T>::zeros({features})),
       running_var(Tensor<T>::zeros({features})),
       momentum_(momentum),
-      eps_(eps) {}
+      eps_(eps) {
+  this->register_parameter("gamma", gamma);
+  this->register_parameter("beta", beta);
+  this->register_buffer("running_mean", running_mean);
+  this->register_buffer("running_var", running_var);
+}
 
 template <class T>
 Var<T> BatchNorm<T>::forward(Tape<T>& tape, const Var<T>& x_in) {
@@ -97,7 +104,7 @@ Var<T> BatchNorm<T>::forward(Tape<T>& tape, const Var<T>& x_in) {
 
 template <class T>
 std::string BatchNorm<T>::describe() const {
-  return fmt::format("BatchNorm({})", gamma.value.size());
+  return fmt::format("BatchNorm({}, momentum {:g}, eps {:g})", gamma.value.size(), momentum_, eps_);
 }
 
 #define TAPEGRAD_LAYER(L)     \

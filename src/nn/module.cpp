@@ -1,58 +1,190 @@
 #include "tapegrad/nn/module.hpp"
 
+#include <algorithm>
+#include <array>
+#include <map>
+
 #include <fmt/format.h>
 
+#include "tapegrad/core/error.hpp"
+#include "tapegrad/core/grad_mode.hpp"
+
 namespace tapegrad {
+namespace {
+
+// While summary() runs on this thread: the output shape of each module call it sees. The only state shared
+// between Module::operator() and summary(); null otherwise.
+thread_local std::map<const void*, Shape>* summary_output_shapes = nullptr;
+
+std::string qualified(const std::string& prefix, const std::string& name) {
+  return prefix.empty() ? name : prefix + "." + name;
+}
+
+}  // namespace
 
 template <class T>
-void Sequential<T>::adopt(std::unique_ptr<Module<T>> layer) {
-  const std::size_t index = layers_.size();
-  for (Parameter<T>* p : layer->parameters()) p->name = fmt::format("{}.{}", index, p->name);
-  layer->set_training(this->training_);
-  layers_.push_back(std::move(layer));
+Var<T> Module<T>::operator()(Tape<T>& tape, const Var<T>& x) {
+  Var<T> y = forward(tape, x);
+  if (summary_output_shapes) (*summary_output_shapes)[this] = y.shape();
+  return y;
+}
+
+template <class T>
+void Module<T>::check_new_name(const std::string& name) const {
+  const auto taken = [&](const auto& list) {
+    return std::any_of(list.begin(), list.end(), [&](const auto& entry) { return entry.first == name; });
+  };
+  if (name.empty() || name.find('.') != std::string::npos)
+    throw ValueError(fmt::format("{}: '{}' is not a valid name: names are not empty and hold no '.'", describe(), name));
+  if (taken(parameters_) || taken(buffers_) || taken(children_))
+    throw ValueError(fmt::format("{}: the name '{}' is already registered in this module", describe(), name));
+}
+
+template <class T>
+Parameter<T>& Module<T>::register_parameter(const std::string& name, Parameter<T>& p) {
+  check_new_name(name);
+  parameters_.emplace_back(name, &p);
+  p.name = name;
+  return p;
+}
+
+template <class T>
+Tensor<T>& Module<T>::register_buffer(const std::string& name, Tensor<T>& t) {
+  check_new_name(name);
+  buffers_.emplace_back(name, &t);
+  return t;
+}
+
+template <class T>
+void Module<T>::add_child(const std::string& name, Module<T>& child) {
+  check_new_name(name);
+  if (&child == this) throw ValueError(fmt::format("{}: a module cannot be its own child", describe()));
+  children_.emplace_back(name, &child);
+}
+
+template <class T>
+template <class F>
+void Module<T>::walk(const std::string& prefix, F&& visit) {
+  visit(prefix, *this);
+  for (auto& [name, child] : children_) child->walk(qualified(prefix, name), visit);
+}
+
+template <class T>
+std::vector<std::pair<std::string, Parameter<T>*>> Module<T>::named_parameters() {
+  std::vector<std::pair<std::string, Parameter<T>*>> all;
+  walk("", [&](const std::string& prefix, Module<T>& m) {
+    for (auto& [name, p] : m.parameters_) {
+      p->name = qualified(prefix, name);
+      all.emplace_back(p->name, p);
+    }
+  });
+  return all;
+}
+
+template <class T>
+std::vector<Parameter<T>*> Module<T>::parameters() {
+  std::vector<Parameter<T>*> all;
+  for (auto& [name, p] : named_parameters()) all.push_back(p);
+  return all;
+}
+
+template <class T>
+std::vector<Buffer<T>> Module<T>::buffers() {
+  std::vector<Buffer<T>> all;
+  walk("", [&](const std::string& prefix, Module<T>& m) {
+    for (auto& [name, t] : m.buffers_) all.push_back({qualified(prefix, name), t});
+  });
+  return all;
+}
+
+template <class T>
+std::vector<std::pair<std::string, Module<T>*>> Module<T>::named_modules() {
+  std::vector<std::pair<std::string, Module<T>*>> all;
+  walk("", [&](const std::string& prefix, Module<T>& m) { all.emplace_back(prefix, &m); });
+  return all;
+}
+
+template <class T>
+std::string Module<T>::description() {
+  std::string out;
+  for (auto& [name, m] : named_modules()) out += fmt::format("{}: {}\n", name.empty() ? "(model)" : name, m->describe());
+  return out;
+}
+
+template <class T>
+void Module<T>::set_training(bool training) {
+  walk("", [&](const std::string&, Module<T>& m) { m.training_ = training; });
+}
+
+template <class T>
+void Module<T>::freeze_randomness(bool frozen) {
+  walk("", [&](const std::string&, Module<T>& m) { m.on_freeze_randomness(frozen); });
+}
+
+template <class T>
+void Module<T>::zero_grad() {
+  for (Parameter<T>* p : parameters()) p->zero_grad();
+}
+
+template <class T>
+std::size_t Module<T>::parameter_count() {
+  std::size_t n = 0;
+  for (Parameter<T>* p : parameters()) n += p->value.size();
+  return n;
+}
+
+template <class T>
+std::string Module<T>::summary(const Shape& input) {
+  std::map<const void*, Shape> shapes;
+  struct Watch {  // evaluation mode, no gradients, shapes recorded; all undone however forward ends
+    Module<T>& model;
+    bool was_training;
+    NoGradGuard no_grad;
+    explicit Watch(Module<T>& m, std::map<const void*, Shape>& s) : model(m), was_training(m.training()) {
+      model.set_training(false);
+      summary_output_shapes = &s;
+    }
+    ~Watch() {
+      summary_output_shapes = nullptr;
+      model.set_training(was_training);
+    }
+  };
+  {
+    Watch watch(*this, shapes);
+    Tape<T> tape;
+    (*this)(tape, tape.constant(Tensor<T>::zeros(input)));
+  }
+  std::vector<std::array<std::string, 4>> rows;
+  std::size_t total = 0;
+  for (auto& [name, m] : named_modules()) {
+    std::size_t own = 0;
+    for (auto& [local, p] : m->parameters_) own += p->value.size();
+    total += own;
+    const auto it = shapes.find(m);
+    const std::size_t depth = name.empty() ? 0 : std::count(name.begin(), name.end(), '.') + 1;
+    rows.push_back({std::string(2 * depth, ' ') + (name.empty() ? "(model)" : name), m->describe(),
+                    it == shapes.end() ? "-" : it->second.str(), own ? fmt::format("{}", own) : ""});
+  }
+  std::array<std::size_t, 4> width{6, 5, 12, 6};
+  for (const auto& r : rows)
+    for (std::size_t c = 0; c < 4; ++c) width[c] = std::max(width[c], r[c].size());
+  std::string out = fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}\n", "module", width[0], "layer", width[1],
+                                "output shape", width[2], "params", width[3]);
+  for (const auto& r : rows)
+    out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}\n", r[0], width[0], r[1], width[1], r[2], width[2], r[3], width[3]);
+  out += fmt::format("input {}, {} trainable parameters\n", input.str(), total);
+  return out;
 }
 
 template <class T>
 Var<T> Sequential<T>::forward(Tape<T>& tape, const Var<T>& x) {
   Var<T> h = x;
-  for (auto& layer : layers_) h = layer->forward(tape, h);
+  for (Module<T>* layer : layers_) h = (*layer)(tape, h);
   return h;
 }
 
-template <class T>
-std::vector<Parameter<T>*> Sequential<T>::parameters() {
-  std::vector<Parameter<T>*> all;
-  for (auto& layer : layers_)
-    for (Parameter<T>* p : layer->parameters()) all.push_back(p);
-  return all;
-}
-
-template <class T>
-std::vector<Buffer<T>> Sequential<T>::buffers() {
-  std::vector<Buffer<T>> all;
-  for (std::size_t i = 0; i < layers_.size(); ++i)
-    for (const Buffer<T>& b : layers_[i]->buffers()) all.push_back({fmt::format("{}.{}", i, b.name), b.tensor});
-  return all;
-}
-
-template <class T>
-void Sequential<T>::set_training(bool training) {
-  this->training_ = training;
-  for (auto& layer : layers_) layer->set_training(training);
-}
-
-template <class T>
-void Sequential<T>::freeze_randomness(bool frozen) {
-  for (auto& layer : layers_) layer->freeze_randomness(frozen);
-}
-
-template <class T>
-std::string Sequential<T>::describe() const {
-  std::string out;
-  for (std::size_t i = 0; i < layers_.size(); ++i) out += fmt::format("{:>3}  {}\n", i, layers_[i]->describe());
-  return out;
-}
-
+template class Module<float>;
+template class Module<double>;
 template class Sequential<float>;
 template class Sequential<double>;
 

@@ -128,14 +128,55 @@ void write_atomically(const std::string& path, const std::vector<unsigned char>&
 
 }  // namespace
 
+namespace {
+// Every tensor a checkpoint holds needs a name of its own: refuse a tree that gives one name twice, or one
+// parameter two names (shared between modules: it would be saved, loaded and optimised twice).
+template <class T>
+void check_unique_names(const std::string& path, Module<T>& model) {
+  std::map<std::string, int> names;
+  std::map<const Parameter<T>*, std::string> seen;
+  for (const auto& [name, p] : model.named_parameters()) {
+    if (++names[name] > 1) throw ValueError(fmt::format("{}: cannot save: two parameters are named '{}'", path, name));
+    const auto [it, fresh] = seen.emplace(p, name);
+    if (!fresh)
+      throw ValueError(fmt::format("{}: cannot save: one parameter is registered twice, as '{}' and '{}'", path,
+                                   it->second, name));
+  }
+  for (const Buffer<T>& b : model.buffers())
+    if (++names[b.name] > 1) throw ValueError(fmt::format("{}: cannot save: two buffers are named '{}'", path, b.name));
+}
+
+// The first line where two model descriptions differ, as "saved '...', this model '...'".
+std::string first_difference(const std::string& saved, const std::string& current) {
+  const auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+      const std::size_t end = text.find('\n', start);
+      out.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+    return out;
+  };
+  const auto a = lines(saved), b = lines(current);
+  for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    const std::string x = i < a.size() ? a[i] : "(nothing)", y = i < b.size() ? b[i] : "(nothing)";
+    if (x != y) return fmt::format("saved '{}', this model '{}'", x, y);
+  }
+  return "the descriptions differ";
+}
+}  // namespace
+
 template <class T>
 void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<T>* optimizer,
                      const std::string& metadata) {
+  check_unique_names(path, model);
   Writer w;
   w.buffer.insert(w.buffer.end(), kMagic, kMagic + 8);
   w.put(kVersion);
   w.put(static_cast<std::uint32_t>(sizeof(T)));
-  w.put_string(model.describe());
+  w.put_string(model.description());
   const OptimizerState<T> state = optimizer ? optimizer->state() : OptimizerState<T>{};
   w.put_string(state.optimizer);
   w.put_string(metadata);
@@ -202,6 +243,10 @@ void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* op
                                 sizeof(T) == 4 ? "float" : "double"));
   const std::string& saved_model = file.model;
   const std::string& saved_optimizer = file.optimizer;
+  const std::string model_description = model.description();
+  if (saved_model != model_description)
+    throw DataError(fmt::format("{}: the checkpoint was saved from another model: {}; the model is unchanged", path,
+                                first_difference(saved_model, model_description)));
 
   std::map<std::string, Tensor<T>> tensors;
   const auto tensor_count = r.get<std::uint32_t>("the tensor count");
@@ -222,7 +267,7 @@ void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* op
   // Validate everything against the model before changing anything.
   const auto mismatch = [&](const std::string& what) {
     return DataError(fmt::format("{}: checkpoint does not fit this model: {}\nsaved model:\n{}this model:\n{}", path,
-                                 what, saved_model, model.describe()));
+                                 what, saved_model, model_description));
   };
   const auto find = [&](const std::string& name, const Shape& shape) -> const Tensor<T>& {
     const auto it = tensors.find(name);

@@ -41,4 +41,11 @@ class NumericError : public Error {
   using Error::Error;
 };
 
+/// A user-written op (CustomOp) failed or broke its contract: its forward or backward threw, or backward
+/// returned the wrong number of gradients. The message names the op.
+class OpError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace tapegrad

@@ -12,10 +12,9 @@ class Linear : public Module<T> {
  public:
   Linear(std::size_t in, std::size_t out, Init init, Rng& rng);
   Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
-  std::vector<Parameter<T>*> parameters() override { return {&W, &b}; }
   std::string describe() const override;
 
-  Parameter<T> W, b;
+  Parameter<T> W, b;  // registered as "W" and "b"
 };
 
 template <class T>
@@ -55,8 +54,10 @@ class Dropout : public Module<T> {
   enum class Mode { Book, Inverted };
   Dropout(double ratio, std::uint64_t seed, Mode mode = Mode::Book);
   Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
-  void freeze_randomness(bool frozen) override { frozen_ = frozen; }
   std::string describe() const override;
+
+ protected:
+  void on_freeze_randomness(bool frozen) override { frozen_ = frozen; }
 
  private:
   double ratio_;
@@ -73,12 +74,10 @@ class BatchNorm : public Module<T> {
  public:
   explicit BatchNorm(std::size_t features, double momentum = 0.9, double eps = 1e-6);
   Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
-  std::vector<Parameter<T>*> parameters() override { return {&gamma, &beta}; }
-  std::vector<Buffer<T>> buffers() override { return {{"running_mean", &running_mean}, {"running_var", &running_var}}; }
   std::string describe() const override;
 
-  Parameter<T> gamma, beta;
-  Tensor<T> running_mean, running_var;
+  Parameter<T> gamma, beta;             // registered as "gamma" and "beta"
+  Tensor<T> running_mean, running_var;  // buffers "running_mean" and "running_var"
 
  private:
   double momentum_, eps_;

@@ -1,5 +1,8 @@
 #pragma once
-// Modules: layers and networks with named parameters, recorded onto a tape by forward().
+// Modules: layers and networks as a tree. Each module registers its parameters, buffers and child modules
+// under local names; qualified names ("block.l1.W") come from the tree, and every walk (parameters, buffers,
+// train/eval mode, zero_grad, the description saved in checkpoints, the summary) goes through it, so a
+// container of your own overrides nothing but forward() (and describe()).
 #include <memory>
 #include <string>
 #include <utility>
@@ -12,7 +15,7 @@ namespace tapegrad {
 /// A tensor a module keeps and saves but does not train (BatchNorm's running statistics).
 template <class T>
 struct Buffer {
-  std::string name;
+  std::string name;  // qualified
   Tensor<T>* tensor;
 };
 
@@ -21,38 +24,75 @@ class Module {
  public:
   Module() = default;
   virtual ~Module() = default;
-  Module(const Module&) = delete;  // optimizers and tapes hold pointers to the parameters
+  Module(const Module&) = delete;  // the tree, optimizers and tapes hold pointers into modules
   Module& operator=(const Module&) = delete;
 
   virtual Var<T> forward(Tape<T>& tape, const Var<T>& x) = 0;
-  Var<T> operator()(Tape<T>& tape, const Var<T>& x) { return forward(tape, x); }
-
-  /// Trainable parameters, named ("W", "b"; "0.W" inside a Sequential).
-  virtual std::vector<Parameter<T>*> parameters() { return {}; }
-  /// Saved, untrained state.
-  virtual std::vector<Buffer<T>> buffers() { return {}; }
-  /// Train mode (Dropout drops, BatchNorm uses batch statistics) or evaluation mode.
-  virtual void set_training(bool training) { training_ = training; }
-  bool training() const { return training_; }
-  /// Reuse the last random draws (Dropout's mask), so that repeated forwards compute one function.
-  virtual void freeze_randomness(bool) {}
-  /// One line, e.g. "Linear(784 -> 50)".
+  /// Calls forward(). Containers call their children this way (summary() watches these calls).
+  Var<T> operator()(Tape<T>& tape, const Var<T>& x);
+  /// This module alone, with its settings, on one line: "Linear(784 -> 50)", "Tanh", "Dropout(0.5, book)".
+  /// A container describes its own settings only ("Sequential"); its children are listed by description().
   virtual std::string describe() const = 0;
 
-  void zero_grad() {
-    for (Parameter<T>* p : parameters()) p->zero_grad();
-  }
-  std::size_t parameter_count() {
-    std::size_t n = 0;
-    for (Parameter<T>* p : parameters()) n += p->value.size();
-    return n;
-  }
+  // ---- the tree
+  /// Trainable parameters with qualified names, in registration order, depth first. Also stores each
+  /// qualified name in its Parameter::name (optimizers and gradcheck tables show it).
+  std::vector<std::pair<std::string, Parameter<T>*>> named_parameters();
+  std::vector<Parameter<T>*> parameters();
+  /// Saved, untrained state, with qualified names.
+  std::vector<Buffer<T>> buffers();
+  /// Every module of the tree with its qualified name ("" for this one), depth first.
+  std::vector<std::pair<std::string, Module<T>*>> named_modules();
+  /// Every module's kind and settings, one line each ("l1: Linear(784 -> 50)"): what a checkpoint records and
+  /// compares on loading.
+  std::string description();
+  /// Keras's summary(): each module, its output shape for an input of `input` and its parameter count.
+  std::string summary(const Shape& input);
+
+  /// Train mode (Dropout drops, BatchNorm uses batch statistics) or evaluation mode, for the whole tree.
+  void set_training(bool training);
+  bool training() const { return training_; }
+  /// Reuse the last random draws (Dropout's mask) in the whole tree, so repeated forwards compute one function.
+  void freeze_randomness(bool frozen);
+  void zero_grad();
+  std::size_t parameter_count();
 
  protected:
+  /// Registration; `name` is local (no '.', not empty, unique among this module's parameters, buffers and
+  /// children: ValueError otherwise). The registered objects must outlive this module (members do).
+  Parameter<T>& register_parameter(const std::string& name, Parameter<T>& p);
+  Tensor<T>& register_buffer(const std::string& name, Tensor<T>& t);
+  template <class M>
+  M& register_module(const std::string& name, M& child) {
+    add_child(name, child);
+    return child;
+  }
+  /// The same for a child this module owns.
+  template <class M>
+  M& register_module(const std::string& name, std::unique_ptr<M> child) {
+    M& ref = *child;
+    add_child(name, ref);
+    owned_.push_back(std::move(child));
+    return ref;
+  }
+  /// Called by freeze_randomness() on each module of the tree.
+  virtual void on_freeze_randomness(bool) {}
+
   bool training_ = true;
+
+ private:
+  void add_child(const std::string& name, Module<T>& child);
+  void check_new_name(const std::string& name) const;
+  template <class F>
+  void walk(const std::string& prefix, F&& visit);
+
+  std::vector<std::pair<std::string, Parameter<T>*>> parameters_;
+  std::vector<std::pair<std::string, Tensor<T>*>> buffers_;
+  std::vector<std::pair<std::string, Module<T>*>> children_;
+  std::vector<std::unique_ptr<Module<T>>> owned_;
 };
 
-/// Modules applied in order. Parameter names get the layer's index as a prefix.
+/// Modules applied in order, registered as children "0", "1", ...
 template <class T>
 class Sequential : public Module<T> {
  public:
@@ -60,27 +100,28 @@ class Sequential : public Module<T> {
 
   template <class Layer, class... Args>
   Layer& add(Args&&... args) {
-    auto layer = std::make_unique<Layer>(std::forward<Args>(args)...);
-    Layer& ref = *layer;
-    adopt(std::move(layer));
+    return adopt(std::make_unique<Layer>(std::forward<Args>(args)...));
+  }
+  template <class Layer>
+  Layer& adopt(std::unique_ptr<Layer> layer) {
+    Layer& ref = this->register_module(std::to_string(layers_.size()), std::move(layer));
+    ref.set_training(this->training());
+    layers_.push_back(&ref);
     return ref;
   }
-  void adopt(std::unique_ptr<Module<T>> layer);
 
   Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
-  std::vector<Parameter<T>*> parameters() override;
-  std::vector<Buffer<T>> buffers() override;
-  void set_training(bool training) override;
-  void freeze_randomness(bool frozen) override;
-  std::string describe() const override;  // one layer per line
+  std::string describe() const override { return "Sequential"; }
 
   std::size_t size() const { return layers_.size(); }
   Module<T>& operator[](std::size_t i) { return *layers_.at(i); }
 
  private:
-  std::vector<std::unique_ptr<Module<T>>> layers_;
+  std::vector<Module<T>*> layers_;
 };
 
+extern template class Module<float>;
+extern template class Module<double>;
 extern template class Sequential<float>;
 extern template class Sequential<double>;
 

@@ -3,7 +3,7 @@
 //
 // File format (little-endian), version 1:
 //   "TAPEGRAD" (8 bytes)  u32 version = 1  u32 scalar size (4 float, 8 double)
-//   string model description (u32 length + bytes)   string optimizer name ("" if none)
+//   string model description (Module::description(): every module's kind and settings; compared on loading)   string optimizer name ("" if none)
 //   string metadata (free text for the caller, e.g. how to rebuild the model)
 //   u32 tensor count, then per tensor: string name, u32 rank, u64 extents[rank], values
 //       names: "param/<name>", "buffer/<name>", "optim/<slot>/<name>"
@@ -21,11 +21,21 @@ template <class T>
 void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<T>* optimizer = nullptr,
                      const std::string& metadata = "");
 
+/// The model alone, without template arguments, for either precision.
+inline void save_checkpoint(const std::string& path, Module<float>& model) {
+  save_checkpoint<float>(path, model, nullptr, "");
+}
+inline void save_checkpoint(const std::string& path, Module<double>& model) {
+  save_checkpoint<double>(path, model, nullptr, "");
+}
+
 /// The metadata string saved with a checkpoint (after the same checks as loading: magic, version, checksum).
 std::string read_checkpoint_metadata(const std::string& path);
 
-/// Verifies magic, version, checksum, precision, and that every parameter, buffer and optimizer slot exists
-/// with the model's shape, before changing anything; DataError naming the file and the problem otherwise.
+/// Verifies magic, version, checksum, precision, the model's description (a Tanh network does not load into a
+/// ReLU network of the same sizes), and that every parameter, buffer and optimizer slot exists with the model's
+/// shape, before changing anything; DataError naming the file and what differs otherwise.
+/// Saving refuses (ValueError) a model that gives two tensors one name or one parameter two names.
 template <class T>
 void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* optimizer = nullptr);
 
