@@ -1,5 +1,6 @@
 #include "tapegrad/gradcheck/gradcheck.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -30,6 +31,12 @@ Tensor<T> numerical_gradient(const std::function<double(const Tensor<T>&)>& f, T
   return grad;
 }
 
+template <class T>
+Tensor<T> numerical_gradient(const std::function<double(const Tensor<T>&)>& f, const Tensor<T>& x, double h) {
+  Tensor<T> copy = x;
+  return numerical_gradient(f, copy, h);
+}
+
 namespace {
 
 // Tolerances that suit the precision: float's central differences are dominated by rounding.
@@ -50,16 +57,27 @@ GradcheckReport resolved(const GradcheckOptions& o) {
 class EntryBuilder {
  public:
   EntryBuilder(GradcheckEntry& e, double atol, double rtol) : e_(e), atol_(atol), rtol_(rtol) {}
-  // `where` is called only for a new worst element (unravelling every index would allocate each time).
+  // `forward` and `backward` are the one-sided differences; where they disagree the element is at a kink.
+  // `where` is called only for a new worst element or the first kink (unravelling every index would allocate).
   template <class Where>
-  void add(Where&& where, double analytic, double numerical) {
+  void add(Where&& where, double analytic, double numerical, double forward, double backward) {
+    const double one_sided_gap = std::abs(forward - backward);
+    if (one_sided_gap > atol_ + rtol_ * std::max(std::abs(forward), std::abs(backward))) {
+      if (e_.kinks++ == 0) {
+        e_.first_kink = where();
+        e_.kink_analytic = analytic;
+        e_.kink_forward = forward;
+        e_.kink_backward = backward;
+      }
+      return;
+    }
     const double err = std::abs(analytic - numerical);
     const double scale = std::max(std::abs(analytic), std::abs(numerical));
     const double badness = err / (atol_ + rtol_ * std::abs(numerical));
     ++e_.checked;
     sum_err_ += err;
     e_.max_abs_error = std::max(e_.max_abs_error, err);
-    if (scale > 0) e_.max_rel_error = std::max(e_.max_rel_error, err / scale);
+    if (scale > atol_) e_.max_rel_error = std::max(e_.max_rel_error, err / scale);
     if (!(badness <= 1)) all_within_ = false;  // NaN fails too
     if (analytic != 0 || std::abs(numerical) > atol_) nonzero_ = true;
     if (e_.checked == 1 || badness > worst_ || std::isnan(badness)) {
@@ -82,6 +100,18 @@ class EntryBuilder {
   bool all_within_ = true, nonzero_ = false;
 };
 
+// The ops a tape recorded, each once, in order of first use (leaves left out).
+template <class T>
+std::vector<std::string> ops_on(const Tape<T>& tape) {
+  std::vector<std::string> ops;
+  for (std::uint32_t i = 0; i < tape.size(); ++i) {
+    const std::string name = tape.name(i);
+    if (name == "leaf" || name == "parameter" || name == "constant") continue;
+    if (std::find(ops.begin(), ops.end(), name) == ops.end()) ops.push_back(name);
+  }
+  return ops;
+}
+
 }  // namespace
 
 template <class T>
@@ -97,6 +127,7 @@ GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::v
   const Shape out_shape = out.shape();
   const Tensor<T> v = Tensor<T>::randn(out_shape, rng);
   if (out.requires_grad()) tape.backward(out, v);
+  report.ops = ops_on(tape);
 
   // Numerical: L evaluated without recording, in double, on one reused tape.
   Tape<T> t;
@@ -111,6 +142,7 @@ GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::v
     return total;
   };
 
+  const double l_here = loss();  // for the one-sided differences that find kinks
   for (Parameter<T>* p : params) {
     GradcheckEntry& entry = report.entries.emplace_back();
     entry.name = p->name;
@@ -129,7 +161,8 @@ GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::v
         x[i] = saved;
         // divide by the step actually taken (in float, x +- eps is rounded)
         builder.add([&] { return unravel_index(i, x.shape()); }, analytic[i],
-                    (l_up - l_down) / (double(up) - double(down)));
+                    (l_up - l_down) / (double(up) - double(down)), (l_up - l_here) / (double(up) - double(saved)),
+                    (l_here - l_down) / (double(saved) - double(down)));
       }
     } else {
       const Tensor<T> saved = x;
@@ -142,7 +175,8 @@ GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::v
         for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(saved[i] - report.eps * u[i]);
         const double l_down = loss();
         x = saved;
-        builder.add([k] { return std::vector<std::size_t>{k}; }, projected, (l_up - l_down) / (2 * report.eps));
+        builder.add([k] { return std::vector<std::size_t>{k}; }, projected, (l_up - l_down) / (2 * report.eps),
+                    (l_up - l_here) / report.eps, (l_here - l_down) / report.eps);
       }
     }
     builder.finish();
@@ -181,25 +215,36 @@ const GradcheckEntry& GradcheckReport::operator[](const std::string& name) const
 }
 
 std::string GradcheckReport::table() const {
-  std::string out = fmt::format("gradcheck ({} mode, eps {:g}, pass if |a-n| <= {:g} + {:g}|n|)\n",
-                                fast ? "fast" : "full", eps, atol, rtol);
+  std::string out = fmt::format("gradcheck{} ({} mode, eps {:g}, pass if |a-n| <= {:g} + {:g}|n|)\n",
+                                ops.empty() ? "" : fmt::format(" of {}", fmt::join(ops, ", ")), fast ? "fast" : "full",
+                                eps, atol, rtol);
   if (!warning.empty()) out += fmt::format("warning: {}\n", warning);
   out += fmt::format("{:<14} {:<12} {:>7} {:>10} {:>10} {:>10}  {:<12} {:>13} {:>13}  {}\n", "tensor", "shape",
                      fast ? "dirs" : "elems", "mean|a-n|", "max|a-n|", "max rel", "worst at", "analytic",
                      "numerical", "result");
   for (const GradcheckEntry& e : entries) {
-    const char* result = e.all_zero ? "ALL ZERO" : e.passed ? "pass" : "FAIL";
-    out += fmt::format("{:<14} {:<12} {:>7} {:>10.2e} {:>10.2e} {:>10.2e}  {:<12} {:>13.6g} {:>13.6g}  {}\n", e.name,
-                       e.shape.str(), e.checked, e.mean_abs_error, e.max_abs_error, e.max_rel_error,
+    std::string result = e.checked == 0 && e.kinks > 0 ? "KINKS ONLY" : e.all_zero ? "ALL ZERO" : e.passed ? "pass" : "FAIL";
+    if (e.kinks > 0 && e.checked > 0) result += fmt::format(" ({} at kinks)", e.kinks);
+    out += fmt::format("{:<14} {:<12} {:>7} {:>10.2e} {:>10.2e} {:>10}  {:<12} {:>13.6g} {:>13.6g}  {}\n", e.name,
+                       e.shape.str(), e.checked, e.mean_abs_error, e.max_abs_error,
+                       e.max_rel_error > 0 ? fmt::format("{:.2e}", e.max_rel_error) : std::string("-"),
                        fmt::format("({})", fmt::join(e.worst_index, ",")), e.worst_analytic, e.worst_numerical,
                        result);
   }
+  for (const GradcheckEntry& e : entries)
+    if (e.kinks > 0)
+      out += fmt::format(
+          "kink: {} has {} {} where f is not differentiable (one-sided differences disagree), not judged; first at "
+          "({}): slope {:.6g} from the left, {:.6g} from the right, analytic {:.6g}\n",
+          e.name, e.kinks, e.kinks == 1 ? "element" : "elements", fmt::join(e.first_kink, ","), e.kink_backward,
+          e.kink_forward, e.kink_analytic);
   out += passed() ? "all passed\n" : "NOT all passed\n";
   return out;
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                               \
   template Tensor<T> numerical_gradient(const std::function<double(const Tensor<T>&)>&, Tensor<T>&, double);   \
+  template Tensor<T> numerical_gradient(const std::function<double(const Tensor<T>&)>&, const Tensor<T>&, double); \
   template GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>&, const std::vector<Parameter<T>*>&, \
                                      const GradcheckOptions&);                                                \
   template GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&, const std::vector<Var<T>>&)>&,      \

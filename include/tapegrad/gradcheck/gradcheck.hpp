@@ -16,6 +16,9 @@ double numerical_diff(const std::function<double(double)>& f, double x, double h
 /// Perturbs x in place, one element at a time, and restores it. f may read x directly or ignore its argument.
 template <class T>
 Tensor<T> numerical_gradient(const std::function<double(const Tensor<T>&)>& f, Tensor<T>& x, double h = 1e-4);
+/// The same for a const x: perturbs a copy (f must read its argument).
+template <class T>
+Tensor<T> numerical_gradient(const std::function<double(const Tensor<T>&)>& f, const Tensor<T>& x, double h = 1e-4);
 
 struct GradcheckOptions {
   double eps = 0;   // central-difference step; 0 picks 1e-6 for double, 1e-3 for float
@@ -38,17 +41,25 @@ struct GradcheckEntry {
   double worst_analytic = 0;
   double worst_numerical = 0;
   bool all_zero = false;  // both gradients exactly zero: nothing was checked, so it does not pass
-  bool passed = false;
+  // Elements at a kink (ReLU or abs at 0, ties in max): the one-sided differences (f(x+h) - f(x)) / h and
+  // (f(x) - f(x-h)) / h disagree, so there is no derivative to compare with. Reported, not judged.
+  std::size_t kinks = 0;
+  std::vector<std::size_t> first_kink;  // its index, and what was seen there:
+  double kink_analytic = 0, kink_forward = 0, kink_backward = 0;
+  bool passed = false;  // every element not at a kink within tolerance, and not all zero
 };
 
 struct GradcheckReport {
+  std::vector<std::string> ops;  // the ops the checked function recorded, in order of first use (user ops too)
   std::vector<GradcheckEntry> entries;
   bool fast = false;
   double eps = 0, atol = 0, rtol = 0;
   std::string warning;  // e.g. checking in float
   bool passed() const;
   const GradcheckEntry& operator[](const std::string& name) const;  // throws ValueError if absent
-  std::string table() const;  // one row per tensor
+  /// One row per tensor, then a line for each tensor with elements at kinks. "max rel" counts only elements
+  /// where the gradient exceeds atol ("-" when none does): a zero next to a rounding-sized number is not 100 %.
+  std::string table() const;
 };
 
 /// Check the gradients of `f` with respect to `params`. `f` records a computation on the tape it is given,
