@@ -142,6 +142,45 @@ TEST_CASE("gradcheck: softmax and log_softmax, on a vector and row-wise on a mat
   }
 }
 
+TEST_CASE("gradcheck: softmax and log_softmax along every axis of random 3-D shapes") {
+  tg::Rng rng(31);
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const tg::Shape s{2 + rng.below(3), 2 + rng.below(3), 2 + rng.below(3)};  // an extent-1 axis has gradient 0
+    for (int axis : {0, 1, 2, -2}) {
+      check([axis](auto&, const Vs& v) { return tg::softmax(v[0], axis); }, {kink_free(s, rng)});
+      check([axis](auto&, const Vs& v) { return tg::log_softmax(v[0], axis); }, {kink_free(s, rng)});
+    }
+  }
+}
+
+TEST_CASE("softmax along axis 0 equals softmax of the transpose, transposed back") {
+  tg::Rng rng(32);
+  tg::Tape<double> tape;
+  const V x = tape.constant(kink_free({3, 4}, rng));
+  const T by_axis = tg::softmax(x, 0).value();
+  const T by_transpose = tg::transpose(tg::softmax(tg::transpose(x))).value();
+  CHECK(testing::max_abs_diff(by_axis, by_transpose) < 1e-15);
+  CHECK_THROWS_WITH_AS(tg::softmax(x, 2), doctest::Contains("softmax: axis 2 is out of range"), tg::ValueError);
+}
+
+TEST_CASE("gradcheck: clamp(lo, hi) keeps both bounds in its op, and max over all axes") {
+  tg::Rng rng(33);
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const tg::Shape s = random_shape(rng);
+    T x = T::uniform(s, rng, -0.8, 0.8);  // inside the bounds, away from them...
+    if (x.size() > 1) x[1] = trial % 2 ? 1.3 : -1.4;  // ...but one element clamped
+    check([](auto&, const Vs& v) { return tg::clamp(v[0], -1.0, 1.0); }, {x});
+    check([](auto&, const Vs& v) { return tg::max(v[0] * v[0]); }, {kink_free(s, rng)});
+  }
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{-2.0, 0.5, 3.0});
+  const V y = tg::clamp(x, -1.0, 1.0);
+  CHECK(y.value() == T{-1.0, 0.5, 1.0});
+  tg::sum(y).backward();
+  CHECK(x.grad() == T{0.0, 1.0, 0.0});
+  CHECK_THROWS_WITH_AS(tg::clamp(x, 1.0, -1.0), doctest::Contains("clamp: needs lo <= hi"), tg::ValueError);
+}
+
 TEST_CASE("gradcheck: losses against predictions and targets") {
   tg::Rng rng(29);
   const T y = positive({4, 3}, rng, 0.1, 0.9), t = positive({4, 3}, rng, 0.0, 1.0);

@@ -24,6 +24,7 @@
 #include "tapegrad/nn/check.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/layers.hpp"
+#include "tapegrad/nn/metrics.hpp"
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/nn/networks.hpp"
 #include "tapegrad/optim/optimizer.hpp"

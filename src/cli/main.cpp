@@ -1,4 +1,5 @@
 // tapegrad: compare optimizers, train, evaluate and gradient-check from the command line.
+#include <cstdio>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -52,6 +53,8 @@ int main(int argc, char** argv) {
   check->add_flag("--verbose", verbose, "print every report table");
   check->add_option("--seed", seed, "inputs and upstream gradients")->capture_default_str();
 
+  CLI::App* rules = app.add_subcommand("rules", "print every built-in op's derivative rule (docs/derivatives.md)");
+
   CLI11_PARSE(app, argc, argv);
   if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr || app.count("--threads")) tapegrad::set_blas_threads(threads);
   try {
@@ -61,6 +64,10 @@ int main(int argc, char** argv) {
     if (*train) return cli::train(train_run, train_opt, save, resume);
     if (*eval) return cli::evaluate(model, eval_data, eval_limit);
     if (*check) return cli::gradcheck(names, fast, seed, verbose);
+    if (*rules) {
+      fmt::print("{}", tapegrad::derivative_rules_markdown());
+      return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
+    }
   } catch (const tapegrad::Error& e) {
     fmt::print(stderr, "tapegrad: {}\n", e.what());
     return 2;

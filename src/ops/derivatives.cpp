@@ -21,7 +21,7 @@ std::string derivative_rules_markdown() {
   std::string out =
       "# Derivative rules of tapegrad's built-in ops\n\n"
       "Generated from the op classes in `src/ops/` (each rule's text stands beside its code); "
-      "`tests/test_derivatives.cpp` fails when this file and the code differ. Regenerate with "
+      "`tests/test_custom.cpp` fails when this file and the code differ. Regenerate with "
       "`build/tapegrad rules > docs/derivatives.md`.\n\n"
       "Notation: inputs `a`, `b` (`x` for a single input), output `y`, upstream gradient `g = dL/dy`; "
       "`da = ...` is what the rule adds into `dL/da`. Elementwise ops broadcast like NumPy, and their gradients "
