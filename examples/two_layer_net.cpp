@@ -19,7 +19,7 @@ int main(int argc, char** argv) try {
   tg::Rng rng(42);
   auto net = tg::make_two_layer_net<float>(data.train.features, 50, 10, rng);
   auto sgd = tg::make_sgd<float>(net->parameters(), {/*lr=*/0.1});
-  fmt::print("{}{}\n", net->describe(), sgd->describe());
+  fmt::print("{}{}\n", net->description(), sgd->describe());
 
   tg::TrainerOptions options;
   options.epochs = epochs;

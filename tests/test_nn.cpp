@@ -6,7 +6,7 @@ using T = tg::Tensor<double>;
 namespace {
 tg::GradcheckReport check_module(tg::Module<double>& m, const T& x, tg::GradcheckOptions options = {}) {
   const auto report = tg::gradcheck_module(m, x, options);
-  INFO(m.describe());
+  INFO(m.description());
   INFO(report.table());
   CHECK(report.passed());
   return report;

@@ -53,7 +53,7 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
     fmt::print("resumed from {}\n", resume);
   }
   fmt::print("{} on {} ({} training, {} test images)\n{}{}\n", mlp.str(), run.data, data.train.rows, data.test.rows,
-             net->describe(), optimizer->describe());
+             net->summary(tg::Shape{run.batch, data.train.features}), optimizer->describe());
   tg::TrainerOptions options;
   options.epochs = run.epochs;
   options.batch_size = run.batch;
