@@ -84,6 +84,8 @@ std::vector<CatalogCheck> build() {
   c.push_back(unary("log", "arithmetic", [](const V& a) { return log(a); }, true));
   c.push_back(unary("sqrt", "arithmetic", [](const V& a) { return sqrt(a); }, true));
   c.push_back(unary("abs", "arithmetic", [](const V& a) { return abs(a); }));
+  // kink_free values lie in +-[0.2, 1.5]: the bounds +-1.7 clamp none, +-0.1 all but those in between: none sit on one
+  c.push_back(unary("clamp", "arithmetic", [](const V& a) { return clamp(a, -1.7, 1.7) + clamp(a, 0.1, 1.7); }));
   c.push_back(entry(
       "matmul", "linalg",
       [](Rng& rng) {
@@ -128,6 +130,7 @@ std::vector<CatalogCheck> build() {
   c.push_back(unary("tanh", "activation", [](const V& a) { return tanh(a); }));
   c.push_back(unary("softmax", "activation", [](const V& a) { return softmax(a); }));
   c.push_back(unary("log_softmax", "activation", [](const V& a) { return log_softmax(a); }));
+  c.push_back(unary("softmax(axis 0)", "activation", [](const V& a) { return softmax(a, 0) * log_softmax(a, 0); }));
   const auto prediction_and_target = [](Rng& rng) {
     return std::vector<Tensor<double>>{positive({4, 3}, rng, 0.1, 0.9), positive({4, 3}, rng, 0.0, 1.0)};
   };
@@ -161,6 +164,15 @@ std::vector<CatalogCheck> build() {
     bn->gamma.value = kink_free({4}, rng);
     bn->beta.value = kink_free({4}, rng);
     return bn;
+  }));
+  c.push_back(layer("Sequential(Linear, BatchNorm, Tanh, Dropout)", "network", [](Rng& rng) -> std::unique_ptr<Module<double>> {
+    auto net = std::make_unique<Sequential<double>>();
+    net->add<Linear<double>>(4, 5, Init::xavier(), rng);
+    net->add<BatchNorm<double>>(5);
+    net->add<Tanh<double>>();
+    net->add<Dropout<double>>(0.25, rng.engine()(), Dropout<double>::Mode::Inverted);
+    net->add<Linear<double>>(5, 2, Init::xavier(), rng);
+    return net;
   }));
   c.push_back(layer("MLP", "network", [](Rng& rng) -> std::unique_ptr<Module<double>> {
     return make_mlp<double>({{4, 6, 5, 3}, Activation::ReLU, Init::he(), true, 0.2}, rng);
