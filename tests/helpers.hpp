@@ -67,6 +67,14 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+/// Files in `folder` whose name marks them as a temporary of write_file_atomically ("*.tmp-XXXXXX").
+inline std::size_t temporaries_in(const std::string& folder) {
+  std::size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(folder))
+    n += entry.path().filename().string().find(".tmp-") != std::string::npos;
+  return n;
+}
+
 inline std::vector<unsigned char> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};

@@ -97,7 +97,7 @@ TEST_CASE("cli: compare trains each optimizer on the same data and writes a tabl
   const std::string text(csv.begin(), csv.end());
   CHECK(text.rfind("iteration,\"sgd(lr=0.1) loss\",\"sgd(lr=0.1) smoothed\"", 0) == 0);
   CHECK(std::count(text.begin(), text.end(), '\n') == 1 + 3 * 20);  // header + 3 epochs of 20 batches
-  if (std::system("command -v gnuplot > /dev/null") == 0) CHECK(std::filesystem::file_size(out.file("compare_loss.png")) > 1000);
+  CHECK(std::filesystem::file_size(out.file("compare_loss.png")) > 1000);  // the set-up installs gnuplot
   // deterministic for a seed: the same run writes the same curves
   TempDir again;
   run("compare --data " + data.str() + " --net 32 --epochs 3 --batch 20 --opt sgd:lr=0.1 --opt adam:lr=0.01 --out " +

@@ -57,10 +57,7 @@ TEST_CASE("the MNIST loader reads either naming, scales pixels to [0, 1] and kee
 
 TEST_CASE("Debian's Fashion-MNIST loads: 60,000 + 10,000 images of 28x28, ten classes") {
   const std::string dir = tg::default_data_dir();
-  if (!std::filesystem::exists(dir)) {
-    MESSAGE("skipped: " << dir << " is not installed (scripts/setup.sh installs it)");
-    return;
-  }
+  REQUIRE_MESSAGE(std::filesystem::exists(dir), dir << " is not installed (scripts/setup.sh installs it)");
   const tg::TrainTest d = tg::load_mnist(dir);
   CHECK(d.train.rows == 60000);
   CHECK(d.test.rows == 10000);

@@ -2,6 +2,7 @@
 // Everything a user of tapegrad needs: tensors, the tape, ops, gradient checking, layers, optimizers,
 // data and training.
 #include "tapegrad/core/error.hpp"
+#include "tapegrad/core/files.hpp"
 #include "tapegrad/core/format.hpp"
 #include "tapegrad/core/grad_mode.hpp"
 #include "tapegrad/core/random.hpp"

@@ -1,11 +1,30 @@
 #include "cli/common.hpp"
 
+#include <csignal>
 #include <cstdlib>
+#include <signal.h>
 #include <filesystem>
 
 #include <fmt/format.h>
 
 namespace cli {
+
+namespace {
+// Set by the signal handler, read between training steps: the one piece of global state of the program.
+volatile std::sig_atomic_t g_stop_requested = 0;
+extern "C" void request_stop(int) { g_stop_requested = 1; }
+}  // namespace
+
+void install_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  signal(SIGXFSZ, SIG_IGN);
+}
+
+bool interrupted() { return g_stop_requested != 0; }
 
 void RunOptions::add_to(CLI::App& app, bool with_model_options) {
   app.add_option("--data", data, "MNIST-format folder (default: Debian's Fashion-MNIST)")->capture_default_str();
@@ -57,9 +76,6 @@ std::vector<std::size_t> parse_sizes(const std::string& text) {
 }
 
 std::string output_path(const std::string& folder, const std::string& name) {
-  std::error_code ec;
-  std::filesystem::create_directories(folder, ec);
-  if (ec) throw tg::DataError(fmt::format("{}: cannot create the output folder ({})", folder, ec.message()));
   return (std::filesystem::path(folder) / name).string();
 }
 
@@ -82,21 +98,6 @@ std::string table(const std::vector<std::string>& header, const std::vector<std:
   out += std::string(total - 2, '-') + "\n";
   for (const auto& row : rows) out += line(row);
   return out;
-}
-
-bool run_gnuplot(const std::string& script_path) {
-  const std::string command = fmt::format("gnuplot '{}' 2>&1", script_path);
-  std::FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return false;
-  std::string output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  const int status = pclose(pipe);
-  if (status != 0) {
-    fmt::print(stderr, "warning: no plot: gnuplot failed or is missing (apt-get install gnuplot-nox)\n{}", output);
-    return false;
-  }
-  return true;
 }
 
 }  // namespace cli

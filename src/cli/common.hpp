@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/output.hpp"
 #include "tapegrad/tapegrad.hpp"
 
 namespace cli {
@@ -31,12 +32,15 @@ struct RunOptions {
 
 /// "100-50" -> {100, 50}; "" or "none" -> {}. ValueError otherwise.
 std::vector<std::size_t> parse_sizes(const std::string& text);
-/// Creates the output folder; returns path/name.
+/// folder/name (the folder is created and checked by tapegrad::prepare_output_folder before any work).
 std::string output_path(const std::string& folder, const std::string& name);
 /// Text of a table: a header row and rows of cells, columns padded, numbers right-aligned.
 std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
-/// Runs a gnuplot script; false (with a warning on stderr) when gnuplot is missing or fails.
-bool run_gnuplot(const std::string& script_path);
+
+/// Ctrl-C (SIGINT) and SIGTERM ask the running work to stop at the next step (see install_signal_handlers);
+/// SIGXFSZ is ignored, so a file-size limit is a write error that gets reported, not a silent death.
+void install_signal_handlers();
+bool interrupted();
 
 int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold);
 int compare_function(const std::vector<std::string>& optimizers, bool all, int steps, const std::string& out);

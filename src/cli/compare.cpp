@@ -1,6 +1,7 @@
 // `tapegrad compare`: the same network, initial weights and batches under each optimizer; and `--function`,
 // the book's 2-D comparison on f(x, y) = x^2/20 + y^2.
-#include <fstream>
+#include <algorithm>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -26,9 +27,68 @@ struct Run {
   double seconds_per_epoch = 0;
 };
 
+std::string loss_csv(const std::vector<Run>& runs) {
+  std::string csv = "iteration";
+  for (const Run& r : runs) csv += "," + quoted(r.label + " loss") + "," + quoted(r.label + " smoothed");
+  csv += "\n";
+  std::size_t n = 0;
+  for (const Run& r : runs) n = std::max(n, r.history.loss.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    csv += std::to_string(i + 1);
+    for (const Run& r : runs)
+      csv += i < r.history.loss.size() ? fmt::format(",{:.6g},{:.6g}", r.history.loss[i], r.smoothed[i]) : ",,";
+    csv += "\n";
+  }
+  return csv;
+}
+
+// The script holds no user text: the PNG is ARG1, the CSV ARG2, the title ARG3 (paths and the data folder's
+// name reach gnuplot as values, never as code); labels are the program's own, quoted.
+std::string loss_plot_script(const std::vector<Run>& runs) {
+  std::string gp =
+      "set terminal pngcairo size 1000,640 font ',11'\nset output ARG1\nset datafile separator ','\n"
+      "set title ARG3 noenhanced\nset xlabel 'iteration'\nset ylabel 'training loss (smoothed; raw behind)'\n"
+      "set yrange [0:2.5]\nset grid\nset key top right noenhanced\nplot ";
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const char* color = kColors[i % std::size(kColors)];
+    gp += fmt::format("{}ARG2 using 1:{} with lines lc rgb '#C8{}' notitle, \\\n     ARG2 using 1:{} with lines lw 2.5 "
+                      "lc rgb '#{}' title {}",
+                      i ? ", \\\n     " : "", 2 * i + 2, color, 2 * i + 3, color, gnuplot_string(runs[i].label));
+  }
+  return gp + "\n";
+}
+
+// Everything a comparison shows, written again after each finished run: Ctrl-C or a failure in a later run
+// keeps the table and curves of the runs before it.
+struct CompareOutputs {
+  std::string table_path, csv_path;
+  double threshold;
+  std::string write(const std::vector<Run>& runs) const {
+    std::vector<std::vector<std::string>> rows;
+    for (const Run& r : runs) {
+      const long below = tg::first_below(r.smoothed, threshold);
+      rows.push_back({r.label, fmt::format("{:.4f}", r.history.epochs.back().train_loss),
+                      fmt::format("{:.2f}%", 100 * r.history.epochs.back().test_accuracy),
+                      fmt::format("{:.2f}", r.seconds_per_epoch), below < 0 ? "never" : std::to_string(below + 1)});
+    }
+    if (runs.empty()) {
+      write_text(table_path, "no run has finished yet\n");
+      write_text(csv_path, "iteration\n");
+      return "";
+    }
+    const std::string text = table(
+        {"optimizer", "final train loss", "test accuracy", "s/epoch", fmt::format("iter: loss < {:g}", threshold)}, rows);
+    write_text(table_path, text);
+    write_text(csv_path, loss_csv(runs));
+    return text;
+  }
+};
+
 template <class T>
-std::vector<Run> train_each(const RunOptions& run, const tg::TrainTest& data, const std::vector<tg::OptimizerSpec>& specs) {
+std::vector<Run> train_each(const RunOptions& run, const tg::TrainTest& data, const std::vector<tg::OptimizerSpec>& specs,
+                            const CompareOutputs& outputs) {
   std::vector<Run> runs;
+  outputs.write(runs);  // no stale table or curves from an earlier comparison in this folder
   const tg::MlpSpec mlp = run.mlp(data.train.features, data.train.classes);
   for (const tg::OptimizerSpec& spec : specs) {
     tg::Rng rng(run.seed);  // the same initial weights for every optimizer
@@ -41,6 +101,7 @@ std::vector<Run> train_each(const RunOptions& run, const tg::TrainTest& data, co
     options.batch_size = run.batch;
     options.seed = run.seed;  // the same batches for every optimizer
     options.evaluate_train = false;
+    options.should_stop = interrupted;
     tg::Trainer<T> trainer(*net, *optimizer, options);
     Run r;
     r.label = optimizer->describe();
@@ -48,45 +109,9 @@ std::vector<Run> train_each(const RunOptions& run, const tg::TrainTest& data, co
     r.smoothed = tg::smooth_curve(r.history.loss);
     for (const tg::EpochStats& e : r.history.epochs) r.seconds_per_epoch += e.seconds / double(r.history.epochs.size());
     runs.push_back(std::move(r));
+    outputs.write(runs);
   }
   return runs;
-}
-
-void write_loss_csv(const std::string& path, const std::vector<Run>& runs) {
-  std::ofstream csv(path);
-  csv << "iteration";
-  for (const Run& r : runs) csv << "," << quoted(r.label + " loss") << "," << quoted(r.label + " smoothed");
-  csv << "\n";
-  const std::size_t n = runs.front().history.loss.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    csv << i + 1;
-    for (const Run& r : runs) csv << fmt::format(",{:.6g},{:.6g}", r.history.loss[i], r.smoothed[i]);
-    csv << "\n";
-  }
-  if (!csv) throw tg::DataError(fmt::format("{}: write failed", path));
-}
-
-void write_loss_plot(const std::string& folder, const std::string& csv, const std::vector<Run>& runs,
-                     const std::string& title) {
-  const std::string script = output_path(folder, "compare_loss.gp");
-  const std::string png = output_path(folder, "compare_loss.png");
-  std::ofstream gp(script);
-  gp << "set terminal pngcairo size 1000,640 font ',11'\n"
-     << "set output '" << png << "'\n"
-     << "set datafile separator ','\n"
-     << "set title '" << title << "'\n"
-     << "set xlabel 'iteration'\nset ylabel 'training loss (smoothed; raw behind)'\n"
-     << "set yrange [0:2.5]\nset grid\nset key top right\n"
-     << "plot ";
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    const char* color = kColors[i % std::size(kColors)];
-    gp << (i ? ", \\\n     " : "") << "'" << csv << "' using 1:" << 2 * i + 2 << " with lines lc rgb '#C8" << color
-       << "' notitle, \\\n     '" << csv << "' using 1:" << 2 * i + 3 << " with lines lw 2.5 lc rgb '#" << color
-       << "' title '" << runs[i].label << "'";
-  }
-  gp << "\n";
-  gp.close();
-  if (run_gnuplot(script)) fmt::print("plot:  {}\n", png);
 }
 
 }  // namespace
@@ -95,35 +120,32 @@ int compare_networks(const RunOptions& run, const std::vector<std::string>& opti
   const std::vector<tg::OptimizerSpec> specs =
       parse_specs(optimizers.empty() ? std::vector<std::string>{"sgd", "momentum", "adagrad"} : optimizers);
   run.mlp(1, 1);  // check the network options before spending time on the data
+  tg::prepare_output_folder(run.out);  // before any training: a run must not find out at its end
   const tg::TrainTest data = run.load();
   fmt::print("data: {} ({} training, {} test images)\n", run.data, data.train.rows, data.test.rows);
-  const std::vector<Run> runs =
-      run.use_double ? train_each<double>(run, data, specs) : train_each<float>(run, data, specs);
-
-  std::vector<std::vector<std::string>> rows;
-  for (const Run& r : runs) {
-    const long below = tg::first_below(r.smoothed, threshold);
-    rows.push_back({r.label, fmt::format("{:.4f}", r.history.epochs.back().train_loss),
-                    fmt::format("{:.2f}%", 100 * r.history.epochs.back().test_accuracy),
-                    fmt::format("{:.2f}", r.seconds_per_epoch), below < 0 ? "never" : std::to_string(below + 1)});
+  const CompareOutputs outputs{output_path(run.out, "compare_table.txt"), output_path(run.out, "compare_loss.csv"),
+                               threshold};
+  std::vector<Run> runs;
+  try {
+    runs = run.use_double ? train_each<double>(run, data, specs, outputs) : train_each<float>(run, data, specs, outputs);
+  } catch (const tg::Interrupted&) {
+    throw tg::Interrupted(fmt::format("interrupted; the finished runs are kept in {} and {}", outputs.table_path,
+                                      outputs.csv_path));
   }
-  const std::string text =
-      table({"optimizer", "final train loss", "test accuracy", "s/epoch", fmt::format("iter: loss < {:g}", threshold)},
-            rows);
-  fmt::print("\n{}", text);
-  std::ofstream(output_path(run.out, "compare_table.txt")) << text;
-  const std::string csv = output_path(run.out, "compare_loss.csv");
-  write_loss_csv(csv, runs);
-  fmt::print("\ntable: {}\ncurves: {}\n", output_path(run.out, "compare_table.txt"), csv);
-  write_loss_plot(run.out, csv, runs,
-                  fmt::format("{} on {}, batch {}, seed {}", run.mlp(data.train.features, data.train.classes).str(),
-                              std::filesystem::path(run.data).filename().string(), run.batch, run.seed));
+  fmt::print("\n{}", outputs.write(runs));
+  fmt::print("\ntable: {}\ncurves: {}\n", outputs.table_path, outputs.csv_path);
+  const std::string png = output_path(run.out, "compare_loss.png");
+  render_png(output_path(run.out, "compare_loss.gp"), loss_plot_script(runs), png,
+             {outputs.csv_path, fmt::format("{} on {}, batch {}, seed {}", run.mlp(data.train.features, data.train.classes).str(),
+                                            std::filesystem::path(run.data).filename().string(), run.batch, run.seed)});
+  fmt::print("plot:  {}\n", png);
   return 0;
 }
 
 int compare_function(const std::vector<std::string>& optimizers, bool all, int steps, const std::string& out) {
   const std::vector<tg::OptimizerSpec> specs =
       optimizers.empty() ? tg::book_bowl_optimizers(all) : parse_specs(optimizers);
+  tg::prepare_output_folder(out);
   std::vector<std::vector<tg::Point2>> paths;
   std::vector<std::vector<std::string>> rows;
   for (const tg::OptimizerSpec& spec : specs) {
@@ -135,46 +157,46 @@ int compare_function(const std::vector<std::string>& optimizers, bool all, int s
   fmt::print("f(x, y) = x^2/20 + y^2 from (-7, 2), {} steps\n\n", steps);
   const std::string text = table({"optimizer", "x", "y", "f(x, y)"}, rows);
   fmt::print("{}", text);
-  std::ofstream(output_path(out, "function_table.txt")) << text;
+  write_text(output_path(out, "function_table.txt"), text);
 
   const std::string csv = output_path(out, "function_paths.csv");
-  std::ofstream data(csv);
-  data << "optimizer,step,x,y\n";
+  std::string data = "optimizer,step,x,y\n";
   for (std::size_t i = 0; i < specs.size(); ++i)
     for (std::size_t s = 0; s < paths[i].size(); ++s)
-      data << fmt::format("{},{},{:.17g},{:.17g}\n", quoted(specs[i].str()), s, paths[i][s][0], paths[i][s][1]);
-  data.close();
+      data += fmt::format("{},{},{:.17g},{:.17g}\n", quoted(specs[i].str()), s, paths[i][s][0], paths[i][s][1]);
+  write_text(csv, data);
   // gnuplot reads the paths as blocks, one per optimizer
   const std::string blocks = output_path(out, "function_paths.dat");
-  std::ofstream dat(blocks);
+  std::string dat;
   for (const auto& path : paths) {
-    for (const tg::Point2& p : path) dat << fmt::format("{:.17g} {:.17g}\n", p[0], p[1]);
-    dat << "\n\n";
+    for (const tg::Point2& p : path) dat += fmt::format("{:.17g} {:.17g}\n", p[0], p[1]);
+    dat += "\n\n";
   }
-  dat.close();
+  write_text(blocks, dat);
 
-  // One panel per optimizer: contours of f with the path over them, as the book's figure.
+  // One panel per optimizer: contours of f with the path over them, as the book's figure. The PNG is ARG1 and
+  // the paths ARG2: no path is written into the script.
   const std::size_t cols = specs.size() <= 4 ? 2 : 3;
   const std::size_t plot_rows = (specs.size() + cols - 1) / cols;
-  const std::string png = output_path(out, "function_paths.png");
-  const std::string script = output_path(out, "function_paths.gp");
-  std::ofstream gp(script);
-  gp << "set terminal pngcairo size " << 480 * cols << "," << 400 * plot_rows << " font ',10'\n"
-     << "set output '" << png << "'\n"
-     << "f(x, y) = x**2/20 + y**2\nset xrange [-10:10]\nset yrange [-5:5]\n"
-     // contour lines of f, computed once into a table, then drawn as plain lines under each path
-     << "set contour base\nset cntrparam levels discrete 0.25, 1, 2.5, 5, 10, 20\nunset surface\nset view map\n"
-     << "set isosamples 100\nset table $contours\nsplot f(x, y)\nunset table\nunset contour\n"
-     << "unset key\nset grid\nset multiplot layout " << plot_rows << "," << cols << "\n";
+  std::string gp = fmt::format("set terminal pngcairo size {},{} font ',10'\n", 480 * cols, 400 * plot_rows);
+  gp += "set output ARG1\n"
+        "f(x, y) = x**2/20 + y**2\nset xrange [-10:10]\nset yrange [-5:5]\n"
+        // contour lines of f, computed once into a table, then drawn as plain lines under each path
+        "set contour base\nset cntrparam levels discrete 0.25, 1, 2.5, 5, 10, 20\nunset surface\nset view map\n"
+        "set isosamples 100\nset table $contours\nsplot f(x, y)\nunset table\nunset contour\n"
+        "unset key\nset grid\n";
+  gp += fmt::format("set multiplot layout {},{}\n", plot_rows, cols);
   for (std::size_t i = 0; i < specs.size(); ++i)
-    gp << "set title '" << specs[i].str() << "'\n"
-       << "plot $contours using 1:2 with lines lc rgb '#B0B0B0', '" << blocks << "' index " << i
-       << " using 1:2 with linespoints pt 7 ps 0.6 lw 1.5 lc rgb '#d62728', "
-       << "'-' using 1:2 with points pt 1 ps 2.5 lw 2 lc rgb 'black'\n0 0\ne\n";
-  gp << "unset multiplot\n";
-  gp.close();
+    gp += fmt::format("set title {} noenhanced\n", gnuplot_string(specs[i].str())) +
+          fmt::format("plot $contours using 1:2 with lines lc rgb '#B0B0B0', ARG2 index {} using 1:2 with linespoints "
+                      "pt 7 ps 0.6 lw 1.5 lc rgb '#d62728', '-' using 1:2 with points pt 1 ps 2.5 lw 2 lc rgb 'black'\n"
+                      "0 0\ne\n",
+                      i);
+  gp += "unset multiplot\n";
   fmt::print("\ntable: {}\npaths: {}\n", output_path(out, "function_table.txt"), csv);
-  if (run_gnuplot(script)) fmt::print("plot:  {}\n", png);
+  const std::string png = output_path(out, "function_paths.png");
+  render_png(output_path(out, "function_paths.gp"), gp, png, {blocks});
+  fmt::print("plot:  {}\n", png);
   return 0;
 }
 

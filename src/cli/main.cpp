@@ -1,6 +1,8 @@
 // tapegrad: compare optimizers, train, evaluate and gradient-check from the command line.
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <new>
 
 #include <fmt/format.h>
 
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
   CLI::App* rules = app.add_subcommand("rules", "print every built-in op's derivative rule (docs/derivatives.md)");
 
   CLI11_PARSE(app, argc, argv);
+  cli::install_signal_handlers();
   if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr || app.count("--threads")) tapegrad::set_blas_threads(threads);
   try {
     if (*compare)
@@ -68,9 +71,21 @@ int main(int argc, char** argv) {
       fmt::print("{}", tapegrad::derivative_rules_markdown());
       return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
     }
+  } catch (const tapegrad::Interrupted& e) {
+    fmt::print(stderr, "tapegrad: {}\n", e.what());
+    return 130;
   } catch (const tapegrad::Error& e) {
     fmt::print(stderr, "tapegrad: {}\n", e.what());
     return 2;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "tapegrad: out of memory: the sizes asked for need more memory than this machine has\n");
+    return 3;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "tapegrad: unexpected error: {}\n", e.what());
+    return 1;
+  } catch (...) {
+    fmt::print(stderr, "tapegrad: unexpected error of unknown type\n");
+    return 1;
   }
   return 0;
 }

@@ -1,6 +1,6 @@
 // `tapegrad train` and `tapegrad eval`: one configuration, saved with its optimizer's state; accuracy and a
 // confusion matrix from a saved model.
-#include <fstream>
+#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -42,6 +42,9 @@ tg::MlpSpec spec_from(const std::map<std::string, std::string>& meta) {
 
 template <class T>
 int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::string& save, const std::string& resume) {
+  // Where the checkpoint goes must be writable before any work starts.
+  const std::filesystem::path save_folder = std::filesystem::path(save.empty() ? output_path(run.out, "x") : save).parent_path();
+  tg::prepare_output_folder(save_folder.empty() ? "." : save_folder.string());
   const tg::TrainTest data = run.load();
   tg::MlpSpec mlp = run.mlp(data.train.features, data.train.classes);
   if (!resume.empty()) mlp = spec_from(parse_metadata(resume));
@@ -59,7 +62,8 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   options.batch_size = run.batch;
   options.seed = run.seed;
   const std::string path = save.empty() ? output_path(run.out, "model.tgckpt") : save;
-  options.checkpoint = path;  // after every epoch: an interrupted or diverging run keeps its last good state
+  options.checkpoint = path;
+  options.should_stop = interrupted;  // after every epoch: an interrupted or diverging run keeps its last good state
   options.checkpoint_metadata = describe_run(run, mlp, spec.str());
   tg::Trainer<T> trainer(*net, *optimizer, options);
   trainer.fit(data.train, &data.test);

@@ -23,8 +23,33 @@ float Dataset::feature(std::size_t row, std::size_t j) const {
   return pixels.empty() ? values[at] : pixel_value(pixels[at]);
 }
 
+void Dataset::check_sizes() const {
+  std::size_t cells = 0;
+  if (__builtin_mul_overflow(rows, features, &cells))
+    throw ValueError(fmt::format("data set '{}': {} rows of {} features do not fit in memory", name, rows, features));
+  const std::size_t held = pixels.empty() ? values.size() : pixels.size();
+  if ((!pixels.empty() && !values.empty()) || held != cells)
+    throw ValueError(fmt::format("data set '{}': {} rows of {} features need {} values; it holds {} pixels and {} "
+                                 "values (exactly one of the two is used)",
+                                 name, rows, features, cells, pixels.size(), values.size()));
+  if (labels.size() != rows)
+    throw ValueError(fmt::format("data set '{}': {} rows but {} labels", name, rows, labels.size()));
+}
+
+void Dataset::validate() const {
+  check_sizes();
+  for (std::size_t i = 0; i < rows; ++i)
+    if (labels[i] >= classes)
+      throw ValueError(fmt::format("data set '{}': label {} (row {}) is not one of its {} classes", name, labels[i], i,
+                                   classes));
+}
+
 template <class T>
 void Dataset::gather(const std::size_t* indices, std::size_t count, Tensor<T>& x, std::vector<std::size_t>& y) const {
+  check_sizes();  // cheap; the labels are checked once by validate()
+  for (std::size_t i = 0; i < count; ++i)
+    if (indices[i] >= rows)
+      throw ValueError(fmt::format("data set '{}': row {} asked for, it has {} rows", name, indices[i], rows));
   x.resize({count, features});
   y.resize(count);
   for (std::size_t i = 0; i < count; ++i) {

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "tapegrad/core/error.hpp"
+#include "tapegrad/core/files.hpp"
 
 namespace tapegrad {
 namespace {
@@ -108,24 +109,6 @@ std::uint32_t crc_of(const unsigned char* data, std::size_t n) {
   return static_cast<std::uint32_t>(crc);
 }
 
-// Writes to a temporary file beside `path`, flushes it to disk, then renames it over `path`.
-void write_atomically(const std::string& path, const std::vector<unsigned char>& bytes) {
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw DataError(fmt::format("{}: cannot write ({})", tmp, std::strerror(errno)));
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
-                       fsync(fileno(f)) == 0;
-  const int saved_errno = errno;
-  if (std::fclose(f) != 0 || !written) {
-    std::remove(tmp.c_str());
-    throw DataError(fmt::format("{}: write failed ({}); {} is unchanged", tmp, std::strerror(saved_errno), path));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw DataError(fmt::format("{}: cannot replace ({})", path, std::strerror(errno)));
-  }
-}
-
 }  // namespace
 
 namespace {
@@ -192,7 +175,7 @@ void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<
     w.put(v);
   }
   w.put(crc_of(w.buffer.data(), w.buffer.size()));
-  write_atomically(path, w.buffer);
+  write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(w.buffer.data()), w.buffer.size()));
 }
 
 namespace {

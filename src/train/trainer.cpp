@@ -42,7 +42,31 @@ double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labe
 }
 
 template <class T>
+std::string Trainer<T>::where_saved() const {
+  if (options_.checkpoint.empty()) return "no checkpoint was asked for";
+  if (checkpointed_epoch_ == 0) return fmt::format("no checkpoint was written yet ({})", options_.checkpoint);
+  return fmt::format("the last checkpoint is {} (epoch {})", options_.checkpoint, checkpointed_epoch_);
+}
+
+namespace {
+void check_data(const Dataset& train, const Dataset* test) {
+  train.validate();
+  if (train.rows == 0) throw ValueError(fmt::format("training: the training set '{}' is empty", train.name));
+  if (!test) return;
+  test->validate();
+  if (test->rows == 0) throw ValueError(fmt::format("training: the test set '{}' is empty", test->name));
+  if (test->features != train.features)
+    throw ValueError(fmt::format("training: the test set '{}' has {} features, the training set '{}' {}", test->name,
+                                 test->features, train.name, train.features));
+  if (test->classes > train.classes)
+    throw ValueError(fmt::format("training: the test set '{}' has {} classes, the training set '{}' only {}",
+                                 test->name, test->classes, train.name, train.classes));
+}
+}  // namespace
+
+template <class T>
 History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
+  check_data(train, test);
   BatchSampler sampler(train.rows, options_.batch_size, true, options_.seed);
   const bool bar = options_.progress == TrainerOptions::Progress::Bar ||
                    (options_.progress == TrainerOptions::Progress::Auto && isatty(fileno(stderr)));
@@ -59,10 +83,20 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
     double loss_sum = 0;
     for (std::size_t b = 0; b < sampler.batches(); ++b) {
       train.gather(sampler.indices(b), sampler.size(b), batch_x_, batch_y_);
-      const double loss = step(batch_x_, batch_y_);
+      double loss = 0;
+      try {
+        loss = step(batch_x_, batch_y_);
+      } catch (const NumericError& e) {
+        throw NumericError(fmt::format("{}; {}", e.what(), where_saved()));
+      }
       history.loss.push_back(loss);
       loss_sum += loss;
       if (progress) progress->update(b + 1, loss);
+      if (options_.should_stop && options_.should_stop()) {
+        if (progress) progress->finish();
+        throw Interrupted(fmt::format("interrupted in epoch {}/{} at iteration {}; {}", epoch, options_.epochs,
+                                      iteration_, where_saved()));
+      }
     }
     if (progress) progress->finish();
     EpochStats stats;
@@ -80,8 +114,10 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
       fmt::print(options_.out, "{}  {:.2f} s\n", line, stats.seconds);
       std::fflush(options_.out);
     }
-    if (!options_.checkpoint.empty())
+    if (!options_.checkpoint.empty()) {
       save_checkpoint(options_.checkpoint, model_, &optimizer_, options_.checkpoint_metadata);
+      checkpointed_epoch_ = epoch;
+    }
     bool go_on = true;
     for (const Callback& callback : callbacks_) go_on = callback(stats, history) && go_on;
     if (!go_on) break;

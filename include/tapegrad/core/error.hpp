@@ -48,4 +48,10 @@ class OpError : public Error {
   using Error::Error;
 };
 
+/// Work stopped on request (TrainerOptions::should_stop, e.g. Ctrl-C); the message says what was kept.
+class Interrupted : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace tapegrad

@@ -21,7 +21,13 @@ struct Dataset {
   /// Feature j of a row, in [0, 1] for images.
   float feature(std::size_t row, std::size_t j) const;
 
-  /// Copies rows `indices[0, count)` into x (count, features) and their labels.
+  /// ValueError unless the counts agree with the data (rows * features values, rows labels, each < classes).
+  /// The Trainer calls it before the first epoch.
+  void validate() const;
+  /// The same without the pass over the labels (what gather checks each time).
+  void check_sizes() const;
+  /// Copies rows `indices[0, count)` into x (count, features) and their labels; ValueError for a row out of
+  /// range or counts that disagree with the data.
   template <class T>
   void gather(const std::size_t* indices, std::size_t count, Tensor<T>& x, std::vector<std::size_t>& y) const;
   /// The first n rows (all if n >= rows); for quick runs.

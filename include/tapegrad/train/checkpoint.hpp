@@ -9,7 +9,9 @@
 //       names: "param/<name>", "buffer/<name>", "optim/<slot>/<name>"
 //   u32 scalar count, then per scalar: string name, f64 value (names "optim/<name>")
 //   u32 CRC-32 (zlib) of every byte before it
-// Written to "<path>.tmp" then renamed over <path>: a crash leaves the old file or the new one, never a torn one.
+// Written to a uniquely named temporary beside <path>, flushed, then renamed over it (write_file_atomically): a
+// crash leaves the old file or the new one, never a torn one, and two runs saving to one path never share a
+// temporary.
 #include <string>
 
 #include "tapegrad/nn/module.hpp"

@@ -23,6 +23,7 @@ struct TrainerOptions {
   std::FILE* out = stdout;       // per-epoch lines
   std::string checkpoint;        // if set: model and optimizer saved here after every epoch (the last good one
   std::string checkpoint_metadata;  // survives a run that later diverges or is killed), with this metadata
+  std::function<bool()> should_stop;  // polled after every step; true stops fit() with Interrupted
 };
 
 struct EpochStats {
@@ -48,8 +49,10 @@ class Trainer {
   Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions options = {});
   void add_callback(Callback callback) { callbacks_.push_back(std::move(callback)); }
 
-  /// Trains for options.epochs (or until a callback stops it). NumericError if the loss stops being finite;
-  /// the checkpoint of the last completed epoch is then left as it was.
+  /// Trains for options.epochs (or until a callback stops it). Checks the data first (ValueError: empty sets,
+  /// train and test of different feature or class counts) so that nothing fails after the first epoch.
+  /// NumericError if the loss stops being finite; Interrupted when should_stop() says so. Either way the
+  /// checkpoint of the last completed epoch is left as it was, and the message says where it is.
   History fit(const Dataset& train, const Dataset* test = nullptr);
   /// One step on one batch: forward, backward, update. Returns the batch's loss.
   double step(const Tensor<T>& x, const std::vector<std::size_t>& labels);
@@ -67,6 +70,8 @@ class Trainer {
   Tensor<T> batch_x_;
   std::vector<std::size_t> batch_y_;
   std::size_t iteration_ = 0;
+  std::size_t checkpointed_epoch_ = 0;  // the epoch the checkpoint file holds (0: none written yet)
+  std::string where_saved() const;      // "the last checkpoint is <path> (epoch N)", or that there is none
 };
 
 /// Stops when the test (or, without a test set, train) accuracy has not improved for `patience` epochs.

@@ -1,0 +1,108 @@
+#include "cli/output.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "tapegrad/core/error.hpp"
+#include "tapegrad/core/files.hpp"
+
+extern char** environ;
+
+namespace cli {
+
+void write_text(const std::string& path, const std::string& text) { tapegrad::write_file_atomically(path, text); }
+
+ProgramResult run_program(const std::vector<std::string>& argv) {
+  ProgramResult result;
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return result;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[1]);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  if (spawned != 0) {
+    close(pipe_fds[0]);
+    return result;
+  }
+  char buffer[4096];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    result.output.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(pipe_fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  // posix_spawnp reports a missing program as exit status 127 from the child on glibc
+  result.started = !(WIFEXITED(status) && WEXITSTATUS(status) == 127);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+namespace {
+// A PNG file ends with the IEND chunk: a PNG cut short by a full disk or a size limit does not.
+bool ends_with_png_trailer(const std::string& path) {
+  static const unsigned char kTrailer[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  unsigned char tail[12];
+  const bool ok = std::fseek(f, -12, SEEK_END) == 0 && std::fread(tail, 1, 12, f) == 12 &&
+                  std::memcmp(tail, kTrailer, 12) == 0;
+  std::fclose(f);
+  return ok;
+}
+}  // namespace
+
+std::string gnuplot_string(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += "''";
+    else if (c == '\n' || c == '\r') out += ' ';
+    else out += c;
+  }
+  return out + "'";
+}
+
+void render_png(const std::string& script_path, const std::string& script, const std::string& png,
+                const std::vector<std::string>& args) {
+  write_text(script_path, script);
+  const std::string tmp = tapegrad::make_temporary_beside(png);
+  std::vector<std::string> argv{"gnuplot", "-c", script_path, tmp};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const ProgramResult r = run_program(argv);
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(tmp, ec);
+  const auto fail = [&](const std::string& why) {
+    std::remove(tmp.c_str());
+    throw tapegrad::DataError(fmt::format("{}: plot not written: {}", png, why));
+  };
+  if (!r.started) fail("gnuplot is not installed (apt-get install gnuplot-nox); the tables and CSV files are written");
+  if (r.status != 0) fail(fmt::format("gnuplot failed (exit status {}): {}", r.status, r.output));
+  if (ec || size == 0) fail(fmt::format("gnuplot wrote nothing: {}", r.output.empty() ? "no message" : r.output));
+  if (!ends_with_png_trailer(tmp))
+    fail(fmt::format("gnuplot's PNG is incomplete ({} bytes, no IEND chunk): {}", size,
+                     r.output.empty() ? "the disk is full or a file-size limit was hit" : r.output));
+  if (std::rename(tmp.c_str(), png.c_str()) != 0) fail(fmt::format("cannot rename it into place ({})", std::strerror(errno)));
+}
+
+}  // namespace cli

@@ -1,0 +1,221 @@
+// The program under hostile input and faults: names that try to run commands, folders it cannot write, a
+// file-size limit, no gnuplot, Ctrl-C. Each run is a real process started with an argument vector.
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <thread>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "helpers.hpp"
+
+using testing::TempDir;
+
+namespace {
+
+struct Proc {
+  int code = -1;  // exit status, or -1 if killed by a signal
+  std::string output;
+};
+
+// Starts the tapegrad program with `args` in folder `cwd`; `setup` runs in the child before exec (limits,
+// environment). With `ready`: SIGINT is sent once ready() is true, plus `delay` seconds.
+Proc spawn(const std::vector<std::string>& args, const std::string& cwd, const std::function<void()>& setup = {},
+           const std::function<bool()>& ready = {}, double delay = 0) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    if (chdir(cwd.c_str()) != 0) _exit(120);
+    if (setup) setup();
+    std::vector<char*> argv{const_cast<char*>(TAPEGRAD_CLI)};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(TAPEGRAD_CLI, argv.data());
+    _exit(121);
+  }
+  close(fds[1]);
+  std::thread interrupter;
+  if (ready)
+    interrupter = std::thread([=] {
+      const auto start = std::chrono::steady_clock::now();
+      while (!ready() && std::chrono::steady_clock::now() - start < std::chrono::seconds(60))
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+      kill(child, SIGINT);
+    });
+  Proc p;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) p.output.append(buffer, static_cast<std::size_t>(n));
+  close(fds[0]);
+  if (interrupter.joinable()) interrupter.join();  // before the child is reaped: its pid stays its own
+  int status = 0;
+  waitpid(child, &status, 0);
+  p.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return p;
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The toy MNIST-format folder of test_cli (4x4 images, class = brightest pixel).
+void write_toy_mnist(const std::string& dir, std::size_t test_side = 4) {
+  std::filesystem::create_directories(dir);
+  tg::Rng rng(11);
+  for (const auto& [split, n] : {std::pair<std::string, std::size_t>{"train", 400}, {"t10k", 100}}) {
+    const std::size_t side = split == "train" ? 4 : test_side;
+    tg::IdxArray images{{n, side, side}, {}}, labels{{n}, {}};
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t hot = rng.below(10);
+      for (std::size_t p = 0; p < side * side; ++p)
+        images.data.push_back(p == hot ? 250 : static_cast<std::uint8_t>(rng.below(60)));
+      labels.data.push_back(static_cast<std::uint8_t>(hot));
+    }
+    tg::write_idx(dir + "/" + split + "-images-idx3-ubyte.gz", images);
+    tg::write_idx(dir + "/" + split + "-labels-idx1-ubyte.gz", labels);
+  }
+}
+
+bool is_complete_png(const std::string& path) {
+  const auto bytes = testing::read_bytes(path);
+  static const unsigned char trailer[] = {'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+  return bytes.size() > 100 && std::equal(std::begin(trailer), std::end(trailer), bytes.end() - 8);
+}
+
+// A folder name with everything a shell or gnuplot might run or split on.
+const std::string kHostile = "o'ut \"q\" $(touch PWNED1) `touch PWNED2` ;touch PWNED3\nnext line @ARG1";
+
+}  // namespace
+
+TEST_CASE("no injection: quotes, spaces, $(), backticks and newlines in folder names are only names") {
+  TempDir dir;
+  const std::string data = dir.file(kHostile + " data"), out = dir.file(kHostile + " out");
+  write_toy_mnist(data);
+  const Proc compare = spawn({"compare", "--data", data, "--out", out, "--net", "8", "--epochs", "1", "--batch", "50"},
+                             dir.str());
+  INFO(compare.output);
+  CHECK(compare.code == 0);
+  CHECK(is_complete_png(out + "/compare_loss.png"));
+  const Proc function = spawn({"compare", "--function", "--out", out}, dir.str());
+  INFO(function.output);
+  CHECK(function.code == 0);
+  CHECK(is_complete_png(out + "/function_paths.png"));
+  for (const char* marker : {"PWNED1", "PWNED2", "PWNED3"}) {
+    CHECK_FALSE(std::filesystem::exists(dir.file(marker)));
+    CHECK_FALSE(std::filesystem::exists(std::filesystem::current_path() / marker));
+  }
+  // the gnuplot scripts carry no user text: the paths go in as arguments
+  const auto script = testing::read_bytes(out + "/compare_loss.gp");
+  CHECK_FALSE(has(std::string(script.begin(), script.end()), "PWNED"));
+}
+
+TEST_CASE("a folder that cannot be written is refused before any training, naming it") {
+  TempDir dir;
+  write_toy_mnist(dir.file("data"));
+  testing::write_bytes(dir.file("a-file"), {'x'});
+  const std::string blocked = dir.file("a-file/out");  // a folder inside a regular file cannot exist
+  const Proc compare = spawn({"compare", "--data", dir.file("data"), "--out", blocked, "--epochs", "1"}, dir.str());
+  CHECK(compare.code == 2);
+  CHECK(has(compare.output, blocked));
+  CHECK_FALSE(has(compare.output, "=="));  // no run started
+  const Proc train = spawn({"train", "--data", dir.file("data"), "--save", blocked + "/m.tgckpt", "--epochs", "1"},
+                           dir.str());
+  CHECK(train.code == 2);
+  CHECK(has(train.output, blocked));
+  CHECK_FALSE(has(train.output, "epoch"));
+  const Proc function = spawn({"compare", "--function", "--out", "/proc/tapegrad-cannot-be-here"}, dir.str());
+  CHECK(function.code == 2);
+  CHECK(has(function.output, "/proc/tapegrad-cannot-be-here"));
+}
+
+TEST_CASE("a file-size limit: the write error is reported with the file's name and a non-zero exit") {
+  TempDir dir;
+  write_toy_mnist(dir.file("data"));
+  const auto limit = [](rlim_t bytes) {
+    return [bytes] {
+      const rlimit r{bytes, bytes};
+      setrlimit(RLIMIT_FSIZE, &r);
+    };
+  };
+  // compare's table of 3 runs is about 450 bytes, its CSV about 600
+  const Proc small = spawn({"compare", "--data", dir.file("data"), "--out", dir.file("out"), "--net", "8", "--epochs",
+                            "1", "--batch", "50"},
+                           dir.str(), limit(450));
+  INFO(small.output);
+  CHECK(small.code == 2);
+  CHECK(has(small.output, "tapegrad: " + dir.file("out/compare_")));  // names the file (table or CSV)
+  CHECK(has(small.output, ": writing failed (File too large)"));
+  CHECK(testing::temporaries_in(dir.file("out")) == 0);
+  // a limit the text files fit under but the PNG does not: gnuplot's failure to write is caught
+  const Proc png = spawn({"compare", "--function", "--out", dir.file("out2")}, dir.str(), limit(30000));
+  INFO(png.output);
+  CHECK(png.code == 2);
+  CHECK(has(png.output, "function_paths.png: plot not written"));
+  CHECK(std::filesystem::exists(dir.file("out2/function_paths.csv")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("out2/function_paths.png")));
+  CHECK(testing::temporaries_in(dir.file("out2")) == 0);
+}
+
+TEST_CASE("no gnuplot: a clear message and a non-zero exit, the table and CSV kept") {
+  TempDir dir;
+  const Proc r = spawn({"compare", "--function", "--out", dir.file("out")}, dir.str(),
+                       [] { setenv("PATH", "/nonexistent", 1); });
+  CHECK(r.code == 2);
+  CHECK(has(r.output, "gnuplot is not installed (apt-get install gnuplot-nox)"));
+  CHECK(std::filesystem::exists(dir.file("out/function_table.txt")));
+  CHECK(std::filesystem::exists(dir.file("out/function_paths.csv")));
+}
+
+TEST_CASE("inputs are checked before the first epoch: test images of another size") {
+  TempDir dir;
+  write_toy_mnist(dir.file("data"), /*test_side=*/5);
+  const Proc r = spawn({"train", "--data", dir.file("data"), "--save", dir.file("m.tgckpt"), "--epochs", "2"}, dir.str());
+  CHECK(r.code == 2);
+  CHECK(has(r.output, "has 25 features, the training set"));
+  CHECK_FALSE(has(r.output, "epoch  1/"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("m.tgckpt")));
+}
+
+TEST_CASE("Ctrl-C during train says where the last checkpoint is") {
+  TempDir dir;
+  write_toy_mnist(dir.file("data"));
+  const std::string model = dir.file("m.tgckpt");
+  const Proc r = spawn({"train", "--data", dir.file("data"), "--save", model, "--net", "16", "--epochs", "100000",
+                        "--batch", "20"},
+                       dir.str(), {}, [model] { return std::filesystem::exists(model); }, 0.2);
+  INFO(r.output);
+  CHECK(r.code == 130);
+  CHECK(has(r.output, "interrupted in epoch"));
+  CHECK(has(r.output, "the last checkpoint is " + model + " (epoch "));
+  tg::Rng rng(0);
+  auto net = tg::make_mlp<float>({{16, 16, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+  tg::load_checkpoint(model, *net);  // whole
+}
+
+TEST_CASE("Ctrl-C during compare keeps the runs that finished") {
+  TempDir dir;
+  write_toy_mnist(dir.file("data"));
+  const std::string table = dir.file("out/compare_table.txt");
+  const auto first_row_written = [table] {
+    std::ifstream in(table);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.find("sgd(lr=0.1)") != std::string::npos;
+  };
+  const Proc r = spawn({"compare", "--data", dir.file("data"), "--out", dir.file("out"), "--net", "8", "--epochs",
+                        "400", "--batch", "50", "--opt", "sgd:lr=0.1", "--opt", "adam:lr=0.01"},
+                       dir.str(), {}, first_row_written);
+  INFO(r.output);
+  CHECK(r.code == 130);
+  CHECK(has(r.output, "interrupted; the finished runs are kept in " + table));
+  const auto kept = testing::read_bytes(table);
+  const std::string text(kept.begin(), kept.end());
+  CHECK(has(text, "sgd(lr=0.1)"));
+  CHECK_FALSE(has(text, "adam"));
+  const auto csv = testing::read_bytes(dir.file("out/compare_loss.csv"));
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 400 * 8);  // header + 400 epochs of 8 batches
+}
