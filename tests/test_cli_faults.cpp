@@ -185,7 +185,7 @@ TEST_CASE("Ctrl-C during train says where the last checkpoint is") {
   TempDir dir;
   write_toy_mnist(dir.file("data"));
   const std::string model = dir.file("m.tgckpt");
-  const Proc r = spawn({"train", "--data", dir.file("data"), "--save", model, "--net", "16", "--epochs", "100000",
+  const Proc r = spawn({"train", "--data", dir.file("data"), "--save", model, "--net", "16", "--epochs", "10000",
                         "--batch", "20"},
                        dir.str(), {}, [model] { return std::filesystem::exists(model); }, 0.2);
   INFO(r.output);
@@ -218,4 +218,17 @@ TEST_CASE("Ctrl-C during compare keeps the runs that finished") {
   CHECK_FALSE(has(text, "adam"));
   const auto csv = testing::read_bytes(dir.file("out/compare_loss.csv"));
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 400 * 8);  // header + 400 epochs of 8 batches
+}
+
+TEST_CASE("options that would need more memory or time than is sane are refused up front") {
+  TempDir dir;
+  const Proc net = spawn({"compare", "--net", "100000-100000", "--data", "/no/such/folder"}, dir.str());
+  CHECK(net.code == 2);
+  CHECK(has(net.output, "--net 100000-100000 with --batch 100: 1e+10 parameters need about"));
+  const Proc steps = spawn({"compare", "--function", "--steps", "100000000"}, dir.str());
+  CHECK(steps.code != 0);
+  CHECK(has(steps.output, "--steps: Value 100000000 not in range 1 to 100000"));
+  const Proc epochs = spawn({"train", "--epochs", "1000000000"}, dir.str());
+  CHECK(epochs.code != 0);
+  CHECK(has(epochs.output, "--epochs"));
 }

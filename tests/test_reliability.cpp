@@ -182,3 +182,24 @@ TEST_CASE("inputs the fuzzers found stay harmless (tests/fuzz/regressions)") {
   }
   CHECK(files >= 2);
 }
+
+TEST_CASE("sizes that do not fit: overflowing shapes and impossible allocations are tapegrad errors") {
+  const std::size_t big = std::size_t{1} << 40;
+  CHECK_THROWS_WITH_AS(tg::Shape({big, big}).numel(), doctest::Contains("more elements than a 64-bit count holds"),
+                       tg::ShapeError);
+  CHECK(tg::Shape({big, big, 0}).numel() == 0);  // a zero extent: empty, whatever the others
+  CHECK_THROWS_AS(tg::Tensor<float>(tg::Shape{big, big}), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::Tensor<float>(tg::Shape{big, std::size_t{1} << 20}), doctest::Contains("more than any machine has"),
+                       tg::MemoryError);
+  // larger than this machine's memory and swap, smaller than the absolute cap: the allocation itself fails
+  CHECK_THROWS_WITH_AS(tg::Tensor<double>(tg::Shape{std::size_t{1} << 42}), doctest::Contains("out of memory"),
+                       tg::MemoryError);
+  tg::Tensor<double> t(tg::Shape{2, 2}, 1.0);
+  CHECK_THROWS_AS(t.resize({big, big}), tg::ShapeError);
+  CHECK(t.shape() == tg::Shape{2, 2});  // left as it was
+  tg::Tape<double> tape;
+  const tg::Var<double> x = tape.variable(T::ones({2, 2}));
+  CHECK_THROWS_WITH_AS(tg::reshape(x, tg::Shape{big, big, 4}), doctest::Contains("reshape: shape"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::broadcast_to(x, tg::Shape{big, big, 2}), doctest::Contains("broadcast_to: shape"),
+                       tg::ShapeError);
+}

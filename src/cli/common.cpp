@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <signal.h>
+#include <unistd.h>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -36,8 +37,12 @@ void RunOptions::add_to(CLI::App& app, bool with_model_options) {
     app.add_option("--init", init, "he, xavier or a standard deviation such as 0.01")->capture_default_str();
     app.add_flag("--double", use_double, "train in double precision (default float)");
   }
-  app.add_option("--epochs", epochs, "passes over the training data")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch", batch, "mini-batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--epochs", epochs, "passes over the training data (at most 10000)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
+  app.add_option("--batch", batch, "mini-batch size (at most 1000000)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   app.add_option("--seed", seed, "initial weights and batch order")->capture_default_str();
   app.add_option("--out", out, "folder for tables, CSV files, plots and models")->capture_default_str();
 }
@@ -49,7 +54,25 @@ tg::MlpSpec RunOptions::mlp(std::size_t features, std::size_t classes) const {
   spec.sizes.push_back(classes);
   spec.activation = tg::parse_activation(activation);
   spec.init = tg::Init::parse(init);
+  check_memory(spec);
   return spec;
+}
+
+// Refuses, before any work, a network whose weights, gradients, optimizer state and activations would not fit
+// in this machine's memory (it would otherwise die of an out-of-memory kill half-way).
+void RunOptions::check_memory(const tg::MlpSpec& spec) const {
+  double parameters = 0, activations = 0;
+  for (std::size_t i = 0; i + 1 < spec.sizes.size(); ++i)
+    parameters += double(spec.sizes[i]) * double(spec.sizes[i + 1]) + double(spec.sizes[i + 1]);
+  for (std::size_t s : spec.sizes) activations += double(batch) * double(s);
+  const double scalar = use_double ? 8 : 4;
+  const double needed = scalar * (4 * parameters + 4 * activations);  // value, gradient, two optimizer slots
+  const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+  if (physical > 0 && needed > physical / 2)
+    throw tg::ValueError(fmt::format(
+        "--net {} with --batch {}: {:.3g} parameters need about {:.3g} GB for weights, gradients, optimizer state "
+        "and activations; this machine has {:.3g} GB",
+        hidden, batch, parameters, needed / 1e9, physical / 1e9));
 }
 
 tg::TrainTest RunOptions::load() const {

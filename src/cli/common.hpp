@@ -26,7 +26,9 @@ struct RunOptions {
   std::string out = "out";
 
   void add_to(CLI::App& app, bool with_model_options = true);
+  /// The network for this data; ValueError for bad options or one that would not fit in memory.
   tg::MlpSpec mlp(std::size_t features, std::size_t classes) const;
+  void check_memory(const tg::MlpSpec& spec) const;
   tg::TrainTest load() const;  // the data, cut to `limit`
 };
 

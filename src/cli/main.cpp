@@ -12,7 +12,9 @@ int main(int argc, char** argv) {
   CLI::App app{"tapegrad: reverse-mode autodiff in C++ -- compare optimizers, train, evaluate, gradient-check"};
   app.require_subcommand(1);
   int threads = 1;
-  app.add_option("--threads", threads, "OpenBLAS threads (1 is fastest on two cores)")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--threads", threads, "OpenBLAS threads (1 is fastest on two cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
 
   cli::RunOptions compare_run;
   compare_run.out = "out";
@@ -29,7 +31,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   compare->add_flag("--function", function, "the book's 2-D comparison on f(x, y) = x^2/20 + y^2 from (-7, 2)");
   compare->add_flag("--all", all, "with --function: also Nesterov and RMSProp");
-  compare->add_option("--steps", steps, "with --function: updates per optimizer")->capture_default_str()->check(CLI::PositiveNumber);
+  compare->add_option("--steps", steps, "with --function: updates per optimizer (at most 100000)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
 
   cli::RunOptions train_run;
   std::string train_opt = "sgd:lr=0.1", save, resume;

@@ -1,5 +1,7 @@
 #include "tapegrad/core/shape.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "tapegrad/core/error.hpp"
@@ -8,8 +10,11 @@ namespace tapegrad {
 
 std::size_t Shape::numel() const {
   std::size_t n = 1;
-  for (std::size_t d : dims_) n *= d;
-  return n;
+  bool overflow = false;
+  for (std::size_t d : dims_) overflow |= __builtin_mul_overflow(n, d, &n);
+  if (overflow && std::find(dims_.begin(), dims_.end(), std::size_t{0}) == dims_.end())
+    throw ShapeError(fmt::format("shape {} has more elements than a 64-bit count holds", str()));
+  return overflow ? 0 : n;
 }
 
 std::string Shape::str() const {

@@ -1,15 +1,35 @@
 #include "tapegrad/core/tensor.hpp"
 
 #include <algorithm>
+#include <new>
+
 #include <fmt/format.h>
 
 #include "tapegrad/core/error.hpp"
 #include "tapegrad/core/random.hpp"
 
 namespace tapegrad {
+namespace {
+// data.resize(n), or MemoryError naming the shape when it cannot be: never std::bad_alloc or length_error.
+template <class T>
+void allocate(std::vector<T>& data, std::size_t n, const Shape& shape, T fill = T(0)) {
+  constexpr std::size_t kMaxBytes = std::size_t{1} << 46;  // 64 TiB: beyond any machine's memory
+  if (n > kMaxBytes / sizeof(T))
+    throw MemoryError(fmt::format("Tensor: shape {} needs {} bytes, more than any machine has", shape.str(),
+                                  fmt::format("{:.3g}", double(n) * double(sizeof(T)))));
+  try {
+    data.resize(n, fill);
+  } catch (const std::bad_alloc&) {
+    throw MemoryError(fmt::format("Tensor: out of memory allocating {:.3g} GB for shape {}",
+                                  double(n) * double(sizeof(T)) / 1e9, shape.str()));
+  }
+}
+}  // namespace
 
 template <class T>
-Tensor<T>::Tensor(Shape shape, T fill) : shape_(std::move(shape)), data_(shape_.numel(), fill) {}
+Tensor<T>::Tensor(Shape shape, T fill) : shape_(std::move(shape)) {
+  allocate(data_, shape_.numel(), shape_, fill);
+}
 
 template <class T>
 Tensor<T>::Tensor(Shape shape, std::vector<T> values) : shape_(std::move(shape)), data_(std::move(values)) {
@@ -88,14 +108,26 @@ Tensor<T> Tensor<T>::reshaped(const Shape& shape) const {
 
 template <class T>
 void Tensor<T>::resize(const Shape& shape) {
+  const std::size_t n = shape.numel();  // may throw: the tensor is left as it was
+  if (n > data_.capacity()) allocate(data_, n, shape);
+  else data_.resize(n);
   shape_ = shape;
-  data_.resize(shape.numel());
 }
 
 template <class T>
 void Tensor<T>::resize(std::initializer_list<std::size_t> dims) {
+  // The same without building a Shape: steady-state training steps must not allocate.
+  std::size_t n = 1;
+  bool overflow = false, zero = false;
+  for (std::size_t d : dims) {
+    overflow |= __builtin_mul_overflow(n, d, &n);
+    zero |= d == 0;
+  }
+  if (zero) n = 0;
+  else if (overflow) Shape(dims).numel();  // throws the ShapeError
+  if (n > data_.capacity()) allocate(data_, n, Shape(dims));
+  else data_.resize(n);
   shape_.assign(dims);
-  data_.resize(shape_.numel());
 }
 
 template <class T>

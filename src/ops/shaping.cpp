@@ -13,6 +13,15 @@
 namespace tapegrad {
 namespace {
 
+// The element count of a shape a user asked for; ShapeError naming the op when it overflows.
+std::size_t numel_for(const Shape& shape, const char* op) {
+  try {
+    return shape.numel();
+  } catch (const ShapeError& e) {
+    throw ShapeError(fmt::format("{}: {}", op, e.what()));
+  }
+}
+
 template <class T>
 struct TransposeOp final : Op<T> {
   static constexpr const char* forward_text = "y = permute(x, p)";
@@ -94,7 +103,7 @@ Var<T> transpose(const Var<T>& a, std::vector<std::size_t> permutation) {
 
 template <class T>
 Var<T> reshape(const Var<T>& a, const Shape& shape) {
-  if (shape.numel() != a.shape().numel())
+  if (numel_for(shape, "reshape") != a.shape().numel())
     throw ShapeError(fmt::format("reshape: cannot reshape {} ({} values) to {} ({} values)", a.shape().str(),
                                  a.shape().numel(), shape.str(), shape.numel()));
   auto r = record<ReshapeOp<T>>("reshape", {a});
@@ -114,6 +123,7 @@ Var<T> flatten_rows(const Var<T>& a) {
 
 template <class T>
 Var<T> broadcast_to(const Var<T>& a, const Shape& shape) {
+  numel_for(shape, "broadcast_to");
   if (broadcast_shapes(a.shape(), shape, "broadcast_to") != shape)
     throw ShapeError(fmt::format("broadcast_to: cannot broadcast {} to {}", a.shape().str(), shape.str()));
   auto r = record<BroadcastOp<T>>("broadcast_to", {a});

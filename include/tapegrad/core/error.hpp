@@ -48,6 +48,12 @@ class OpError : public Error {
   using Error::Error;
 };
 
+/// An allocation that cannot succeed (a tensor larger than memory), reported instead of std::bad_alloc.
+class MemoryError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// Work stopped on request (TrainerOptions::should_stop, e.g. Ctrl-C); the message says what was kept.
 class Interrupted : public Error {
  public:
