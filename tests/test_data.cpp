@@ -61,6 +61,8 @@ TEST_CASE("Debian's Fashion-MNIST loads: 60,000 + 10,000 images of 28x28, ten cl
   const tg::TrainTest d = tg::load_mnist(dir);
   CHECK(d.train.rows == 60000);
   CHECK(d.test.rows == 10000);
+  CHECK(d.train.files == std::vector<std::string>{dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz"});
+  CHECK(d.test.files.size() == 2);
   CHECK(d.train.features == 784);
   CHECK(d.train.labels[0] == 9);  // the first training image is an ankle boot
   std::vector<std::size_t> per_class(10);

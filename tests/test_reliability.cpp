@@ -8,6 +8,8 @@
 #include <chrono>
 #include <thread>
 
+#include <zlib.h>
+
 #include "../examples/book_exercises.hpp"
 #include "fuzz/feed.hpp"
 #include "helpers.hpp"
@@ -202,4 +204,84 @@ TEST_CASE("sizes that do not fit: overflowing shapes and impossible allocations 
   CHECK_THROWS_WITH_AS(tg::reshape(x, tg::Shape{big, big, 4}), doctest::Contains("reshape: shape"), tg::ShapeError);
   CHECK_THROWS_WITH_AS(tg::broadcast_to(x, tg::Shape{big, big, 2}), doctest::Contains("broadcast_to: shape"),
                        tg::ShapeError);
+}
+
+TEST_CASE("the library defends itself: values that make no sense are a ValueError naming what") {
+  tg::Rng rng(1);
+  CHECK_THROWS_WITH_AS(rng.below(0), doctest::Contains("Rng::below: needs n >= 1"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(rng.uniform(2.0, 1.0), doctest::Contains("needs finite low <= high"), tg::ValueError);
+  CHECK_THROWS_AS(rng.uniform(0.0, std::nan("")), tg::ValueError);
+  CHECK_THROWS_WITH_AS(T::randn({2}, rng, -1.0), doctest::Contains("standard deviation must be finite and >= 0"),
+                       tg::ValueError);
+  CHECK_THROWS_AS(tg::Init::fixed_std(-0.01), tg::ValueError);
+  CHECK_THROWS_AS(tg::Init::fixed_std(std::nan("")), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::BatchNorm<double>(0), doctest::Contains("at least one feature"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::BatchNorm<double>(3, 1.5), doctest::Contains("momentum must be in [0, 1]"), tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::BatchNorm<double>(3, 0.9, 0.0), doctest::Contains("eps must be"), tg::ValueError);
+  CHECK_THROWS_AS(tg::BatchNorm<double>(3, 0.9, std::nan("")), tg::ValueError);
+  CHECK_THROWS_AS(tg::Dropout<double>(std::nan(""), 1), tg::ValueError);
+}
+
+TEST_CASE("the library defends itself: optimizer state is checked against each parameter at every step") {
+  tg::Parameter<double> w("w", T{1.0, 2.0});
+  auto momentum = tg::make_momentum<double>({&w});
+  w.grad = T{0.1, 0.1};
+  momentum->step();
+  w.value = T{1.0, 2.0, 3.0};  // resized behind the optimizer's back
+  w.grad = T{0.1, 0.1, 0.1};
+  CHECK_THROWS_WITH_AS(momentum->step(), doctest::Contains("parameter 'w' has shape (3,) but its state"), tg::ShapeError);
+  CHECK_THROWS_WITH_AS(tg::make_sgd<double>({&w, &w}), doctest::Contains("parameter 'w' is given twice"), tg::ValueError);
+  CHECK_THROWS_AS(tg::make_adam<double>({&w, nullptr}), tg::ValueError);
+}
+
+TEST_CASE("the library defends itself: a Dataset whose counts disagree with its data is refused before it is read") {
+  tg::Dataset d = tg::make_xor(10, 1);
+  d.rows = 20;  // claims more rows than it holds
+  std::vector<std::size_t> rows{15}, y;
+  T x;
+  CHECK_THROWS_WITH_AS(d.gather(rows.data(), 1, x, y), doctest::Contains("20 rows of 2 features need 40 values"),
+                       tg::ValueError);
+  tg::Dataset bad_label = tg::make_xor(10, 1);
+  bad_label.labels[3] = 7;
+  tg::Rng rng(2);
+  auto net = tg::make_mlp<double>({{2, 4, 2}, tg::Activation::ReLU, tg::Init::he()}, rng);
+  auto sgd = tg::make_sgd<double>(net->parameters());
+  tg::TrainerOptions o;
+  o.progress = tg::TrainerOptions::Progress::Quiet;
+  tg::Trainer<double> trainer(*net, *sgd, o);
+  CHECK_THROWS_WITH_AS(trainer.fit(bad_label), doctest::Contains("label 7 (row 3) is not one of its 2 classes"),
+                       tg::ValueError);
+  tg::Dataset wrong_features = tg::make_xor(10, 2);
+  wrong_features.features = 1;
+  wrong_features.rows = 20;
+  CHECK_THROWS_AS(trainer.fit(tg::make_xor(10, 1), &wrong_features), tg::ValueError);
+  tg::Dataset empty_test = tg::make_xor(10, 3).head(0);
+  CHECK_THROWS_WITH_AS(trainer.fit(tg::make_xor(10, 1), &empty_test), doctest::Contains("test set 'xor' is empty"),
+                       tg::ValueError);
+}
+
+TEST_CASE("a gzip IDX file with bytes after its stream is refused; concatenated gzip members are read") {
+  TempDir dir;
+  const tg::IdxArray labels{{3}, {1, 2, 3}};
+  const std::string path = dir.file("labels-idx1-ubyte.gz");
+  tg::write_idx(path, labels);
+  auto bytes = testing::read_bytes(path);
+  auto with_tail = bytes;
+  for (unsigned char c : {'j', 'u', 'n', 'k', '!'}) with_tail.push_back(c);
+  testing::write_bytes(path, with_tail);
+  CHECK_THROWS_WITH_AS(tg::read_idx(path, 1), doctest::Contains("has 5 bytes after its gzip stream"), tg::DataError);
+  // the same data split over two gzip members (as `cat a.gz b.gz` makes) is fine
+  const std::string a = dir.file("a.gz"), b = dir.file("b.gz");
+  std::vector<unsigned char> header{0, 0, 8, 1, 0, 0, 0, 3}, body{1, 2, 3};
+  const auto gz = [&](const std::vector<unsigned char>& raw, const std::string& out) {
+    gzFile f = gzopen(out.c_str(), "wb");
+    gzwrite(f, raw.data(), static_cast<unsigned>(raw.size()));
+    gzclose(f);
+    return testing::read_bytes(out);
+  };
+  auto joined = gz(header, a);
+  const auto second = gz(body, b);
+  joined.insert(joined.end(), second.begin(), second.end());
+  testing::write_bytes(path, joined);
+  CHECK(tg::read_idx(path, 1).data == std::vector<std::uint8_t>{1, 2, 3});
 }

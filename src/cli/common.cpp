@@ -81,6 +81,12 @@ tg::TrainTest RunOptions::load() const {
   return d;
 }
 
+std::string files_read(const tg::TrainTest& data) {
+  std::vector<std::string> all = data.train.files;
+  all.insert(all.end(), data.test.files.begin(), data.test.files.end());
+  return fmt::format("{}", fmt::join(all, ", "));
+}
+
 std::vector<std::size_t> parse_sizes(const std::string& text) {
   std::vector<std::size_t> sizes;
   if (text.empty() || text == "none") return sizes;

@@ -32,6 +32,8 @@ struct RunOptions {
   tg::TrainTest load() const;  // the data, cut to `limit`
 };
 
+/// The files a data set was read from, comma-separated (what the program prints as "read: ...").
+std::string files_read(const tg::TrainTest& data);
 /// "100-50" -> {100, 50}; "" or "none" -> {}. ValueError otherwise.
 std::vector<std::size_t> parse_sizes(const std::string& text);
 /// folder/name (the folder is created and checked by tapegrad::prepare_output_folder before any work).

@@ -122,7 +122,8 @@ int compare_networks(const RunOptions& run, const std::vector<std::string>& opti
   run.mlp(1, 1);  // check the network options before spending time on the data
   tg::prepare_output_folder(run.out);  // before any training: a run must not find out at its end
   const tg::TrainTest data = run.load();
-  fmt::print("data: {} ({} training, {} test images)\n", run.data, data.train.rows, data.test.rows);
+  fmt::print("data: {} ({} training, {} test images)\nread: {}\n", run.data, data.train.rows, data.test.rows,
+             files_read(data));
   const CompareOutputs outputs{output_path(run.out, "compare_table.txt"), output_path(run.out, "compare_loss.csv"),
                                threshold};
   std::vector<Run> runs;

@@ -55,8 +55,8 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
     tg::load_checkpoint(resume, *net, optimizer.get());
     fmt::print("resumed from {}\n", resume);
   }
-  fmt::print("{} on {} ({} training, {} test images)\n{}{}\n", mlp.str(), run.data, data.train.rows, data.test.rows,
-             net->summary(tg::Shape{run.batch, data.train.features}), optimizer->describe());
+  fmt::print("{} on {} ({} training, {} test images)\nread: {}\n{}{}\n", mlp.str(), run.data, data.train.rows,
+             data.test.rows, files_read(data), net->summary(tg::Shape{run.batch, data.train.features}), optimizer->describe());
   tg::TrainerOptions options;
   options.epochs = run.epochs;
   options.batch_size = run.batch;

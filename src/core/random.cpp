@@ -2,6 +2,10 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "tapegrad/core/error.hpp"
+
 namespace tapegrad {
 
 double Rng::uniform() {
@@ -9,7 +13,11 @@ double Rng::uniform() {
   return static_cast<double>(engine_() >> 11) * (1.0 / 9007199254740992.0);
 }
 
-double Rng::uniform(double low, double high) { return low + (high - low) * uniform(); }
+double Rng::uniform(double low, double high) {
+  if (!(low <= high) || !std::isfinite(low) || !std::isfinite(high))
+    throw ValueError(fmt::format("Rng::uniform: needs finite low <= high, got [{}, {})", low, high));
+  return low + (high - low) * uniform();
+}
 
 double Rng::normal() {
   if (has_spare_) {
@@ -27,6 +35,7 @@ double Rng::normal() {
 }
 
 std::uint64_t Rng::below(std::uint64_t n) {
+  if (n == 0) throw ValueError("Rng::below: needs n >= 1 (a draw from [0, n))");
   // rejection sampling: unbiased, unlike engine() % n
   const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
   std::uint64_t r = engine_();

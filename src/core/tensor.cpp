@@ -1,6 +1,7 @@
 #include "tapegrad/core/tensor.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <new>
 
 #include <fmt/format.h>
@@ -55,6 +56,8 @@ Tensor<T>::Tensor(std::initializer_list<std::initializer_list<T>> rows) {
 
 template <class T>
 Tensor<T> Tensor<T>::randn(const Shape& shape, Rng& rng, T stddev) {
+  if (!(stddev >= 0) || !std::isfinite(stddev))
+    throw ValueError(fmt::format("Tensor::randn: the standard deviation must be finite and >= 0, got {}", stddev));
   Tensor t(shape);
   for (T& v : t.data_) v = static_cast<T>(stddev * rng.normal());
   return t;

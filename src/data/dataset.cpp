@@ -112,6 +112,7 @@ Dataset load_split(const std::string& dir, const std::string& split, const std::
   d.features = images.dims[1] * images.dims[2];
   d.classes = 10;
   d.pixels = std::move(images.data);
+  d.files = {image_path, label_path};
   d.labels.resize(d.rows);
   for (std::size_t i = 0; i < d.rows; ++i) {
     if (labels.data[i] >= d.classes)

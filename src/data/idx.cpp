@@ -1,6 +1,8 @@
 #include "tapegrad/data/idx.hpp"
 
+#include <cstdio>
 #include <memory>
+#include <vector>
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -34,6 +36,50 @@ std::size_t read_some(gzFile f, std::uint8_t* out, std::size_t n, const std::str
     done += static_cast<std::size_t>(got);
   }
   return done;
+}
+
+// zlib's gzread stops quietly at bytes that follow a gzip stream; a file with such bytes is not what it claims
+// to be. Walks the gzip members of a .gz file (several are allowed, as `cat a.gz b.gz` makes) and refuses any
+// other bytes after the last one. A raw (uncompressed) file passes unchanged.
+void check_gzip_ends_cleanly(const std::string& path) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) throw DataError(fmt::format("{}: cannot open (does the file exist?)", path));
+  std::vector<unsigned char> in(kChunk), out(kChunk);
+  std::size_t have = std::fread(in.data(), 1, in.size(), f.get());
+  if (have < 2 || in[0] != 0x1f || in[1] != 0x8b) return;
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw DataError(fmt::format("{}: cannot start zlib", path));
+  std::unique_ptr<z_stream, int (*)(z_stream*)> end(&z, &inflateEnd);
+  std::size_t consumed = 0;  // bytes of `in` already given to zlib
+  for (;;) {
+    if (consumed == have) {  // refill
+      have = std::fread(in.data(), 1, in.size(), f.get());
+      consumed = 0;
+      if (have == 0) throw DataError(fmt::format("{}: truncated gzip stream", path));
+    }
+    z.next_in = in.data() + consumed;
+    z.avail_in = static_cast<uInt>(have - consumed);
+    z.next_out = out.data();
+    z.avail_out = static_cast<uInt>(out.size());
+    const int r = inflate(&z, Z_NO_FLUSH);
+    consumed = have - z.avail_in;
+    if (r == Z_OK || (r == Z_BUF_ERROR && z.avail_in == 0)) continue;
+    if (r != Z_STREAM_END) throw DataError(fmt::format("{}: cannot decompress: {}", path, z.msg ? z.msg : "gzip error"));
+    // the end of one member: what follows must be another member or nothing
+    if (consumed == have) {
+      have = std::fread(in.data(), 1, in.size(), f.get());
+      consumed = 0;
+      if (have == 0) return;
+    }
+    const std::size_t left = have - consumed;
+    if (left >= 2 && in[consumed] == 0x1f && in[consumed + 1] == 0x8b) {
+      inflateReset(&z);
+      continue;
+    }
+    std::size_t extra = left;
+    while (const std::size_t n = std::fread(in.data(), 1, in.size(), f.get())) extra += n;
+    throw DataError(fmt::format("{}: has {} bytes after its gzip stream", path, extra));
+  }
 }
 
 }  // namespace
@@ -82,6 +128,7 @@ IdxArray read_idx(const std::string& path, std::size_t expected_rank) {
   if (read_some(file.get(), &extra, 1, path) != 0)
     throw DataError(fmt::format("{}: has bytes after the {} the header ({}) describes", path, total,
                                 fmt::join(array.dims, " x ")));
+  check_gzip_ends_cleanly(path);
   return array;
 }
 

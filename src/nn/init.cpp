@@ -9,7 +9,14 @@
 
 namespace tapegrad {
 
+Init Init::fixed_std(double s) {
+  if (!(s > 0) || !std::isfinite(s))
+    throw ValueError(fmt::format("init: the standard deviation must be a positive finite number, got {}", s));
+  return {Kind::FixedStd, s};
+}
+
 double Init::scale(std::size_t fan_in) const {
+  if (fan_in == 0) throw ValueError("init: the fan-in must be at least 1");
   switch (kind) {
     case Kind::Xavier: return std::sqrt(1.0 / double(fan_in));
     case Kind::He: return std::sqrt(2.0 / double(fan_in));

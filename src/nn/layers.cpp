@@ -71,6 +71,11 @@ BatchNorm<T>::BatchNorm(std::size_t features, double momentum, double eps)
       running_var(Tensor<T>::zeros({features})),
       momentum_(momentum),
       eps_(eps) {
+  if (features == 0) throw ValueError("BatchNorm: needs at least one feature");
+  if (!(momentum >= 0 && momentum <= 1))
+    throw ValueError(fmt::format("BatchNorm: the momentum must be in [0, 1], got {}", momentum));
+  if (!(eps > 0) || !std::isfinite(eps))
+    throw ValueError(fmt::format("BatchNorm: eps must be a positive finite number, got {}", eps));
   this->register_parameter("gamma", gamma);
   this->register_parameter("beta", beta);
   this->register_buffer("running_mean", running_mean);

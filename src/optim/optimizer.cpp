@@ -29,6 +29,13 @@ Optimizer<T>::Optimizer(std::string name, std::vector<Parameter<T>*> params, dou
   if (!std::isfinite(weight_decay) || weight_decay < 0)
     throw ValueError(fmt::format("{}: weight decay must be a non-negative finite number, got {}", name_, weight_decay));
   decayed_.resize(params_.size());
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (params_[i] == nullptr) throw ValueError(fmt::format("{}: parameter {} is null", name_, i));
+    for (std::size_t j = 0; j < i; ++j)
+      if (params_[j] == params_[i])
+        throw ValueError(fmt::format("{}: parameter '{}' is given twice (it would be updated twice per step)", name_,
+                                     params_[i]->name));
+  }
 }
 
 template <class T>
@@ -58,6 +65,11 @@ void Optimizer<T>::step() {
     if (p.grad.shape() != p.value.shape())
       throw ShapeError(fmt::format("{}: parameter '{}' has shape {} but its gradient {}", name_, p.name,
                                    p.value.shape().str(), p.grad.shape().str()));
+    for (const auto& [slot, tensors] : slots_)
+      if (!tensors.empty() && tensors[i].shape() != p.value.shape())
+        throw ShapeError(fmt::format("{}: parameter '{}' has shape {} but its state '{}' has shape {} (was the "
+                                     "parameter resized after the optimizer was made?)",
+                                     name_, p.name, p.value.shape().str(), slot, tensors[i].shape().str()));
     const Tensor<T>* g = &p.grad;
     if (weight_decay_ > 0) {
       decayed_[i] = p.grad;

@@ -17,6 +17,7 @@ struct Dataset {
   std::vector<std::uint8_t> pixels;
   std::vector<float> values;
   std::vector<std::size_t> labels;  // rows, each < classes
+  std::vector<std::string> files;   // where it was read from (images, then labels); empty for synthetic sets
 
   /// Feature j of a row, in [0, 1] for images.
   float feature(std::size_t row, std::size_t j) const;

@@ -10,7 +10,7 @@ struct Init {
   Kind kind = Kind::FixedStd;
   double std = 0.01;
 
-  static Init fixed_std(double s) { return {Kind::FixedStd, s}; }
+  static Init fixed_std(double s);  // ValueError unless s is finite and > 0
   static Init xavier() { return {Kind::Xavier, 0}; }  // the book's: sqrt(1 / fan_in)
   static Init he() { return {Kind::He, 0}; }          // sqrt(2 / fan_in)
 
