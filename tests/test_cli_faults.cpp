@@ -232,3 +232,49 @@ TEST_CASE("options that would need more memory or time than is sane are refused 
   CHECK(epochs.code != 0);
   CHECK(has(epochs.output, "--epochs"));
 }
+
+TEST_CASE("resume is a continuation: N epochs, then M more, end bit for bit where N + M straight epochs end") {
+  TempDir dir;
+  write_toy_mnist(dir.file("data"));
+  const std::string straight = dir.file("straight.tgckpt"), split = dir.file("split.tgckpt");
+  const std::vector<std::string> common{"--data", dir.file("data"), "--net", "12", "--batch", "30", "--seed", "5",
+                                        "--opt", "adam:lr=0.01", "--double"};
+  const auto train = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "train");
+    const Proc p = spawn(args, dir.str());
+    INFO(p.output);
+    REQUIRE(p.code == 0);
+    return p.output;
+  };
+  auto a = common;
+  a.insert(a.end(), {"--epochs", "3", "--save", straight});
+  train(a);
+  auto b = common;
+  b.insert(b.end(), {"--epochs", "2", "--save", split});
+  train(b);
+  // no option repeated: the checkpoint knows the data, network, optimizer, batch and seed
+  const std::string resumed = train({"--resume", split, "--epochs", "1"});
+  CHECK(has(resumed, "resumed from " + split + " after epoch 2"));
+  CHECK(has(resumed, "epoch  3/3"));
+  tg::Rng rng(0);
+  auto x = tg::make_mlp<double>({{16, 12, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+  auto y = tg::make_mlp<double>({{16, 12, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+  tg::load_checkpoint(straight, *x);
+  tg::load_checkpoint(split, *y);
+  for (std::size_t i = 0; i < x->parameters().size(); ++i)
+    CHECK(x->parameters()[i]->value == y->parameters()[i]->value);  // exactly, not approximately
+  CHECK(tg::read_run_progress(split).epochs_done == 3);
+  CHECK(tg::read_run_progress(split).iteration == tg::read_run_progress(straight).iteration);
+
+  // an option that differs from the checkpoint is refused, naming both values
+  const Proc conflict = spawn({"train", "--resume", split, "--batch", "7"}, dir.str());
+  CHECK(conflict.code == 2);
+  CHECK(has(conflict.output, "--batch 7 conflicts with the checkpoint's 30"));
+  const Proc other_opt = spawn({"train", "--resume", split, "--opt", "sgd:lr=0.1"}, dir.str());
+  CHECK(other_opt.code == 2);
+  CHECK(has(other_opt.output, "--opt sgd:lr=0.1 conflicts with the checkpoint's adam:lr=0.01"));
+  // eval builds exactly the saved model
+  const Proc eval = spawn({"eval", "--model", split, "--data", dir.file("data")}, dir.str());
+  CHECK(eval.code == 0);
+  CHECK(has(eval.output, "16-12-10 relu he"));
+}

@@ -185,3 +185,26 @@ TEST_CASE("Fashion-MNIST: 784-256-128-10 ReLU, Adam lr 0.001, batch 100, 10 epoc
   MESSAGE("test accuracy after 10 epochs: " << h.epochs.back().test_accuracy);
   CHECK(h.epochs.back().test_accuracy >= 0.88);
 }
+
+TEST_CASE("a resumed Trainer (start_epoch) continues bit for bit where a straight run would be") {
+  TempDir dir;
+  const std::string path = dir.file("half.tgckpt");
+  const auto options = [&](std::size_t epochs, std::size_t start) {
+    tg::TrainerOptions o = quiet(epochs);
+    o.seed = 9;
+    o.start_epoch = start;
+    o.checkpoint = path;
+    return o;
+  };
+  Setup straight("adam", 0.01, 4), first_half("adam", 0.01, 4), second_half("adam", 0.01, 99);
+  tg::Trainer<double>(*straight.net, *straight.opt, options(4, 0)).fit(spiral());
+  tg::Trainer<double>(*first_half.net, *first_half.opt, options(2, 0)).fit(spiral());
+  CHECK(tg::read_run_progress(path).epochs_done == 2);
+  tg::load_checkpoint(path, *second_half.net, second_half.opt.get());
+  tg::Trainer<double>(*second_half.net, *second_half.opt, options(4, 2)).fit(spiral());
+  for (std::size_t i = 0; i < straight.net->parameters().size(); ++i)
+    CHECK(straight.net->parameters()[i]->value == second_half.net->parameters()[i]->value);
+  CHECK(tg::read_run_progress(path).epochs_done == 4);
+  CHECK_THROWS_WITH_AS(tg::Trainer<double>(*second_half.net, *second_half.opt, options(4, 4)).fit(spiral()),
+                       doctest::Contains("4 epochs are done already"), tg::ValueError);
+}

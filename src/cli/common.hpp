@@ -1,5 +1,6 @@
 #pragma once
 // Pieces the subcommands of the `tapegrad` program share (the program is a client of the library).
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,10 @@ bool interrupted();
 
 int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold);
 int compare_function(const std::vector<std::string>& optimizers, bool all, int steps, const std::string& out);
-int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume);
+/// `given`: the options the user typed (a resumed run takes the others from its checkpoint, and refuses these
+/// when they differ from it).
+int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume,
+          const std::set<std::string>& given);
 int evaluate(const std::string& model, const std::string& data, std::size_t limit);
 int gradcheck(const std::vector<std::string>& names, bool fast, std::uint64_t seed, bool verbose);
 

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <exception>
 #include <new>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -41,7 +42,9 @@ int main(int argc, char** argv) {
   train_run.add_to(*train);
   train->add_option("--opt", train_opt, "optimizer with options")->capture_default_str();
   train->add_option("--save", save, "checkpoint path (default: OUT/model.tgckpt)");
-  train->add_option("--resume", resume, "continue from this checkpoint (its network; its optimizer state)");
+  train->add_option("--resume", resume,
+                    "continue the run this checkpoint records (network, optimizer and its state, data, batch, seed, "
+                    "batch order) for --epochs more; options that differ from it are refused");
 
   std::string model = "out/model.tgckpt", eval_data = tapegrad::default_data_dir();
   std::size_t eval_limit = 0;
@@ -68,7 +71,13 @@ int main(int argc, char** argv) {
     if (*compare)
       return function ? cli::compare_function(compare_opts, all, steps, compare_run.out)
                       : cli::compare_networks(compare_run, compare_opts, threshold);
-    if (*train) return cli::train(train_run, train_opt, save, resume);
+    if (*train) {
+      std::set<std::string> given;
+      for (const char* option : {"--data", "--limit", "--net", "--activation", "--init", "--double", "--batch", "--seed",
+                                 "--opt"})
+        if (train->count(option) > 0) given.insert(option);
+      return cli::train(train_run, train_opt, save, resume, given);
+    }
     if (*eval) return cli::evaluate(model, eval_data, eval_limit);
     if (*check) return cli::gradcheck(names, fast, seed, verbose);
     if (*rules) {

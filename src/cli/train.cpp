@@ -2,6 +2,7 @@
 // confusion matrix from a saved model.
 #include <filesystem>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -14,10 +15,12 @@ namespace {
 const char* const kFashionClasses[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                        "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
-// The metadata a checkpoint carries so that eval and resume can rebuild the model: "key=value" lines.
+// The metadata a checkpoint carries so that eval rebuilds the model and resume continues the run with no option
+// repeated: "key=value" lines (the Trainer appends epochs_done and iteration).
 std::string describe_run(const RunOptions& run, const tg::MlpSpec& mlp, const std::string& optimizer) {
-  return fmt::format("sizes={}\nactivation={}\ninit={}\ndtype={}\noptimizer={}\n", fmt::join(mlp.sizes, "-"),
-                     run.activation, run.init, run.use_double ? "double" : "float", optimizer);
+  return fmt::format("sizes={}\nactivation={}\ninit={}\ndtype={}\noptimizer={}\ndata={}\nlimit={}\nbatch={}\nseed={}\n",
+                     fmt::join(mlp.sizes, "-"), run.activation, run.init, run.use_double ? "double" : "float",
+                     optimizer, run.data, run.limit, run.batch, run.seed);
 }
 
 std::map<std::string, std::string> parse_metadata(const std::string& path) {
@@ -40,28 +43,67 @@ tg::MlpSpec spec_from(const std::map<std::string, std::string>& meta) {
   return spec;
 }
 
+// The run a checkpoint records, as options: what `train --resume` continues. An option the user gave that
+// differs from the checkpoint is refused, naming both values.
+RunOptions resumed_run(const std::string& path, RunOptions run, const std::set<std::string>& given, std::string& optimizer) {
+  const auto meta = parse_metadata(path);
+  for (const char* key : {"data", "limit", "batch", "seed"})
+    if (!meta.count(key))
+      throw tg::DataError(fmt::format("{}: cannot be resumed: written by an older tapegrad (no '{}')", path, key));
+  const tg::MlpSpec saved = spec_from(meta);
+  const std::vector<std::size_t> hidden(saved.sizes.begin() + 1, saved.sizes.end() - 1);
+  const auto conflict = [&](const char* option, const std::string& yours, const std::string& saved_value) {
+    if (given.count(option) && yours != saved_value)
+      throw tg::ValueError(fmt::format("{} {} conflicts with the checkpoint's {} ({}); leave it out to continue the run",
+                                       option, yours, saved_value, path));
+  };
+  const auto same_path = [](const std::string& p) { return std::filesystem::weakly_canonical(p).string(); };
+  conflict("--data", same_path(run.data), same_path(meta.at("data")));
+  conflict("--limit", std::to_string(run.limit), meta.at("limit"));
+  conflict("--net", fmt::format("{}", fmt::join(parse_sizes(run.hidden), "-")), fmt::format("{}", fmt::join(hidden, "-")));
+  conflict("--activation", run.activation, meta.at("activation"));
+  conflict("--init", tg::Init::parse(run.init).str(), tg::Init::parse(meta.at("init")).str());
+  conflict("--double", run.use_double ? "double" : "float", meta.at("dtype"));
+  conflict("--batch", std::to_string(run.batch), meta.at("batch"));
+  conflict("--seed", std::to_string(run.seed), meta.at("seed"));
+  conflict("--opt", tg::OptimizerSpec::parse(optimizer).str(), tg::OptimizerSpec::parse(meta.at("optimizer")).str());
+  run.data = meta.at("data");
+  run.limit = std::stoull(meta.at("limit"));
+  run.hidden = fmt::format("{}", fmt::join(hidden, "-"));
+  run.activation = meta.at("activation");
+  run.init = meta.at("init");
+  run.use_double = meta.at("dtype") == "double";
+  run.batch = std::stoull(meta.at("batch"));
+  run.seed = std::stoull(meta.at("seed"));
+  optimizer = meta.at("optimizer");
+  return run;
+}
+
 template <class T>
 int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::string& save, const std::string& resume) {
   // Where the checkpoint goes must be writable before any work starts.
-  const std::filesystem::path save_folder = std::filesystem::path(save.empty() ? output_path(run.out, "x") : save).parent_path();
+  const std::filesystem::path save_folder =
+      std::filesystem::path(!save.empty() ? save : !resume.empty() ? resume : output_path(run.out, "x")).parent_path();
   tg::prepare_output_folder(save_folder.empty() ? "." : save_folder.string());
   const tg::TrainTest data = run.load();
-  tg::MlpSpec mlp = run.mlp(data.train.features, data.train.classes);
-  if (!resume.empty()) mlp = spec_from(parse_metadata(resume));
+  const tg::MlpSpec mlp = run.mlp(data.train.features, data.train.classes);
   tg::Rng rng(run.seed);
   auto net = tg::make_mlp<T>(mlp, rng);
   auto optimizer = tg::make_optimizer<T>(spec, net->parameters());
+  std::size_t done = 0;
   if (!resume.empty()) {
     tg::load_checkpoint(resume, *net, optimizer.get());
-    fmt::print("resumed from {}\n", resume);
+    done = tg::read_run_progress(resume).epochs_done;
+    fmt::print("resumed from {} after epoch {}\n", resume, done);
   }
   fmt::print("{} on {} ({} training, {} test images)\nread: {}\n{}{}\n", mlp.str(), run.data, data.train.rows,
              data.test.rows, files_read(data), net->summary(tg::Shape{run.batch, data.train.features}), optimizer->describe());
   tg::TrainerOptions options;
-  options.epochs = run.epochs;
+  options.start_epoch = done;
+  options.epochs = done + run.epochs;  // --epochs more
   options.batch_size = run.batch;
   options.seed = run.seed;
-  const std::string path = save.empty() ? output_path(run.out, "model.tgckpt") : save;
+  const std::string path = !save.empty() ? save : !resume.empty() ? resume : output_path(run.out, "model.tgckpt");
   options.checkpoint = path;
   options.should_stop = interrupted;  // after every epoch: an interrupted or diverging run keeps its last good state
   options.checkpoint_metadata = describe_run(run, mlp, spec.str());
@@ -111,7 +153,10 @@ int evaluate_as(const std::string& model, const tg::MlpSpec& mlp, const tg::Data
 
 }  // namespace
 
-int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume) {
+int train(const RunOptions& options, const std::string& optimizer_text, const std::string& save, const std::string& resume,
+          const std::set<std::string>& given) {
+  std::string optimizer = optimizer_text;
+  const RunOptions run = resume.empty() ? options : resumed_run(resume, options, given, optimizer);
   const tg::OptimizerSpec spec = tg::OptimizerSpec::parse(optimizer);
   run.mlp(1, 1);  // check the network options before spending time on the data
   return run.use_double ? train_as<double>(run, spec, save, resume) : train_as<float>(run, spec, save, resume);

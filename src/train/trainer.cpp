@@ -1,6 +1,8 @@
 #include "tapegrad/train/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <memory>
 #include <numeric>
@@ -67,13 +69,20 @@ void check_data(const Dataset& train, const Dataset* test) {
 template <class T>
 History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
   check_data(train, test);
+  if (options_.start_epoch >= options_.epochs)
+    throw ValueError(fmt::format("trainer: {} epochs are done already; ask for more than {} (options.epochs)",
+                                 options_.start_epoch, options_.epochs));
   BatchSampler sampler(train.rows, options_.batch_size, true, options_.seed);
+  // A resumed run continues where a straight one would be: the same batch order, the same iteration count.
+  for (std::size_t e = 0; e < options_.start_epoch; ++e) sampler.next_epoch();
+  iteration_ = options_.start_epoch * sampler.batches();
+  checkpointed_epoch_ = options_.start_epoch;
   const bool bar = options_.progress == TrainerOptions::Progress::Bar ||
                    (options_.progress == TrainerOptions::Progress::Auto && isatty(fileno(stderr)));
   const bool lines = options_.progress != TrainerOptions::Progress::Quiet;
   History history;
-  for (std::size_t epoch = 1; epoch <= options_.epochs; ++epoch) {
-    if (epoch > 1) sampler.next_epoch();
+  for (std::size_t epoch = options_.start_epoch + 1; epoch <= options_.epochs; ++epoch) {
+    if (epoch > options_.start_epoch + 1) sampler.next_epoch();
     model_.set_training(true);
     std::unique_ptr<detail::ProgressBar> progress;
     if (bar)
@@ -115,7 +124,8 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
       std::fflush(options_.out);
     }
     if (!options_.checkpoint.empty()) {
-      save_checkpoint(options_.checkpoint, model_, &optimizer_, options_.checkpoint_metadata);
+      save_checkpoint(options_.checkpoint, model_, &optimizer_,
+                      options_.checkpoint_metadata + fmt::format("epochs_done={}\niteration={}\n", epoch, iteration_));
       checkpointed_epoch_ = epoch;
     }
     bool go_on = true;
@@ -156,6 +166,30 @@ double Trainer<T>::accuracy(const Dataset& data) {
   std::size_t correct = 0;
   for (std::size_t i = 0; i < data.rows; ++i) correct += predicted[i] == data.labels[i];
   return double(correct) / double(data.rows);
+}
+
+RunProgress read_run_progress(const std::string& path) {
+  const std::string metadata = read_checkpoint_metadata(path);
+  RunProgress p;
+  bool epochs = false, iteration = false;
+  std::size_t start = 0;
+  while (start < metadata.size()) {
+    const std::size_t end = std::min(metadata.find('\n', start), metadata.size());
+    const std::string line = metadata.substr(start, end - start);
+    start = end + 1;
+    const auto value = [&](const char* key, std::size_t& out, bool& seen) {
+      const std::string prefix = std::string(key) + "=";
+      if (line.rfind(prefix, 0) != 0) return;
+      char* stop = nullptr;
+      out = std::strtoull(line.c_str() + prefix.size(), &stop, 10);
+      seen = stop != line.c_str() + prefix.size() && *stop == '\0';
+    };
+    value("epochs_done", p.epochs_done, epochs);
+    value("iteration", p.iteration, iteration);
+  }
+  if (!epochs || !iteration)
+    throw DataError(fmt::format("{}: not written by a Trainer (no epochs_done and iteration in its metadata)", path));
+  return p;
 }
 
 template <class T>

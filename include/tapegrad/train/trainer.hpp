@@ -14,7 +14,9 @@
 namespace tapegrad {
 
 struct TrainerOptions {
-  std::size_t epochs = 5;
+  std::size_t epochs = 5;        // the epoch to end after, counting those already done (start_epoch)
+  std::size_t start_epoch = 0;   // epochs already done (resuming a run): epoch start_epoch + 1 comes next, with
+                                 // the batch order and iteration count a straight run would have there
   std::size_t batch_size = 100;
   std::uint64_t seed = 0;        // batch order; the same seed gives the same numbers
   bool evaluate_train = true;    // train-set accuracy each epoch (the book's train_acc)
@@ -22,7 +24,8 @@ struct TrainerOptions {
   enum class Progress { Auto, Bar, Lines, Quiet } progress = Progress::Auto;  // Auto: a bar on a terminal
   std::FILE* out = stdout;       // per-epoch lines
   std::string checkpoint;        // if set: model and optimizer saved here after every epoch (the last good one
-  std::string checkpoint_metadata;  // survives a run that later diverges or is killed), with this metadata
+  std::string checkpoint_metadata;  // survives a run that later diverges or is killed), with this metadata and
+                                    // "epochs_done=N\niteration=I\n" appended (read_run_progress)
   std::function<bool()> should_stop;  // polled after every step; true stops fit() with Interrupted
 };
 
@@ -73,6 +76,13 @@ class Trainer {
   std::size_t checkpointed_epoch_ = 0;  // the epoch the checkpoint file holds (0: none written yet)
   std::string where_saved() const;      // "the last checkpoint is <path> (epoch N)", or that there is none
 };
+
+/// How far the run that wrote a Trainer checkpoint had got.
+struct RunProgress {
+  std::size_t epochs_done = 0, iteration = 0;
+};
+/// Reads it from a checkpoint's metadata; DataError naming the file if the checkpoint was not written by a Trainer.
+RunProgress read_run_progress(const std::string& path);
 
 /// Stops when the test (or, without a test set, train) accuracy has not improved for `patience` epochs.
 template <class T>
