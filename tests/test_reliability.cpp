@@ -260,7 +260,7 @@ TEST_CASE("the library defends itself: a Dataset whose counts disagree with its 
                        tg::ValueError);
 }
 
-TEST_CASE("a gzip IDX file with bytes after its stream is refused; concatenated gzip members are read") {
+TEST_CASE("a gzip IDX file with bytes after its stream is refused, concatenated gzip members are read") {
   TempDir dir;
   const tg::IdxArray labels{{3}, {1, 2, 3}};
   const std::string path = dir.file("labels-idx1-ubyte.gz");

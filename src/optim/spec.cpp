@@ -53,7 +53,7 @@ OptimizerSpec OptimizerSpec::parse(const std::string& text) {
 std::string OptimizerSpec::str() const {
   std::vector<std::string> parts;
   const auto add = [&](const char* key, const std::optional<double>& v) {
-    if (v) parts.push_back(fmt::format("{}={:g}", key, *v));
+    if (v) parts.push_back(fmt::format("{}={}", key, *v));  // shortest text that reads back exactly
   };
   add("lr", options.lr);
   add("momentum", options.momentum);
@@ -61,8 +61,8 @@ std::string OptimizerSpec::str() const {
   add("beta1", options.beta1);
   add("beta2", options.beta2);
   add("eps", options.eps);
-  if (options.initial_accumulator != 0) parts.push_back(fmt::format("h0={:g}", options.initial_accumulator));
-  if (options.weight_decay != 0) parts.push_back(fmt::format("wd={:g}", options.weight_decay));
+  if (options.initial_accumulator != 0) parts.push_back(fmt::format("h0={}", options.initial_accumulator));
+  if (options.weight_decay != 0) parts.push_back(fmt::format("wd={}", options.weight_decay));
   if (options.pytorch_form) parts.push_back("pytorch=1");
   return parts.empty() ? name : fmt::format("{}:{}", name, fmt::join(parts, ","));
 }

@@ -1,0 +1,65 @@
+// The program's command line: every subcommand and option, in one place (the fuzz target parses with it too).
+#include "cli/app.hpp"
+
+namespace cli {
+
+std::unique_ptr<CLI::App> make_app(Command& c) {
+  auto app = std::make_unique<CLI::App>(
+      "tapegrad: reverse-mode autodiff in C++ -- compare optimizers, train, evaluate, gradient-check");
+  app->require_subcommand(1);
+  app->add_option("--threads", c.threads, "OpenBLAS threads (1 is fastest on two cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+
+  c.compare_run.out = "out";
+  c.compare = app->add_subcommand("compare", "train one network under several optimizers and compare them");
+  c.compare_run.add_to(*c.compare);
+  c.compare->add_option("--opt", c.compare_opts,
+                        "optimizer with options, repeatable: sgd:lr=0.1, momentum:lr=0.01,momentum=0.9, adagrad, "
+                        "nesterov, rmsprop, adam:lr=0.001 (default: sgd momentum adagrad, the book's defaults)");
+  c.compare->add_option("--threshold", c.threshold, "report the first iteration whose smoothed loss is below this")
+      ->capture_default_str();
+  c.compare->add_flag("--function", c.function, "the book's 2-D comparison on f(x, y) = x^2/20 + y^2 from (-7, 2)");
+  c.compare->add_flag("--all", c.all, "with --function: also Nesterov and RMSProp");
+  c.compare->add_option("--steps", c.steps, "with --function: updates per optimizer (at most 100000)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+
+  c.train = app->add_subcommand("train", "train one configuration; saves the model and optimizer state each epoch");
+  c.train_run.add_to(*c.train);
+  c.train->add_option("--opt", c.train_opt, "optimizer with options")->capture_default_str();
+  c.train->add_option("--save", c.save, "checkpoint path (default: OUT/model.tgckpt; with --resume: that file)");
+  c.train->add_option("--resume", c.resume,
+                      "continue the run this checkpoint records (network, optimizer and its state, data, batch, seed, "
+                      "batch order) for --epochs more; options that differ from it are refused");
+
+  c.eval = app->add_subcommand("eval", "accuracy and confusion matrix of a saved model on the test set");
+  c.eval->add_option("--model", c.model, "checkpoint written by `tapegrad train`")->capture_default_str();
+  c.eval->add_option("--data", c.eval_data, "MNIST-format folder")->capture_default_str();
+  c.eval->add_option("--limit", c.eval_limit, "use only the first N test images (0: all)")->capture_default_str();
+
+  c.check = app->add_subcommand("gradcheck", "gradient-check every built-in op and layer (or those named)");
+  c.check->add_option("names", c.names, "checks to run, e.g. matmul softmax Linear (default: all)");
+  c.check->add_flag("--fast", c.fast, "random directional derivatives instead of every element");
+  c.check->add_flag("--verbose", c.verbose, "print every report table");
+  c.check->add_option("--seed", c.seed, "inputs and upstream gradients")->capture_default_str();
+
+  c.rules = app->add_subcommand("rules", "print every built-in op's derivative rule (docs/derivatives.md)");
+  return app;
+}
+
+std::set<std::string> Command::given_train_options() const {
+  std::set<std::string> given;
+  for (const char* option : {"--data", "--limit", "--net", "--activation", "--init", "--double", "--batch", "--seed",
+                             "--opt"})
+    if (train->count(option) > 0) given.insert(option);
+  return given;
+}
+
+void Command::check_text() const {
+  for (const std::string& o : compare_opts) tapegrad::OptimizerSpec::parse(o);
+  tapegrad::OptimizerSpec::parse(train_opt);
+  for (const RunOptions* run : {&compare_run, &train_run}) run->mlp(1, 1);
+}
+
+}  // namespace cli

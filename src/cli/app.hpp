@@ -1,0 +1,38 @@
+#pragma once
+// The program's command line (src/cli/app.cpp): the options of every subcommand, parsed into a Command.
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/common.hpp"
+
+namespace cli {
+
+struct Command {
+  int threads = 1;
+  CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr;
+  RunOptions compare_run;
+  std::vector<std::string> compare_opts;
+  double threshold = 0.5;
+  bool function = false, all = false;
+  int steps = 30;
+  RunOptions train_run;
+  std::string train_opt = "sgd:lr=0.1", save, resume;
+  std::string model = "out/model.tgckpt", eval_data = tapegrad::default_data_dir();
+  std::size_t eval_limit = 0;
+  std::vector<std::string> names;
+  bool fast = false, verbose = false;
+  std::uint64_t seed = 1;
+
+  /// The train options the user typed (a resumed run refuses those that differ from its checkpoint).
+  std::set<std::string> given_train_options() const;
+  /// Parses every option that is text with a grammar of its own (optimizer specs, --net, --activation,
+  /// --init): ValueError naming it. Reads no file.
+  void check_text() const;
+};
+
+/// The application, its options bound to `command` (which must outlive it).
+std::unique_ptr<CLI::App> make_app(Command& command);
+
+}  // namespace cli
