@@ -41,6 +41,7 @@ struct SumOp final : Op<T> {
   std::vector<std::size_t> axes, kept_dims;  // kept_dims: x's shape with the summed axes as 1
   double scale = 1;
   void backward(BackwardContext<T>& d) override {
+    if (d.input(0).size() == 0) return;  // nothing to route the gradient to
     auto kept = xt::adapt(d.grad_output().data(), d.grad_output().size(), xt::no_ownership(), kept_dims);
     detail::accumulate_expr(d, 0, static_cast<T>(scale) * xt::broadcast(kept, d.input(0).shape().dims()));
   }
@@ -59,6 +60,11 @@ Var<T> scaled_sum(const char* op, const Var<T>& a, std::vector<std::size_t> axes
     r.op->scale = scale;
   }
   r.output.resize(Shape(reduced_dims(in, axes, keepdims)));
+  const Tensor<T>& x = r.var.tape().value(a.index());
+  if (x.size() == 0) {  // a sum of nothing is 0 (xtensor's reducer does not take empty input)
+    r.output.fill(T(0));
+    return finish(r.var);
+  }
   // Write through a view without the kept axes: same element order.
   auto z = xt::adapt(r.output.data(), r.output.size(), xt::no_ownership(), reduced_dims(in, axes, false));
   xt::noalias(z) = static_cast<T>(scale) *
