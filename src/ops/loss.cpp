@@ -3,6 +3,7 @@
 #include "tapegrad/ops/loss.hpp"
 
 #include <cmath>
+#include <optional>
 
 #include "core/labels.hpp"
 #include "ops/kernel.hpp"
@@ -137,8 +138,8 @@ Var<T> softmax_cross_entropy(const Var<T>& logits_in, const Var<T>& t_in) {
   auto r = record<SoftmaxCrossEntropyOp<T>>("softmax_cross_entropy", {logits, t});
   const Tensor<T>& x = r.var.tape().value(logits.index());
   const Tensor<T>& target = r.var.tape().value(t.index());
-  Tensor<T> scratch;  // used only when nothing needs a gradient (then the op keeps nothing)
-  Tensor<T>& log_y = r.op ? r.op->log_y : scratch;
+  std::optional<Tensor<T>> scratch;  // only when nothing needs a gradient (then the op keeps nothing)
+  Tensor<T>& log_y = r.op ? r.op->log_y : scratch.emplace();
   log_softmax_of(x, log_y);
   r.output.resize(Shape{});
   r.output[0] = mean_negative_log(log_y, target, x.shape()[0]);
@@ -151,8 +152,8 @@ Var<T> softmax_cross_entropy(const Var<T>& logits_in, const std::vector<std::siz
   check_labels(labels, logits.shape());
   auto r = record<SoftmaxCrossEntropyLabelsOp<T>>("softmax_cross_entropy", {logits});
   const Tensor<T>& x = r.var.tape().value(logits.index());
-  Tensor<T> scratch;
-  Tensor<T>& log_y = r.op ? r.op->log_y : scratch;
+  std::optional<Tensor<T>> scratch;  // a default Tensor allocates its shape: not in a training step
+  Tensor<T>& log_y = r.op ? r.op->log_y : scratch.emplace();
   if (r.op) r.op->labels = labels;
   log_softmax_of(x, log_y);
   const std::size_t n = x.shape()[0], c = x.shape()[1];

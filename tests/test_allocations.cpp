@@ -1,0 +1,41 @@
+// A steady-state training step allocates nothing: every buffer (values, gradients, the ops' saved state) is
+// reused from the step before. Counted by replacing the global operator new in this test binary (not under
+// AddressSanitizer, which brings its own).
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "helpers.hpp"
+
+#if !defined(__SANITIZE_ADDRESS__)
+namespace {
+std::atomic<std::size_t> g_allocations{0};
+}
+void* operator new(std::size_t n) {
+  ++g_allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+TEST_CASE("a steady-state training step allocates nothing (MLP with softmax cross-entropy, SGD and Adam)") {
+  tg::set_blas_threads(1);
+  tg::Rng rng(3);
+  const tg::Tensor<float> x = tg::Tensor<float>::randn({100, 784}, rng);
+  const std::vector<std::size_t> labels(100, 4);
+  for (const char* optimizer : {"sgd", "adam"}) {
+    auto net = tg::make_mlp<float>({{784, 100, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+    auto opt = tg::make_optimizer<float>(optimizer, net->parameters());
+    tg::TrainerOptions o;
+    o.progress = tg::TrainerOptions::Progress::Quiet;
+    tg::Trainer<float> trainer(*net, *opt, o);
+    for (int i = 0; i < 20; ++i) trainer.step(x, labels);
+    const std::size_t before = g_allocations;
+    for (int i = 0; i < 20; ++i) trainer.step(x, labels);
+    const std::size_t allocated = g_allocations - before;
+    INFO(std::string(optimizer));
+    CHECK(allocated == 0);
+  }
+}
+#endif
