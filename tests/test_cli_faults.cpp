@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 
 #include "helpers.hpp"
@@ -277,4 +278,14 @@ TEST_CASE("resume is a continuation: N epochs, then M more, end bit for bit wher
   const Proc eval = spawn({"eval", "--model", split, "--data", dir.file("data")}, dir.str());
   CHECK(eval.code == 0);
   CHECK(has(eval.output, "16-12-10 relu he"));
+}
+
+TEST_CASE("output that cannot be written to standard output is a failure too") {
+  TempDir dir;
+  const Proc r = spawn({"rules"}, dir.str(), [] {
+    const int full = open("/dev/full", O_WRONLY);
+    dup2(full, 1);
+  });
+  CHECK(r.code == 2);
+  CHECK(has(r.output, "tapegrad: writing to standard output failed"));
 }

@@ -285,3 +285,49 @@ TEST_CASE("a gzip IDX file with bytes after its stream is refused, concatenated 
   testing::write_bytes(path, joined);
   CHECK(tg::read_idx(path, 1).data == std::vector<std::uint8_t>{1, 2, 3});
 }
+
+TEST_CASE("the library defends itself: gradient checking refuses steps and tolerances that make no sense") {
+  CHECK_THROWS_WITH_AS(tg::numerical_diff([](double x) { return x * x; }, 1.0, 0.0),
+                       doctest::Contains("numerical_diff: the step h must be a positive finite number"), tg::ValueError);
+  T x{1.0, 2.0};
+  CHECK_THROWS_AS(tg::numerical_gradient<double>([](const T& v) { return v[0]; }, x, -1e-4), tg::ValueError);
+  const auto f = [](tg::Tape<double>&, const std::vector<V>& v) { return v[0] * v[0]; };
+  tg::GradcheckOptions bad;
+  bad.eps = std::nan("");
+  CHECK_THROWS_WITH_AS(tg::gradcheck<double>(f, {x}, bad), doctest::Contains("options.eps must be"), tg::ValueError);
+  tg::GradcheckOptions none;
+  none.fast = true;
+  none.directions = 0;
+  CHECK_THROWS_WITH_AS(tg::gradcheck<double>(f, {x}, none), doctest::Contains("at least one direction"), tg::ValueError);
+}
+
+TEST_CASE("two processes saving to one path never share a temporary: the file always loads whole") {
+  TempDir dir;
+  const std::string path = dir.file("shared.tgckpt");
+  Pair models;
+  tg::save_checkpoint(path, *models.a);
+  std::vector<pid_t> children;
+  for (int writer = 0; writer < 2; ++writer) {
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      try {
+        for (int i = 0; i < 30; ++i) tg::save_checkpoint(path, writer == 0 ? *models.a : *models.b);
+      } catch (...) {
+        _exit(1);
+      }
+      _exit(0);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    waitpid(child, &status, 0);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));  // no save failed for want of its temporary
+  }
+  tg::Rng rng(6);
+  auto loaded = tg::make_mlp<float>({{784, 200, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+  tg::load_checkpoint(path, *loaded);
+  CHECK((models.loaded_equals(*loaded, *models.a) || models.loaded_equals(*loaded, *models.b)));
+  CHECK(testing::temporaries_in(dir.file("")) == 0);
+}

@@ -8,6 +8,19 @@
 
 #include "cli/app.hpp"
 
+namespace {
+// What the program printed must have reached its destination (a full disk or a closed pipe behind stdout is a
+// failure too): 0 if it did.
+int flushed(int code) {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "tapegrad: writing to standard output failed\n");
+    return code == 0 ? 2 : code;
+  }
+  return code;
+}
+int run(cli::Command& c, CLI::App& app);
+}  // namespace
+
 int main(int argc, char** argv) {
   cli::Command c;
   const auto app = cli::make_app(c);
@@ -18,6 +31,11 @@ int main(int argc, char** argv) {
   }
   cli::install_signal_handlers();
   if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr || app->count("--threads")) tapegrad::set_blas_threads(c.threads);
+  return flushed(run(c, *app));
+}
+
+namespace {
+int run(cli::Command& c, CLI::App&) {
   try {
     if (*c.compare)
       return c.function ? cli::compare_function(c.compare_opts, c.all, c.steps, c.compare_run.out)
@@ -27,7 +45,7 @@ int main(int argc, char** argv) {
     if (*c.check) return cli::gradcheck(c.names, c.fast, c.seed, c.verbose);
     if (*c.rules) {
       fmt::print("{}", tapegrad::derivative_rules_markdown());
-      return std::fflush(stdout) == 0 && !std::ferror(stdout) ? 0 : 1;
+      return 0;
     }
   } catch (const tapegrad::Interrupted& e) {
     fmt::print(stderr, "tapegrad: {}\n", e.what());
@@ -47,3 +65,4 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+}  // namespace

@@ -12,12 +12,21 @@
 
 namespace tapegrad {
 
+namespace {
+void check_step(const char* where, double h) {
+  if (!(h > 0) || !std::isfinite(h))
+    throw ValueError(fmt::format("{}: the step h must be a positive finite number, got {}", where, h));
+}
+}  // namespace
+
 double numerical_diff(const std::function<double(double)>& f, double x, double h) {
+  check_step("numerical_diff", h);
   return (f(x + h) - f(x - h)) / (2 * h);
 }
 
 template <class T>
 Tensor<T> numerical_gradient(const std::function<double(const Tensor<T>&)>& f, Tensor<T>& x, double h) {
+  check_step("numerical_gradient", h);
   Tensor<T> grad(x.shape());
   for (std::size_t i = 0; i < x.size(); ++i) {
     const T saved = x[i];
@@ -42,6 +51,11 @@ namespace {
 // Tolerances that suit the precision: float's central differences are dominated by rounding.
 template <class T>
 GradcheckReport resolved(const GradcheckOptions& o) {
+  for (const auto& [name, value] : {std::pair<const char*, double>{"eps", o.eps}, {"atol", o.atol}, {"rtol", o.rtol}})
+    if (!(value >= 0) || !std::isfinite(value))
+      throw ValueError(fmt::format("gradcheck: options.{} must be a finite number >= 0 (0: the default), got {}", name,
+                                   value));
+  if (o.fast && o.directions == 0) throw ValueError("gradcheck: fast mode needs at least one direction");
   constexpr bool is_double = std::is_same_v<T, double>;
   GradcheckReport r;
   r.fast = o.fast;
