@@ -10,9 +10,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   scripts/install-deps.sh
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAPEGRAD_SANITIZE=ON >/dev/null
   cmake --build build-asan -j"$(nproc)"
-  # allocator_may_return_null: an impossible allocation throws std::bad_alloc (turned into tapegrad::MemoryError)
-  # as in a normal build, instead of ASan stopping the process
-  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:allocator_may_return_null=1
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
 else

@@ -193,9 +193,11 @@ TEST_CASE("sizes that do not fit: overflowing shapes and impossible allocations 
   CHECK_THROWS_AS(tg::Tensor<float>(tg::Shape{big, big}), tg::ShapeError);
   CHECK_THROWS_WITH_AS(tg::Tensor<float>(tg::Shape{big, std::size_t{1} << 20}), doctest::Contains("more than any machine has"),
                        tg::MemoryError);
+#if !defined(__SANITIZE_ADDRESS__)  // ASan's operator new stops the process on a failed allocation, by design
   // larger than this machine's memory and swap, smaller than the absolute cap: the allocation itself fails
   CHECK_THROWS_WITH_AS(tg::Tensor<double>(tg::Shape{std::size_t{1} << 42}), doctest::Contains("out of memory"),
                        tg::MemoryError);
+#endif
   tg::Tensor<double> t(tg::Shape{2, 2}, 1.0);
   CHECK_THROWS_AS(t.resize({big, big}), tg::ShapeError);
   CHECK(t.shape() == tg::Shape{2, 2});  // left as it was
