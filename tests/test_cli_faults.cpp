@@ -289,3 +289,26 @@ TEST_CASE("output that cannot be written to standard output is a failure too") {
   CHECK(r.code == 2);
   CHECK(has(r.output, "tapegrad: writing to standard output failed"));
 }
+
+TEST_CASE("a closed pipe behind standard output is a reported write error, not a death by SIGPIPE") {
+  TempDir dir;
+  const Proc r = spawn({"gradcheck", "--verbose"}, dir.str(), [] {
+    int fds[2];
+    if (pipe(fds) != 0) _exit(122);
+    close(fds[0]);  // nobody will read
+    dup2(fds[1], 1);
+  });
+  CHECK(r.code != -1);  // exited, not killed by a signal
+  CHECK(r.code != 0);
+  CHECK(has(r.output, "tapegrad: "));
+}
+
+TEST_CASE("--save naming a folder is refused before any training") {
+  TempDir dir;
+  write_toy_mnist(dir.file("data"));
+  std::filesystem::create_directories(dir.file("a-folder"));
+  const Proc r = spawn({"train", "--data", dir.file("data"), "--save", dir.file("a-folder")}, dir.str());
+  CHECK(r.code == 2);
+  CHECK(has(r.output, dir.file("a-folder") + ": is a folder"));
+  CHECK_FALSE(has(r.output, "epoch"));
+}

@@ -242,7 +242,7 @@ struct Block : tg::Module<S> {
     this->register_module("l2", l2);
   }
   tg::Var<S> forward(tg::Tape<S>& tape, const tg::Var<S>& x) override { return l2(tape, act(tape, l1(tape, x))); }
-  std::string describe() const override { return "Block"; }
+  // no describe(): a container overrides nothing but forward, and is described by its class name
 };
 
 template <class S>

@@ -22,7 +22,8 @@ void install_signal_handlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  signal(SIGXFSZ, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);  // a file-size limit: the write fails with EFBIG and is reported
+  signal(SIGPIPE, SIG_IGN);  // a closed pipe behind stdout: the write fails with EPIPE and is reported
 }
 
 bool interrupted() { return g_stop_requested != 0; }

@@ -43,7 +43,8 @@ std::string output_path(const std::string& folder, const std::string& name);
 std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 
 /// Ctrl-C (SIGINT) and SIGTERM ask the running work to stop at the next step (see install_signal_handlers);
-/// SIGXFSZ is ignored, so a file-size limit is a write error that gets reported, not a silent death.
+/// SIGXFSZ and SIGPIPE are ignored, so a file-size limit or a closed pipe is a write error that gets reported,
+/// not a death by signal.
 void install_signal_handlers();
 bool interrupted();
 

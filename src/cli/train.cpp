@@ -82,8 +82,11 @@ RunOptions resumed_run(const std::string& path, RunOptions run, const std::set<s
 template <class T>
 int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::string& save, const std::string& resume) {
   // Where the checkpoint goes must be writable before any work starts.
-  const std::filesystem::path save_folder =
-      std::filesystem::path(!save.empty() ? save : !resume.empty() ? resume : output_path(run.out, "x")).parent_path();
+  const std::string path = !save.empty() ? save : !resume.empty() ? resume : output_path(run.out, "model.tgckpt");
+  if (std::filesystem::is_directory(path))
+    throw tg::DataError(fmt::format("{}: is a folder; --save needs a file path (e.g. {})", path,
+                                    output_path(path, "model.tgckpt")));
+  const std::filesystem::path save_folder = std::filesystem::path(path).parent_path();
   tg::prepare_output_folder(save_folder.empty() ? "." : save_folder.string());
   const tg::TrainTest data = run.load();
   const tg::MlpSpec mlp = run.mlp(data.train.features, data.train.classes);
@@ -103,7 +106,7 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   options.epochs = done + run.epochs;  // --epochs more
   options.batch_size = run.batch;
   options.seed = run.seed;
-  const std::string path = !save.empty() ? save : !resume.empty() ? resume : output_path(run.out, "model.tgckpt");
+
   options.checkpoint = path;
   options.should_stop = interrupted;  // after every epoch: an interrupted or diverging run keeps its last good state
   options.checkpoint_metadata = describe_run(run, mlp, spec.str());

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <cxxabi.h>
 #include <map>
+#include <memory>
+#include <typeinfo>
 
 #include <fmt/format.h>
 
@@ -21,6 +25,18 @@ std::string qualified(const std::string& prefix, const std::string& name) {
 }
 
 }  // namespace
+
+template <class T>
+std::string Module<T>::describe() const {
+  // The class name without namespaces or template arguments: "(anonymous namespace)::Block<double>" -> "Block".
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(typeid(*this).name(), nullptr, nullptr, &status),
+                                                   &std::free);
+  std::string name = status == 0 && demangled ? demangled.get() : typeid(*this).name();
+  if (const std::size_t open = name.find('<'); open != std::string::npos) name.erase(open);
+  if (const std::size_t colon = name.rfind("::"); colon != std::string::npos) name.erase(0, colon + 2);
+  return name;
+}
 
 template <class T>
 Var<T> Module<T>::operator()(Tape<T>& tape, const Var<T>& x) {

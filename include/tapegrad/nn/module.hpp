@@ -2,7 +2,7 @@
 // Modules: layers and networks as a tree. Each module registers its parameters, buffers and child modules
 // under local names; qualified names ("block.l1.W") come from the tree, and every walk (parameters, buffers,
 // train/eval mode, zero_grad, the description saved in checkpoints, the summary) goes through it, so a
-// container of your own overrides nothing but forward() (and describe()).
+// container of your own overrides nothing but forward().
 #include <memory>
 #include <string>
 #include <utility>
@@ -32,7 +32,8 @@ class Module {
   Var<T> operator()(Tape<T>& tape, const Var<T>& x);
   /// This module alone, with its settings, on one line: "Linear(784 -> 50)", "Tanh", "Dropout(0.5, book)".
   /// A container describes its own settings only ("Sequential"); its children are listed by description().
-  virtual std::string describe() const = 0;
+  /// By default, the class's name ("Block" for a struct Block): override it to show settings.
+  virtual std::string describe() const;
 
   // ---- the tree
   /// Trainable parameters with qualified names, in registration order, depth first. Also stores each
