@@ -16,18 +16,15 @@
 #include "tapegrad/core/error.hpp"
 #include "tapegrad/core/grad_mode.hpp"
 #include "tapegrad/core/op.hpp"
+#include "tapegrad/xtensor.hpp"
 
 namespace tapegrad::detail {
 
-/// xtensor views over a tensor's buffer, no copy.
+/// xtensor views over a tensor's buffer, no copy (the public interop header's, under the kernels' short name).
 template <class T>
-auto view(Tensor<T>& t) {
-  return xt::adapt(t.data(), t.size(), xt::no_ownership(), t.shape().dims());
-}
+auto view(Tensor<T>& t) { return as_xtensor(t); }
 template <class T>
-auto view(const Tensor<T>& t) {
-  return xt::adapt(t.data(), t.size(), xt::no_ownership(), t.shape().dims());
-}
+auto view(const Tensor<T>& t) { return as_xtensor(t); }
 
 /// Walks the elements of a broadcast output, keeping the flat offsets into both inputs (stride 0 on the axes
 /// an input is stretched along).
