@@ -9,6 +9,7 @@ packages=(
   libopenblas-dev   # named explicitly: the reference libblas-dev would satisfy xtensor-blas and is far slower
   libfmt-dev doctest-dev libcli11-dev zlib1g-dev
   gnuplot-nox       # plots
+  graphviz          # `dot`: drawings of the tape (tapegrad graph)
   dataset-fashion-mnist  # default data, in MNIST's IDX format
   "$@"
 )

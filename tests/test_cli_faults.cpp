@@ -312,3 +312,54 @@ TEST_CASE("--save naming a folder is refused before any training") {
   CHECK(has(r.output, dir.file("a-folder") + ": is a folder"));
   CHECK_FALSE(has(r.output, "epoch"));
 }
+
+TEST_CASE("graph: every demo and a saved model render (.dot, whole .png, .svg), frames with --steps") {
+  TempDir dir;
+  write_toy_mnist(dir.file("data"));
+  const std::string out = dir.file("g");
+  const Proc apple = spawn({"graph", "apple", "--out", out, "--steps"}, dir.str());
+  INFO(apple.output);
+  CHECK(apple.code == 0);
+  CHECK(has(apple.output, "price 715; gradients: apple 2.2, apple_num 110, orange 3.3, orange_num 165, tax 650"));
+  for (const char* name : {"apple", "apple_step000", "apple_step008"}) {
+    CHECK(is_complete_png(out + "/" + name + ".png"));
+    CHECK(std::filesystem::file_size(out + "/" + name + ".svg") > 100);
+  }
+  CHECK_FALSE(std::filesystem::exists(out + "/apple_step009.png"));  // 9 nodes: steps 0-8
+  for (const char* demo : {"simple-net", "two-layer"}) {
+    const Proc r = spawn({"graph", demo, "--out", out, "--data", dir.file("data")}, dir.str());
+    INFO(r.output);
+    CHECK(r.code == 0);
+    CHECK(is_complete_png(out + "/" + demo + ".png"));
+  }
+  const std::string model = dir.file("m.tgckpt");
+  REQUIRE(spawn({"train", "--data", dir.file("data"), "--net", "6", "--epochs", "1", "--save", model}, dir.str()).code == 0);
+  const Proc saved = spawn({"graph", "--model", model, "--data", dir.file("data"), "--out", out}, dir.str());
+  INFO(saved.output);
+  CHECK(saved.code == 0);
+  CHECK(is_complete_png(out + "/model.png"));
+  const auto dot = testing::read_bytes(out + "/model.dot");
+  CHECK(has(std::string(dot.begin(), dot.end()), "0.W\\n(16, 6)"));  // qualified parameter names
+  const Proc summary = spawn({"summary", "--net", "32-16", "--features", "16", "--out", out}, dir.str());
+  CHECK(summary.code == 0);
+  CHECK(has(summary.output, "input (1, 16), 1242 trainable parameters"));  // 16*32+32 + 32*16+16 + 16*10+10
+  CHECK(is_complete_png(out + "/model.png"));
+}
+
+TEST_CASE("graph: an unknown demo, an unwritable --out, a file that is not a model, no Graphviz") {
+  TempDir dir;
+  const Proc unknown = spawn({"graph", "banana"}, dir.str());
+  CHECK(unknown.code == 2);
+  CHECK(has(unknown.output, "no demo named 'banana'"));
+  testing::write_bytes(dir.file("a-file"), {'x'});
+  const Proc blocked = spawn({"graph", "apple", "--out", dir.file("a-file/g")}, dir.str());
+  CHECK(blocked.code == 2);
+  CHECK(has(blocked.output, dir.file("a-file/g")));
+  const Proc not_model = spawn({"graph", "--model", dir.file("a-file")}, dir.str());
+  CHECK(not_model.code == 2);
+  CHECK(has(not_model.output, "not a tapegrad checkpoint"));
+  const Proc no_dot = spawn({"graph", "apple", "--out", dir.file("g")}, dir.str(), [] { setenv("PATH", "/nonexistent", 1); });
+  CHECK(no_dot.code == 2);
+  CHECK(has(no_dot.output, "Graphviz's dot is not installed (apt-get install graphviz)"));
+  CHECK(std::filesystem::exists(dir.file("g/apple.dot")));  // written either way
+}

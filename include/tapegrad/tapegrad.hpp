@@ -32,5 +32,6 @@
 #include "tapegrad/train/checkpoint.hpp"
 #include "tapegrad/train/trainer.hpp"
 #include "tapegrad/train/curves.hpp"
+#include "tapegrad/viz/dot.hpp"
 #include "tapegrad/optim/descend.hpp"
 

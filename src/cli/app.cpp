@@ -44,6 +44,24 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.check->add_flag("--verbose", c.verbose, "print every report table");
   c.check->add_option("--seed", c.seed, "inputs and upstream gradients")->capture_default_str();
 
+  c.graph = app->add_subcommand("graph", "draw a recorded computation with its values and gradients (Graphviz)");
+  c.graph->add_option("demo", c.demo, "apple (the book's figure 5-17), simple-net, two-layer")->capture_default_str();
+  c.graph->add_option("--model", c.graph_model, "instead of a demo: a checkpoint of `tapegrad train`, on test image 0");
+  c.graph->add_option("--data", c.graph_data, "MNIST-format folder (two-layer, --model)")->capture_default_str();
+  c.graph->add_option("--out", c.graph_out, "folder for the .dot, .png and .svg files")->capture_default_str();
+  c.graph->add_flag("--steps", c.graph_steps, "also one drawing per step of the reverse sweep");
+
+  c.summary_run.out = "out";
+  c.summary_run.batch = 1;
+  c.summary = app->add_subcommand("summary", "a network's layers, output shapes and parameter counts, and its diagram");
+  c.summary->add_option("--net", c.summary_run.hidden, "hidden layer sizes, e.g. 100 or 256-128")->capture_default_str();
+  c.summary->add_option("--activation", c.summary_run.activation, "relu, sigmoid or tanh")->capture_default_str();
+  c.summary->add_option("--init", c.summary_run.init, "he, xavier or a standard deviation")->capture_default_str();
+  c.summary->add_option("--features", c.summary_features, "input size")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  c.summary->add_option("--classes", c.summary_classes, "output size")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  c.summary->add_option("--batch", c.summary_run.batch, "batch size of the input shape")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  c.summary->add_option("--out", c.summary_run.out, "folder for model.dot, model.png and model.svg")->capture_default_str();
+
   c.rules = app->add_subcommand("rules", "print every built-in op's derivative rule (docs/derivatives.md)");
   return app;
 }
@@ -59,7 +77,7 @@ std::set<std::string> Command::given_train_options() const {
 void Command::check_text() const {
   for (const std::string& o : compare_opts) tapegrad::OptimizerSpec::parse(o);
   tapegrad::OptimizerSpec::parse(train_opt);
-  for (const RunOptions* run : {&compare_run, &train_run}) run->mlp(1, 1);
+  for (const RunOptions* run : {&compare_run, &train_run, &summary_run}) run->mlp(1, 1);
 }
 
 }  // namespace cli

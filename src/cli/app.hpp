@@ -11,7 +11,8 @@ namespace cli {
 
 struct Command {
   int threads = 1;
-  CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr;
+  CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr,
+           *graph = nullptr, *summary = nullptr;
   RunOptions compare_run;
   std::vector<std::string> compare_opts;
   double threshold = 0.5;
@@ -24,6 +25,10 @@ struct Command {
   std::vector<std::string> names;
   bool fast = false, verbose = false;
   std::uint64_t seed = 1;
+  std::string demo = "apple", graph_model, graph_data = tapegrad::default_data_dir(), graph_out = "out";
+  bool graph_steps = false;
+  RunOptions summary_run;
+  std::size_t summary_features = 784, summary_classes = 10;
 
   /// The train options the user typed (a resumed run refuses those that differ from its checkpoint).
   std::set<std::string> given_train_options() const;

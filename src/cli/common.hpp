@@ -1,5 +1,6 @@
 #pragma once
 // Pieces the subcommands of the `tapegrad` program share (the program is a client of the library).
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,6 +34,12 @@ struct RunOptions {
   tg::TrainTest load() const;  // the data, cut to `limit`
 };
 
+/// The key=value metadata `tapegrad train` writes into its checkpoints; DataError naming the file if it was
+/// not written by `tapegrad train`.
+std::map<std::string, std::string> parse_metadata(const std::string& path);
+/// The network a checkpoint's metadata describes.
+tg::MlpSpec spec_from(const std::map<std::string, std::string>& meta);
+
 /// The files a data set was read from, comma-separated (what the program prints as "read: ...").
 std::string files_read(const tg::TrainTest& data);
 /// "100-50" -> {100, 50}; "" or "none" -> {}. ValueError otherwise.
@@ -55,6 +62,11 @@ int compare_function(const std::vector<std::string>& optimizers, bool all, int s
 int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume,
           const std::set<std::string>& given);
 int evaluate(const std::string& model, const std::string& data, std::size_t limit);
+/// `tapegrad graph`: a demo's tape (apple, simple-net, two-layer) or a saved model's, drawn through Graphviz.
+int graph(const std::string& demo, const std::string& model, const std::string& data, const std::string& out,
+          bool steps);
+/// `tapegrad summary`: the network of `run`'s options, as a table and a layer diagram.
+int summary(const RunOptions& run, std::size_t features, std::size_t classes);
 int gradcheck(const std::vector<std::string>& names, bool fast, std::uint64_t seed, bool verbose);
 
 }  // namespace cli

@@ -105,4 +105,27 @@ void render_png(const std::string& script_path, const std::string& script, const
   if (std::rename(tmp.c_str(), png.c_str()) != 0) fail(fmt::format("cannot rename it into place ({})", std::strerror(errno)));
 }
 
+void render_dot(const std::string& base, const std::string& dot) {
+  const std::string source = base + ".dot";
+  write_text(source, dot);
+  for (const char* format : {"png", "svg"}) {
+    const std::string target = base + "." + format;
+    const std::string tmp = tapegrad::make_temporary_beside(target);
+    const ProgramResult r = run_program({"dot", std::string("-T") + format, "-o", tmp, source});
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(tmp, ec);
+    const auto fail = [&](const std::string& why) {
+      std::remove(tmp.c_str());
+      throw tapegrad::DataError(fmt::format("{}: graph not drawn: {}", target, why));
+    };
+    if (!r.started)
+      fail(fmt::format("Graphviz's dot is not installed (apt-get install graphviz); the graph is written as {}", source));
+    if (r.status != 0) fail(fmt::format("dot failed (exit status {}): {}", r.status, r.output));
+    if (ec || size == 0) fail("dot wrote nothing");
+    if (std::string(format) == "png" && !ends_with_png_trailer(tmp)) fail("dot's PNG is incomplete");
+    if (std::rename(tmp.c_str(), target.c_str()) != 0)
+      fail(fmt::format("cannot rename it into place ({})", std::strerror(errno)));
+  }
+}
+
 }  // namespace cli

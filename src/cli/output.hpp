@@ -29,4 +29,9 @@ std::string gnuplot_string(const std::string& text);
 void render_png(const std::string& script_path, const std::string& script, const std::string& png,
                 const std::vector<std::string>& args);
 
+/// Writes `dot` to `base`.dot, then renders it with Graphviz's `dot` (argument vector, no shell) to `base`.png
+/// and `base`.svg, each through a temporary that must come out whole. DataError naming the file otherwise; a
+/// missing Graphviz says how to install it (the .dot file is written either way).
+void render_dot(const std::string& base, const std::string& dot);
+
 }  // namespace cli

@@ -10,18 +10,6 @@
 #include "cli/common.hpp"
 
 namespace cli {
-namespace {
-
-const char* const kFashionClasses[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                       "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-
-// The metadata a checkpoint carries so that eval rebuilds the model and resume continues the run with no option
-// repeated: "key=value" lines (the Trainer appends epochs_done and iteration).
-std::string describe_run(const RunOptions& run, const tg::MlpSpec& mlp, const std::string& optimizer) {
-  return fmt::format("sizes={}\nactivation={}\ninit={}\ndtype={}\noptimizer={}\ndata={}\nlimit={}\nbatch={}\nseed={}\n",
-                     fmt::join(mlp.sizes, "-"), run.activation, run.init, run.use_double ? "double" : "float",
-                     optimizer, run.data, run.limit, run.batch, run.seed);
-}
 
 std::map<std::string, std::string> parse_metadata(const std::string& path) {
   std::map<std::string, std::string> meta;
@@ -41,6 +29,19 @@ tg::MlpSpec spec_from(const std::map<std::string, std::string>& meta) {
   spec.activation = tg::parse_activation(meta.at("activation"));
   spec.init = tg::Init::parse(meta.at("init"));
   return spec;
+}
+
+namespace {
+
+const char* const kFashionClasses[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                       "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+// The metadata a checkpoint carries so that eval rebuilds the model and resume continues the run with no option
+// repeated: "key=value" lines (the Trainer appends epochs_done and iteration).
+std::string describe_run(const RunOptions& run, const tg::MlpSpec& mlp, const std::string& optimizer) {
+  return fmt::format("sizes={}\nactivation={}\ninit={}\ndtype={}\noptimizer={}\ndata={}\nlimit={}\nbatch={}\nseed={}\n",
+                     fmt::join(mlp.sizes, "-"), run.activation, run.init, run.use_double ? "double" : "float",
+                     optimizer, run.data, run.limit, run.batch, run.seed);
 }
 
 // The run a checkpoint records, as options: what `train --resume` continues. An option the user gave that

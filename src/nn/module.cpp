@@ -16,9 +16,12 @@
 namespace tapegrad {
 namespace {
 
-// While summary() runs on this thread: the output shape of each module call it sees. The only state shared
-// between Module::operator() and summary(); null otherwise.
-thread_local std::map<const void*, Shape>* summary_output_shapes = nullptr;
+// While inspect() runs on this thread: the output shape and call order of each module call it sees. The only
+// state shared between Module::operator() and inspect(); null otherwise.
+struct ModuleCalls {
+  std::map<const void*, std::pair<Shape, std::size_t>> seen;  // output shape, order of first call
+};
+thread_local ModuleCalls* inspected_calls = nullptr;
 
 std::string qualified(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "." + name;
@@ -41,7 +44,7 @@ std::string Module<T>::describe() const {
 template <class T>
 Var<T> Module<T>::operator()(Tape<T>& tape, const Var<T>& x) {
   Var<T> y = forward(tape, x);
-  if (summary_output_shapes) (*summary_output_shapes)[this] = y.shape();
+  if (inspected_calls) inspected_calls->seen.emplace(this, std::make_pair(y.shape(), inspected_calls->seen.size()));
   return y;
 }
 
@@ -150,36 +153,52 @@ std::size_t Module<T>::parameter_count() {
 }
 
 template <class T>
-std::string Module<T>::summary(const Shape& input) {
-  std::map<const void*, Shape> shapes;
-  struct Watch {  // evaluation mode, no gradients, shapes recorded; all undone however forward ends
+std::vector<ModuleInfo> Module<T>::inspect(const Shape& input) {
+  ModuleCalls calls;
+  struct Watch {  // evaluation mode, no gradients, calls recorded; all undone however forward ends
     Module<T>& model;
     bool was_training;
     NoGradGuard no_grad;
-    explicit Watch(Module<T>& m, std::map<const void*, Shape>& s) : model(m), was_training(m.training()) {
+    Watch(Module<T>& m, ModuleCalls& c) : model(m), was_training(m.training()) {
       model.set_training(false);
-      summary_output_shapes = &s;
+      inspected_calls = &c;
     }
     ~Watch() {
-      summary_output_shapes = nullptr;
+      inspected_calls = nullptr;
       model.set_training(was_training);
     }
   };
   {
-    Watch watch(*this, shapes);
+    Watch watch(*this, calls);
     Tape<T> tape;
     (*this)(tape, tape.constant(Tensor<T>::zeros(input)));
   }
+  std::vector<ModuleInfo> infos;
+  for (auto& [name, m] : named_modules()) {
+    ModuleInfo info;
+    info.name = name;
+    info.description = m->describe();
+    info.depth = name.empty() ? 0 : static_cast<std::size_t>(std::count(name.begin(), name.end(), '.')) + 1;
+    for (auto& [local, p] : m->parameters_) info.parameters += p->value.size();
+    info.leaf = m->children_.empty();
+    if (const auto it = calls.seen.find(m); it != calls.seen.end()) {
+      info.has_output = true;
+      info.output = it->second.first;
+      info.call = it->second.second;
+    }
+    infos.push_back(std::move(info));
+  }
+  return infos;
+}
+
+template <class T>
+std::string Module<T>::summary(const Shape& input) {
   std::vector<std::array<std::string, 4>> rows;
   std::size_t total = 0;
-  for (auto& [name, m] : named_modules()) {
-    std::size_t own = 0;
-    for (auto& [local, p] : m->parameters_) own += p->value.size();
-    total += own;
-    const auto it = shapes.find(m);
-    const std::size_t depth = name.empty() ? 0 : std::count(name.begin(), name.end(), '.') + 1;
-    rows.push_back({std::string(2 * depth, ' ') + (name.empty() ? "(model)" : name), m->describe(),
-                    it == shapes.end() ? "-" : it->second.str(), own ? fmt::format("{}", own) : ""});
+  for (const ModuleInfo& m : inspect(input)) {
+    total += m.parameters;
+    rows.push_back({std::string(2 * m.depth, ' ') + (m.name.empty() ? "(model)" : m.name), m.description,
+                    m.has_output ? m.output.str() : "-", m.parameters ? fmt::format("{}", m.parameters) : ""});
   }
   std::array<std::size_t, 4> width{6, 5, 12, 6};
   for (const auto& r : rows)

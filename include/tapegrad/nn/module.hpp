@@ -19,6 +19,18 @@ struct Buffer {
   Tensor<T>* tensor;
 };
 
+/// One module of a tree as summary() and the layer diagram show it.
+struct ModuleInfo {
+  std::string name;         // qualified; "" for the model itself
+  std::string description;  // describe()
+  std::size_t depth = 0;    // 0 for the model, 1 for its children, ...
+  bool has_output = false;  // called during the probe forward
+  Shape output;             // its output shape then
+  std::size_t call = 0;     // the order of its first call (valid when has_output)
+  std::size_t parameters = 0;  // its own, not its children's
+  bool leaf = true;         // no children
+};
+
 template <class T>
 class Module {
  public:
@@ -49,6 +61,9 @@ class Module {
   std::string description();
   /// Keras's summary(): each module, its output shape for an input of `input` and its parameter count.
   std::string summary(const Shape& input);
+  /// The same as data: runs forward once on zeros of shape `input` (evaluation mode, no gradients, the model
+  /// left as it was) and watches every module call.
+  std::vector<ModuleInfo> inspect(const Shape& input);
 
   /// Train mode (Dropout drops, BatchNorm uses batch statistics) or evaluation mode, for the whole tree.
   void set_training(bool training);
