@@ -65,10 +65,10 @@ Proc spawn(const std::vector<std::string>& args, const std::string& cwd, const s
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // The toy MNIST-format folder of test_cli (4x4 images, class = brightest pixel).
-void write_toy_mnist(const std::string& dir, std::size_t test_side = 4) {
+void write_toy_mnist(const std::string& dir, std::size_t test_side = 4, std::size_t train_rows = 400) {
   std::filesystem::create_directories(dir);
   tg::Rng rng(11);
-  for (const auto& [split, n] : {std::pair<std::string, std::size_t>{"train", 400}, {"t10k", 100}}) {
+  for (const auto& [split, n] : {std::pair<std::string, std::size_t>{"train", train_rows}, {"t10k", 100}}) {
     const std::size_t side = split == "train" ? 4 : test_side;
     tg::IdxArray images{{n, side, side}, {}}, labels{{n}, {}};
     for (std::size_t i = 0; i < n; ++i) {
@@ -200,15 +200,17 @@ TEST_CASE("Ctrl-C during train says where the last checkpoint is") {
 
 TEST_CASE("Ctrl-C during compare keeps the runs that finished") {
   TempDir dir;
-  write_toy_mnist(dir.file("data"));
+  write_toy_mnist(dir.file("data"), 4, 2000);
   const std::string table = dir.file("out/compare_table.txt");
   const auto first_row_written = [table] {
     std::ifstream in(table);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     return text.find("sgd(lr=0.1)") != std::string::npos;
   };
-  const Proc r = spawn({"compare", "--data", dir.file("data"), "--out", dir.file("out"), "--net", "8", "--epochs",
-                        "400", "--batch", "50", "--opt", "sgd:lr=0.1", "--opt", "adam:lr=0.01"},
+  // each run lasts seconds (2,000 images, 10,000 epochs), so the interrupt lands in the second one even on a
+  // loaded machine
+  const Proc r = spawn({"compare", "--data", dir.file("data"), "--out", dir.file("out"), "--net", "32", "--epochs",
+                        "10000", "--batch", "50", "--opt", "sgd:lr=0.1", "--opt", "adam:lr=0.01"},
                        dir.str(), {}, first_row_written);
   INFO(r.output);
   CHECK(r.code == 130);
@@ -218,7 +220,7 @@ TEST_CASE("Ctrl-C during compare keeps the runs that finished") {
   CHECK(has(text, "sgd(lr=0.1)"));
   CHECK_FALSE(has(text, "adam"));
   const auto csv = testing::read_bytes(dir.file("out/compare_loss.csv"));
-  CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 400 * 8);  // header + 400 epochs of 8 batches
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 10000 * 40);  // header + 10,000 epochs of 40 batches
 }
 
 TEST_CASE("options that would need more memory or time than is sane are refused up front") {
