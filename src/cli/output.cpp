@@ -83,48 +83,52 @@ std::string gnuplot_string(const std::string& text) {
   return out + "'";
 }
 
+namespace {
+// Runs a renderer (`argv`, whose output file is `tmp`, a temporary beside `target`) and moves its output into
+// place only if it came out whole: the program found and exited 0, the file not empty, a PNG ending in IEND.
+// DataError "<target>: <what> not written/drawn: why" otherwise, the temporary removed and `target` untouched.
+void render_into(const std::vector<std::string>& argv, const std::string& tmp, const std::string& target,
+                 const std::string& failure, const std::string& not_installed) {
+  const ProgramResult r = run_program(argv);
+  const std::string& tool = argv.front();
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(tmp, ec);
+  const auto fail = [&](const std::string& why) {
+    std::remove(tmp.c_str());
+    throw tapegrad::DataError(fmt::format("{}: {}: {}", target, failure, why));
+  };
+  const std::string message = r.output.empty() ? "no message" : r.output;
+  if (!r.started) fail(not_installed);
+  if (r.status != 0) fail(fmt::format("{} failed (exit status {}): {}", tool, r.status, message));
+  if (ec || size == 0) fail(fmt::format("{} wrote nothing: {}", tool, message));
+  const bool png = target.size() > 4 && target.compare(target.size() - 4, 4, ".png") == 0;
+  if (png && !ends_with_png_trailer(tmp))
+    fail(fmt::format("{}'s PNG is incomplete ({} bytes, no IEND chunk): {}", tool, size,
+                     r.output.empty() ? "the disk is full or a file-size limit was hit" : r.output));
+  if (std::rename(tmp.c_str(), target.c_str()) != 0)
+    fail(fmt::format("cannot rename it into place ({})", std::strerror(errno)));
+}
+}  // namespace
+
 void render_png(const std::string& script_path, const std::string& script, const std::string& png,
                 const std::vector<std::string>& args) {
   write_text(script_path, script);
   const std::string tmp = tapegrad::make_temporary_beside(png);
   std::vector<std::string> argv{"gnuplot", "-c", script_path, tmp};
   argv.insert(argv.end(), args.begin(), args.end());
-  const ProgramResult r = run_program(argv);
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(tmp, ec);
-  const auto fail = [&](const std::string& why) {
-    std::remove(tmp.c_str());
-    throw tapegrad::DataError(fmt::format("{}: plot not written: {}", png, why));
-  };
-  if (!r.started) fail("gnuplot is not installed (apt-get install gnuplot-nox); the tables and CSV files are written");
-  if (r.status != 0) fail(fmt::format("gnuplot failed (exit status {}): {}", r.status, r.output));
-  if (ec || size == 0) fail(fmt::format("gnuplot wrote nothing: {}", r.output.empty() ? "no message" : r.output));
-  if (!ends_with_png_trailer(tmp))
-    fail(fmt::format("gnuplot's PNG is incomplete ({} bytes, no IEND chunk): {}", size,
-                     r.output.empty() ? "the disk is full or a file-size limit was hit" : r.output));
-  if (std::rename(tmp.c_str(), png.c_str()) != 0) fail(fmt::format("cannot rename it into place ({})", std::strerror(errno)));
+  render_into(argv, tmp, png, "plot not written",
+              "gnuplot is not installed (apt-get install gnuplot-nox); the tables and CSV files are written");
 }
 
 void render_dot(const std::string& base, const std::string& dot) {
   const std::string source = base + ".dot";
   write_text(source, dot);
-  for (const char* format : {"png", "svg"}) {
+  for (const std::string format : {"png", "svg"}) {
     const std::string target = base + "." + format;
     const std::string tmp = tapegrad::make_temporary_beside(target);
-    const ProgramResult r = run_program({"dot", std::string("-T") + format, "-o", tmp, source});
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(tmp, ec);
-    const auto fail = [&](const std::string& why) {
-      std::remove(tmp.c_str());
-      throw tapegrad::DataError(fmt::format("{}: graph not drawn: {}", target, why));
-    };
-    if (!r.started)
-      fail(fmt::format("Graphviz's dot is not installed (apt-get install graphviz); the graph is written as {}", source));
-    if (r.status != 0) fail(fmt::format("dot failed (exit status {}): {}", r.status, r.output));
-    if (ec || size == 0) fail("dot wrote nothing");
-    if (std::string(format) == "png" && !ends_with_png_trailer(tmp)) fail("dot's PNG is incomplete");
-    if (std::rename(tmp.c_str(), target.c_str()) != 0)
-      fail(fmt::format("cannot rename it into place ({})", std::strerror(errno)));
+    render_into({"dot", "-T" + format, "-o", tmp, source}, tmp, target, "graph not drawn",
+                fmt::format("Graphviz's dot is not installed (apt-get install graphviz); the graph is written as {}",
+                            source));
   }
 }
 
