@@ -397,3 +397,13 @@ TEST_CASE("derivative rules: docs/derivatives.md is the table the op classes giv
                          "broadcast_to", "pick", "sum", "mean", "max", "softmax_cross_entropy"})
     CHECK_MESSAGE(std::find(ops.begin(), ops.end(), op) != ops.end(), op);
 }
+
+TEST_CASE("gradcheck: a smooth, strongly curved point is not mistaken for a kink") {
+  // 500 x^2 at 0: the one-sided slopes differ by 1000 * 2h, beyond tolerance, but the gap halves with the step
+  const auto report = tg::gradcheck<double>(
+      [](auto&, const std::vector<V>& v) { return tg::sum(v[0] * v[0] * 500.0); }, {T{0.0, 0.3}});
+  INFO(report.table());
+  CHECK(report["input0"].kinks == 0);
+  CHECK(report["input0"].checked == 2);
+  CHECK(report.passed());
+}
