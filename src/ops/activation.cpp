@@ -46,7 +46,12 @@ namespace {
 // Softmax-family ops work on the slices along one axis: `outer` blocks of `length` elements `inner` apart.
 struct Slices {
   std::size_t outer = 0, length = 0, inner = 0;
-  std::size_t at(std::size_t o, std::size_t j, std::size_t i) const { return (o * length + j) * inner + i; }
+  /// visit(first, stride) once per slice: its j-th element is at first + j * stride.
+  template <class Visit>
+  void for_each(Visit&& visit) const {
+    for (std::size_t o = 0; o < outer; ++o)
+      for (std::size_t i = 0; i < inner; ++i) visit(o * length * inner + i, inner);
+  }
 };
 Slices slices_of(const Shape& s, int axis_in, const char* op) {
   if (s.rank() == 0) throw ShapeError(fmt::format("{}: needs at least one axis, got shape {}", op, s.str()));
@@ -65,15 +70,16 @@ void log_softmax_slices(const T* x, T* out, const Slices& r) {
     detail::log_softmax_rows(x, out, r.outer, r.length);
     return;
   }
-  for (std::size_t o = 0; o < r.outer; ++o)
-    for (std::size_t i = 0; i < r.inner; ++i) {
-      T top = x[r.at(o, 0, i)];
-      for (std::size_t j = 1; j < r.length; ++j) top = std::max(top, x[r.at(o, j, i)]);
-      T total = 0;
-      for (std::size_t j = 0; j < r.length; ++j) total += std::exp(x[r.at(o, j, i)] - top);
-      const T log_total = std::log(total);
-      for (std::size_t j = 0; j < r.length; ++j) out[r.at(o, j, i)] = x[r.at(o, j, i)] - top - log_total;
-    }
+  r.for_each([&](std::size_t first, std::size_t stride) {
+    const T* xs = x + first;
+    T* os = out + first;
+    T top = xs[0];
+    for (std::size_t j = 1; j < r.length; ++j) top = std::max(top, xs[j * stride]);
+    T total = 0;
+    for (std::size_t j = 0; j < r.length; ++j) total += std::exp(xs[j * stride] - top);
+    const T log_total = std::log(total);
+    for (std::size_t j = 0; j < r.length; ++j) os[j * stride] = xs[j * stride] - top - log_total;
+  });
 }
 
 template <class T>
@@ -86,13 +92,11 @@ struct SoftmaxOp final : Op<T> {
     const T* y = d.output().data();
     const T* g = d.grad_output().data();
     T* dx = d.input_grad(0).data();
-    const Slices& r = slices;
-    for (std::size_t o = 0; o < r.outer; ++o)
-      for (std::size_t i = 0; i < r.inner; ++i) {
-        T dot = 0;
-        for (std::size_t j = 0; j < r.length; ++j) dot += g[r.at(o, j, i)] * y[r.at(o, j, i)];
-        for (std::size_t j = 0; j < r.length; ++j) dx[r.at(o, j, i)] += y[r.at(o, j, i)] * (g[r.at(o, j, i)] - dot);
-      }
+    slices.for_each([&, n = slices.length](std::size_t first, std::size_t stride) {
+      T dot = 0;
+      for (std::size_t j = 0, at = first; j < n; ++j, at += stride) dot += g[at] * y[at];
+      for (std::size_t j = 0, at = first; j < n; ++j, at += stride) dx[at] += y[at] * (g[at] - dot);
+    });
   }
 };
 
@@ -106,14 +110,11 @@ struct LogSoftmaxOp final : Op<T> {
     const T* y = d.output().data();
     const T* g = d.grad_output().data();
     T* dx = d.input_grad(0).data();
-    const Slices& r = slices;
-    for (std::size_t o = 0; o < r.outer; ++o)
-      for (std::size_t i = 0; i < r.inner; ++i) {
-        T total = 0;
-        for (std::size_t j = 0; j < r.length; ++j) total += g[r.at(o, j, i)];
-        for (std::size_t j = 0; j < r.length; ++j)
-          dx[r.at(o, j, i)] += g[r.at(o, j, i)] - std::exp(y[r.at(o, j, i)]) * total;
-      }
+    slices.for_each([&, n = slices.length](std::size_t first, std::size_t stride) {
+      T total = 0;
+      for (std::size_t j = 0, at = first; j < n; ++j, at += stride) total += g[at];
+      for (std::size_t j = 0, at = first; j < n; ++j, at += stride) dx[at] += g[at] - std::exp(y[at]) * total;
+    });
   }
 };
 }  // namespace

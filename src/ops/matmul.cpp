@@ -56,15 +56,24 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
 
 
 // A 1-D A is read as a row (1, k) and a 1-D B as a column (k, 1).
+// Z (m, n) = A (m, k) B (k, n) with A and B an op's inputs 0 and 1: dA = G B^T, dB = A^T G, straight into the
+// gradient buffers. Shared by matmul and affine.
+struct Product {
+  std::size_t m = 0, n = 0, k = 0;
+  template <class T>
+  void backward(BackwardContext<T>& d) const {
+    const T* g = d.grad_output().data();
+    if (d.needs_grad(0)) gemm<T>(false, true, m, k, n, g, d.input(1).data(), T(1), d.input_grad(0).data());
+    if (d.needs_grad(1)) gemm<T>(true, false, k, n, m, d.input(0).data(), g, T(1), d.input_grad(1).data());
+  }
+};
+
 template <class T>
 struct MatMulOp final : Op<T> {
   static constexpr const char* forward_text = "y = a b  (matrix product)";
   static constexpr const char* backward_text = "da = g b^T;  db = a^T g";
-  std::size_t m = 0, n = 0, k = 0;
-  void backward(BackwardContext<T>& d) override {
-    if (d.needs_grad(0)) gemm<T>(false, true, m, k, n, d.grad_output().data(), d.input(1).data(), T(1), d.input_grad(0).data());
-    if (d.needs_grad(1)) gemm<T>(true, false, k, n, m, d.input(0).data(), d.grad_output().data(), T(1), d.input_grad(1).data());
-  }
+  Product product;
+  void backward(BackwardContext<T>& d) override { product.backward(d); }
 };
 
 // The book's Affine, fused: one op instead of matmul, broadcast and add.
@@ -72,16 +81,14 @@ template <class T>
 struct AffineOp final : Op<T> {
   static constexpr const char* forward_text = "y = x W + b  (inputs x, W, b)";
   static constexpr const char* backward_text = "dx = g W^T;  dW = x^T g;  db = sum over rows of g";
-  std::size_t m = 0, n = 0, k = 0;
+  Product product;
   void backward(BackwardContext<T>& d) override {
+    product.backward(d);
+    if (!d.needs_grad(2)) return;
     const T* g = d.grad_output().data();
-    if (d.needs_grad(0)) gemm<T>(false, true, m, k, n, g, d.input(1).data(), T(1), d.input_grad(0).data());
-    if (d.needs_grad(1)) gemm<T>(true, false, k, n, m, d.input(0).data(), g, T(1), d.input_grad(1).data());
-    if (d.needs_grad(2)) {
-      T* db = d.input_grad(2).data();
-      for (std::size_t i = 0; i < m; ++i)
-        for (std::size_t j = 0; j < n; ++j) db[j] += g[i * n + j];
-    }
+    T* db = d.input_grad(2).data();
+    for (std::size_t i = 0; i < product.m; ++i)
+      for (std::size_t j = 0; j < product.n; ++j) db[j] += g[i * product.n + j];
   }
 };
 
@@ -105,11 +112,7 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
     throw ShapeError(fmt::format("matmul: inner dimensions differ: {} and {} ({} vs {})", sa.str(), sb.str(), k, kb));
 
   auto r = record<MatMulOp<T>>("matmul", {a, b});
-  if (r.op) {
-    r.op->m = m;
-    r.op->n = n;
-    r.op->k = k;
-  }
+  if (r.op) r.op->product = {m, n, k};
   if (sa.rank() == 2 && sb.rank() == 2) r.output.resize({m, n});
   else if (sa.rank() == 2) r.output.resize({m});
   else if (sb.rank() == 2) r.output.resize({n});
@@ -134,11 +137,7 @@ Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
                                  sw.str(), sb.str()));
   const std::size_t m = sx[0], k = sx[1], n = sw[1];
   auto r = record<AffineOp<T>>("affine", {x, w, b});
-  if (r.op) {
-    r.op->m = m;
-    r.op->n = n;
-    r.op->k = k;
-  }
+  if (r.op) r.op->product = {m, n, k};
   r.output.resize({m, n});
   const Tape<T>& tape = r.var.tape();
   T* z = r.output.data();
