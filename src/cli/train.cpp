@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -12,12 +11,7 @@
 namespace cli {
 
 std::map<std::string, std::string> parse_metadata(const std::string& path) {
-  std::map<std::string, std::string> meta;
-  std::istringstream in(tg::read_checkpoint_metadata(path));
-  for (std::string line; std::getline(in, line);) {
-    const std::size_t eq = line.find('=');
-    if (eq != std::string::npos) meta[line.substr(0, eq)] = line.substr(eq + 1);
-  }
+  const std::map<std::string, std::string> meta = tg::read_checkpoint_fields(path);
   for (const char* key : {"sizes", "activation", "init", "dtype", "optimizer"})
     if (!meta.count(key)) throw tg::DataError(fmt::format("{}: not saved by `tapegrad train` (no '{}')", path, key));
   return meta;

@@ -217,6 +217,18 @@ Opened open_checkpoint(const std::string& path) {
 
 std::string read_checkpoint_metadata(const std::string& path) { return open_checkpoint(path).metadata; }
 
+std::map<std::string, std::string> read_checkpoint_fields(const std::string& path) {
+  const std::string metadata = read_checkpoint_metadata(path);
+  std::map<std::string, std::string> fields;
+  for (std::size_t start = 0; start < metadata.size();) {
+    const std::size_t end = std::min(metadata.find('\n', start), metadata.size());
+    const std::string line = metadata.substr(start, end - start);
+    if (const std::size_t eq = line.find('='); eq != std::string::npos) fields[line.substr(0, eq)] = line.substr(eq + 1);
+    start = end + 1;
+  }
+  return fields;
+}
+
 template <class T>
 void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* optimizer) {
   const Opened file = open_checkpoint(path);

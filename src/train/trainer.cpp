@@ -169,25 +169,16 @@ double Trainer<T>::accuracy(const Dataset& data) {
 }
 
 RunProgress read_run_progress(const std::string& path) {
-  const std::string metadata = read_checkpoint_metadata(path);
+  const auto fields = read_checkpoint_fields(path);
+  const auto number = [&](const char* key, std::size_t& out) {
+    const auto it = fields.find(key);
+    if (it == fields.end()) return false;
+    char* stop = nullptr;
+    out = std::strtoull(it->second.c_str(), &stop, 10);
+    return !it->second.empty() && *stop == '\0';
+  };
   RunProgress p;
-  bool epochs = false, iteration = false;
-  std::size_t start = 0;
-  while (start < metadata.size()) {
-    const std::size_t end = std::min(metadata.find('\n', start), metadata.size());
-    const std::string line = metadata.substr(start, end - start);
-    start = end + 1;
-    const auto value = [&](const char* key, std::size_t& out, bool& seen) {
-      const std::string prefix = std::string(key) + "=";
-      if (line.rfind(prefix, 0) != 0) return;
-      char* stop = nullptr;
-      out = std::strtoull(line.c_str() + prefix.size(), &stop, 10);
-      seen = stop != line.c_str() + prefix.size() && *stop == '\0';
-    };
-    value("epochs_done", p.epochs_done, epochs);
-    value("iteration", p.iteration, iteration);
-  }
-  if (!epochs || !iteration)
+  if (!number("epochs_done", p.epochs_done) || !number("iteration", p.iteration))
     throw DataError(fmt::format("{}: not written by a Trainer (no epochs_done and iteration in its metadata)", path));
   return p;
 }

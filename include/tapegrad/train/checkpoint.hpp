@@ -12,6 +12,7 @@
 // Written to a uniquely named temporary beside <path>, flushed, then renamed over it (write_file_atomically): a
 // crash leaves the old file or the new one, never a torn one, and two runs saving to one path never share a
 // temporary.
+#include <map>
 #include <string>
 
 #include "tapegrad/nn/module.hpp"
@@ -33,6 +34,8 @@ inline void save_checkpoint(const std::string& path, Module<double>& model) {
 
 /// The metadata string saved with a checkpoint (after the same checks as loading: magic, version, checksum).
 std::string read_checkpoint_metadata(const std::string& path);
+/// Its "key=value" lines as a map (the form the Trainer and the tapegrad program write); other lines are skipped.
+std::map<std::string, std::string> read_checkpoint_fields(const std::string& path);
 
 /// Verifies magic, version, checksum, precision, the model's description (a Tanh network does not load into a
 /// ReLU network of the same sizes), and that every parameter, buffer and optimizer slot exists with the model's
