@@ -15,6 +15,7 @@
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/conv.hpp"
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shaping.hpp"

@@ -1,59 +1,14 @@
-// Matrix products, straight to BLAS: forward and both backward products write into their buffers
+// Matrix products, straight to BLAS (ops/gemm.cpp): forward and both backward products write into their buffers
 // (beta = 1 accumulates gradients in place), so no operand is copied or transposed in memory.
 #include "tapegrad/ops/linalg.hpp"
 
-#include <complex>  // cxxblas uses std::complex without including it
-#include <xtensor-blas/xblas_config.hpp>  // defines HAVE_CBLAS: without it cxxblas falls back to naive loops
-#include <xflens/cxxblas/cxxblas.cxx>
-
+#include "ops/gemm.hpp"
 #include "ops/kernel.hpp"
 #include "ops/rule_text.hpp"
 
-// Present only when the BLAS is OpenBLAS: weak, so another BLAS still links.
-extern "C" void openblas_set_num_threads(int) __attribute__((weak));
-
 namespace tapegrad {
 
-bool set_blas_threads(int threads) {
-  if (openblas_set_num_threads == nullptr) return false;
-  openblas_set_num_threads(threads);
-  return true;
-}
-
 namespace {
-
-// C(m,n) = op(A) op(B) + beta C, row-major; op transposes when asked.
-template <class T>
-void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b,
-          T beta, T* c) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {  // empty sum: BLAS would reject the leading dimensions
-    if (beta == T(0)) std::fill(c, c + m * n, T(0));
-    return;
-  }
-  const int lda = static_cast<int>(trans_a ? m : k);
-  const int ldb = static_cast<int>(trans_b ? k : n);
-  if (m <= 2) {
-    // A product with one or two rows is a matrix-vector product per row: gemv reads op(B) once per row,
-    // where gemm would first pack (copy) all of it.
-    if (beta == T(0)) std::fill(c, c + m * n, T(0));  // a reused buffer may hold NaN, and 0 * NaN is NaN
-    for (std::size_t i = 0; i < m; ++i) {
-      const T* row = trans_a ? a + i : a + i * k;
-      const int inc = trans_a ? lda : 1;
-      if (trans_b)
-        cxxblas::gemv(cxxblas::RowMajor, cxxblas::NoTrans, static_cast<int>(n), static_cast<int>(k), T(1), b, ldb,
-                      row, inc, T(1), c + i * n, 1);
-      else
-        cxxblas::gemv(cxxblas::RowMajor, cxxblas::Trans, static_cast<int>(k), static_cast<int>(n), T(1), b, ldb, row,
-                      inc, T(1), c + i * n, 1);
-    }
-    return;
-  }
-  cxxblas::gemm(cxxblas::RowMajor, trans_a ? cxxblas::Trans : cxxblas::NoTrans,
-                trans_b ? cxxblas::Trans : cxxblas::NoTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), T(1), a, lda, b, ldb, beta, c, static_cast<int>(n));
-}
-
 
 // A 1-D A is read as a row (1, k) and a 1-D B as a column (k, 1).
 // Z (m, n) = A (m, k) B (k, n) with A and B an op's inputs 0 and 1: dA = G B^T, dB = A^T G, straight into the
@@ -63,8 +18,8 @@ struct Product {
   template <class T>
   void backward(BackwardContext<T>& d) const {
     const T* g = d.grad_output().data();
-    if (d.needs_grad(0)) gemm<T>(false, true, m, k, n, g, d.input(1).data(), T(1), d.input_grad(0).data());
-    if (d.needs_grad(1)) gemm<T>(true, false, k, n, m, d.input(0).data(), g, T(1), d.input_grad(1).data());
+    if (d.needs_grad(0)) detail::gemm<T>(false, true, m, k, n, g, d.input(1).data(), T(1), d.input_grad(0).data());
+    if (d.needs_grad(1)) detail::gemm<T>(true, false, k, n, m, d.input(0).data(), g, T(1), d.input_grad(1).data());
   }
 };
 
@@ -118,7 +73,7 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   else if (sb.rank() == 2) r.output.resize({n});
   else r.output.resize(std::initializer_list<std::size_t>{});
   const Tape<T>& tape = r.var.tape();
-  gemm<T>(false, false, m, n, k, tape.value(a.index()).data(), tape.value(b.index()).data(), T(0), r.output.data());
+  detail::gemm<T>(false, false, m, n, k, tape.value(a.index()).data(), tape.value(b.index()).data(), T(0), r.output.data());
   return finish(r.var);
 }
 
@@ -143,7 +98,7 @@ Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
   T* z = r.output.data();
   const T* bias = tape.value(b.index()).data();
   for (std::size_t i = 0; i < m; ++i) std::copy(bias, bias + n, z + i * n);
-  gemm<T>(false, false, m, n, k, tape.value(x.index()).data(), tape.value(w.index()).data(), T(1), z);
+  detail::gemm<T>(false, false, m, n, k, tape.value(x.index()).data(), tape.value(w.index()).data(), T(1), z);
   return finish(r.var);
 }
 

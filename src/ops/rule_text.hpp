@@ -18,5 +18,6 @@ std::vector<DerivativeRule> linalg_rules();
 std::vector<DerivativeRule> shaping_rules();
 std::vector<DerivativeRule> reduce_rules();
 std::vector<DerivativeRule> loss_rules();
+std::vector<DerivativeRule> conv_rules();
 
 }  // namespace tapegrad::detail
