@@ -25,6 +25,7 @@
 #include "tapegrad/data/idx.hpp"
 #include "tapegrad/nn/check.hpp"
 #include "tapegrad/nn/init.hpp"
+#include "tapegrad/nn/conv_layers.hpp"
 #include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/metrics.hpp"
 #include "tapegrad/nn/module.hpp"

@@ -18,6 +18,8 @@ namespace {
 inline float pixel_value(std::uint8_t b) { return static_cast<float>(b) / 255.0f; }
 }  // namespace
 
+Shape Dataset::sample_shape() const { return image.rank() == 3 ? image : Shape{features}; }
+
 float Dataset::feature(std::size_t row, std::size_t j) const {
   const std::size_t at = row * features + j;
   return pixels.empty() ? values[at] : pixel_value(pixels[at]);
@@ -110,6 +112,7 @@ Dataset load_split(const std::string& dir, const std::string& split, const std::
   d.name = name;
   d.rows = images.dims[0];
   d.features = images.dims[1] * images.dims[2];
+  d.image = Shape{1, images.dims[1], images.dims[2]};
   d.classes = 10;
   d.pixels = std::move(images.data);
   d.files = {image_path, label_path};

@@ -1,5 +1,8 @@
 #include "tapegrad/nn/networks.hpp"
 
+#include <cctype>
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "tapegrad/core/error.hpp"
@@ -50,5 +53,208 @@ std::unique_ptr<Sequential<T>> make_mlp(const MlpSpec& spec, Rng& rng) {
 
 template std::unique_ptr<Sequential<float>> make_mlp(const MlpSpec&, Rng&);
 template std::unique_ptr<Sequential<double>> make_mlp(const MlpSpec&, Rng&);
+
+namespace {
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::size_t at = 0;
+  while (true) {
+    const std::size_t end = std::min(text.find(separator, at), text.size());
+    parts.push_back(text.substr(at, end - at));
+    if (end == text.size()) return parts;
+    at = end + 1;
+  }
+}
+
+bool is_sizes(const std::string& text) {
+  if (text.empty() || text == "none") return true;
+  for (char c : text)
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '-') return false;
+  return true;
+}
+
+// One layer of a layer list, as parsed; the errors name the whole text and the layer.
+struct LayerText {
+  std::string text, kind;
+  std::vector<std::string> args;                      // positional
+  std::vector<std::pair<std::string, std::string>> keys;  // key=value
+};
+
+class LayerParser {
+ public:
+  LayerParser(const std::string& net, const std::string& layer, std::size_t position)
+      : net_(net), layer_(layer), position_(position) {}
+
+  [[noreturn]] void fail(const std::string& why) const {
+    throw ValueError(fmt::format("network '{}': layer {} '{}': {}", net_, position_, layer_, why));
+  }
+  std::size_t count(const std::string& text, const char* what) const {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+    if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || *end != '\0' || v > 1000000)
+      fail(fmt::format("{} '{}' is not a whole number up to 1000000", what, text));
+    return static_cast<std::size_t>(v);
+  }
+  std::size_t positive(const std::string& text, const char* what) const {
+    const std::size_t v = count(text, what);
+    if (v == 0) fail(fmt::format("{} must be positive", what));
+    return v;
+  }
+  Extent2d extent(const std::string& text, const char* what, bool allow_zero) const {
+    const std::vector<std::string> hw = split(text, 'x');
+    if (hw.size() > 2) fail(fmt::format("{} '{}' is not N or HxW", what, text));
+    const auto one = [&](const std::string& t) { return allow_zero ? count(t, what) : positive(t, what); };
+    return hw.size() == 1 ? Extent2d(one(hw[0])) : Extent2d(one(hw[0]), one(hw[1]));
+  }
+
+ private:
+  const std::string& net_;
+  const std::string& layer_;
+  std::size_t position_;
+};
+
+template <class T>
+void add_layer(Sequential<T>& net, Shape& sample, const NetSpec& spec, const std::string& list,
+               const std::string& layer, std::size_t position, Rng& rng) {
+  const LayerParser p(list, layer, position);
+  std::vector<std::string> parts = split(layer, ':');
+  const std::string kind = parts[0];
+  std::vector<std::string> args;
+  Extent2d stride{0}, pad{0};
+  bool has_stride = false;
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    const std::size_t eq = parts[i].find('=');
+    if (eq == std::string::npos) {
+      if (has_stride || pad.h || pad.w) p.fail("positional values come before key=value settings");
+      args.push_back(parts[i]);
+      continue;
+    }
+    const std::string key = parts[i].substr(0, eq), value = parts[i].substr(eq + 1);
+    if (kind != "conv" && kind != "maxpool" && kind != "avgpool") p.fail(fmt::format("takes no '{}' setting", key));
+    if (key == "stride") stride = p.extent(value, "the stride", false), has_stride = true;
+    else if (key == "pad") pad = p.extent(value, "the padding", true);
+    else p.fail(fmt::format("unknown setting '{}' (stride or pad)", key));
+  }
+  const auto want_args = [&](std::size_t n, const char* usage) {
+    if (args.size() != n) p.fail(fmt::format("needs {}", usage));
+  };
+  const bool spatial = kind == "conv" || kind == "maxpool" || kind == "avgpool";
+  if (spatial && sample.rank() != 3) {
+    if (spec.sample.rank() == 3 && sample == Shape{spec.sample.numel()} && net.size() == 0)
+      net.template add<Reshape<T>>(spec.sample);  // rows of pixels back into images
+    else
+      p.fail(fmt::format("needs images (channels, height, width), but its input is {}", sample.str()));
+    sample = spec.sample;
+  }
+  // Runs a shape function with the layer named in its error.
+  const auto checked = [&](auto&& shape_of) {
+    try {
+      return shape_of();
+    } catch (const ShapeError& e) {
+      throw ShapeError(fmt::format("network '{}': layer {} '{}': {}", list, position, layer, e.what()));
+    } catch (const ValueError& e) {
+      p.fail(e.what());
+    }
+  };
+  const auto without_batch = [](const Shape& s) { return Shape(std::vector<std::size_t>(s.begin() + 1, s.end())); };
+  const auto with_batch = [](const Shape& s) {
+    std::vector<std::size_t> dims{1};
+    dims.insert(dims.end(), s.begin(), s.end());
+    return Shape(dims);
+  };
+
+  if (kind == "conv") {
+    want_args(2, "conv:FILTERS:KERNEL, e.g. conv:30:5");
+    Conv2dSettings settings;
+    settings.stride = has_stride ? stride : Extent2d(1);
+    settings.padding = pad;
+    const std::size_t filters = p.positive(args[0], "the filter count");
+    const Extent2d kernel = p.extent(args[1], "the kernel", false);
+    const std::size_t channels = sample[0];
+    sample = checked([&] {
+      return without_batch(conv2d_output_shape(with_batch(sample), {filters, channels, kernel.h, kernel.w}, settings));
+    });
+    net.template add<Conv2D<T>>(channels, filters, kernel, spec.init, rng, settings);
+  } else if (kind == "maxpool" || kind == "avgpool") {
+    want_args(1, fmt::format("{}:WINDOW, e.g. {}:2", kind, kind).c_str());
+    const Extent2d window = p.extent(args[0], "the window", false);
+    Pool2dSettings settings(window, has_stride ? stride : window, pad);
+    const Pooling pooling = kind == "maxpool" ? Pooling::Max : Pooling::Average;
+    sample = checked([&] { return without_batch(pool2d_output_shape(with_batch(sample), settings, pooling)); });
+    if (pooling == Pooling::Max) net.template add<MaxPool2D<T>>(settings);
+    else net.template add<AvgPool2D<T>>(settings);
+  } else if (kind == "linear") {
+    want_args(1, "linear:SIZE, e.g. linear:100");
+    const std::size_t size = p.positive(args[0], "the size");
+    net.template add<Linear<T>>(sample.numel(), size, spec.init, rng);
+    sample = Shape{size};
+  } else if (kind == "dropout") {
+    want_args(1, "dropout:RATIO, e.g. dropout:0.5");
+    char* end = nullptr;
+    const double ratio = std::strtod(args[0].c_str(), &end);
+    if (args[0].empty() || *end != '\0' || !(ratio >= 0 && ratio < 1)) p.fail("the ratio must be in [0, 1)");
+    net.template add<Dropout<T>>(ratio, rng.engine()());
+  } else {
+    want_args(0, "no values");
+    if (kind == "relu") net.template add<ReLU<T>>();
+    else if (kind == "sigmoid") net.template add<Sigmoid<T>>();
+    else if (kind == "tanh") net.template add<Tanh<T>>();
+    else if (kind == "flatten") net.template add<Flatten<T>>(), sample = Shape{sample.numel()};
+    else if (kind == "batchnorm") net.template add<BatchNorm<T>>(sample.numel()), sample = Shape{sample.numel()};
+    else
+      p.fail("unknown layer (conv, maxpool, avgpool, linear, relu, sigmoid, tanh, flatten, batchnorm, dropout)");
+  }
+}
+
+}  // namespace
+
+bool NetSpec::is_mlp() const { return is_sizes(layers); }
+
+MlpSpec NetSpec::mlp() const {
+  if (!is_mlp()) throw ValueError(fmt::format("network '{}': not a list of hidden sizes", layers));
+  MlpSpec spec;
+  spec.sizes = {sample.numel()};
+  if (!layers.empty() && layers != "none")
+    for (const std::string& part : split(layers, '-')) {
+      char* end = nullptr;
+      const unsigned long long v = std::strtoull(part.c_str(), &end, 10);
+      if (part.empty() || *end != '\0' || v == 0 || v > 100000)
+        throw ValueError(fmt::format("network '{}': not a list of layer sizes like 100 or 256-128", layers));
+      spec.sizes.push_back(static_cast<std::size_t>(v));
+    }
+  spec.sizes.push_back(classes);
+  spec.activation = activation;
+  spec.init = init;
+  return spec;
+}
+
+std::string NetSpec::layer_list() const {
+  if (is_mlp()) throw ValueError(fmt::format("network '{}': hidden sizes, not a list of layers", layers));
+  return layers == "simple_conv" ? kSimpleConvNet : layers;
+}
+
+std::string NetSpec::str() const {
+  if (is_mlp()) return mlp().str();
+  return fmt::format("{} {} -> {} {}", fmt::join(sample.dims(), "x"), layer_list(), classes, init.str());
+}
+
+template <class T>
+std::unique_ptr<Sequential<T>> make_network(const NetSpec& spec, Rng& rng) {
+  if (spec.is_mlp()) return make_mlp<T>(spec.mlp(), rng);
+  if (spec.classes == 0 || spec.sample.numel() == 0)
+    throw ValueError(fmt::format("network '{}': needs a sample shape and classes, got {} and {}", spec.layers,
+                                 spec.sample.str(), spec.classes));
+  const std::string list = spec.layer_list();
+  auto net = std::make_unique<Sequential<T>>();
+  Shape sample{spec.sample.numel()};  // data enters as rows
+  const std::vector<std::string> layers = split(list, ',');
+  for (std::size_t i = 0; i < layers.size(); ++i) add_layer(*net, sample, spec, list, layers[i], i + 1, rng);
+  net->template add<Linear<T>>(sample.numel(), spec.classes, spec.init, rng);
+  return net;
+}
+
+template std::unique_ptr<Sequential<float>> make_network(const NetSpec&, Rng&);
+template std::unique_ptr<Sequential<double>> make_network(const NetSpec&, Rng&);
 
 }  // namespace tapegrad

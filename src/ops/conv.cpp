@@ -168,8 +168,6 @@ struct Conv2dOp final : Op<T> {
   }
 };
 
-enum class PoolKind { Max, Average };
-
 template <class T>
 struct MaxPool2dOp final : Op<T> {
   static constexpr const char* forward_text = "y = max of x over each window (padding never wins)";
@@ -209,34 +207,57 @@ struct AvgPool2dOp final : Op<T> {
   }
 };
 
-Shape output_shape(const char* op, const Geometry& g, std::size_t channels) {
-  Shape out{g.n, channels, g.oh, g.ow};
-  try {
-    out.numel();
-    Shape{g.n, g.oh, g.ow, g.c, g.kh, g.kw}.numel();  // the im2col buffer
-  } catch (const ShapeError& e) {
-    throw ShapeError(fmt::format("{}: {}", op, e.what()));
-  }
-  return out;
+// The output's extents (N, channels, OH, OW); ShapeError naming the op when it or the im2col buffer would
+// overflow. No Shape is built: a training step must not allocate.
+void check_sizes(const char* op, const Geometry& g, std::size_t channels) {
+  std::size_t out = 0, col = 0;
+  const bool overflow = __builtin_mul_overflow(g.n, channels, &out) || __builtin_mul_overflow(out, g.oh, &out) ||
+                        __builtin_mul_overflow(out, g.ow, &out) || __builtin_mul_overflow(g.n, g.out_plane(), &col) ||
+                        __builtin_mul_overflow(col, g.c, &col) || __builtin_mul_overflow(col, g.window(), &col);
+  if (overflow)
+    throw ShapeError(fmt::format("{}: the output ({}, {}, {}, {}) or its {}x{} windows over {} channels overflow the "
+                                 "size type",
+                                 op, g.n, channels, g.oh, g.ow, g.kh, g.kw, g.c));
 }
 
-template <class T>
-Var<T> pool2d(const Var<T>& x, const Pool2dSettings& settings, PoolKind kind) {
-  const char* op_name = kind == PoolKind::Max ? "max_pool2d" : "avg_pool2d";
+Shape output_shape(const char* op, const Geometry& g, std::size_t channels) {
+  check_sizes(op, g, channels);
+  return Shape{g.n, channels, g.oh, g.ow};
+}
+
+Geometry conv_geometry(const Shape& sx, const Shape& sf, const Conv2dSettings& settings) {
+  if (sf.rank() != 4)
+    throw ShapeError(fmt::format("conv2d: needs filters of rank 4 (FN, C, FH, FW), got {} (x {})", sf.str(), sx.str()));
+  if (sx.rank() == 4 && sx[1] != sf[1])
+    throw ShapeError(fmt::format("conv2d: x {} has {} channels but the filters {} expect {}", sx.str(), sx[1], sf.str(),
+                                 sf[1]));
+  return geometry("conv2d", sx, {sf[2], sf[3]}, settings.stride, settings.padding, settings.allow_remainder);
+}
+
+Geometry pool_geometry(const char* op_name, const Shape& x, const Pool2dSettings& settings) {
   const Geometry g =
-      geometry(op_name, x.shape(), settings.window, settings.stride, settings.padding, settings.allow_remainder);
+      geometry(op_name, x, settings.window, settings.stride, settings.padding, settings.allow_remainder);
   if (2 * g.ph > g.kh || 2 * g.pw > g.kw)
     throw ValueError(fmt::format("{}: padding {} is more than half the window {} (x {})", op_name,
-                                 settings.padding.str(), settings.window.str(), x.shape().str()));
+                                 settings.padding.str(), settings.window.str(), x.str()));
   if (g.in_plane() > std::numeric_limits<std::uint32_t>::max())
-    throw ShapeError(fmt::format("{}: an image plane of x {} has more than 2^32 cells", op_name, x.shape().str()));
-  const Shape out_shape = output_shape(op_name, g, g.c);
+    throw ShapeError(fmt::format("{}: an image plane of x {} has more than 2^32 cells", op_name, x.str()));
+  return g;
+}
+
+const char* pool_name(Pooling kind) { return kind == Pooling::Max ? "max_pool2d" : "avg_pool2d"; }
+
+template <class T>
+Var<T> pool2d(const Var<T>& x, const Pool2dSettings& settings, Pooling kind) {
+  const char* op_name = pool_name(kind);
+  const Geometry g = pool_geometry(op_name, x.shape(), settings);
+  check_sizes(op_name, g, g.c);
   const T* in = x.value().data();
 
-  if (kind == PoolKind::Average) {
+  if (kind == Pooling::Average) {
     auto r = record<AvgPool2dOp<T>>(op_name, {x});
     if (r.op) r.op->geometry = g;
-    r.output.resize(out_shape);
+    r.output.resize({g.n, g.c, g.oh, g.ow});
     T* y = r.output.data();
     const T share = T(1) / static_cast<T>(g.window());
     for (std::size_t plane = 0; plane < g.n * g.c; ++plane)
@@ -252,8 +273,8 @@ Var<T> pool2d(const Var<T>& x, const Pool2dSettings& settings, PoolKind kind) {
   }
 
   auto r = record<MaxPool2dOp<T>>(op_name, {x});
-  r.output.resize(out_shape);
-  if (r.op) r.op->argmax.resize(out_shape.numel());
+  r.output.resize({g.n, g.c, g.oh, g.ow});
+  if (r.op) r.op->argmax.resize(r.output.size());
   T* y = r.output.data();
   for (std::size_t plane = 0; plane < g.n * g.c; ++plane) {
     const T* cells = in + plane * g.in_plane();
@@ -288,22 +309,16 @@ std::vector<DerivativeRule> conv_rules() {
 
 template <class T>
 Var<T> conv2d(const Var<T>& x, const Var<T>& filters, const Var<T>& bias, const Conv2dSettings& settings) {
-  const Shape& sx = x.shape();
   const Shape& sf = filters.shape();
   const Shape& sb = bias.shape();
-  if (sf.rank() != 4)
-    throw ShapeError(fmt::format("conv2d: needs filters of rank 4 (FN, C, FH, FW), got {} (x {})", sf.str(), sx.str()));
+  const Geometry g = conv_geometry(x.shape(), sf, settings);
   if (sb.rank() != 1 || sb[0] != sf[0])
     throw ShapeError(fmt::format("conv2d: needs a bias of shape ({},) for filters {}, got {}", sf[0], sf.str(), sb.str()));
-  if (sx.rank() == 4 && sx[1] != sf[1])
-    throw ShapeError(fmt::format("conv2d: x {} has {} channels but the filters {} expect {}", sx.str(), sx[1], sf.str(),
-                                 sf[1]));
-  const Geometry g = geometry("conv2d", sx, {sf[2], sf[3]}, settings.stride, settings.padding, settings.allow_remainder);
   const std::size_t fn = sf[0], positions = g.n * g.out_plane(), width = g.c * g.window();
-  const Shape out_shape = output_shape("conv2d", g, fn);
+  check_sizes("conv2d", g, fn);
 
   auto r = record<Conv2dOp<T>>("conv2d", {x, filters, bias});
-  r.output.resize(out_shape);
+  r.output.resize({g.n, fn, g.oh, g.ow});
   std::vector<T> scratch_col, scratch_planes;  // without a gradient nothing is kept
   std::vector<T>& col = r.op ? r.op->col : scratch_col;
   std::vector<T>& planes = r.op ? r.op->by_filter : scratch_planes;
@@ -322,13 +337,21 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& filters, const Var<T>& bias, const 
   return finish(r.var);
 }
 
+Shape conv2d_output_shape(const Shape& x, const Shape& filters, const Conv2dSettings& settings) {
+  return output_shape("conv2d", conv_geometry(x, filters, settings), filters[0]);
+}
+Shape pool2d_output_shape(const Shape& x, const Pool2dSettings& settings, Pooling kind) {
+  const Geometry g = pool_geometry(pool_name(kind), x, settings);
+  return output_shape(pool_name(kind), g, g.c);
+}
+
 template <class T>
 Var<T> max_pool2d(const Var<T>& x, const Pool2dSettings& settings) {
-  return pool2d(x, settings, PoolKind::Max);
+  return pool2d(x, settings, Pooling::Max);
 }
 template <class T>
 Var<T> avg_pool2d(const Var<T>& x, const Pool2dSettings& settings) {
-  return pool2d(x, settings, PoolKind::Average);
+  return pool2d(x, settings, Pooling::Average);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                  \

@@ -117,8 +117,12 @@ template <class T>
 Var<T> flatten_rows(const Var<T>& a) {
   const Shape& s = a.shape();
   if (s.rank() < 1) throw ShapeError(fmt::format("flatten_rows: needs at least one axis, got {}", s.str()));
-  const std::size_t rows = s[0];
-  return reshape(a, Shape{rows, rows == 0 ? 0 : s.numel() / rows});
+  const std::size_t rows = s[0], columns = rows == 0 ? 0 : s.numel() / rows;
+  auto r = record<ReshapeOp<T>>("reshape", {a});
+  const Tensor<T>& in = r.var.tape().value(a.index());
+  r.output.resize({rows, columns});  // not through a Shape: a training step must not allocate
+  std::copy(in.begin(), in.end(), r.output.begin());
+  return finish(r.var);
 }
 
 template <class T>

@@ -18,6 +18,10 @@ struct Dataset {
   std::vector<float> values;
   std::vector<std::size_t> labels;  // rows, each < classes
   std::vector<std::string> files;   // where it was read from (images, then labels); empty for synthetic sets
+  Shape image;  // (channels, height, width) of image sets, whose features are its pixels; rank 0 otherwise
+
+  /// One sample's shape: the image's, or (features,).
+  Shape sample_shape() const;
 
   /// Feature j of a row, in [0, 1] for images.
   float feature(std::size_t row, std::size_t j) const;

@@ -1,9 +1,11 @@
 #pragma once
-// The book's networks: TwoLayerNet and MultiLayerNet(Extend) as one builder of multi-layer perceptrons.
+// The book's networks: TwoLayerNet and MultiLayerNet(Extend) as one builder of multi-layer perceptrons,
+// SimpleConvNet, and networks described by a line of text (what the program's --net takes).
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "tapegrad/nn/conv_layers.hpp"
 #include "tapegrad/nn/layers.hpp"
 
 namespace tapegrad {
@@ -31,6 +33,52 @@ std::unique_ptr<Sequential<T>> make_two_layer_net(std::size_t input, std::size_t
                                                    Rng& rng, Activation activation = Activation::ReLU,
                                                    double weight_std = 0.01) {
   return make_mlp<T>({{input, hidden, output}, activation, Init::fixed_std(weight_std)}, rng);
+}
+
+/// The book's SimpleConvNet as a layer list: conv 30 filters 5x5 (stride 1, pad 0), ReLU, max pool 2x2 stride 2,
+/// Affine 100, ReLU (then the output Affine, from the data).
+inline constexpr const char* kSimpleConvNet = "conv:30:5,relu,maxpool:2,linear:100,relu";
+
+/// A network for samples of one shape, described in text:
+///   "100", "256-128", "none"  the hidden sizes of an MLP (with `activation`; MlpSpec)
+///   "simple_conv"             the book's SimpleConvNet (kSimpleConvNet)
+///   "conv:30:5,relu,..."      a list of layers, comma-separated:
+///       conv:FILTERS:KERNEL[:stride=S][:pad=P]   KERNEL, S, P: one number or HxW (e.g. 5, 3x5)
+///       maxpool:WINDOW[:stride=S][:pad=P]        the stride defaults to the window
+///       avgpool:WINDOW[:stride=S][:pad=P]
+///       linear:SIZE   relu   sigmoid   tanh   flatten   batchnorm   dropout:RATIO
+/// Image data enters as rows and is reshaped to `sample` before the first conv or pooling layer; Linear
+/// flattens what it gets; the output Linear (to `classes`) is always added.
+struct NetSpec {
+  Shape sample{784};  // one input: (features,) or (channels, height, width)
+  std::size_t classes = 10;
+  std::string layers = "100";
+  Activation activation = Activation::ReLU;  // for hidden sizes; a layer list names its own
+  Init init = Init::he();
+
+  bool is_mlp() const;          // layers are hidden sizes
+  MlpSpec mlp() const;          // ValueError unless is_mlp() and the sample is flat
+  /// The layer list spelled out ("simple_conv" expanded); ValueError naming the bad part of the text.
+  std::string layer_list() const;
+  /// "784-100-10 relu he", or "1x28x28 conv:30:5,relu,maxpool:2,linear:100,relu -> 10 he".
+  std::string str() const;
+};
+
+/// Builds the network a spec describes; ValueError or ShapeError (naming the layer) when the layers do not fit
+/// the sample, e.g. a kernel larger than the image.
+template <class T>
+std::unique_ptr<Sequential<T>> make_network(const NetSpec& spec, Rng& rng);
+
+/// The book's SimpleConvNet for images of shape `image` (C, H, W); the book draws weights with std 0.01.
+template <class T>
+std::unique_ptr<Sequential<T>> make_simple_conv_net(const Shape& image, std::size_t classes, Rng& rng,
+                                                    Init init = Init::fixed_std(0.01)) {
+  NetSpec spec;
+  spec.sample = image;
+  spec.classes = classes;
+  spec.layers = kSimpleConvNet;
+  spec.init = init;
+  return make_network<T>(spec, rng);
 }
 
 }  // namespace tapegrad

@@ -48,4 +48,11 @@ Var<T> max_pool2d(const Var<T>& x, const Pool2dSettings& settings);
 template <class T>
 Var<T> avg_pool2d(const Var<T>& x, const Pool2dSettings& settings);
 
+enum class Pooling { Max, Average };
+
+/// The output shape of conv2d(x, filters, ...) and of pooling, with the same checks and errors as the ops
+/// (what a network builder uses to size the layers that follow).
+Shape conv2d_output_shape(const Shape& x, const Shape& filters, const Conv2dSettings& settings = {});
+Shape pool2d_output_shape(const Shape& x, const Pool2dSettings& settings, Pooling kind);
+
 }  // namespace tapegrad

@@ -1,0 +1,163 @@
+// Convolution layers and networks: every layer and a whole conv net gradient-checked as modules, the book's
+// SimpleConvNet's shapes and parameter count, the layer-list spec and its errors.
+#include "helpers.hpp"
+
+using T = tg::Tensor<double>;
+
+namespace {
+void check_module(tg::Module<double>& m, const T& x) {
+  const auto report = tg::gradcheck_module(m, x);
+  INFO(m.description());
+  INFO(report.table());
+  CHECK(report.passed());
+}
+
+std::string error_of(const tg::NetSpec& spec) {
+  tg::Rng rng(0);
+  try {
+    tg::make_network<double>(spec, rng);
+  } catch (const tg::Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST_CASE("Conv2D, MaxPool2D, AvgPool2D, Flatten and Reshape pass gradcheck as modules") {
+  tg::Rng rng(8);
+  const T images = testing::kink_free({2, 3, 7, 6}, rng);
+  SUBCASE("Conv2D 3 -> 4, 3x2 kernel, stride 2x1, padding 1") {
+    tg::Conv2dSettings s;
+    s.stride = {2, 1};
+    s.padding = 1;
+    tg::Conv2D<double> layer(3, 4, {3, 2}, tg::Init::he(), rng, s);
+    layer.b.value = testing::kink_free({4}, rng);
+    CHECK(layer.describe() == "Conv2D(3 -> 4, 3x2, stride 2x1, padding 1)");
+    check_module(layer, images);
+  }
+  SUBCASE("MaxPool2D, overlapping 3x3 windows with stride 2") {
+    tg::MaxPool2D<double> layer({3, 2});
+    CHECK(layer.describe() == "MaxPool2D(3, stride 2, padding 0)");
+    check_module(layer, testing::kink_free({2, 3, 7, 5}, rng));
+  }
+  SUBCASE("AvgPool2D, 2x3 windows with padding") {
+    tg::AvgPool2D<double> layer({{2, 3}, {2, 3}, {1, 0}});
+    check_module(layer, testing::kink_free({2, 3, 6, 6}, rng));
+  }
+  SUBCASE("Flatten and Reshape") {
+    tg::Flatten<double> flatten;
+    check_module(flatten, images);
+    tg::Reshape<double> reshape(tg::Shape{3, 42});
+    check_module(reshape, images);
+    CHECK(reshape.describe() == "Reshape(3, 42)");
+  }
+}
+
+TEST_CASE("Conv2D draws filters with the init's scale over its fan-in C * FH * FW") {
+  tg::Rng rng(4);
+  tg::Conv2D<double> layer(8, 64, 3, tg::Init::he(), rng);
+  CHECK(layer.W.value.shape() == tg::Shape{64, 8, 3, 3});
+  double sum2 = 0;
+  for (double w : layer.W.value) sum2 += w * w;
+  const double std = std::sqrt(sum2 / double(layer.W.value.size()));
+  CHECK(std == doctest::Approx(std::sqrt(2.0 / 72)).epsilon(0.05));  // 4608 draws: within 5%
+  for (double b : layer.b.value) CHECK(b == 0);
+}
+
+TEST_CASE("the book's SimpleConvNet: layers, output shapes and 433,890 parameters") {
+  tg::Rng rng(1);
+  auto net = tg::make_simple_conv_net<float>({1, 28, 28}, 10, rng);
+  CHECK(net->description() ==
+        "(model): Sequential\n"
+        "0: Reshape(1, 28, 28)\n"
+        "1: Conv2D(1 -> 30, 5, stride 1, padding 0)\n"
+        "2: ReLU\n"
+        "3: MaxPool2D(2, stride 2, padding 0)\n"
+        "4: Linear(4320 -> 100)\n"
+        "5: ReLU\n"
+        "6: Linear(100 -> 10)\n");
+  const auto layers = net->inspect({100, 784});
+  std::vector<std::string> shapes;
+  for (const auto& m : layers) shapes.push_back(m.output.str());
+  CHECK(shapes == std::vector<std::string>{"(100, 10)", "(100, 1, 28, 28)", "(100, 30, 24, 24)", "(100, 30, 24, 24)",
+                                           "(100, 30, 12, 12)", "(100, 100)", "(100, 100)", "(100, 10)"});
+  // conv 30*25 + 30, affine 4320*100 + 100, affine 100*10 + 10
+  CHECK(net->parameter_count() == 780 + 432100 + 1010);
+  // the book's weight_init_std = 0.01
+  double sum2 = 0;
+  const auto& w = net->named_parameters().front().second->value;
+  for (float v : w) sum2 += double(v) * v;
+  CHECK(std::sqrt(sum2 / double(w.size())) == doctest::Approx(0.01).epsilon(0.15));
+}
+
+TEST_CASE("a whole conv net passes gradcheck: conv, relu, max and average pooling, flatten, batchnorm, linear") {
+  tg::Rng rng(9);
+  tg::NetSpec spec;
+  spec.sample = {2, 7, 6};
+  spec.classes = 3;
+  spec.layers = "conv:3:3:pad=1,tanh,maxpool:2:stride=1,conv:2:2x3:stride=2x1,sigmoid,avgpool:1x2:stride=1,flatten,"
+                "batchnorm,linear:5,tanh";
+  auto net = tg::make_network<double>(spec, rng);
+  CHECK(spec.str() == "2x7x6 " + spec.layers + " -> 3 he");
+  check_module(*net, testing::kink_free({3, 84}, rng));
+}
+
+TEST_CASE("network specs: hidden sizes still build an MLP, simple_conv expands, and bad text names the layer") {
+  tg::NetSpec mlp;
+  mlp.layers = "50-20";
+  CHECK(mlp.is_mlp());
+  CHECK(mlp.str() == "784-50-20-10 relu he");
+  tg::NetSpec conv;
+  conv.sample = {1, 28, 28};
+  conv.layers = "simple_conv";
+  CHECK(conv.str() == "1x28x28 conv:30:5,relu,maxpool:2,linear:100,relu -> 10 he");
+
+  tg::NetSpec bad = conv;
+  bad.layers = "conv:30,relu";
+  CHECK(error_of(bad) == "network 'conv:30,relu': layer 1 'conv:30': needs conv:FILTERS:KERNEL, e.g. conv:30:5");
+  bad.layers = "conv:30:5,swish";
+  CHECK(error_of(bad) == "network 'conv:30:5,swish': layer 2 'swish': unknown layer (conv, maxpool, avgpool, linear, "
+                         "relu, sigmoid, tanh, flatten, batchnorm, dropout)");
+  bad.layers = "conv:30:29";
+  CHECK(error_of(bad) == "network 'conv:30:29': layer 1 'conv:30:29': conv2d: the window's height 29 is larger than "
+                         "the padded input's 28 (x (1, 1, 28, 28), padding 0)");
+  bad.layers = "maxpool:3";
+  CHECK(error_of(bad).find("network 'maxpool:3': layer 1 'maxpool:3': max_pool2d: x (1, 1, 28, 28) with window "
+                           "height 3, stride 3 and padding 0 leaves the last 1 input row(s)") == 0);
+  bad.layers = "conv:4:3:stride=0";
+  CHECK(error_of(bad) == "network 'conv:4:3:stride=0': layer 1 'conv:4:3:stride=0': the stride must be positive");
+  bad.layers = "linear:10,conv:4:3";
+  CHECK(error_of(bad) == "network 'linear:10,conv:4:3': layer 2 'conv:4:3': needs images (channels, height, width), "
+                         "but its input is (10,)");
+  bad.layers = "relu:2";
+  CHECK(error_of(bad) == "network 'relu:2': layer 1 'relu:2': needs no values");
+  bad.layers = "conv:4:3:size=2";
+  CHECK(error_of(bad) == "network 'conv:4:3:size=2': layer 1 'conv:4:3:size=2': unknown setting 'size' (stride or pad)");
+  bad.layers = "conv:99999999999999999999:3";
+  CHECK(error_of(bad).find("the filter count '99999999999999999999' is not a whole number up to 1000000") !=
+        std::string::npos);
+  bad.sample = {784};  // flat data
+  bad.layers = "conv:4:3";
+  CHECK(error_of(bad) == "network 'conv:4:3': layer 1 'conv:4:3': needs images (channels, height, width), but its "
+                         "input is (784,)");
+}
+
+TEST_CASE("Fashion-MNIST: the book's SimpleConvNet, Adam lr 0.001, batch 100, 5 epochs reaches 90% test accuracy") {
+  const std::string dir = tg::default_data_dir();
+  REQUIRE_MESSAGE(std::filesystem::exists(dir), dir << " is not installed (scripts/setup.sh installs it)");
+  tg::set_blas_threads(1);
+  const tg::TrainTest data = tg::load_mnist(dir);
+  tg::Rng rng(0);
+  auto net = tg::make_simple_conv_net<float>(data.train.sample_shape(), data.train.classes, rng);
+  auto adam = tg::make_adam<float>(net->parameters(), {0.001});
+  tg::TrainerOptions o;
+  o.epochs = 5;
+  o.seed = 0;
+  o.evaluate_train = false;
+  o.progress = tg::TrainerOptions::Progress::Quiet;
+  tg::Trainer<float> trainer(*net, *adam, o);
+  const tg::History h = trainer.fit(data.train, &data.test);
+  for (const tg::EpochStats& e : h.epochs)
+    MESSAGE("epoch " << e.epoch << ": test accuracy " << e.test_accuracy << ", " << e.seconds << " s");
+  CHECK(h.epochs.back().test_accuracy >= 0.90);
+}
