@@ -148,7 +148,7 @@ TEST_CASE("Fashion-MNIST: the book's SimpleConvNet, Adam lr 0.001, batch 100, 5 
   tg::set_blas_threads(1);
   const tg::TrainTest data = tg::load_mnist(dir);
   tg::Rng rng(0);
-  auto net = tg::make_simple_conv_net<float>(data.train.sample_shape(), data.train.classes, rng);
+  auto net = tg::make_simple_conv_net<float>(data.train.sample_shape(), data.train.classes, rng, tg::Init::he());
   auto adam = tg::make_adam<float>(net->parameters(), {0.001});
   tg::TrainerOptions o;
   o.epochs = 5;
