@@ -78,7 +78,7 @@ TEST_CASE("cli: bad options and values give a clear message and a non-zero exit"
   CHECK(has(data.output, "/no/such/dir: no such data folder"));
   const Result net = run("compare --net 100-x");
   CHECK(net.code == 2);
-  CHECK(has(net.output, "--net: '100-x'"));
+  CHECK(has(net.output, "--net: network '100-x': layer 1 '100-x': unknown layer (conv, maxpool"));
 }
 
 TEST_CASE("cli: compare trains each optimizer on the same data and writes a table, a CSV and a plot") {

@@ -83,6 +83,11 @@ TEST_CASE("the book's SimpleConvNet: layers, output shapes and 433,890 parameter
                                            "(100, 30, 12, 12)", "(100, 100)", "(100, 100)", "(100, 10)"});
   // conv 30*25 + 30, affine 4320*100 + 100, affine 100*10 + 10
   CHECK(net->parameter_count() == 780 + 432100 + 1010);
+  tg::NetSpec spec;
+  spec.sample = {1, 28, 28};
+  spec.layers = "simple_conv";
+  CHECK(spec.footprint().parameters == 780 + 432100 + 1010);
+  CHECK(spec.footprint().activations == 784 + 784 + 2 * 17280 + 4320 + 2 * 100 + 10);
   // the book's weight_init_std = 0.01
   double sum2 = 0;
   const auto& w = net->named_parameters().front().second->value;

@@ -54,7 +54,7 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.summary_run.out = "out";
   c.summary_run.batch = 1;
   c.summary = app->add_subcommand("summary", "a network's layers, output shapes and parameter counts, and its diagram");
-  c.summary->add_option("--net", c.summary_run.hidden, "hidden layer sizes, e.g. 100 or 256-128")->capture_default_str();
+  c.summary->add_option("--net", c.summary_run.hidden, "hidden sizes (100, 256-128), simple_conv or a layer list")->capture_default_str();
   c.summary->add_option("--activation", c.summary_run.activation, "relu, sigmoid or tanh")->capture_default_str();
   c.summary->add_option("--init", c.summary_run.init, "he, xavier or a standard deviation")->capture_default_str();
   c.summary->add_option("--features", c.summary_features, "input size")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
@@ -77,7 +77,7 @@ std::set<std::string> Command::given_train_options() const {
 void Command::check_text() const {
   for (const std::string& o : compare_opts) tapegrad::OptimizerSpec::parse(o);
   tapegrad::OptimizerSpec::parse(train_opt);
-  for (const RunOptions* run : {&compare_run, &train_run, &summary_run}) run->mlp(1, 1);
+  for (const RunOptions* run : {&compare_run, &train_run, &summary_run}) run->check_net();
 }
 
 }  // namespace cli

@@ -32,9 +32,11 @@ void RunOptions::add_to(CLI::App& app, bool with_model_options) {
   app.add_option("--data", data, "MNIST-format folder (default: Debian's Fashion-MNIST)")->capture_default_str();
   app.add_option("--limit", limit, "use only the first N training images (0: all)")->capture_default_str();
   if (with_model_options) {
-    app.add_option("--net", hidden, "hidden layer sizes, e.g. 100 or 256-128 (input and output come from the data)")
+    app.add_option("--net", hidden,
+                   "hidden layer sizes (100, 256-128), simple_conv (the book's SimpleConvNet), or a list of layers "
+                   "such as conv:30:5,relu,maxpool:2,linear:100,relu (input and output come from the data)")
         ->capture_default_str();
-    app.add_option("--activation", activation, "relu, sigmoid or tanh")->capture_default_str();
+    app.add_option("--activation", activation, "relu, sigmoid or tanh (for hidden sizes)")->capture_default_str();
     app.add_option("--init", init, "he, xavier or a standard deviation such as 0.01")->capture_default_str();
     app.add_flag("--double", use_double, "train in double precision (default float)");
   }
@@ -48,32 +50,43 @@ void RunOptions::add_to(CLI::App& app, bool with_model_options) {
   app.add_option("--out", out, "folder for tables, CSV files, plots and models")->capture_default_str();
 }
 
-tg::MlpSpec RunOptions::mlp(std::size_t features, std::size_t classes) const {
-  tg::MlpSpec spec;
-  spec.sizes = {features};
-  for (std::size_t h : parse_sizes(hidden)) spec.sizes.push_back(h);
-  spec.sizes.push_back(classes);
+tg::NetSpec RunOptions::net(const tg::Shape& sample, std::size_t classes) const {
+  tg::NetSpec spec;
+  spec.sample = sample;
+  spec.classes = classes;
+  spec.layers = hidden;
   spec.activation = tg::parse_activation(activation);
   spec.init = tg::Init::parse(init);
   check_memory(spec);
   return spec;
 }
 
+void RunOptions::check_net() const {
+  tg::NetSpec spec;
+  spec.layers = hidden;
+  if (spec.is_mlp()) net({1}, 1);  // a layer list needs the data's image shape: it is checked once that is read
+}
+
 // Refuses, before any work, a network whose weights, gradients, optimizer state and activations would not fit
 // in this machine's memory (it would otherwise die of an out-of-memory kill half-way).
-void RunOptions::check_memory(const tg::MlpSpec& spec) const {
-  double parameters = 0, activations = 0;
-  for (std::size_t i = 0; i + 1 < spec.sizes.size(); ++i)
-    parameters += double(spec.sizes[i]) * double(spec.sizes[i + 1]) + double(spec.sizes[i + 1]);
-  for (std::size_t s : spec.sizes) activations += double(batch) * double(s);
+void RunOptions::check_memory(const tg::NetSpec& spec) const {
+  tg::NetFootprint size;
+  try {
+    size = spec.footprint();
+  } catch (const tg::ValueError& e) {
+    throw tg::ValueError(fmt::format("--net: {}", e.what()));
+  } catch (const tg::ShapeError& e) {
+    throw tg::ShapeError(fmt::format("--net: {}", e.what()));
+  }
   const double scalar = use_double ? 8 : 4;
-  const double needed = scalar * (4 * parameters + 4 * activations);  // value, gradient, two optimizer slots
+  // value, gradient, two optimizer slots; each activation's value and gradient, twice for ops' saved buffers
+  const double needed = scalar * (4 * size.parameters + 4 * double(batch) * size.activations);
   const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
   if (physical > 0 && needed > physical / 2)
     throw tg::ValueError(fmt::format(
         "--net {} with --batch {}: {:.3g} parameters need about {:.3g} GB for weights, gradients, optimizer state "
         "and activations; this machine has {:.3g} GB",
-        hidden, batch, parameters, needed / 1e9, physical / 1e9));
+        hidden, batch, size.parameters, needed / 1e9, physical / 1e9));
 }
 
 tg::TrainTest RunOptions::load() const {

@@ -28,9 +28,11 @@ struct RunOptions {
   std::string out = "out";
 
   void add_to(CLI::App& app, bool with_model_options = true);
-  /// The network for this data; ValueError for bad options or one that would not fit in memory.
-  tg::MlpSpec mlp(std::size_t features, std::size_t classes) const;
-  void check_memory(const tg::MlpSpec& spec) const;
+  /// The network for samples of this shape; ValueError for bad options or one that would not fit in memory.
+  tg::NetSpec net(const tg::Shape& sample, std::size_t classes) const;
+  /// Hidden sizes and the other options, checked before any data is read.
+  void check_net() const;
+  void check_memory(const tg::NetSpec& spec) const;
   tg::TrainTest load() const;  // the data, cut to `limit`
 };
 
@@ -38,7 +40,7 @@ struct RunOptions {
 /// not written by `tapegrad train`.
 std::map<std::string, std::string> parse_metadata(const std::string& path);
 /// The network a checkpoint's metadata describes.
-tg::MlpSpec spec_from(const std::map<std::string, std::string>& meta);
+tg::NetSpec spec_from(const std::map<std::string, std::string>& meta);
 
 /// The files a data set was read from, comma-separated (what the program prints as "read: ...").
 std::string files_read(const tg::TrainTest& data);

@@ -89,12 +89,12 @@ std::vector<Run> train_each(const RunOptions& run, const tg::TrainTest& data, co
                             const CompareOutputs& outputs) {
   std::vector<Run> runs;
   outputs.write(runs);  // no stale table or curves from an earlier comparison in this folder
-  const tg::MlpSpec mlp = run.mlp(data.train.features, data.train.classes);
+  const tg::NetSpec net_spec = run.net(data.train.sample_shape(), data.train.classes);
   for (const tg::OptimizerSpec& spec : specs) {
     tg::Rng rng(run.seed);  // the same initial weights for every optimizer
-    auto net = tg::make_mlp<T>(mlp, rng);
+    auto net = tg::make_network<T>(net_spec, rng);
     auto optimizer = tg::make_optimizer<T>(spec, net->parameters());
-    fmt::print("== {} on {} ({})\n", optimizer->describe(), mlp.str(), sizeof(T) == 4 ? "float" : "double");
+    fmt::print("== {} on {} ({})\n", optimizer->describe(), net_spec.str(), sizeof(T) == 4 ? "float" : "double");
     std::fflush(stdout);
     tg::TrainerOptions options;
     options.epochs = run.epochs;
@@ -119,7 +119,7 @@ std::vector<Run> train_each(const RunOptions& run, const tg::TrainTest& data, co
 int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold) {
   const std::vector<tg::OptimizerSpec> specs =
       parse_specs(optimizers.empty() ? std::vector<std::string>{"sgd", "momentum", "adagrad"} : optimizers);
-  run.mlp(1, 1);  // check the network options before spending time on the data
+  run.check_net();  // check the network options before spending time on the data
   tg::prepare_output_folder(run.out);  // before any training: a run must not find out at its end
   const tg::TrainTest data = run.load();
   fmt::print("data: {} ({} training, {} test images)\nread: {}\n", run.data, data.train.rows, data.test.rows,
@@ -137,7 +137,7 @@ int compare_networks(const RunOptions& run, const std::vector<std::string>& opti
   fmt::print("\ntable: {}\ncurves: {}\n", outputs.table_path, outputs.csv_path);
   const std::string png = output_path(run.out, "compare_loss.png");
   render_png(output_path(run.out, "compare_loss.gp"), loss_plot_script(runs), png,
-             {outputs.csv_path, fmt::format("{} on {}, batch {}, seed {}", run.mlp(data.train.features, data.train.classes).str(),
+             {outputs.csv_path, fmt::format("{} on {}, batch {}, seed {}", run.net(data.train.sample_shape(), data.train.classes).str(),
                                             std::filesystem::path(run.data).filename().string(), run.batch, run.seed)});
   fmt::print("plot:  {}\n", png);
   return 0;

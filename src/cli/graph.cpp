@@ -2,6 +2,8 @@
 // every node (optionally one frame per step of the reverse sweep); `tapegrad summary`: a network's layers.
 #include <filesystem>
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "../examples/book_exercises.hpp"
@@ -70,9 +72,9 @@ void model_on_image(tg::Module<T>& net, const tg::Dataset& test, const std::stri
 
 template <class T>
 void saved_model(const std::string& model, const tg::Dataset& test, const std::string& out, bool steps) {
-  const tg::MlpSpec spec = spec_from(parse_metadata(model));
+  const tg::NetSpec spec = spec_from(parse_metadata(model));
   tg::Rng rng(0);
-  auto net = tg::make_mlp<T>(spec, rng);
+  auto net = tg::make_network<T>(spec, rng);
   tg::load_checkpoint(model, *net);
   model_on_image(*net, test, out, "model", fmt::format("{} ({})", spec.str(), model), steps);
 }
@@ -107,10 +109,20 @@ int graph(const std::string& demo, const std::string& model, const std::string& 
 }
 
 int summary(const RunOptions& run, std::size_t features, std::size_t classes) {
-  const tg::MlpSpec spec = run.mlp(features, classes);
+  tg::Shape sample{features};
+  tg::NetSpec probe;
+  probe.layers = run.hidden;
+  if (!probe.is_mlp()) {  // a layer list takes one-channel square images, as MNIST's
+    const auto side = static_cast<std::size_t>(std::lround(std::sqrt(double(features))));
+    if (side * side != features)
+      throw tg::ValueError(fmt::format("summary: --net {} takes square images; --features {} is not a square",
+                                       run.hidden, features));
+    sample = tg::Shape{1, side, side};
+  }
+  const tg::NetSpec spec = run.net(sample, classes);
   tg::prepare_output_folder(run.out);
   tg::Rng rng(run.seed);
-  auto net = tg::make_mlp<double>(spec, rng);
+  auto net = tg::make_network<double>(spec, rng);
   const tg::Shape input{run.batch, features};
   fmt::print("{}\n{}", spec.str(), net->summary(input));
   const std::string base = output_path(run.out, "model");

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -12,17 +13,46 @@ namespace cli {
 
 std::map<std::string, std::string> parse_metadata(const std::string& path) {
   const std::map<std::string, std::string> meta = tg::read_checkpoint_fields(path);
-  for (const char* key : {"sizes", "activation", "init", "dtype", "optimizer"})
+  for (const char* key : {"activation", "init", "dtype", "optimizer"})
     if (!meta.count(key)) throw tg::DataError(fmt::format("{}: not saved by `tapegrad train` (no '{}')", path, key));
+  if (!meta.count("sizes") && !(meta.count("net") && meta.count("sample") && meta.count("classes")))
+    throw tg::DataError(fmt::format("{}: not saved by `tapegrad train` (no network: 'sizes' or 'net')", path));
   return meta;
 }
 
-tg::MlpSpec spec_from(const std::map<std::string, std::string>& meta) {
-  tg::MlpSpec spec;
-  spec.sizes = parse_sizes(meta.at("sizes"));
+// Checkpoints of MLPs carry sizes=784-100-10 (as before layer lists existed); others net=, sample= and classes=.
+tg::NetSpec spec_from(const std::map<std::string, std::string>& meta) {
+  tg::NetSpec spec;
   spec.activation = tg::parse_activation(meta.at("activation"));
   spec.init = tg::Init::parse(meta.at("init"));
+  if (meta.count("net")) {
+    spec.layers = meta.at("net");
+    std::vector<std::size_t> dims;
+    std::istringstream sample(meta.at("sample"));
+    for (std::string d; std::getline(sample, d, 'x');) {
+      const std::vector<std::size_t> extent = d.find('-') == std::string::npos ? parse_sizes(d) : std::vector<std::size_t>{};
+      if (extent.size() != 1) throw tg::DataError(fmt::format("sample={}: not a shape like 1x28x28", meta.at("sample")));
+      dims.push_back(extent[0]);
+    }
+    spec.sample = tg::Shape(dims);
+    spec.classes = parse_sizes(meta.at("classes")).at(0);
+    return spec;
+  }
+  const std::vector<std::size_t> sizes = parse_sizes(meta.at("sizes"));
+  if (sizes.size() < 2) throw tg::DataError(fmt::format("sizes={}: needs an input and an output size", meta.at("sizes")));
+  spec.sample = tg::Shape{sizes.front()};
+  spec.classes = sizes.back();
+  spec.layers = sizes.size() == 2 ? "none" : fmt::format("{}", fmt::join(sizes.begin() + 1, sizes.end() - 1, "-"));
   return spec;
+}
+
+// The --net text in one spelling, so that "simple_conv" and its layers, or "100" and "0100", compare equal.
+std::string normalized_net(const std::string& text) {
+  tg::NetSpec spec;
+  spec.layers = text;
+  if (!spec.is_mlp()) return spec.layer_list();
+  const std::vector<std::size_t> hidden = parse_sizes(text);
+  return hidden.empty() ? "none" : fmt::format("{}", fmt::join(hidden, "-"));
 }
 
 namespace {
@@ -32,9 +62,13 @@ const char* const kFashionClasses[] = {"T-shirt/top", "Trouser", "Pullover", "Dr
 
 // The metadata a checkpoint carries so that eval rebuilds the model and resume continues the run with no option
 // repeated: "key=value" lines (the Trainer appends epochs_done and iteration).
-std::string describe_run(const RunOptions& run, const tg::MlpSpec& mlp, const std::string& optimizer) {
-  return fmt::format("sizes={}\nactivation={}\ninit={}\ndtype={}\noptimizer={}\ndata={}\nlimit={}\nbatch={}\nseed={}\n",
-                     fmt::join(mlp.sizes, "-"), run.activation, run.init, run.use_double ? "double" : "float",
+std::string describe_run(const RunOptions& run, const tg::NetSpec& net, const std::string& optimizer) {
+  const std::string network =
+      net.is_mlp() ? fmt::format("sizes={}", fmt::join(net.mlp().sizes, "-"))
+                   : fmt::format("net={}\nsample={}\nclasses={}", net.layer_list(), fmt::join(net.sample.dims(), "x"),
+                                 net.classes);
+  return fmt::format("{}\nactivation={}\ninit={}\ndtype={}\noptimizer={}\ndata={}\nlimit={}\nbatch={}\nseed={}\n",
+                     network, run.activation, run.init, run.use_double ? "double" : "float",
                      optimizer, run.data, run.limit, run.batch, run.seed);
 }
 
@@ -45,8 +79,7 @@ RunOptions resumed_run(const std::string& path, RunOptions run, const std::set<s
   for (const char* key : {"data", "limit", "batch", "seed"})
     if (!meta.count(key))
       throw tg::DataError(fmt::format("{}: cannot be resumed: written by an older tapegrad (no '{}')", path, key));
-  const tg::MlpSpec saved = spec_from(meta);
-  const std::vector<std::size_t> hidden(saved.sizes.begin() + 1, saved.sizes.end() - 1);
+  const std::string saved_net = normalized_net(spec_from(meta).layers);
   const auto conflict = [&](const char* option, const std::string& yours, const std::string& saved_value) {
     if (given.count(option) && yours != saved_value)
       throw tg::ValueError(fmt::format("{} {} conflicts with the checkpoint's {} ({}); leave it out to continue the run",
@@ -55,7 +88,7 @@ RunOptions resumed_run(const std::string& path, RunOptions run, const std::set<s
   const auto same_path = [](const std::string& p) { return std::filesystem::weakly_canonical(p).string(); };
   conflict("--data", same_path(run.data), same_path(meta.at("data")));
   conflict("--limit", std::to_string(run.limit), meta.at("limit"));
-  conflict("--net", fmt::format("{}", fmt::join(parse_sizes(run.hidden), "-")), fmt::format("{}", fmt::join(hidden, "-")));
+  conflict("--net", normalized_net(run.hidden), saved_net);
   conflict("--activation", run.activation, meta.at("activation"));
   conflict("--init", tg::Init::parse(run.init).str(), tg::Init::parse(meta.at("init")).str());
   conflict("--double", run.use_double ? "double" : "float", meta.at("dtype"));
@@ -64,7 +97,7 @@ RunOptions resumed_run(const std::string& path, RunOptions run, const std::set<s
   conflict("--opt", tg::OptimizerSpec::parse(optimizer).str(), tg::OptimizerSpec::parse(meta.at("optimizer")).str());
   run.data = meta.at("data");
   run.limit = std::stoull(meta.at("limit"));
-  run.hidden = fmt::format("{}", fmt::join(hidden, "-"));
+  run.hidden = saved_net;
   run.activation = meta.at("activation");
   run.init = meta.at("init");
   run.use_double = meta.at("dtype") == "double";
@@ -84,9 +117,9 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   const std::filesystem::path save_folder = std::filesystem::path(path).parent_path();
   tg::prepare_output_folder(save_folder.empty() ? "." : save_folder.string());
   const tg::TrainTest data = run.load();
-  const tg::MlpSpec mlp = run.mlp(data.train.features, data.train.classes);
+  const tg::NetSpec net_spec = run.net(data.train.sample_shape(), data.train.classes);
   tg::Rng rng(run.seed);
-  auto net = tg::make_mlp<T>(mlp, rng);
+  auto net = tg::make_network<T>(net_spec, rng);
   auto optimizer = tg::make_optimizer<T>(spec, net->parameters());
   std::size_t done = 0;
   if (!resume.empty()) {
@@ -94,7 +127,7 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
     done = tg::read_run_progress(resume).epochs_done;
     fmt::print("resumed from {} after epoch {}\n", resume, done);
   }
-  fmt::print("{} on {} ({} training, {} test images)\nread: {}\n{}{}\n", mlp.str(), run.data, data.train.rows,
+  fmt::print("{} on {} ({} training, {} test images)\nread: {}\n{}{}\n", net_spec.str(), run.data, data.train.rows,
              data.test.rows, files_read(data), net->summary(tg::Shape{run.batch, data.train.features}), optimizer->describe());
   tg::TrainerOptions options;
   options.start_epoch = done;
@@ -104,7 +137,7 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
 
   options.checkpoint = path;
   options.should_stop = interrupted;  // after every epoch: an interrupted or diverging run keeps its last good state
-  options.checkpoint_metadata = describe_run(run, mlp, spec.str());
+  options.checkpoint_metadata = describe_run(run, net_spec, spec.str());
   tg::Trainer<T> trainer(*net, *optimizer, options);
   trainer.fit(data.train, &data.test);
   fmt::print("saved: {}\n", path);
@@ -112,13 +145,13 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
 }
 
 template <class T>
-int evaluate_as(const std::string& model, const tg::MlpSpec& mlp, const tg::Dataset& test) {
-  tg::Rng rng(0);
-  auto net = tg::make_mlp<T>(mlp, rng);
-  tg::load_checkpoint(model, *net);
-  if (mlp.sizes.front() != test.features || mlp.sizes.back() != test.classes)
+int evaluate_as(const std::string& model, const tg::NetSpec& spec, const tg::Dataset& test) {
+  if (spec.sample.numel() != test.features || spec.classes != test.classes)
     throw tg::ShapeError(fmt::format("eval: the model takes {} features and gives {} classes; the data has {} and {}",
-                                     mlp.sizes.front(), mlp.sizes.back(), test.features, test.classes));
+                                     spec.sample.numel(), spec.classes, test.features, test.classes));
+  tg::Rng rng(0);
+  auto net = tg::make_network<T>(spec, rng);
+  tg::load_checkpoint(model, *net);
   auto sgd = tg::make_sgd<T>(net->parameters());
   tg::Trainer<T> trainer(*net, *sgd);
   const std::vector<std::size_t> predicted = trainer.predict(test);
@@ -128,7 +161,7 @@ int evaluate_as(const std::string& model, const tg::MlpSpec& mlp, const tg::Data
     ++confusion[test.labels[i]][predicted[i]];
     correct += predicted[i] == test.labels[i];
   }
-  fmt::print("{}: {} on {} test images: accuracy {:.2f}%\n\n", model, mlp.str(), test.rows,
+  fmt::print("{}: {} on {} test images: accuracy {:.2f}%\n\n", model, spec.str(), test.rows,
              100.0 * double(correct) / double(test.rows));
   const bool fashion = test.classes == 10 && test.name.find("fashion") != std::string::npos;
   std::vector<std::string> header{"true \\ predicted"};
@@ -156,7 +189,7 @@ int train(const RunOptions& options, const std::string& optimizer_text, const st
   std::string optimizer = optimizer_text;
   const RunOptions run = resume.empty() ? options : resumed_run(resume, options, given, optimizer);
   const tg::OptimizerSpec spec = tg::OptimizerSpec::parse(optimizer);
-  run.mlp(1, 1);  // check the network options before spending time on the data
+  run.check_net();  // check the network options before spending time on the data
   return run.use_double ? train_as<double>(run, spec, save, resume) : train_as<float>(run, spec, save, resume);
 }
 
@@ -164,8 +197,8 @@ int evaluate(const std::string& model, const std::string& data, std::size_t limi
   const auto meta = parse_metadata(model);
   tg::TrainTest d = tg::load_mnist(data);
   if (limit > 0) d.test = d.test.head(limit);
-  const tg::MlpSpec mlp = spec_from(meta);
-  return meta.at("dtype") == "double" ? evaluate_as<double>(model, mlp, d.test) : evaluate_as<float>(model, mlp, d.test);
+  const tg::NetSpec spec = spec_from(meta);
+  return meta.at("dtype") == "double" ? evaluate_as<double>(model, spec, d.test) : evaluate_as<float>(model, spec, d.test);
 }
 
 }  // namespace cli

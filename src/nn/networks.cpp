@@ -114,8 +114,9 @@ class LayerParser {
   std::size_t position_;
 };
 
+// Adds one layer to `net` (or, when net is null, only sizes it) and moves `sample` to its output shape.
 template <class T>
-void add_layer(Sequential<T>& net, Shape& sample, const NetSpec& spec, const std::string& list,
+void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetSpec& spec, const std::string& list,
                const std::string& layer, std::size_t position, Rng& rng) {
   const LayerParser p(list, layer, position);
   std::vector<std::string> parts = split(layer, ':');
@@ -141,8 +142,10 @@ void add_layer(Sequential<T>& net, Shape& sample, const NetSpec& spec, const std
   };
   const bool spatial = kind == "conv" || kind == "maxpool" || kind == "avgpool";
   if (spatial && sample.rank() != 3) {
-    if (spec.sample.rank() == 3 && sample == Shape{spec.sample.numel()} && net.size() == 0)
-      net.template add<Reshape<T>>(spec.sample);  // rows of pixels back into images
+    if (spec.sample.rank() == 3 && sample == Shape{spec.sample.numel()} && position == 1) {
+      if (net) net->template add<Reshape<T>>(spec.sample);  // rows of pixels back into images
+      size.activations += double(spec.sample.numel());
+    }
     else
       p.fail(fmt::format("needs images (channels, height, width), but its input is {}", sample.str()));
     sample = spec.sample;
@@ -175,36 +178,60 @@ void add_layer(Sequential<T>& net, Shape& sample, const NetSpec& spec, const std
     sample = checked([&] {
       return without_batch(conv2d_output_shape(with_batch(sample), {filters, channels, kernel.h, kernel.w}, settings));
     });
-    net.template add<Conv2D<T>>(channels, filters, kernel, spec.init, rng, settings);
+    size.parameters += double(filters) * double(channels) * double(kernel.h) * double(kernel.w) + double(filters);
+    if (net) net->template add<Conv2D<T>>(channels, filters, kernel, spec.init, rng, settings);
   } else if (kind == "maxpool" || kind == "avgpool") {
     want_args(1, fmt::format("{}:WINDOW, e.g. {}:2", kind, kind).c_str());
     const Extent2d window = p.extent(args[0], "the window", false);
     Pool2dSettings settings(window, has_stride ? stride : window, pad);
     const Pooling pooling = kind == "maxpool" ? Pooling::Max : Pooling::Average;
     sample = checked([&] { return without_batch(pool2d_output_shape(with_batch(sample), settings, pooling)); });
-    if (pooling == Pooling::Max) net.template add<MaxPool2D<T>>(settings);
-    else net.template add<AvgPool2D<T>>(settings);
+    if (net && pooling == Pooling::Max) net->template add<MaxPool2D<T>>(settings);
+    if (net && pooling == Pooling::Average) net->template add<AvgPool2D<T>>(settings);
   } else if (kind == "linear") {
     want_args(1, "linear:SIZE, e.g. linear:100");
-    const std::size_t size = p.positive(args[0], "the size");
-    net.template add<Linear<T>>(sample.numel(), size, spec.init, rng);
-    sample = Shape{size};
+    const std::size_t units = p.positive(args[0], "the size");
+    size.parameters += double(sample.numel()) * double(units) + double(units);
+    if (net) net->template add<Linear<T>>(sample.numel(), units, spec.init, rng);
+    sample = Shape{units};
   } else if (kind == "dropout") {
     want_args(1, "dropout:RATIO, e.g. dropout:0.5");
     char* end = nullptr;
     const double ratio = std::strtod(args[0].c_str(), &end);
     if (args[0].empty() || *end != '\0' || !(ratio >= 0 && ratio < 1)) p.fail("the ratio must be in [0, 1)");
-    net.template add<Dropout<T>>(ratio, rng.engine()());
+    if (net) net->template add<Dropout<T>>(ratio, rng.engine()());
   } else {
     want_args(0, "no values");
-    if (kind == "relu") net.template add<ReLU<T>>();
-    else if (kind == "sigmoid") net.template add<Sigmoid<T>>();
-    else if (kind == "tanh") net.template add<Tanh<T>>();
-    else if (kind == "flatten") net.template add<Flatten<T>>(), sample = Shape{sample.numel()};
-    else if (kind == "batchnorm") net.template add<BatchNorm<T>>(sample.numel()), sample = Shape{sample.numel()};
-    else
+    if (kind == "batchnorm") size.parameters += 2 * double(sample.numel());
+    if (kind == "flatten" || kind == "batchnorm") sample = Shape{sample.numel()};
+    if (kind != "relu" && kind != "sigmoid" && kind != "tanh" && kind != "flatten" && kind != "batchnorm")
       p.fail("unknown layer (conv, maxpool, avgpool, linear, relu, sigmoid, tanh, flatten, batchnorm, dropout)");
+    if (!net) {
+    } else if (kind == "relu") net->template add<ReLU<T>>();
+    else if (kind == "sigmoid") net->template add<Sigmoid<T>>();
+    else if (kind == "tanh") net->template add<Tanh<T>>();
+    else if (kind == "flatten") net->template add<Flatten<T>>();
+    else net->template add<BatchNorm<T>>(sample.numel());
   }
+  size.activations += double(sample.numel());
+}
+
+// Walks a layer list: builds it into `net` when given, and sizes it either way.
+template <class T>
+NetFootprint walk_layers(const NetSpec& spec, Sequential<T>* net, Rng& rng) {
+  if (spec.classes == 0 || spec.sample.numel() == 0)
+    throw ValueError(fmt::format("network '{}': needs a sample shape and classes, got {} and {}", spec.layers,
+                                 spec.sample.str(), spec.classes));
+  const std::string list = spec.layer_list();
+  NetFootprint size;
+  size.activations = double(spec.sample.numel());
+  Shape sample{spec.sample.numel()};  // data enters as rows
+  const std::vector<std::string> layers = split(list, ',');
+  for (std::size_t i = 0; i < layers.size(); ++i) add_layer(net, sample, size, spec, list, layers[i], i + 1, rng);
+  size.parameters += double(sample.numel()) * double(spec.classes) + double(spec.classes);
+  size.activations += double(spec.classes);
+  if (net) net->template add<Linear<T>>(sample.numel(), spec.classes, spec.init, rng);
+  return size;
 }
 
 }  // namespace
@@ -234,6 +261,19 @@ std::string NetSpec::layer_list() const {
   return layers == "simple_conv" ? kSimpleConvNet : layers;
 }
 
+NetFootprint NetSpec::footprint() const {
+  NetFootprint size;
+  if (is_mlp()) {
+    const MlpSpec m = mlp();
+    for (std::size_t i = 0; i + 1 < m.sizes.size(); ++i)
+      size.parameters += double(m.sizes[i]) * double(m.sizes[i + 1]) + double(m.sizes[i + 1]);
+    for (std::size_t s : m.sizes) size.activations += double(s);
+    return size;
+  }
+  Rng unused(0);
+  return walk_layers<float>(*this, nullptr, unused);
+}
+
 std::string NetSpec::str() const {
   if (is_mlp()) return mlp().str();
   return fmt::format("{} {} -> {} {}", fmt::join(sample.dims(), "x"), layer_list(), classes, init.str());
@@ -242,15 +282,8 @@ std::string NetSpec::str() const {
 template <class T>
 std::unique_ptr<Sequential<T>> make_network(const NetSpec& spec, Rng& rng) {
   if (spec.is_mlp()) return make_mlp<T>(spec.mlp(), rng);
-  if (spec.classes == 0 || spec.sample.numel() == 0)
-    throw ValueError(fmt::format("network '{}': needs a sample shape and classes, got {} and {}", spec.layers,
-                                 spec.sample.str(), spec.classes));
-  const std::string list = spec.layer_list();
   auto net = std::make_unique<Sequential<T>>();
-  Shape sample{spec.sample.numel()};  // data enters as rows
-  const std::vector<std::string> layers = split(list, ',');
-  for (std::size_t i = 0; i < layers.size(); ++i) add_layer(*net, sample, spec, list, layers[i], i + 1, rng);
-  net->template add<Linear<T>>(sample.numel(), spec.classes, spec.init, rng);
+  walk_layers(spec, net.get(), rng);
   return net;
 }
 

@@ -39,6 +39,12 @@ std::unique_ptr<Sequential<T>> make_two_layer_net(std::size_t input, std::size_t
 /// Affine 100, ReLU (then the output Affine, from the data).
 inline constexpr const char* kSimpleConvNet = "conv:30:5,relu,maxpool:2,linear:100,relu";
 
+/// How big a network is: what a program checks against the machine's memory before building it.
+struct NetFootprint {
+  double parameters = 0;   // weights and biases
+  double activations = 0;  // values per sample summed over the layers' outputs (and the input)
+};
+
 /// A network for samples of one shape, described in text:
 ///   "100", "256-128", "none"  the hidden sizes of an MLP (with `activation`; MlpSpec)
 ///   "simple_conv"             the book's SimpleConvNet (kSimpleConvNet)
@@ -60,6 +66,8 @@ struct NetSpec {
   MlpSpec mlp() const;          // ValueError unless is_mlp() and the sample is flat
   /// The layer list spelled out ("simple_conv" expanded); ValueError naming the bad part of the text.
   std::string layer_list() const;
+  /// Sizes the network without building it (same checks and errors as make_network).
+  NetFootprint footprint() const;
   /// "784-100-10 relu he", or "1x28x28 conv:30:5,relu,maxpool:2,linear:100,relu -> 10 he".
   std::string str() const;
 };
