@@ -149,7 +149,74 @@ TEST_CASE("cli: gradcheck passes on built-in ops, names them, and fails on unkno
   const Result fast = run("gradcheck --fast MLP");
   CHECK(fast.code == 0);
   CHECK(has(fast.output, "directions"));
-  const Result unknown = run("gradcheck conv2d");
+  const Result unknown = run("gradcheck conv3d");
   CHECK(unknown.code == 2);
-  CHECK(has(unknown.output, "no check named 'conv2d'"));
+  CHECK(has(unknown.output, "no check named 'conv3d'"));
+}
+
+namespace {
+// Width and height from a PNG's IHDR chunk; {0, 0} if the file is not a PNG.
+std::pair<std::size_t, std::size_t> png_size(const std::string& path) {
+  const std::vector<unsigned char> b = testing::read_bytes(path);
+  const unsigned char magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (b.size() < 24 || !std::equal(magic, magic + 8, b.begin()) || std::string(b.begin() + 12, b.begin() + 16) != "IHDR")
+    return {0, 0};
+  const auto be32 = [&](std::size_t at) {
+    return std::size_t(b[at]) << 24 | std::size_t(b[at + 1]) << 16 | std::size_t(b[at + 2]) << 8 | std::size_t(b[at + 3]);
+  };
+  return {be32(16), be32(20)};
+}
+}  // namespace
+
+TEST_CASE("cli: a conv net trains from a layer list, draws its filters, resumes, and eval draws misclassified images") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const std::string model = out.file("conv.tgckpt");
+  const std::string net = "conv:6:3:pad=1,relu,maxpool:2,linear:16,relu";
+  const Result t = run("train --data " + data.str() + " --net " + net + " --epochs 2 --batch 20 --opt adam:lr=0.01 --out " +
+                       out.str() + " --save " + model);
+  INFO(t.output);
+  REQUIRE(t.code == 0);
+  CHECK(has(t.output, "1x4x4 " + net + " -> 10 he"));
+  CHECK(has(t.output, "Conv2D(1 -> 6, 3, stride 1, padding 1)"));
+  // 6 filters: one row of ten 90-pixel cells under a title
+  for (const char* name : {"filters_before.png", "filters_after.png"}) {
+    CAPTURE(name);
+    CHECK(png_size(out.file(name)) == std::pair<std::size_t, std::size_t>{900, 130});
+  }
+  const Result resumed = run("train --data " + data.str() + " --epochs 1 --out " + out.str() + " --resume " + model);
+  INFO(resumed.output);
+  CHECK(resumed.code == 0);
+  CHECK(has(resumed.output, "resumed from " + model + " after epoch 2"));
+  const Result conflict = run("train --data " + data.str() + " --net simple_conv --epochs 1 --resume " + model);
+  CHECK(conflict.code == 2);
+  CHECK(has(conflict.output, "--net conv:30:5,relu,maxpool:2,linear:100,relu conflicts with the checkpoint's " + net));
+
+  const Result e = run("eval --model " + model + " --data " + data.str() + " --misclassified " + out.str());
+  INFO(e.output);
+  REQUIRE(e.code == 0);
+  CHECK(has(e.output, "accuracy"));
+  if (has(e.output, "misclassified: none")) return;  // a perfect model draws nothing
+  const std::size_t shown_at = e.output.find(" shown)");
+  REQUIRE(shown_at != std::string::npos);
+  const std::size_t open = e.output.rfind('(', shown_at);
+  const std::size_t wrong = std::stoul(e.output.substr(open + 1, shown_at - open - 1));
+  CHECK(png_size(out.file("misclassified.png")) ==
+        std::pair<std::size_t, std::size_t>{900, ((std::min<std::size_t>(wrong, 20) + 4) / 5) * 200 + 40});
+}
+
+TEST_CASE("cli: a network that does not fit the images is refused, naming the layer; gradcheck --net checks one") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const Result big = run("train --data " + data.str() + " --net simple_conv --out " + out.str());
+  CHECK(big.code == 2);
+  CHECK(has(big.output, "--net: network 'conv:30:5,relu,maxpool:2,linear:100,relu': layer 1 'conv:30:5': conv2d: the "
+                        "window's height 5 is larger than the padded input's 4"));
+  const Result syntax = run("compare --data " + data.str() + " --net conv:8 --out " + out.str());
+  CHECK(syntax.code == 2);
+  CHECK(has(syntax.output, "layer 1 'conv:8': needs conv:FILTERS:KERNEL"));
+  const Result check = run("gradcheck --net conv:3:5:stride=3:pad=2,tanh,avgpool:3:remainder=drop,linear:8,tanh");
+  INFO(check.output);
+  CHECK(check.code == 0);
+  CHECK(has(check.output, "1 of 1 checks passed"));
 }

@@ -129,6 +129,9 @@ TEST_CASE("network specs: hidden sizes still build an MLP, simple_conv expands, 
   bad.layers = "maxpool:3";
   CHECK(error_of(bad).find("network 'maxpool:3': layer 1 'maxpool:3': max_pool2d: x (1, 1, 28, 28) with window "
                            "height 3, stride 3 and padding 0 leaves the last 1 input row(s)") == 0);
+  CHECK(error_of(bad).find("(in a layer list: remainder=drop)") != std::string::npos);
+  bad.layers = "maxpool:3:remainder=drop";
+  CHECK(error_of(bad) == "no error");
   bad.layers = "conv:4:3:stride=0";
   CHECK(error_of(bad) == "network 'conv:4:3:stride=0': layer 1 'conv:4:3:stride=0': the stride must be positive");
   bad.layers = "linear:10,conv:4:3";
@@ -137,7 +140,7 @@ TEST_CASE("network specs: hidden sizes still build an MLP, simple_conv expands, 
   bad.layers = "relu:2";
   CHECK(error_of(bad) == "network 'relu:2': layer 1 'relu:2': needs no values");
   bad.layers = "conv:4:3:size=2";
-  CHECK(error_of(bad) == "network 'conv:4:3:size=2': layer 1 'conv:4:3:size=2': unknown setting 'size' (stride or pad)");
+  CHECK(error_of(bad) == "network 'conv:4:3:size=2': layer 1 'conv:4:3:size=2': unknown setting 'size=2' (stride, pad or remainder=drop)");
   bad.layers = "conv:99999999999999999999:3";
   CHECK(error_of(bad).find("the filter count '99999999999999999999' is not a whole number up to 1000000") !=
         std::string::npos);

@@ -37,9 +37,15 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.eval->add_option("--model", c.model, "checkpoint written by `tapegrad train`")->capture_default_str();
   c.eval->add_option("--data", c.eval_data, "MNIST-format folder")->capture_default_str();
   c.eval->add_option("--limit", c.eval_limit, "use only the first N test images (0: all)")->capture_default_str();
+  c.eval->add_option("--misclassified", c.misclassified,
+                     "folder for misclassified.png: the first 20 misclassified test images with true and predicted "
+                     "classes");
 
   c.check = app->add_subcommand("gradcheck", "gradient-check every built-in op and layer (or those named)");
   c.check->add_option("names", c.names, "checks to run, e.g. matmul softmax Linear (default: all)");
+  c.check->add_option("--net", c.check_net,
+                      "also check a whole network for Fashion-MNIST's 1x28x28 images and 10 classes, on two images: "
+                      "simple_conv, hidden sizes or a layer list (use --fast above ~100k parameters)");
   c.check->add_flag("--fast", c.fast, "random directional derivatives instead of every element");
   c.check->add_flag("--verbose", c.verbose, "print every report table");
   c.check->add_option("--seed", c.seed, "inputs and upstream gradients")->capture_default_str();

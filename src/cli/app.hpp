@@ -22,7 +22,9 @@ struct Command {
   std::string train_opt = "sgd:lr=0.1", save, resume;
   std::string model = "out/model.tgckpt", eval_data = tapegrad::default_data_dir();
   std::size_t eval_limit = 0;
+  std::string misclassified;
   std::vector<std::string> names;
+  std::string check_net;
   bool fast = false, verbose = false;
   std::uint64_t seed = 1;
   std::string demo = "apple", graph_model, graph_data = tapegrad::default_data_dir(), graph_out = "out";

@@ -63,12 +63,15 @@ int compare_function(const std::vector<std::string>& optimizers, bool all, int s
 /// when they differ from it).
 int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume,
           const std::set<std::string>& given);
-int evaluate(const std::string& model, const std::string& data, std::size_t limit);
+/// `gallery`: a folder for misclassified.png, or "" for none.
+int evaluate(const std::string& model, const std::string& data, std::size_t limit, const std::string& gallery);
 /// `tapegrad graph`: a demo's tape (apple, simple-net, two-layer) or a saved model's, drawn through Graphviz.
 int graph(const std::string& demo, const std::string& model, const std::string& data, const std::string& out,
           bool steps);
 /// `tapegrad summary`: the network of `run`'s options, as a table and a layer diagram.
 int summary(const RunOptions& run, std::size_t features, std::size_t classes);
-int gradcheck(const std::vector<std::string>& names, bool fast, std::uint64_t seed, bool verbose);
+/// `tapegrad gradcheck`: the catalog's checks (or those named), and the network `net` if given.
+int gradcheck(const std::vector<std::string>& names, const std::string& net, bool fast, std::uint64_t seed,
+              bool verbose);
 
 }  // namespace cli

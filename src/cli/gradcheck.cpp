@@ -7,9 +7,21 @@
 
 namespace cli {
 
-int gradcheck(const std::vector<std::string>& names, bool fast, std::uint64_t seed, bool verbose) {
+int gradcheck(const std::vector<std::string>& names, const std::string& net, bool fast, std::uint64_t seed,
+              bool verbose) {
   const auto& catalog = tg::gradcheck_catalog();
   std::vector<const tg::CatalogCheck*> chosen;
+  tg::CatalogCheck network;
+  if (!net.empty()) {
+    tg::NetSpec spec;
+    spec.layers = net;
+    spec.sample = spec.is_mlp() ? tg::Shape{784} : tg::Shape{1, 28, 28};
+    spec.footprint();  // the spec's errors now, before any check runs
+    network = {"--net " + net, "network", [spec](tg::Rng& rng, const tg::GradcheckOptions& o) {
+                 auto model = tg::make_network<double>(spec, rng);
+                 return tg::gradcheck_module(*model, tg::kink_free({2, 784}, rng), o);
+               }};
+  }
   for (const std::string& name : names) {
     const auto it = std::find_if(catalog.begin(), catalog.end(), [&](const auto& c) { return c.name == name; });
     if (it == catalog.end()) {
@@ -19,8 +31,9 @@ int gradcheck(const std::vector<std::string>& names, bool fast, std::uint64_t se
     }
     chosen.push_back(&*it);
   }
-  if (names.empty())
+  if (names.empty() && net.empty())
     for (const auto& c : catalog) chosen.push_back(&c);
+  if (!net.empty()) chosen.push_back(&network);
 
   tg::GradcheckOptions options;
   options.fast = fast;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
+#include "cli/pictures.hpp"
 
 namespace cli {
 
@@ -56,6 +57,23 @@ std::string normalized_net(const std::string& text) {
 }
 
 namespace {
+
+// The filters of the network's first convolution, or null when it has none.
+template <class T>
+const tg::Conv2D<T>* first_conv(tg::Sequential<T>& net) {
+  for (const auto& [name, module] : net.named_modules())
+    if (const auto* conv = dynamic_cast<const tg::Conv2D<T>*>(module)) return conv;
+  return nullptr;
+}
+
+template <class T>
+void draw_filters(tg::Sequential<T>& net, const std::string& folder, const std::string& name, const std::string& when) {
+  const tg::Conv2D<T>* conv = first_conv(net);
+  if (!conv) return;
+  const std::string png = render_filters(conv->W.value.template cast<float>(), output_path(folder, name),
+                                         fmt::format("{} filters, {}", conv->describe(), when));
+  fmt::print("filters {}: {}\n", when, png);
+}
 
 const char* const kFashionClasses[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                        "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
@@ -116,6 +134,7 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
                                     output_path(path, "model.tgckpt")));
   const std::filesystem::path save_folder = std::filesystem::path(path).parent_path();
   tg::prepare_output_folder(save_folder.empty() ? "." : save_folder.string());
+  tg::prepare_output_folder(run.out);  // the filters' pictures of a conv net
   const tg::TrainTest data = run.load();
   const tg::NetSpec net_spec = run.net(data.train.sample_shape(), data.train.classes);
   tg::Rng rng(run.seed);
@@ -139,13 +158,39 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   options.should_stop = interrupted;  // after every epoch: an interrupted or diverging run keeps its last good state
   options.checkpoint_metadata = describe_run(run, net_spec, spec.str());
   tg::Trainer<T> trainer(*net, *optimizer, options);
+  draw_filters(*net, run.out, "filters_before", resume.empty() ? "before training" : fmt::format("after epoch {}", done));
   trainer.fit(data.train, &data.test);
   fmt::print("saved: {}\n", path);
+  draw_filters(*net, run.out, "filters_after", fmt::format("after epoch {}", options.epochs));
   return 0;
 }
 
+std::string class_name(const tg::Dataset& test, std::size_t c) {
+  const bool fashion = test.classes == 10 && test.name.find("fashion") != std::string::npos;
+  return fashion ? kFashionClasses[c] : std::to_string(c);
+}
+
+void draw_misclassified(const tg::Dataset& test, const std::vector<std::size_t>& predicted, const std::string& folder) {
+  std::vector<GalleryImage> wrong;
+  const std::size_t height = test.image.rank() == 3 ? test.image[1] : 1, width = test.features / height;
+  for (std::size_t i = 0; i < test.rows && wrong.size() < 20; ++i) {
+    if (predicted[i] == test.labels[i]) continue;
+    GalleryImage g;
+    for (std::size_t j = 0; j < test.features; ++j) g.pixels.push_back(test.feature(i, j));
+    g.caption = fmt::format("#{} {} as {}", i, class_name(test, test.labels[i]), class_name(test, predicted[i]));
+    wrong.push_back(std::move(g));
+  }
+  if (wrong.empty()) {
+    fmt::print("misclassified: none, no picture drawn\n");
+    return;
+  }
+  const std::string png = render_gallery(wrong, height, width, output_path(folder, "misclassified"),
+                                         "misclassified test images: true class as predicted class");
+  fmt::print("misclassified: {} ({} shown)\n", png, wrong.size());
+}
+
 template <class T>
-int evaluate_as(const std::string& model, const tg::NetSpec& spec, const tg::Dataset& test) {
+int evaluate_as(const std::string& model, const tg::NetSpec& spec, const tg::Dataset& test, const std::string& gallery) {
   if (spec.sample.numel() != test.features || spec.classes != test.classes)
     throw tg::ShapeError(fmt::format("eval: the model takes {} features and gives {} classes; the data has {} and {}",
                                      spec.sample.numel(), spec.classes, test.features, test.classes));
@@ -169,7 +214,7 @@ int evaluate_as(const std::string& model, const tg::NetSpec& spec, const tg::Dat
   for (std::size_t c = 0; c < test.classes; ++c) header.push_back(std::to_string(c));
   header.push_back("recall");
   for (std::size_t t = 0; t < test.classes; ++t) {
-    std::vector<std::string> row{fashion ? fmt::format("{} {}", t, kFashionClasses[t]) : std::to_string(t)};
+    std::vector<std::string> row{fashion ? fmt::format("{} {}", t, class_name(test, t)) : std::to_string(t)};
     std::size_t total = 0;
     for (std::size_t p = 0; p < test.classes; ++p) {
       row.push_back(std::to_string(confusion[t][p]));
@@ -179,6 +224,7 @@ int evaluate_as(const std::string& model, const tg::NetSpec& spec, const tg::Dat
     rows.push_back(std::move(row));
   }
   fmt::print("{}", table(header, rows));
+  if (!gallery.empty()) draw_misclassified(test, predicted, gallery);
   return 0;
 }
 
@@ -193,12 +239,14 @@ int train(const RunOptions& options, const std::string& optimizer_text, const st
   return run.use_double ? train_as<double>(run, spec, save, resume) : train_as<float>(run, spec, save, resume);
 }
 
-int evaluate(const std::string& model, const std::string& data, std::size_t limit) {
+int evaluate(const std::string& model, const std::string& data, std::size_t limit, const std::string& gallery) {
   const auto meta = parse_metadata(model);
+  if (!gallery.empty()) tg::prepare_output_folder(gallery);
   tg::TrainTest d = tg::load_mnist(data);
   if (limit > 0) d.test = d.test.head(limit);
   const tg::NetSpec spec = spec_from(meta);
-  return meta.at("dtype") == "double" ? evaluate_as<double>(model, spec, d.test) : evaluate_as<float>(model, spec, d.test);
+  return meta.at("dtype") == "double" ? evaluate_as<double>(model, spec, d.test, gallery)
+                                        : evaluate_as<float>(model, spec, d.test, gallery);
 }
 
 }  // namespace cli

@@ -4,6 +4,7 @@
 #include "tapegrad/nn/networks.hpp"
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
+#include "tapegrad/ops/conv.hpp"
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/ops/reduce.hpp"
@@ -63,6 +64,15 @@ CatalogCheck layer(std::string name, std::string family, std::function<std::uniq
   return {std::move(name), std::move(family), [make](Rng& rng, const GradcheckOptions& o) {
             auto m = make(rng);
             return gradcheck_module(*m, kink_free({5, 4}, rng), o);
+          }};
+}
+
+// A layer that takes images: checked on a batch of two (2, C, H, W).
+CatalogCheck image_layer(std::string name, std::string family, Shape input,
+                         std::function<std::unique_ptr<Module<double>>(Rng&)> make) {
+  return {std::move(name), std::move(family), [make, input](Rng& rng, const GradcheckOptions& o) {
+            auto m = make(rng);
+            return gradcheck_module(*m, kink_free(input, rng), o);
           }};
 }
 
@@ -177,6 +187,47 @@ std::vector<CatalogCheck> build() {
   c.push_back(layer("MLP", "network", [](Rng& rng) -> std::unique_ptr<Module<double>> {
     return make_mlp<double>({{4, 6, 5, 3}, Activation::ReLU, Init::he(), true, 0.2}, rng);
   }));
+  c.push_back({"conv2d", "conv", [](Rng& rng, const GradcheckOptions& o) {
+                 Conv2dSettings s;
+                 s.stride = {2, 1};
+                 s.padding = 1;
+                 return gradcheck<double>([s](auto&, const Vs& v) { return conv2d(v[0], v[1], v[2], s); },
+                                          {kink_free({2, 3, 7, 6}, rng), kink_free({4, 3, 3, 2}, rng), kink_free({4}, rng)}, o);
+               }});
+  c.push_back({"max_pool2d", "conv", [](Rng& rng, const GradcheckOptions& o) {
+                 return gradcheck<double>([](auto&, const Vs& v) { return max_pool2d(v[0], {3, 2}); },
+                                          {kink_free({2, 2, 7, 5}, rng)}, o);
+               }});
+  c.push_back({"avg_pool2d", "conv", [](Rng& rng, const GradcheckOptions& o) {
+                 return gradcheck<double>([](auto&, const Vs& v) { return avg_pool2d(v[0], {{2, 3}, {2, 3}, {1, 0}}); },
+                                          {kink_free({2, 2, 6, 6}, rng)}, o);
+               }});
+  c.push_back(image_layer("Conv2D", "layer", {2, 3, 7, 6}, [](Rng& rng) -> std::unique_ptr<Module<double>> {
+    Conv2dSettings s;
+    s.stride = 2;
+    s.padding = {1, 0};
+    s.allow_remainder = true;
+    auto conv = std::make_unique<Conv2D<double>>(3, 4, Extent2d{3, 2}, Init::he(), rng, s);
+    conv->b.value = kink_free({4}, rng);
+    return conv;
+  }));
+  c.push_back(image_layer("MaxPool2D", "layer", {2, 3, 6, 6}, [](Rng&) -> std::unique_ptr<Module<double>> {
+    return std::make_unique<MaxPool2D<double>>(Pool2dSettings{2});
+  }));
+  c.push_back(image_layer("AvgPool2D", "layer", {2, 3, 7, 7}, [](Rng&) -> std::unique_ptr<Module<double>> {
+    return std::make_unique<AvgPool2D<double>>(Pool2dSettings{3, 2});
+  }));
+  c.push_back(image_layer("Flatten", "layer", {2, 3, 4, 5}, [](Rng&) -> std::unique_ptr<Module<double>> {
+    return std::make_unique<Flatten<double>>();
+  }));
+  c.push_back(image_layer("SimpleConvNet (1x12x12, 6 filters)", "network", {2, 144},
+                          [](Rng& rng) -> std::unique_ptr<Module<double>> {
+                            NetSpec spec;
+                            spec.sample = {1, 12, 12};
+                            spec.classes = 3;
+                            spec.layers = "conv:6:5,relu,maxpool:2,linear:10,relu";
+                            return make_network<double>(spec, rng);
+                          }));
   c.push_back(layer("TwoLayerNet", "network", [](Rng& rng) -> std::unique_ptr<Module<double>> {
     return make_two_layer_net<double>(4, 5, 3, rng, Activation::Sigmoid, 0.5);
   }));

@@ -123,11 +123,11 @@ void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetS
   const std::string kind = parts[0];
   std::vector<std::string> args;
   Extent2d stride{0}, pad{0};
-  bool has_stride = false;
+  bool has_stride = false, drop_remainder = false;
   for (std::size_t i = 1; i < parts.size(); ++i) {
     const std::size_t eq = parts[i].find('=');
     if (eq == std::string::npos) {
-      if (has_stride || pad.h || pad.w) p.fail("positional values come before key=value settings");
+      if (has_stride || pad.h || pad.w || drop_remainder) p.fail("positional values come before key=value settings");
       args.push_back(parts[i]);
       continue;
     }
@@ -135,7 +135,8 @@ void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetS
     if (kind != "conv" && kind != "maxpool" && kind != "avgpool") p.fail(fmt::format("takes no '{}' setting", key));
     if (key == "stride") stride = p.extent(value, "the stride", false), has_stride = true;
     else if (key == "pad") pad = p.extent(value, "the padding", true);
-    else p.fail(fmt::format("unknown setting '{}' (stride or pad)", key));
+    else if (key == "remainder" && value == "drop") drop_remainder = true;
+    else p.fail(fmt::format("unknown setting '{}' (stride, pad or remainder=drop)", parts[i]));
   }
   const auto want_args = [&](std::size_t n, const char* usage) {
     if (args.size() != n) p.fail(fmt::format("needs {}", usage));
@@ -157,7 +158,8 @@ void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetS
     } catch (const ShapeError& e) {
       throw ShapeError(fmt::format("network '{}': layer {} '{}': {}", list, position, layer, e.what()));
     } catch (const ValueError& e) {
-      p.fail(e.what());
+      const std::string why = e.what();
+      p.fail(why.find("allow_remainder") == std::string::npos ? why : why + " (in a layer list: remainder=drop)");
     }
   };
   const auto without_batch = [](const Shape& s) { return Shape(std::vector<std::size_t>(s.begin() + 1, s.end())); };
@@ -172,6 +174,7 @@ void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetS
     Conv2dSettings settings;
     settings.stride = has_stride ? stride : Extent2d(1);
     settings.padding = pad;
+    settings.allow_remainder = drop_remainder;
     const std::size_t filters = p.positive(args[0], "the filter count");
     const Extent2d kernel = p.extent(args[1], "the kernel", false);
     const std::size_t channels = sample[0];
@@ -184,6 +187,7 @@ void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetS
     want_args(1, fmt::format("{}:WINDOW, e.g. {}:2", kind, kind).c_str());
     const Extent2d window = p.extent(args[0], "the window", false);
     Pool2dSettings settings(window, has_stride ? stride : window, pad);
+    settings.allow_remainder = drop_remainder;
     const Pooling pooling = kind == "maxpool" ? Pooling::Max : Pooling::Average;
     sample = checked([&] { return without_batch(pool2d_output_shape(with_batch(sample), settings, pooling)); });
     if (net && pooling == Pooling::Max) net->template add<MaxPool2D<T>>(settings);

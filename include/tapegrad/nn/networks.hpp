@@ -51,7 +51,7 @@ struct NetFootprint {
 ///   "conv:30:5,relu,..."      a list of layers, comma-separated:
 ///       conv:FILTERS:KERNEL[:stride=S][:pad=P]   KERNEL, S, P: one number or HxW (e.g. 5, 3x5)
 ///       maxpool:WINDOW[:stride=S][:pad=P]        the stride defaults to the window
-///       avgpool:WINDOW[:stride=S][:pad=P]
+///       avgpool:WINDOW[:stride=S][:pad=P]        (each of the three also takes remainder=drop: allow_remainder)
 ///       linear:SIZE   relu   sigmoid   tanh   flatten   batchnorm   dropout:RATIO
 /// Image data enters as rows and is reshaped to `sample` before the first conv or pooling layer; Linear
 /// flattens what it gets; the output Linear (to `classes`) is always added.
