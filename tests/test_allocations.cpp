@@ -39,22 +39,23 @@ TEST_CASE("a steady-state training step allocates nothing (MLP with softmax cros
   }
 }
 
-TEST_CASE("a steady-state conv net training step allocates nothing (SimpleConvNet with max and average pooling)") {
+template <class T>
+void check_conv_steps_allocate_nothing() {
   tg::set_blas_threads(1);
   tg::Rng rng(4);
-  const tg::Tensor<float> x = tg::Tensor<float>::randn({20, 784}, rng);
+  const tg::Tensor<T> x = tg::Tensor<T>::randn({20, 784}, rng);
   const std::vector<std::size_t> labels(20, 2);
   tg::NetSpec spec;
   spec.sample = {1, 28, 28};
-  spec.layers = "conv:8:5,relu,maxpool:2,conv:4:3:pad=1,avgpool:2,linear:20,relu";
+  spec.layers = "conv:8:5,relu,maxpool:2,conv:4:3:pad=1,avgpool:2,maxpool:3:stride=1,linear:20,relu";
   for (const char* layers : {tg::kSimpleConvNet, spec.layers.c_str()}) {
     tg::NetSpec s = spec;
     s.layers = layers;
-    auto net = tg::make_network<float>(s, rng);
-    auto opt = tg::make_optimizer<float>("adam", net->parameters());
+    auto net = tg::make_network<T>(s, rng);
+    auto opt = tg::make_optimizer<T>("adam", net->parameters());
     tg::TrainerOptions o;
     o.progress = tg::TrainerOptions::Progress::Quiet;
-    tg::Trainer<float> trainer(*net, *opt, o);
+    tg::Trainer<T> trainer(*net, *opt, o);
     for (int i = 0; i < 3; ++i) trainer.step(x, labels);
     for (int i = 0; i < 5; ++i) {
       const std::size_t before = g_allocations;
@@ -64,5 +65,10 @@ TEST_CASE("a steady-state conv net training step allocates nothing (SimpleConvNe
       CHECK(allocated == 0);
     }
   }
+}
+
+TEST_CASE("a steady-state conv net training step allocates nothing (SimpleConvNet, and conv, max and average pooling)") {
+  check_conv_steps_allocate_nothing<float>();
+  check_conv_steps_allocate_nothing<double>();
 }
 #endif

@@ -207,3 +207,48 @@ TEST_CASE("conv2d and pooling: bad input names the op, the shapes and the settin
   floor.allow_remainder = true;
   CHECK(tg::avg_pool2d(x, floor).shape() == tg::Shape{2, 3, 2, 2});
 }
+
+TEST_CASE("max_pool2d: the 2x2 fast path and the general path agree with a direct loop, values and gradients") {
+  tg::Rng rng(12);
+  const T x = T::randn({3, 2, 6, 8}, rng);
+  for (const tg::Pool2dSettings& s : {tg::Pool2dSettings(2), tg::Pool2dSettings(3, 1), tg::Pool2dSettings(2, 2, 1)}) {
+    CAPTURE(s.window.str());
+    CAPTURE(s.stride.str());
+    tg::Tape<double> tape;
+    const V v = tape.variable(x);
+    const V y = tg::max_pool2d(v, s);
+    tg::sum(y).backward();
+    T expected_grad(x.shape());
+    const std::size_t oh = y.shape()[2], ow = y.shape()[3];
+    for (std::size_t n = 0; n < 3; ++n)
+      for (std::size_t c = 0; c < 2; ++c)
+        for (std::size_t i = 0; i < oh; ++i)
+          for (std::size_t j = 0; j < ow; ++j) {
+            double best = -1e300;
+            std::size_t bi = 0, bj = 0;
+            for (std::size_t u = 0; u < s.window.h; ++u)
+              for (std::size_t w = 0; w < s.window.w; ++w) {
+                const long r = long(i * s.stride.h + u) - long(s.padding.h), q = long(j * s.stride.w + w) - long(s.padding.w);
+                if (r < 0 || q < 0 || r >= 6 || q >= 8) continue;
+                if (x(n, c, std::size_t(r), std::size_t(q)) > best) best = x(n, c, std::size_t(r), std::size_t(q)), bi = std::size_t(r), bj = std::size_t(q);
+              }
+            CHECK(y.value()(n, c, i, j) == best);
+            expected_grad(n, c, bi, bj) += 1;
+          }
+    CHECK(v.grad() == expected_grad);
+  }
+}
+
+TEST_CASE("max_pool2d: a NaN in a window wins, on the 2x2 fast path and the general path") {
+  tg::Tape<double> tape;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const T x(tg::Shape{1, 1, 2, 4}, {1, 2, 3, nan, 9, nan, 5, 6});
+  const T fast = tg::max_pool2d(tape.constant(x), {2}).value();
+  CHECK(std::isnan(fast[0]));
+  CHECK(std::isnan(fast[1]));
+  const T general = tg::max_pool2d(tape.constant(x), {2, 1}).value();
+  CHECK(general.shape() == tg::Shape{1, 1, 1, 3});
+  CHECK(std::isnan(general[0]));
+  CHECK(std::isnan(general[1]));
+  CHECK(std::isnan(general[2]));
+}

@@ -61,19 +61,31 @@ Geometry geometry(const char* op, const Shape& x, Extent2d window, Extent2d stri
   return g;
 }
 
-// Calls visit(row, ih, iw) for each cell of the window at output (oy, ox): row counts cells in window order,
-// and (ih, iw) is the input cell, or skip(row) when the cell lies in the padding.
-template <class Visit, class Skip>
-void for_window(const Geometry& g, std::size_t oy, std::size_t ox, Visit&& visit, Skip&& skip) {
-  for (std::size_t i = 0; i < g.kh; ++i) {
-    const std::size_t ih = oy * g.sh + i;  // in padded coordinates
-    for (std::size_t j = 0; j < g.kw; ++j) {
-      const std::size_t iw = ox * g.sw + j;
-      const std::size_t row = i * g.kw + j;
-      if (ih < g.ph || ih - g.ph >= g.h || iw < g.pw || iw - g.pw >= g.w) skip(row);
-      else visit(row, ih - g.ph, iw - g.pw);
-    }
+// The part of one window that lies inside the input: input rows [y0, y1) and columns [x0, x1), which start at
+// window cell (skip_rows, skip_cols); the cells around them are padding.
+struct Window {
+  std::size_t y0 = 0, y1 = 0, x0 = 0, x1 = 0, skip_rows = 0, skip_cols = 0;
+  bool clipped = false;  // some cells are padding
+};
+
+// One axis: a window of k cells starting at `start` in padded coordinates over n cells padded by `pad`.
+void clip(std::size_t start, std::size_t k, std::size_t pad, std::size_t n, std::size_t& begin, std::size_t& end,
+          std::size_t& skip) {
+  const std::size_t lo = std::max(start, pad), hi = std::min(start + k, pad + n);
+  if (lo >= hi) {  // all padding (a convolution padded by more than its kernel)
+    begin = end = 0;
+    skip = k;
+    return;
   }
+  begin = lo - pad, end = hi - pad, skip = lo - start;
+}
+
+[[gnu::always_inline]] inline Window window_at(const Geometry& g, std::size_t oy, std::size_t ox) {
+  Window w;
+  clip(oy * g.sh, g.kh, g.ph, g.h, w.y0, w.y1, w.skip_rows);
+  clip(ox * g.sw, g.kw, g.pw, g.w, w.x0, w.x1, w.skip_cols);
+  w.clipped = w.y1 - w.y0 < g.kh || w.x1 - w.x0 < g.kw;
+  return w;
 }
 
 // col (N * OH * OW, C * FH * FW): row (n, oy, ox) holds the window of output (oy, ox) of image n, channel-major.
@@ -83,13 +95,14 @@ void im2col(const Geometry& g, const T* x, T* col) {
   for (std::size_t n = 0; n < g.n; ++n)
     for (std::size_t oy = 0; oy < g.oh; ++oy)
       for (std::size_t ox = 0; ox < g.ow; ++ox) {
+        const Window win = window_at(g, oy, ox);
         T* row = col + ((n * g.oh + oy) * g.ow + ox) * width;
+        if (win.clipped) std::fill(row, row + width, T(0));
         for (std::size_t ch = 0; ch < g.c; ++ch) {
           const T* plane = x + (n * g.c + ch) * g.in_plane();
-          T* cells = row + ch * g.window();
-          for_window(
-              g, oy, ox, [&](std::size_t k, std::size_t ih, std::size_t iw) { cells[k] = plane[ih * g.w + iw]; },
-              [&](std::size_t k) { cells[k] = T(0); });
+          T* cells = row + ch * g.window() + win.skip_rows * g.kw + win.skip_cols;
+          for (std::size_t y = win.y0; y < win.y1; ++y, cells += g.kw)
+            std::copy(plane + y * g.w + win.x0, plane + y * g.w + win.x1, cells);
         }
       }
 }
@@ -101,13 +114,15 @@ void col2im_add(const Geometry& g, const T* dcol, T* dx) {
   for (std::size_t n = 0; n < g.n; ++n)
     for (std::size_t oy = 0; oy < g.oh; ++oy)
       for (std::size_t ox = 0; ox < g.ow; ++ox) {
+        const Window win = window_at(g, oy, ox);
         const T* row = dcol + ((n * g.oh + oy) * g.ow + ox) * width;
         for (std::size_t ch = 0; ch < g.c; ++ch) {
           T* plane = dx + (n * g.c + ch) * g.in_plane();
-          const T* cells = row + ch * g.window();
-          for_window(
-              g, oy, ox, [&](std::size_t k, std::size_t ih, std::size_t iw) { plane[ih * g.w + iw] += cells[k]; },
-              [](std::size_t) {});
+          const T* cells = row + ch * g.window() + win.skip_rows * g.kw + win.skip_cols;
+          for (std::size_t y = win.y0; y < win.y1; ++y, cells += g.kw) {
+            T* to = plane + y * g.w;
+            for (std::size_t x = win.x0; x < win.x1; ++x) to[x] += cells[x - win.x0];
+          }
         }
       }
 }
@@ -133,6 +148,18 @@ void nchw_to_planes(const Geometry& g, std::size_t filters, const T* nchw, T* by
                 by_filter + (f * g.n + n) * plane);
 }
 
+// A long sum in eight running parts: one chain of dependent additions would wait on each add's latency.
+template <class T>
+T sum_of(const T* values, std::size_t count) {
+  T part[8] = {};
+  std::size_t i = 0;
+  for (; i + 8 <= count; i += 8)
+    for (std::size_t k = 0; k < 8; ++k) part[k] += values[i + k];
+  T total = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  for (; i < count; ++i) total += values[i];
+  return total;
+}
+
 template <class T>
 struct Conv2dOp final : Op<T> {
   static constexpr const char* forward_text =
@@ -151,11 +178,7 @@ struct Conv2dOp final : Op<T> {
     nchw_to_planes(g, filters, d.grad_output().data(), by_filter.data());
     if (d.needs_grad(2)) {
       T* db = d.input_grad(2).data();
-      for (std::size_t f = 0; f < filters; ++f) {
-        T sum = T(0);
-        for (std::size_t p = 0; p < positions; ++p) sum += by_filter[f * positions + p];
-        db[f] += sum;
-      }
+      for (std::size_t f = 0; f < filters; ++f) db[f] += sum_of(by_filter.data() + f * positions, positions);
     }
     if (d.needs_grad(1))
       detail::gemm<T>(false, false, filters, width, positions, by_filter.data(), col.data(), T(1),
@@ -200,9 +223,11 @@ struct AvgPool2dOp final : Op<T> {
       for (std::size_t oy = 0; oy < g.oh; ++oy)
         for (std::size_t ox = 0; ox < g.ow; ++ox) {
           const T each = dy[(plane * g.oh + oy) * g.ow + ox] * share;
-          for_window(
-              g, oy, ox, [&](std::size_t, std::size_t ih, std::size_t iw) { dx[plane * g.in_plane() + ih * g.w + iw] += each; },
-              [](std::size_t) {});
+          const Window win = window_at(g, oy, ox);
+          for (std::size_t iy = win.y0; iy < win.y1; ++iy) {
+            T* row = dx + plane * g.in_plane() + iy * g.w;
+            for (std::size_t ix = win.x0; ix < win.x1; ++ix) row[ix] += each;
+          }
         }
   }
 };
@@ -247,6 +272,86 @@ Geometry pool_geometry(const char* op_name, const Shape& x, const Pool2dSettings
 
 const char* pool_name(Pooling kind) { return kind == Pooling::Max ? "max_pool2d" : "avg_pool2d"; }
 
+// The first NaN in a window (window order), or `otherwise` when it holds none.
+template <class T>
+std::size_t first_nan_or(const Geometry& g, const T* cells, const Window& win, std::size_t otherwise) {
+  for (std::size_t iy = win.y0; iy < win.y1; ++iy)
+    for (std::size_t ix = win.x0; ix < win.x1; ++ix)
+      if (cells[iy * g.w + ix] != cells[iy * g.w + ix]) return iy * g.w + ix;
+  return otherwise;
+}
+template <class T>
+std::size_t first_nan(const Geometry& g, const T* cells, const Window& win) {
+  return first_nan_or(g, cells, win, win.y0 * g.w + win.x0);
+}
+
+// Max pooling, any window: y (and argmax, the winner's offset in its plane, when asked) for every window.
+template <class T>
+void max_pool_any(const Geometry& g, const T* in, T* y, std::uint32_t* argmax) {
+  for (std::size_t plane = 0; plane < g.n * g.c; ++plane) {
+    const T* cells = in + plane * g.in_plane();
+    for (std::size_t oy = 0; oy < g.oh; ++oy)
+      for (std::size_t ox = 0; ox < g.ow; ++ox) {
+        const Window win = window_at(g, oy, ox);  // never all padding: the padding is at most half the window
+        // Branch-free: a data-dependent branch mispredicts about half the time here.
+        std::size_t best = win.y0 * g.w + win.x0;
+        T top = cells[best];
+        bool nan = false;
+        for (std::size_t iy = win.y0; iy < win.y1; ++iy)
+          for (std::size_t ix = win.x0; ix < win.x1; ++ix) {
+            const std::size_t at = iy * g.w + ix;
+            const T v = cells[at];
+            const std::size_t take = std::size_t{0} - static_cast<std::size_t>(v > top);  // all ones or zero
+            best = (best & ~take) | (at & take);
+            top = std::max(top, v);
+            nan |= v != v;
+          }
+        if (nan) best = first_nan(g, cells, win);
+        const std::size_t o = (plane * g.oh + oy) * g.ow + ox;
+        y[o] = cells[best];
+        if (argmax) argmax[o] = static_cast<std::uint32_t>(best);
+      }
+  }
+}
+
+// The book's pooling (2x2 windows, stride 2, no padding), written so the compiler vectorizes it along a row.
+template <class T>
+void max_pool_2x2(const Geometry& g, const T* in, T* y, std::uint32_t* argmax) {
+  for (std::size_t plane = 0; plane < g.n * g.c; ++plane) {
+    const T* cells = in + plane * g.in_plane();
+    for (std::size_t oy = 0; oy < g.oh; ++oy) {
+      const T* r0 = cells + 2 * oy * g.w;
+      const T* r1 = r0 + g.w;
+      T* out = y + (plane * g.oh + oy) * g.ow;
+      bool nan = false;
+      for (std::size_t ox = 0; ox < g.ow; ++ox) {
+        const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+        out[ox] = std::max(std::max(a, b), std::max(c, d));
+        nan |= (a != a) | (b != b) | (c != c) | (d != d);
+      }
+      if (argmax) {
+        std::uint32_t* at = argmax + (plane * g.oh + oy) * g.ow;
+        const auto top_left = static_cast<std::uint32_t>(2 * oy * g.w);
+        const auto width = static_cast<std::uint32_t>(g.w);
+        for (std::size_t ox = 0; ox < g.ow; ++ox) {  // the first cell equal to the max, in window order
+          const T m = out[ox];
+          const std::uint32_t not_a = r0[2 * ox] != m, not_b = r0[2 * ox + 1] != m, not_c = r1[2 * ox] != m;
+          const std::uint32_t cell = not_a * (1 + not_b * (1 + not_c));  // 0..3, by arithmetic: no branch
+          at[ox] = top_left + (cell >> 1) * width + static_cast<std::uint32_t>(2 * ox) + (cell & 1);
+        }
+      }
+      if (nan)  // rare: redo the row with NaN winning, as in PyTorch
+        for (std::size_t ox = 0; ox < g.ow; ++ox) {
+          const Window win = window_at(g, oy, ox);
+          const std::size_t best = first_nan_or(g, cells, win, argmax ? argmax[(plane * g.oh + oy) * g.ow + ox]
+                                                                     : 2 * oy * g.w + 2 * ox);
+          out[ox] = cells[best];
+          if (argmax) argmax[(plane * g.oh + oy) * g.ow + ox] = static_cast<std::uint32_t>(best);
+        }
+    }
+  }
+}
+
 template <class T>
 Var<T> pool2d(const Var<T>& x, const Pool2dSettings& settings, Pooling kind) {
   const char* op_name = pool_name(kind);
@@ -264,9 +369,11 @@ Var<T> pool2d(const Var<T>& x, const Pool2dSettings& settings, Pooling kind) {
       for (std::size_t oy = 0; oy < g.oh; ++oy)
         for (std::size_t ox = 0; ox < g.ow; ++ox) {
           T sum = T(0);
-          for_window(
-              g, oy, ox, [&](std::size_t, std::size_t ih, std::size_t iw) { sum += in[plane * g.in_plane() + ih * g.w + iw]; },
-              [](std::size_t) {});
+          const Window win = window_at(g, oy, ox);
+          for (std::size_t iy = win.y0; iy < win.y1; ++iy) {
+            const T* row = in + plane * g.in_plane() + iy * g.w;
+            for (std::size_t ix = win.x0; ix < win.x1; ++ix) sum += row[ix];
+          }
           y[(plane * g.oh + oy) * g.ow + ox] = sum * share;
         }
     return finish(r.var);
@@ -276,25 +383,11 @@ Var<T> pool2d(const Var<T>& x, const Pool2dSettings& settings, Pooling kind) {
   r.output.resize({g.n, g.c, g.oh, g.ow});
   if (r.op) r.op->argmax.resize(r.output.size());
   T* y = r.output.data();
-  for (std::size_t plane = 0; plane < g.n * g.c; ++plane) {
-    const T* cells = in + plane * g.in_plane();
-    for (std::size_t oy = 0; oy < g.oh; ++oy)
-      for (std::size_t ox = 0; ox < g.ow; ++ox) {
-        std::size_t best = std::numeric_limits<std::size_t>::max();
-        for_window(
-            g, oy, ox,
-            [&](std::size_t, std::size_t ih, std::size_t iw) {
-              const std::size_t at = ih * g.w + iw;
-              const bool first = best == std::numeric_limits<std::size_t>::max();
-              // a NaN wins (as in PyTorch), so it is never hidden
-              if (first || cells[at] > cells[best] || (std::isnan(cells[at]) && !std::isnan(cells[best]))) best = at;
-            },
-            [](std::size_t) {});
-        const std::size_t o = (plane * g.oh + oy) * g.ow + ox;
-        y[o] = cells[best];
-        if (r.op) r.op->argmax[o] = static_cast<std::uint32_t>(best);
-      }
-  }
+  std::uint32_t* argmax = r.op ? r.op->argmax.data() : nullptr;
+  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0)
+    max_pool_2x2(g, in, y, argmax);
+  else
+    max_pool_any(g, in, y, argmax);
   return finish(r.var);
 }
 

@@ -41,7 +41,12 @@ struct SumOp final : Op<T> {
   std::vector<std::size_t> axes, kept_dims;  // kept_dims: x's shape with the summed axes as 1
   double scale = 1;
   void backward(BackwardContext<T>& d) override {
-    if (d.input(0).size() == 0) return;  // nothing to route the gradient to
+    if (d.input(0).size() == 0 || !d.needs_grad(0)) return;  // nothing to route the gradient to
+    if (d.grad_output().size() == 1) {  // a sum of everything: one value repeated (xtensor's broadcast is slow here)
+      const T each = static_cast<T>(scale) * d.grad_output()[0];
+      for (T& v : d.input_grad(0)) v += each;
+      return;
+    }
     auto kept = xt::adapt(d.grad_output().data(), d.grad_output().size(), xt::no_ownership(), kept_dims);
     detail::accumulate_expr(d, 0, static_cast<T>(scale) * xt::broadcast(kept, d.input(0).shape().dims()));
   }

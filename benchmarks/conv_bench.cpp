@@ -1,0 +1,264 @@
+// Convolutional networks: tapegrad against LibTorch and the GEMM floor, measured in one run, one thread.
+// Usage: tapegrad_conv_bench [DATA_DIR] [--quick]   prints a markdown report to stdout
+#include <unistd.h>
+
+#include <torch/torch.h>
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "alloc_counter.hpp"
+#include "harness.hpp"
+#include "tapegrad/tapegrad.hpp"
+#include "torch_data.hpp"
+
+extern "C" {
+enum { CblasRowMajor = 101 };
+enum { CblasNoTrans = 111, CblasTrans = 112 };
+void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+void cblas_dgemm(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
+char* openblas_get_config(void);
+}
+
+namespace tg = tapegrad;
+using bench::Stats;
+
+namespace {
+
+template <class T>
+constexpr torch::Dtype dtype() {
+  return std::is_same_v<T, float> ? torch::kFloat32 : torch::kFloat64;
+}
+template <class T>
+const char* type_name() {
+  return std::is_same_v<T, float> ? "float32" : "float64";
+}
+
+struct Row {
+  std::string name, unit;
+  double scale;
+  Stats ours, theirs;
+  std::string note;
+};
+std::vector<Row> rows;
+
+void add(const std::string& name, const std::string& unit, double scale, Stats ours, Stats theirs, std::string note = "") {
+  rows.push_back({name, unit, scale, ours, theirs, std::move(note)});
+  fmt::print(stderr, "  {:<58} tapegrad {:>10.3f}  LibTorch {:>10.3f} {}\n", name, ours.median * scale,
+             theirs.median * scale, unit);
+}
+
+template <class T>
+void gemm(int ta, int tb, int m, int n, int k, const T* a, const T* b, T beta, T* c) {
+  const int lda = ta == CblasTrans ? m : k, ldb = tb == CblasTrans ? k : n;
+  if constexpr (std::is_same_v<T, float>) cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, n);
+  else cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, n);
+}
+
+// ---- SimpleConvNet: conv 30 5x5 -> ReLU -> max pool 2 -> Linear 100 -> ReLU -> Linear 10, SGD lr 0.01
+
+template <class T>
+struct TapegradConvNet {
+  TapegradConvNet(const tg::Dataset& data, std::size_t batch) : rng(0) {
+    net = tg::make_simple_conv_net<T>(data.sample_shape(), data.classes, rng, tg::Init::he());
+    sgd = tg::make_sgd<T>(net->parameters(), {0.01});
+    tg::TrainerOptions o;
+    o.progress = tg::TrainerOptions::Progress::Quiet;
+    trainer = std::make_unique<tg::Trainer<T>>(*net, *sgd, o);
+    std::vector<std::size_t> index(batch);
+    for (std::size_t i = 0; i < batch; ++i) index[i] = i;
+    data.gather(index.data(), batch, x, labels);
+  }
+  void step() { trainer->step(x, labels); }
+  tg::Rng rng;
+  std::unique_ptr<tg::Sequential<T>> net;
+  std::unique_ptr<tg::Optimizer<T>> sgd;
+  std::unique_ptr<tg::Trainer<T>> trainer;
+  tg::Tensor<T> x;
+  std::vector<std::size_t> labels;
+};
+
+template <class T>
+struct TorchConvNet {
+  TorchConvNet(const torch::Tensor& all_x, const torch::Tensor& all_y, std::size_t batch)
+      : net(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 30, 5)), torch::nn::ReLU(),
+            torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)), torch::nn::Flatten(), torch::nn::Linear(4320, 100),
+            torch::nn::ReLU(), torch::nn::Linear(100, 10)),
+        sgd(net->parameters(), torch::optim::SGDOptions(0.01)) {
+    net->to(dtype<T>());
+    x = images(all_x.narrow(0, 0, int64_t(batch)));
+    y = all_y.narrow(0, 0, int64_t(batch)).contiguous();
+  }
+  static torch::Tensor images(const torch::Tensor& rows) {
+    return rows.reshape({rows.size(0), 1, 28, 28}).to(dtype<T>()).contiguous();
+  }
+  void step() {
+    sgd.zero_grad();
+    torch::nn::functional::cross_entropy(net->forward(x), y).backward();
+    sgd.step();
+  }
+  torch::nn::Sequential net;
+  torch::optim::SGD sgd;
+  torch::Tensor x, y;
+};
+
+// The GEMMs of tapegrad's SimpleConvNet step at batch b, timed alone: conv forward (FN, N*OH*OW) = W col^T and
+// dW = G col; Linear 4320-100 forward, dW and dx; Linear 100-10 forward, dW and dx.
+template <class T>
+Stats conv_net_gemm_floor(std::size_t b, int reps) {
+  const int n = int(b), positions = n * 576;
+  std::vector<T> col(std::size_t(positions) * 25, T(0.5)), w(30 * 25, T(0.01)), planes(std::size_t(positions) * 30),
+      dw(30 * 25), h1(b * 4320, T(0.5)), w1(4320 * 100, T(0.01)), z1(b * 100), dw1(4320 * 100), dh1(b * 4320),
+      w2(100 * 10, T(0.01)), z2(b * 10), dw2(100 * 10), dz1(b * 100);
+  return bench::measure(
+      [&] {
+        gemm<T>(CblasNoTrans, CblasTrans, 30, positions, 25, w.data(), col.data(), T(0), planes.data());
+        gemm<T>(CblasNoTrans, CblasNoTrans, n, 100, 4320, h1.data(), w1.data(), T(0), z1.data());
+        gemm<T>(CblasNoTrans, CblasNoTrans, n, 10, 100, z1.data(), w2.data(), T(0), z2.data());
+        gemm<T>(CblasTrans, CblasNoTrans, 100, 10, n, z1.data(), z2.data(), T(1), dw2.data());
+        gemm<T>(CblasNoTrans, CblasTrans, n, 100, 10, z2.data(), w2.data(), T(0), dz1.data());
+        gemm<T>(CblasTrans, CblasNoTrans, 4320, 100, n, h1.data(), dz1.data(), T(1), dw1.data());
+        gemm<T>(CblasNoTrans, CblasTrans, n, 4320, 100, dz1.data(), w1.data(), T(0), dh1.data());
+        gemm<T>(CblasNoTrans, CblasNoTrans, 30, 25, positions, planes.data(), col.data(), T(1), dw.data());
+      },
+      5, reps);
+}
+
+template <class T>
+void conv_net_step_rows(const tg::Dataset& data, const torch::Tensor& tx, const torch::Tensor& ty, int reps) {
+  TapegradConvNet<T> ours(data, 100);
+  TorchConvNet<T> theirs(tx, ty, 100);
+  const Stats a = bench::measure([&] { ours.step(); }, 5, reps);
+  const Stats b = bench::measure([&] { theirs.step(); }, 5, reps);
+  const Stats floor = conv_net_gemm_floor<T>(100, reps);
+  const std::size_t before = bench::heap_allocations();
+  for (int i = 0; i < 10; ++i) ours.step();
+  const double allocations = double(bench::heap_allocations() - before) / 10;
+  add(fmt::format("SimpleConvNet step {}, batch 100", type_name<T>()), "ms/step", 1e3, a, b,
+      fmt::format("GEMM floor {:.2f} ms: tapegrad {:.2f}x, LibTorch {:.2f}x; tapegrad heap allocations per step: {:g}",
+                  floor.median * 1e3, a.median / floor.median, b.median / floor.median, allocations));
+}
+
+// ---- conv2d forward + backward alone (sum of the output as the loss)
+
+struct ConvCase {
+  std::size_t n, c, h, w, filters, k, pad;
+  bool input_grad;  // a first layer needs no dx
+  std::string str() const {
+    return fmt::format("conv2d {}x{}x{}x{}, {} filters {}x{}, pad {}{}", n, c, h, w, filters, k, k, pad,
+                       input_grad ? ", with dx" : ", no dx");
+  }
+};
+
+template <class T>
+void conv_rows(const ConvCase& cc, int reps) {
+  tg::Rng rng(1);
+  const tg::Tensor<T> x = tg::Tensor<T>::randn({cc.n, cc.c, cc.h, cc.w}, rng);
+  tg::Parameter<T> w("W", tg::Tensor<T>::randn({cc.filters, cc.c, cc.k, cc.k}, rng, T(0.1)));
+  tg::Parameter<T> b("b", tg::Tensor<T>::zeros({cc.filters}));
+  tg::Conv2dSettings settings;
+  settings.padding = cc.pad;
+  tg::Tape<T> tape;
+  const Stats ours = bench::measure(
+      [&] {
+        tape.clear();
+        w.zero_grad();
+        b.zero_grad();
+        const tg::Var<T> input = cc.input_grad ? tape.variable(x) : tape.constant_ref(x);
+        tg::sum(tg::conv2d(input, tape.parameter(w), tape.parameter(b), settings)).backward();
+      },
+      3, reps);
+  torch::Tensor tx = torch::randn({int64_t(cc.n), int64_t(cc.c), int64_t(cc.h), int64_t(cc.w)}, dtype<T>());
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(int64_t(cc.c), int64_t(cc.filters), int64_t(cc.k)).padding(int64_t(cc.pad)));
+  conv->to(dtype<T>());
+  tx.set_requires_grad(cc.input_grad);
+  const Stats theirs = bench::measure(
+      [&] {
+        conv->zero_grad();
+        if (cc.input_grad && tx.grad().defined()) tx.mutable_grad().zero_();
+        conv->forward(tx).sum().backward();
+      },
+      3, reps);
+  add(fmt::format("{} {}", cc.str(), type_name<T>()), "ms", 1e3, ours, theirs, "forward + backward");
+}
+
+// ---- one Fashion-MNIST epoch of SimpleConvNet: 600 steps of batch 100, shuffled, float32
+
+Stats epoch_tapegrad(const tg::Dataset& data, int reps) {
+  TapegradConvNet<float> m(data, 1);
+  tg::BatchSampler batches(data.rows, 100, true, 0);
+  return bench::measure(
+      [&] {
+        batches.next_epoch();
+        for (std::size_t i = 0; i < batches.batches(); ++i) {
+          data.gather(batches.indices(i), batches.size(i), m.x, m.labels);
+          m.step();
+        }
+      },
+      0, reps);
+}
+
+Stats epoch_torch(const torch::Tensor& tx, const torch::Tensor& ty, int reps) {
+  TorchConvNet<float> m(tx, ty, 1);
+  return bench::measure(
+      [&] {
+        const auto order = torch::randperm(tx.size(0), torch::kInt64);
+        for (int64_t start = 0; start < tx.size(0); start += 100) {
+          const auto index = order.narrow(0, start, std::min<int64_t>(100, tx.size(0) - start));
+          m.x = TorchConvNet<float>::images(tx.index_select(0, index));
+          m.y = ty.index_select(0, index);
+          m.step();
+        }
+      },
+      0, reps);
+}
+
+std::string cell(double v) {
+  return v >= 100 ? fmt::format("{:.0f}", v) : v >= 10 ? fmt::format("{:.1f}", v) : fmt::format("{:.3g}", v);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  torch::set_num_threads(1);
+  torch::set_num_interop_threads(1);
+  tg::set_blas_threads(1);
+  std::string dir = tg::default_data_dir();
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--quick") quick = true;
+    else dir = argv[i];
+  }
+  const tg::TrainTest data = tg::load_mnist(dir);
+  const auto tx = bench::all_features(data.train);
+  const auto ty = bench::all_labels(data.train);
+
+  fmt::print(stderr, "SimpleConvNet steps\n");
+  conv_net_step_rows<float>(data.train, tx, ty, quick ? 10 : 40);
+  conv_net_step_rows<double>(data.train, tx, ty, quick ? 5 : 20);
+  fmt::print(stderr, "conv2d alone\n");
+  for (const ConvCase& cc : {ConvCase{100, 1, 28, 28, 30, 5, 0, false}, ConvCase{8, 64, 32, 32, 64, 3, 1, true}}) {
+    conv_rows<float>(cc, quick ? 5 : 20);
+    conv_rows<double>(cc, quick ? 5 : 20);
+  }
+  if (!quick) {
+    fmt::print(stderr, "epoch\n");
+    add("Fashion-MNIST epoch of SimpleConvNet, 600 steps of batch 100, shuffled, float32", "s", 1,
+        epoch_tapegrad(data.train, 2), epoch_torch(tx, ty, 2));
+  }
+
+  char date[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  fmt::print("Measured {} on {} cores, OPENBLAS_CORETYPE={}, one thread everywhere; LibTorch {}; OpenBLAS {}.\n\n", date,
+             sysconf(_SC_NPROCESSORS_ONLN), coretype ? coretype : "(unset)", TORCH_VERSION, openblas_get_config());
+  fmt::print("| benchmark | unit | tapegrad median [min, max] | LibTorch median [min, max] | ratio | notes |\n");
+  fmt::print("|---|---|---|---|---|---|\n");
+  for (const Row& r : rows)
+    fmt::print("| {} | {} | {} [{}, {}] | {} [{}, {}] | {:.2f} | {} |\n", r.name, r.unit, cell(r.ours.median * r.scale),
+               cell(r.ours.min * r.scale), cell(r.ours.max * r.scale), cell(r.theirs.median * r.scale),
+               cell(r.theirs.min * r.scale), cell(r.theirs.max * r.scale), r.ours.median / r.theirs.median, r.note);
+  return 0;
+}
