@@ -26,4 +26,5 @@ export OPENBLAS_NUM_THREADS=1
 } > benchmarks/RESULTS.md.tmp
 mv benchmarks/RESULTS.md.tmp benchmarks/RESULTS.md
 echo "wrote benchmarks/RESULTS.md"
+scripts/bench-conv.sh --no-build
 build-bench/benchmarks/torch_accuracy

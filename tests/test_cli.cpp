@@ -215,6 +215,14 @@ TEST_CASE("cli: a network that does not fit the images is refused, naming the la
   const Result syntax = run("compare --data " + data.str() + " --net conv:8 --out " + out.str());
   CHECK(syntax.code == 2);
   CHECK(has(syntax.output, "layer 1 'conv:8': needs conv:FILTERS:KERNEL"));
+  const Result compare = run("compare --data " + data.str() + " --net conv:4:3:pad=1,relu,maxpool:2 --epochs 1 --batch 50 "
+                             "--opt sgd --opt adam --out " + out.str());
+  INFO(compare.output);
+  CHECK(compare.code == 0);
+  CHECK(has(compare.output, "1x4x4 conv:4:3:pad=1,relu,maxpool:2 -> 10 he"));
+  const Result summary = run("summary --net simple_conv --out " + out.str());
+  CHECK(summary.code == 0);
+  CHECK(has(summary.output, "433890 trainable parameters"));
   const Result check = run("gradcheck --net conv:3:5:stride=3:pad=2,tanh,avgpool:3:remainder=drop,linear:8,tanh");
   INFO(check.output);
   CHECK(check.code == 0);

@@ -139,15 +139,6 @@ void planes_to_nchw(const Geometry& g, std::size_t filters, const T* by_filter, 
     }
 }
 
-template <class T>
-void nchw_to_planes(const Geometry& g, std::size_t filters, const T* nchw, T* by_filter) {
-  const std::size_t plane = g.out_plane();
-  for (std::size_t n = 0; n < g.n; ++n)
-    for (std::size_t f = 0; f < filters; ++f)
-      std::copy(nchw + (n * filters + f) * plane, nchw + (n * filters + f + 1) * plane,
-                by_filter + (f * g.n + n) * plane);
-}
-
 // A long sum in eight running parts: one chain of dependent additions would wait on each add's latency.
 template <class T>
 T sum_of(const T* values, std::size_t count) {
@@ -163,29 +154,35 @@ T sum_of(const T* values, std::size_t count) {
 template <class T>
 struct Conv2dOp final : Op<T> {
   static constexpr const char* forward_text =
-      "y = W col + b, col = im2col(x)  (inputs x (N,C,H,W), W (FN,C,FH,FW), b (FN,); a GEMM over the windows)";
+      "y = W col^T + b, col = im2col(x)  (x (N,C,H,W), W (FN,C,FH,FW) as (FN, C*FH*FW), b (FN,); one GEMM)";
   static constexpr const char* backward_text =
-      "dW = g col^T;  db = sum of g over N, OH, OW;  dx = col2im(W^T g)";
+      "dW = sum over images of g_n col_n;  db = sum of g over N, OH, OW;  dx = col2im(g_n^T W)  (g_n: (FN, OH*OW))";
   Geometry geometry;
   std::size_t filters = 0;
-  std::vector<T> col;          // (N*OH*OW, C*FH*FW), kept from forward for dW
-  std::vector<T> by_filter;    // (FN, N*OH*OW): the GEMM's output in forward, g in that order in backward
-  std::vector<T> dcol;         // (N*OH*OW, C*FH*FW)
+  std::vector<T> col;        // (N*OH*OW, C*FH*FW), kept from forward for dW
+  std::vector<T> by_filter;  // (FN, N*OH*OW): the forward GEMM's output, before it is laid out as NCHW
+  std::vector<T> dcol;       // (N*OH*OW, C*FH*FW)
 
+  // g (N, FN, OH, OW) holds image n's gradient as an (FN, OH*OW) block and col holds its windows as an
+  // (OH*OW, C*FH*FW) block, so backward reads both where they are, one GEMM per image (no transposed copy).
   void backward(BackwardContext<T>& d) override {
     const Geometry& g = geometry;
-    const std::size_t positions = g.n * g.out_plane(), width = g.c * g.window();
-    nchw_to_planes(g, filters, d.grad_output().data(), by_filter.data());
+    const std::size_t plane = g.out_plane(), width = g.c * g.window();
+    const T* grad = d.grad_output().data();
     if (d.needs_grad(2)) {
       T* db = d.input_grad(2).data();
-      for (std::size_t f = 0; f < filters; ++f) db[f] += sum_of(by_filter.data() + f * positions, positions);
+      for (std::size_t n = 0; n < g.n; ++n)
+        for (std::size_t f = 0; f < filters; ++f) db[f] += sum_of(grad + (n * filters + f) * plane, plane);
     }
     if (d.needs_grad(1))
-      detail::gemm<T>(false, false, filters, width, positions, by_filter.data(), col.data(), T(1),
-                      d.input_grad(1).data());
+      for (std::size_t n = 0; n < g.n; ++n)
+        detail::gemm<T>(false, false, filters, width, plane, grad + n * filters * plane, col.data() + n * plane * width,
+                        T(1), d.input_grad(1).data());
     if (d.needs_grad(0)) {
-      dcol.resize(positions * width);
-      detail::gemm<T>(true, false, positions, width, filters, by_filter.data(), d.input(1).data(), T(0), dcol.data());
+      dcol.resize(g.n * plane * width);
+      for (std::size_t n = 0; n < g.n; ++n)
+        detail::gemm<T>(true, false, plane, width, filters, grad + n * filters * plane, d.input(1).data(), T(0),
+                        dcol.data() + n * plane * width);
       col2im_add(g, dcol.data(), d.input_grad(0).data());
     }
   }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The convolution benchmarks (SimpleConvNet step, conv2d alone, a Fashion-MNIST epoch) against LibTorch and the
+# GEMM floor, under the CPU's own OpenBLAS kernel and under Haswell's, into benchmarks/CONV_RESULTS.md (through a
+# temporary file). About 6 minutes. scripts/bench.sh runs it too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${1:-}" != "--no-build" ]; then
+  scripts/install-deps.sh libtorch-dev
+  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCHMARKS=ON -DTAPEGRAD_BUILD_TESTS=OFF \
+    -DTAPEGRAD_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build build-bench -j"$(nproc)"
+fi
+export OPENBLAS_NUM_THREADS=1
+{
+  echo "# Convolution benchmark results"
+  echo
+  echo "SimpleConvNet (conv 30 5x5, ReLU, max pool 2, Linear 4320-100, ReLU, Linear 100-10; SGD) and conv2d alone,"
+  echo "tapegrad against LibTorch (Debian's libtorch-dev) and against the step's GEMMs timed alone, one thread."
+  echo "Two runs in one sitting: the OpenBLAS kernel this CPU selects, then OPENBLAS_CORETYPE=Haswell."
+  echo "Command: \`scripts/bench-conv.sh\`. Ratio = tapegrad / LibTorch (below 1: tapegrad is faster)."
+  for coretype in "" Haswell; do
+    echo
+    if [ -z "$coretype" ]; then echo "## The CPU's own kernel"; else echo "## OPENBLAS_CORETYPE=$coretype"; fi
+    echo
+    if [ -z "$coretype" ]; then env -u OPENBLAS_CORETYPE build-bench/benchmarks/tapegrad_conv_bench
+    else OPENBLAS_CORETYPE="$coretype" build-bench/benchmarks/tapegrad_conv_bench; fi
+  done
+} > benchmarks/CONV_RESULTS.md.tmp
+mv benchmarks/CONV_RESULTS.md.tmp benchmarks/CONV_RESULTS.md
+echo "wrote benchmarks/CONV_RESULTS.md"
