@@ -205,7 +205,7 @@ TEST_CASE("cli: a conv net trains from a layer list, draws its filters, resumes,
         std::pair<std::size_t, std::size_t>{900, ((std::min<std::size_t>(wrong, 20) + 4) / 5) * 200 + 40});
 }
 
-TEST_CASE("cli: a network that does not fit the images is refused, naming the layer; gradcheck --net checks one") {
+TEST_CASE("cli: a network that does not fit the images is refused, naming the layer, and gradcheck --net checks one") {
   TempDir data, out;
   write_toy_mnist(data);
   const Result big = run("train --data " + data.str() + " --net simple_conv --out " + out.str());
