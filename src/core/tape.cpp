@@ -158,6 +158,16 @@ Tensor<T>& Tape<T>::grad(std::uint32_t index) {
 }
 
 template <class T>
+Tensor<T>& Tape<T>::grad_to_overwrite(std::uint32_t index, bool& overwrite) {
+  detail::Node<T>& n = *nodes_[index];
+  overwrite = !n.parameter && !n.has_grad;
+  if (!overwrite) return grad(index);
+  n.grad.resize(n.value.shape());
+  n.has_grad = true;
+  return n.grad;
+}
+
+template <class T>
 void Tape<T>::check(const Var<T>& v, const char* op) const {
   if (v.tape_ == nullptr) throw TapeError(fmt::format("{}: the variable refers to no tape", op));
   if (v.tape_ != this) throw TapeError(fmt::format("{}: the variables live on different tapes", op));

@@ -193,13 +193,31 @@ struct MaxPool2dOp final : Op<T> {
   static constexpr const char* forward_text = "y = max of x over each window (padding never wins)";
   static constexpr const char* backward_text = "dx[argmax of the window] += g  (the first maximal cell)";
   std::vector<std::uint32_t> argmax;  // per output: the winning cell's offset in its (n, c) input plane
+  bool tiles_2x2 = false;             // 2x2 windows, stride 2, covering the input exactly
   void backward(BackwardContext<T>& d) override {
     if (!d.needs_grad(0)) return;
     const Shape& in = d.input(0).shape();
-    const std::size_t in_plane = in[2] * in[3], out_plane = d.grad_output().shape()[2] * d.grad_output().shape()[3];
+    const std::size_t width = in[3], in_plane = in[2] * width;
+    const std::size_t out_plane = d.grad_output().shape()[2] * d.grad_output().shape()[3];
     const T* g = d.grad_output().data();
-    T* dx = d.input_grad(0).data();
-    for (std::size_t plane = 0, planes = in[0] * in[1]; plane < planes; ++plane)
+    bool overwrite = false;
+    T* dx = (tiles_2x2 ? d.input_grad_to_overwrite(0, overwrite) : d.input_grad(0)).data();
+    const std::size_t planes = in[0] * in[1];
+    if (overwrite) {  // every cell lies in exactly one window: write each window whole, in one pass
+      const std::size_t out_width = width / 2, out_rows = in[2] / 2;
+      for (std::size_t plane = 0; plane < planes; ++plane) {
+        T* cells = dx + plane * in_plane;
+        const std::uint32_t* winner = argmax.data() + plane * out_plane;
+        const T* gp = g + plane * out_plane;
+        for (std::size_t oy = 0; oy < out_rows; ++oy) {
+          T* r0 = cells + 2 * oy * width;
+          std::fill(r0, r0 + 2 * width, T(0));  // the two rows this row of windows covers, still in cache
+          for (std::size_t ox = 0; ox < out_width; ++ox) cells[winner[oy * out_width + ox]] = gp[oy * out_width + ox];
+        }
+      }
+      return;
+    }
+    for (std::size_t plane = 0; plane < planes; ++plane)
       for (std::size_t p = 0; p < out_plane; ++p)
         dx[plane * in_plane + argmax[plane * out_plane + p]] += g[plane * out_plane + p];
   }
@@ -320,12 +338,11 @@ void max_pool_2x2(const Geometry& g, const T* in, T* y, std::uint32_t* argmax) {
       const T* r0 = cells + 2 * oy * g.w;
       const T* r1 = r0 + g.w;
       T* out = y + (plane * g.oh + oy) * g.ow;
-      bool nan = false;
-      for (std::size_t ox = 0; ox < g.ow; ++ox) {
-        const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-        out[ox] = std::max(std::max(a, b), std::max(c, d));
-        nan |= (a != a) | (b != b) | (c != c) | (d != d);
-      }
+      for (std::size_t ox = 0; ox < g.ow; ++ox)
+        out[ox] = std::max(std::max(r0[2 * ox], r0[2 * ox + 1]), std::max(r1[2 * ox], r1[2 * ox + 1]));
+      int nans = 0;  // a separate pass over the two rows: a plain OR of comparisons vectorizes, the mix above did not
+      for (std::size_t i = 0; i < 2 * g.ow; ++i) nans |= (r0[i] != r0[i]) | (r1[i] != r1[i]);
+      const bool nan = nans != 0;
       if (argmax) {
         std::uint32_t* at = argmax + (plane * g.oh + oy) * g.ow;
         const auto top_left = static_cast<std::uint32_t>(2 * oy * g.w);
@@ -381,7 +398,9 @@ Var<T> pool2d(const Var<T>& x, const Pool2dSettings& settings, Pooling kind) {
   if (r.op) r.op->argmax.resize(r.output.size());
   T* y = r.output.data();
   std::uint32_t* argmax = r.op ? r.op->argmax.data() : nullptr;
-  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0)
+  const bool fast = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
+  if (r.op) r.op->tiles_2x2 = fast && g.h == 2 * g.oh && g.w == 2 * g.ow;
+  if (fast)
     max_pool_2x2(g, in, y, argmax);
   else
     max_pool_any(g, in, y, argmax);

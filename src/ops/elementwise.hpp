@@ -31,9 +31,13 @@ struct UnaryOp final : Op<T> {
     const T* g = d.grad_output().data();
     const T* x = d.input(0).data();
     const T* y = d.output().data();
-    T* dx = d.input_grad(0).data();
+    bool overwrite = false;
+    T* dx = d.input_grad_to_overwrite(0, overwrite).data();
     const std::size_t n = d.output().size();
-    for (std::size_t i = 0; i < n; ++i) dx[i] += rule.dx(g[i], x[i], y[i]);
+    if (overwrite)  // the first gradient to reach x: no zero-fill, no read
+      for (std::size_t i = 0; i < n; ++i) dx[i] = rule.dx(g[i], x[i], y[i]);
+    else
+      for (std::size_t i = 0; i < n; ++i) dx[i] += rule.dx(g[i], x[i], y[i]);
   }
 };
 

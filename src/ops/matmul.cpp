@@ -18,7 +18,11 @@ struct Product {
   template <class T>
   void backward(BackwardContext<T>& d) const {
     const T* g = d.grad_output().data();
-    if (d.needs_grad(0)) detail::gemm<T>(false, true, m, k, n, g, d.input(1).data(), T(1), d.input_grad(0).data());
+    if (d.needs_grad(0)) {
+      bool overwrite = false;  // beta = 0 when nothing was added to dA yet: no zero-fill, no read
+      T* da = d.input_grad_to_overwrite(0, overwrite).data();
+      detail::gemm<T>(false, true, m, k, n, g, d.input(1).data(), overwrite ? T(0) : T(1), da);
+    }
     if (d.needs_grad(1)) detail::gemm<T>(true, false, k, n, m, d.input(0).data(), g, T(1), d.input_grad(1).data());
   }
 };

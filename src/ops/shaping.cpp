@@ -38,9 +38,13 @@ struct ReshapeOp final : Op<T> {
   static constexpr const char* backward_text = "dx = g viewed in x's shape";
   void backward(BackwardContext<T>& d) override {
     if (!d.needs_grad(0)) return;
-    T* dx = d.input_grad(0).data();
+    bool overwrite = false;
+    T* dx = d.input_grad_to_overwrite(0, overwrite).data();
     const T* g = d.grad_output().data();
-    for (std::size_t i = 0, n = d.grad_output().size(); i < n; ++i) dx[i] += g[i];
+    const std::size_t n = d.grad_output().size();
+    if (overwrite) std::copy(g, g + n, dx);
+    else
+      for (std::size_t i = 0; i < n; ++i) dx[i] += g[i];
   }
 };
 

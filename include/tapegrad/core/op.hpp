@@ -37,6 +37,11 @@ class BackwardContext {
   bool needs_grad(std::size_t k) const { return tape_->requires_grad(inputs_[k]); }
   /// The gradient buffer of input k (its shape, zero-filled on first use in the pass): add into it.
   Tensor<T>& input_grad(std::size_t k) { return tape_->grad(inputs_[k]); }
+  /// For a rule that writes every element of input k's gradient: the buffer, and whether to write (`overwrite`,
+  /// nothing was added to it yet in this pass: it is not zero-filled) or to add.
+  Tensor<T>& input_grad_to_overwrite(std::size_t k, bool& overwrite) {
+    return tape_->grad_to_overwrite(inputs_[k], overwrite);
+  }
   /// input_grad(k) += g when input k needs a gradient; ShapeError naming the op and both shapes if g does not
   /// have input k's shape.
   void accumulate(std::size_t k, const Tensor<T>& g);

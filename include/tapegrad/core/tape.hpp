@@ -120,6 +120,9 @@ class Tape {
   const char* name(std::uint32_t index) const;
   /// The gradient buffer of a node, zero-filled on first use in this pass.
   Tensor<T>& grad(std::uint32_t index);
+  /// The same for a rule that writes every element: on first use in this pass the buffer is sized but not
+  /// filled and `overwrite` is set (write, do not add: saves a pass over memory); otherwise it is grad(index).
+  Tensor<T>& grad_to_overwrite(std::uint32_t index, bool& overwrite);
   Var<T> handle(std::uint32_t index) const { return Var<T>(const_cast<Tape*>(this), index, generation_); }
   void check(const Var<T>& v, const char* op) const;  // throws TapeError for a foreign or stale handle
   const detail::Node<T>& node(std::uint32_t index) const;  // internal (anomaly reports)
