@@ -88,43 +88,43 @@ void clip(std::size_t start, std::size_t k, std::size_t pad, std::size_t n, std:
   return w;
 }
 
-// col (N * OH * OW, C * FH * FW): row (n, oy, ox) holds the window of output (oy, ox) of image n, channel-major.
-template <class T>
-void im2col(const Geometry& g, const T* x, T* col) {
+// Walks im2col's layout once for both directions: for every window of every image (row r of col, in image,
+// output-row, output-column order) and each of its channels, calls copy(input cells, window cells, count) for
+// each run of the window's cells that lies inside the image. `at_row(cells, win)` sees each col row first.
+template <class In, class Cells, class AtRow, class Run>
+void walk_windows(const Geometry& g, In* x, Cells* col, AtRow&& at_row, Run&& run) {
   const std::size_t width = g.c * g.window();
   for (std::size_t n = 0; n < g.n; ++n)
     for (std::size_t oy = 0; oy < g.oh; ++oy)
       for (std::size_t ox = 0; ox < g.ow; ++ox) {
         const Window win = window_at(g, oy, ox);
-        T* row = col + ((n * g.oh + oy) * g.ow + ox) * width;
-        if (win.clipped) std::fill(row, row + width, T(0));
+        Cells* row = col + ((n * g.oh + oy) * g.ow + ox) * width;
+        at_row(row, win);
         for (std::size_t ch = 0; ch < g.c; ++ch) {
-          const T* plane = x + (n * g.c + ch) * g.in_plane();
-          T* cells = row + ch * g.window() + win.skip_rows * g.kw + win.skip_cols;
-          for (std::size_t y = win.y0; y < win.y1; ++y, cells += g.kw)
-            std::copy(plane + y * g.w + win.x0, plane + y * g.w + win.x1, cells);
+          In* plane = x + (n * g.c + ch) * g.in_plane();
+          Cells* cells = row + ch * g.window() + win.skip_rows * g.kw + win.skip_cols;
+          for (std::size_t y = win.y0; y < win.y1; ++y, cells += g.kw) run(plane + y * g.w + win.x0, cells, win.x1 - win.x0);
         }
       }
+}
+
+// col (N * OH * OW, C * FH * FW): row (n, oy, ox) holds the window of output (oy, ox) of image n, channel-major.
+template <class T>
+void im2col(const Geometry& g, const T* x, T* col) {
+  const std::size_t width = g.c * g.window();
+  walk_windows(
+      g, x, col, [&](T* row, const Window& win) { if (win.clipped) std::fill(row, row + width, T(0)); },
+      [](const T* from, T* to, std::size_t count) { std::copy(from, from + count, to); });
 }
 
 // The adjoint of im2col: dx += each row's gradient, added back where the row's cells came from.
 template <class T>
 void col2im_add(const Geometry& g, const T* dcol, T* dx) {
-  const std::size_t width = g.c * g.window();
-  for (std::size_t n = 0; n < g.n; ++n)
-    for (std::size_t oy = 0; oy < g.oh; ++oy)
-      for (std::size_t ox = 0; ox < g.ow; ++ox) {
-        const Window win = window_at(g, oy, ox);
-        const T* row = dcol + ((n * g.oh + oy) * g.ow + ox) * width;
-        for (std::size_t ch = 0; ch < g.c; ++ch) {
-          T* plane = dx + (n * g.c + ch) * g.in_plane();
-          const T* cells = row + ch * g.window() + win.skip_rows * g.kw + win.skip_cols;
-          for (std::size_t y = win.y0; y < win.y1; ++y, cells += g.kw) {
-            T* to = plane + y * g.w;
-            for (std::size_t x = win.x0; x < win.x1; ++x) to[x] += cells[x - win.x0];
-          }
-        }
-      }
+  walk_windows(
+      g, dx, dcol, [](const T*, const Window&) {},
+      [](T* to, const T* from, std::size_t count) {
+        for (std::size_t i = 0; i < count; ++i) to[i] += from[i];
+      });
 }
 
 // The GEMM's output (FN, N * OH * OW) and the op's output (N, FN, OH, OW) hold the same planes in another order.

@@ -105,16 +105,23 @@ Var<T> transpose(const Var<T>& a, std::vector<std::size_t> permutation) {
   return finish(r.var);
 }
 
+// `a`'s values in new extents (a Shape, or a braced list that builds none: flatten_rows runs in every
+// training step, which must not allocate).
+template <class T, class Extents>
+Var<T> copy_reshaped(const Var<T>& a, const Extents& extents) {
+  auto r = record<ReshapeOp<T>>("reshape", {a});
+  const Tensor<T>& in = r.var.tape().value(a.index());
+  r.output.resize(extents);
+  std::copy(in.begin(), in.end(), r.output.begin());
+  return finish(r.var);
+}
+
 template <class T>
 Var<T> reshape(const Var<T>& a, const Shape& shape) {
   if (numel_for(shape, "reshape") != a.shape().numel())
     throw ShapeError(fmt::format("reshape: cannot reshape {} ({} values) to {} ({} values)", a.shape().str(),
                                  a.shape().numel(), shape.str(), shape.numel()));
-  auto r = record<ReshapeOp<T>>("reshape", {a});
-  const Tensor<T>& in = r.var.tape().value(a.index());
-  r.output.resize(shape);
-  std::copy(in.begin(), in.end(), r.output.begin());
-  return finish(r.var);
+  return copy_reshaped(a, shape);
 }
 
 template <class T>
@@ -122,11 +129,7 @@ Var<T> flatten_rows(const Var<T>& a) {
   const Shape& s = a.shape();
   if (s.rank() < 1) throw ShapeError(fmt::format("flatten_rows: needs at least one axis, got {}", s.str()));
   const std::size_t rows = s[0], columns = rows == 0 ? 0 : s.numel() / rows;
-  auto r = record<ReshapeOp<T>>("reshape", {a});
-  const Tensor<T>& in = r.var.tape().value(a.index());
-  r.output.resize({rows, columns});  // not through a Shape: a training step must not allocate
-  std::copy(in.begin(), in.end(), r.output.begin());
-  return finish(r.var);
+  return copy_reshaped(a, std::initializer_list<std::size_t>{rows, columns});
 }
 
 template <class T>
