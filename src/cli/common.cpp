@@ -101,23 +101,6 @@ std::string files_read(const tg::TrainTest& data) {
   return fmt::format("{}", fmt::join(all, ", "));
 }
 
-std::vector<std::size_t> parse_sizes(const std::string& text) {
-  std::vector<std::size_t> sizes;
-  if (text.empty() || text == "none") return sizes;
-  std::size_t at = 0;
-  while (at <= text.size()) {
-    const std::size_t dash = std::min(text.find('-', at), text.size());
-    const std::string part = text.substr(at, dash - at);
-    char* end = nullptr;
-    const unsigned long v = std::strtoul(part.c_str(), &end, 10);
-    if (part.empty() || *end != '\0' || v == 0 || v > 100000)
-      throw tg::ValueError(fmt::format("--net: '{}' is not a list of layer sizes like 100 or 256-128", text));
-    sizes.push_back(v);
-    at = dash + 1;
-  }
-  return sizes;
-}
-
 std::string output_path(const std::string& folder, const std::string& name) {
   return (std::filesystem::path(folder) / name).string();
 }

@@ -44,8 +44,6 @@ tg::NetSpec spec_from(const std::map<std::string, std::string>& meta);
 
 /// The files a data set was read from, comma-separated (what the program prints as "read: ...").
 std::string files_read(const tg::TrainTest& data);
-/// "100-50" -> {100, 50}; "" or "none" -> {}. ValueError otherwise.
-std::vector<std::size_t> parse_sizes(const std::string& text);
 /// folder/name (the folder is created and checked by tapegrad::prepare_output_folder before any work).
 std::string output_path(const std::string& folder, const std::string& name);
 /// Text of a table: a header row and rows of cells, columns padded, numbers right-aligned.

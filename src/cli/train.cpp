@@ -31,15 +31,15 @@ tg::NetSpec spec_from(const std::map<std::string, std::string>& meta) {
     std::vector<std::size_t> dims;
     std::istringstream sample(meta.at("sample"));
     for (std::string d; std::getline(sample, d, 'x');) {
-      const std::vector<std::size_t> extent = d.find('-') == std::string::npos ? parse_sizes(d) : std::vector<std::size_t>{};
+      const std::vector<std::size_t> extent = tg::parse_layer_sizes(d);
       if (extent.size() != 1) throw tg::DataError(fmt::format("sample={}: not a shape like 1x28x28", meta.at("sample")));
       dims.push_back(extent[0]);
     }
     spec.sample = tg::Shape(dims);
-    spec.classes = parse_sizes(meta.at("classes")).at(0);
+    spec.classes = tg::parse_layer_sizes(meta.at("classes")).at(0);
     return spec;
   }
-  const std::vector<std::size_t> sizes = parse_sizes(meta.at("sizes"));
+  const std::vector<std::size_t> sizes = tg::parse_layer_sizes(meta.at("sizes"));
   if (sizes.size() < 2) throw tg::DataError(fmt::format("sizes={}: needs an input and an output size", meta.at("sizes")));
   spec.sample = tg::Shape{sizes.front()};
   spec.classes = sizes.back();
@@ -52,7 +52,7 @@ std::string normalized_net(const std::string& text) {
   tg::NetSpec spec;
   spec.layers = text;
   if (!spec.is_mlp()) return spec.layer_list();
-  const std::vector<std::size_t> hidden = parse_sizes(text);
+  const std::vector<std::size_t> hidden = tg::parse_layer_sizes(text);
   return hidden.empty() ? "none" : fmt::format("{}", fmt::join(hidden, "-"));
 }
 

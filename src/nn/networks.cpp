@@ -210,12 +210,13 @@ void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetS
     if (kind == "flatten" || kind == "batchnorm") sample = Shape{sample.numel()};
     if (kind != "relu" && kind != "sigmoid" && kind != "tanh" && kind != "flatten" && kind != "batchnorm")
       p.fail("unknown layer (conv, maxpool, avgpool, linear, relu, sigmoid, tanh, flatten, batchnorm, dropout)");
-    if (!net) {
-    } else if (kind == "relu") net->template add<ReLU<T>>();
-    else if (kind == "sigmoid") net->template add<Sigmoid<T>>();
-    else if (kind == "tanh") net->template add<Tanh<T>>();
-    else if (kind == "flatten") net->template add<Flatten<T>>();
-    else net->template add<BatchNorm<T>>(sample.numel());
+    if (net) {
+      if (kind == "relu") net->template add<ReLU<T>>();
+      else if (kind == "sigmoid") net->template add<Sigmoid<T>>();
+      else if (kind == "tanh") net->template add<Tanh<T>>();
+      else if (kind == "flatten") net->template add<Flatten<T>>();
+      else net->template add<BatchNorm<T>>(sample.numel());
+    }
   }
   size.activations += double(sample.numel());
 }
@@ -240,20 +241,26 @@ NetFootprint walk_layers(const NetSpec& spec, Sequential<T>* net, Rng& rng) {
 
 }  // namespace
 
+std::vector<std::size_t> parse_layer_sizes(const std::string& text) {
+  std::vector<std::size_t> sizes;
+  if (text.empty() || text == "none") return sizes;
+  for (const std::string& part : split(text, '-')) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(part.c_str(), &end, 10);
+    if (part.empty() || *end != '\0' || v == 0 || v > 100000)
+      throw ValueError(fmt::format("network '{}': not a list of layer sizes like 100 or 256-128", text));
+    sizes.push_back(static_cast<std::size_t>(v));
+  }
+  return sizes;
+}
+
 bool NetSpec::is_mlp() const { return is_sizes(layers); }
 
 MlpSpec NetSpec::mlp() const {
   if (!is_mlp()) throw ValueError(fmt::format("network '{}': not a list of hidden sizes", layers));
   MlpSpec spec;
   spec.sizes = {sample.numel()};
-  if (!layers.empty() && layers != "none")
-    for (const std::string& part : split(layers, '-')) {
-      char* end = nullptr;
-      const unsigned long long v = std::strtoull(part.c_str(), &end, 10);
-      if (part.empty() || *end != '\0' || v == 0 || v > 100000)
-        throw ValueError(fmt::format("network '{}': not a list of layer sizes like 100 or 256-128", layers));
-      spec.sizes.push_back(static_cast<std::size_t>(v));
-    }
+  for (std::size_t size : parse_layer_sizes(layers)) spec.sizes.push_back(size);
   spec.sizes.push_back(classes);
   spec.activation = activation;
   spec.init = init;

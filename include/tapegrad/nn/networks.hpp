@@ -35,6 +35,9 @@ std::unique_ptr<Sequential<T>> make_two_layer_net(std::size_t input, std::size_t
   return make_mlp<T>({{input, hidden, output}, activation, Init::fixed_std(weight_std)}, rng);
 }
 
+/// "100-50" -> {100, 50}; "" or "none" -> {}; ValueError naming the text unless each size is in [1, 100000].
+std::vector<std::size_t> parse_layer_sizes(const std::string& text);
+
 /// The book's SimpleConvNet as a layer list: conv 30 filters 5x5 (stride 1, pad 0), ReLU, max pool 2x2 stride 2,
 /// Affine 100, ReLU (then the output Affine, from the data).
 inline constexpr const char* kSimpleConvNet = "conv:30:5,relu,maxpool:2,linear:100,relu";
