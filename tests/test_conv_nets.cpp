@@ -151,20 +151,11 @@ TEST_CASE("network specs: hidden sizes still build an MLP, simple_conv expands, 
 }
 
 TEST_CASE("Fashion-MNIST: the book's SimpleConvNet, Adam lr 0.001, batch 100, 5 epochs reaches 90% test accuracy") {
-  const std::string dir = tg::default_data_dir();
-  REQUIRE_MESSAGE(std::filesystem::exists(dir), dir << " is not installed (scripts/setup.sh installs it)");
-  tg::set_blas_threads(1);
-  const tg::TrainTest data = tg::load_mnist(dir);
-  tg::Rng rng(0);
-  auto net = tg::make_simple_conv_net<float>(data.train.sample_shape(), data.train.classes, rng, tg::Init::he());
-  auto adam = tg::make_adam<float>(net->parameters(), {0.001});
-  tg::TrainerOptions o;
-  o.epochs = 5;
-  o.seed = 0;
-  o.evaluate_train = false;
-  o.progress = tg::TrainerOptions::Progress::Quiet;
-  tg::Trainer<float> trainer(*net, *adam, o);
-  const tg::History h = trainer.fit(data.train, &data.test);
+  const tg::History h = testing::fit_fashion_mnist(
+      [](const tg::Dataset& train, tg::Rng& rng) {
+        return tg::make_simple_conv_net<float>(train.sample_shape(), train.classes, rng, tg::Init::he());
+      },
+      5);
   for (const tg::EpochStats& e : h.epochs)
     MESSAGE("epoch " << e.epoch << ": test accuracy " << e.test_accuracy << ", " << e.seconds << " s");
   CHECK(h.epochs.back().test_accuracy >= 0.90);

@@ -168,20 +168,11 @@ TEST_CASE("saving over a checkpoint replaces it whole, a failed save leaves the 
 }
 
 TEST_CASE("Fashion-MNIST: 784-256-128-10 ReLU, Adam lr 0.001, batch 100, 10 epochs reaches 88% test accuracy") {
-  const std::string dir = tg::default_data_dir();
-  REQUIRE_MESSAGE(std::filesystem::exists(dir), dir << " is not installed (scripts/setup.sh installs it)");
-  tg::set_blas_threads(1);
-  const tg::TrainTest data = tg::load_mnist(dir);
-  tg::Rng rng(0);
-  auto net = tg::make_mlp<float>({{784, 256, 128, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
-  auto adam = tg::make_adam<float>(net->parameters(), {0.001});
-  tg::TrainerOptions o;
-  o.epochs = 10;
-  o.seed = 0;
-  o.evaluate_train = false;
-  o.progress = tg::TrainerOptions::Progress::Quiet;
-  tg::Trainer<float> trainer(*net, *adam, o);
-  const tg::History h = trainer.fit(data.train, &data.test);
+  const tg::History h = testing::fit_fashion_mnist(
+      [](const tg::Dataset&, tg::Rng& rng) {
+        return tg::make_mlp<float>({{784, 256, 128, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
+      },
+      10);
   MESSAGE("test accuracy after 10 epochs: " << h.epochs.back().test_accuracy);
   CHECK(h.epochs.back().test_accuracy >= 0.88);
 }
