@@ -15,17 +15,10 @@
 
 #include "alloc_counter.hpp"
 #include "harness.hpp"
+#include "report.hpp"
 #include "tapegrad/tapegrad.hpp"
 #include "torch_data.hpp"
 
-extern "C" {
-// OpenBLAS's CBLAS (declared here rather than through <cblas.h>, whose Debian copy clashes with others)
-enum { CblasRowMajor = 101 };
-enum { CblasNoTrans = 111, CblasTrans = 112 };
-void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
-void cblas_dgemm(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
-char* openblas_get_config(void);
-}
 
 namespace tg = tapegrad;
 
@@ -33,29 +26,10 @@ using bench::Stats;
 
 namespace {
 
-struct Row {
-  std::string group, name, unit;
-  double scale;  // Stats seconds -> unit
-  Stats ours, theirs;
-  std::string note;
-};
-std::vector<Row> rows;
+using bench::dtype;
+using bench::type_name;
 
-void add(const std::string& group, const std::string& name, const std::string& unit, double scale, Stats ours,
-         Stats theirs, const std::string& note = "") {
-  rows.push_back({group, name, unit, scale, ours, theirs, note});
-  fmt::print(stderr, "  {:<46} tapegrad {:>10.3f}  LibTorch {:>10.3f} {}\n", name, ours.median * scale,
-             theirs.median * scale, unit);
-}
-
-template <class T>
-constexpr torch::Dtype dtype() {
-  return std::is_same_v<T, float> ? torch::kFloat32 : torch::kFloat64;
-}
-template <class T>
-const char* type_name() {
-  return std::is_same_v<T, float> ? "float32" : "float64";
-}
+bench::Report report;
 
 // ---- tape overhead: 1,000 elementwise ops, alternating add, mul, tanh
 enum class Mode { ForwardBackward, ForwardOnly, NoGrad };
@@ -100,25 +74,11 @@ Stats chain_torch(const tg::Shape& shape, Mode mode, int reps) {
 
 // ---- one MLP training step 784-100-10: Linear, ReLU, Linear, softmax cross-entropy on labels, SGD
 template <class T>
-struct TapegradMlp {
-  TapegradMlp(const tg::Dataset& data, std::size_t batch) : rng(0) {
-    net = tg::make_mlp<T>({{784, 100, 10}, tg::Activation::ReLU, tg::Init::he()}, rng);
-    sgd = tg::make_sgd<T>(net->parameters(), {0.01});
-    tg::TrainerOptions o;
-    o.progress = tg::TrainerOptions::Progress::Quiet;
-    trainer = std::make_unique<tg::Trainer<T>>(*net, *sgd, o);
-    std::vector<std::size_t> rows(batch);
-    for (std::size_t i = 0; i < batch; ++i) rows[i] = i;
-    data.gather(rows.data(), batch, x, labels);
-  }
-  void step() { trainer->step(x, labels); }
-  tg::Rng rng;
-  std::unique_ptr<tg::Sequential<T>> net;
-  std::unique_ptr<tg::Optimizer<T>> sgd;
-  std::unique_ptr<tg::Trainer<T>> trainer;
-  tg::Tensor<T> x;
-  std::vector<std::size_t> labels;
-};
+bench::TapegradStep<T> mlp_step(const tg::Dataset& data, std::size_t batch) {
+  tg::Rng rng(0);
+  return bench::TapegradStep<T>(tg::make_mlp<T>({{784, 100, 10}, tg::Activation::ReLU, tg::Init::he()}, rng), data,
+                                batch);
+}
 
 template <class T>
 struct TorchMlp {
@@ -146,8 +106,7 @@ Stats gemm_floor(std::size_t b, int reps) {
   std::vector<T> x(b * 784, T(0.5)), w1(784 * 100, T(0.01)), h(b * 100), w2(100 * 10, T(0.01)), z(b * 10),
       g(b * 10, T(0.1)), dw2(100 * 10), dh(b * 100), dw1(784 * 100);
   const auto gemm = [](int ta, int tb, int m, int n, int k, const T* a, int lda, const T* bb, int ldb, T* c, int ldc) {
-    if constexpr (std::is_same_v<T, float>) cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, ldc);
-    else cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, ldc);
+    bench::blas_gemm<T>(ta, tb, m, n, k, a, lda, bb, ldb, T(0), c, ldc);
   };
   return bench::measure(
       [&] {
@@ -164,13 +123,13 @@ template <class T>
 void mlp_rows(const tg::Dataset& data, const torch::Tensor& tx, const torch::Tensor& ty) {
   for (std::size_t batch : {1, 32, 100, 1000}) {
     const int reps = batch == 1 ? 3000 : batch == 32 ? 1500 : batch == 100 ? 600 : 60;
-    TapegradMlp<T> ours(data, batch);
+    bench::TapegradStep<T> ours = mlp_step<T>(data, batch);
     TorchMlp<T> theirs(tx, ty, batch);
     const Stats a = bench::measure([&] { ours.step(); }, 20, reps);
     const Stats b = bench::measure([&] { theirs.step(); }, 20, reps);
     const Stats floor = gemm_floor<T>(batch, reps);
     const std::string name = fmt::format("MLP step {}, batch {}", type_name<T>(), batch);
-    add("mlp", name, "µs/step", 1e6, a, b,
+    report.add(name, "µs/step", 1e6, a, b,
         fmt::format("{:.0f} vs {:.0f} samples/s; GEMM floor {:.1f} µs: tapegrad {:.2f}x, LibTorch {:.2f}x",
                     double(batch) / a.median, double(batch) / b.median, floor.median * 1e6,
                     a.median / floor.median, b.median / floor.median));
@@ -275,7 +234,7 @@ Stats gradcheck_torch(bool fast, int reps) {
 
 // ---- memory
 double allocations_per_step_tapegrad(const tg::Dataset& data) {
-  TapegradMlp<float> m(data, 100);
+  bench::TapegradStep<float> m = mlp_step<float>(data, 100);
   for (int i = 0; i < 50; ++i) m.step();
   const std::size_t before = bench::heap_allocations();
   for (int i = 0; i < 200; ++i) m.step();
@@ -321,7 +280,6 @@ std::string read_first_line(const std::string& path, const std::string& key) {
   return "?";
 }
 
-std::string cell(double v) { return v >= 100 ? fmt::format("{:.0f}", v) : v >= 10 ? fmt::format("{:.1f}", v) : fmt::format("{:.3g}", v); }
 
 }  // namespace
 
@@ -353,19 +311,19 @@ int main(int argc, char** argv) {
   for (const tg::Shape& s : {tg::Shape{2, 3}, tg::Shape{64, 64}})
     for (Mode m : {Mode::ForwardBackward, Mode::ForwardOnly, Mode::NoGrad}) {
       const int reps = s[0] == 2 ? 200 : 40;
-      add("tape", fmt::format("1,000-op chain on {} float32, {}", s.str(), mode_name(m)), "ns/op", 1e9 / kChain,
+      report.add(fmt::format("1,000-op chain on {} float32, {}", s.str(), mode_name(m)), "ns/op", 1e9 / kChain,
           chain_tapegrad(s, m, reps), chain_torch(s, m, reps));
     }
   fmt::print(stderr, "MLP steps\n");
   mlp_rows<float>(data.train, tx, ty);
   mlp_rows<double>(data.train, tx, ty);
   fmt::print(stderr, "epoch\n");
-  add("epoch", "Fashion-MNIST epoch, 600 steps of batch 100, shuffled, float32", "s", 1, epoch_tapegrad(data.train, 5),
+  report.add("Fashion-MNIST epoch, 600 steps of batch 100, shuffled, float32", "s", 1, epoch_tapegrad(data.train, 5),
       epoch_torch(tx, ty, 5));
   fmt::print(stderr, "gradcheck\n");
-  add("gradcheck", "gradcheck of Linear 784x100 (batch 2, float64), full", "s", 1, gradcheck_tapegrad(false, 3),
+  report.add("gradcheck of Linear 784x100 (batch 2, float64), full", "s", 1, gradcheck_tapegrad(false, 3),
       gradcheck_torch(false, 3), "80,068 elements, 2 forward passes each");
-  add("gradcheck", "gradcheck of Linear 784x100 (batch 2, float64), fast", "ms", 1e3, gradcheck_tapegrad(true, 20),
+  report.add("gradcheck of Linear 784x100 (batch 2, float64), fast", "ms", 1e3, gradcheck_tapegrad(true, 20),
       gradcheck_torch(true, 20), "8 directions per tensor");
   fmt::print(stderr, "memory\n");
   const double allocs_ours = allocations_per_step_tapegrad(data.train);
@@ -387,12 +345,7 @@ int main(int argc, char** argv) {
   fmt::print("Command: `scripts/bench.sh` (builds with `-DTAPEGRAD_BUILD_BENCHMARKS=ON`, runs `build-bench/benchmarks/tapegrad_bench`).\n\n");
   fmt::print("Each figure is the median of many timed repetitions after a warm-up, [min, max] beside it. "
              "Ratio = tapegrad / LibTorch (below 1: tapegrad is faster).\n\n");
-  fmt::print("| benchmark | unit | tapegrad median [min, max] | LibTorch median [min, max] | ratio | notes |\n");
-  fmt::print("|---|---|---|---|---|---|\n");
-  for (const Row& r : rows)
-    fmt::print("| {} | {} | {} [{}, {}] | {} [{}, {}] | {:.2f} | {} |\n", r.name, r.unit, cell(r.ours.median * r.scale),
-               cell(r.ours.min * r.scale), cell(r.ours.max * r.scale), cell(r.theirs.median * r.scale),
-               cell(r.theirs.min * r.scale), cell(r.theirs.max * r.scale), r.ours.median / r.theirs.median, r.note);
+  report.print_table();
   fmt::print("| heap allocations per training step (batch 100, float32, steady state) | count | {:.1f} | {:.1f} | {:.2f} | "
              "counted by interposing malloc in the benchmark binary |\n",
              allocs_ours, allocs_theirs, allocs_ours / allocs_theirs);

@@ -10,74 +10,34 @@
 
 #include "alloc_counter.hpp"
 #include "harness.hpp"
+#include "report.hpp"
 #include "tapegrad/tapegrad.hpp"
 #include "torch_data.hpp"
 
-extern "C" {
-enum { CblasRowMajor = 101 };
-enum { CblasNoTrans = 111, CblasTrans = 112 };
-void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
-void cblas_dgemm(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
-char* openblas_get_config(void);
-}
 
 namespace tg = tapegrad;
 using bench::Stats;
 
 namespace {
 
-template <class T>
-constexpr torch::Dtype dtype() {
-  return std::is_same_v<T, float> ? torch::kFloat32 : torch::kFloat64;
-}
-template <class T>
-const char* type_name() {
-  return std::is_same_v<T, float> ? "float32" : "float64";
-}
+using bench::dtype;
+using bench::type_name;
 
-struct Row {
-  std::string name, unit;
-  double scale;
-  Stats ours, theirs;
-  std::string note;
-};
-std::vector<Row> rows;
-
-void add(const std::string& name, const std::string& unit, double scale, Stats ours, Stats theirs, std::string note = "") {
-  rows.push_back({name, unit, scale, ours, theirs, std::move(note)});
-  fmt::print(stderr, "  {:<58} tapegrad {:>10.3f}  LibTorch {:>10.3f} {}\n", name, ours.median * scale,
-             theirs.median * scale, unit);
-}
+bench::Report report;
 
 template <class T>
 void gemm(int ta, int tb, int m, int n, int k, const T* a, const T* b, T beta, T* c) {
-  const int lda = ta == CblasTrans ? m : k, ldb = tb == CblasTrans ? k : n;
-  if constexpr (std::is_same_v<T, float>) cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, n);
-  else cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1, a, lda, b, ldb, beta, c, n);
+  bench::blas_gemm<T>(ta, tb, m, n, k, a, ta == CblasTrans ? m : k, b, tb == CblasTrans ? k : n, beta, c, n);
 }
 
 // ---- SimpleConvNet: conv 30 5x5 -> ReLU -> max pool 2 -> Linear 100 -> ReLU -> Linear 10, SGD lr 0.01
 
 template <class T>
-struct TapegradConvNet {
-  TapegradConvNet(const tg::Dataset& data, std::size_t batch) : rng(0) {
-    net = tg::make_simple_conv_net<T>(data.sample_shape(), data.classes, rng, tg::Init::he());
-    sgd = tg::make_sgd<T>(net->parameters(), {0.01});
-    tg::TrainerOptions o;
-    o.progress = tg::TrainerOptions::Progress::Quiet;
-    trainer = std::make_unique<tg::Trainer<T>>(*net, *sgd, o);
-    std::vector<std::size_t> index(batch);
-    for (std::size_t i = 0; i < batch; ++i) index[i] = i;
-    data.gather(index.data(), batch, x, labels);
-  }
-  void step() { trainer->step(x, labels); }
-  tg::Rng rng;
-  std::unique_ptr<tg::Sequential<T>> net;
-  std::unique_ptr<tg::Optimizer<T>> sgd;
-  std::unique_ptr<tg::Trainer<T>> trainer;
-  tg::Tensor<T> x;
-  std::vector<std::size_t> labels;
-};
+bench::TapegradStep<T> conv_net_step(const tg::Dataset& data, std::size_t batch) {
+  tg::Rng rng(0);
+  return bench::TapegradStep<T>(tg::make_simple_conv_net<T>(data.sample_shape(), data.classes, rng, tg::Init::he()),
+                                data, batch);
+}
 
 template <class T>
 struct TorchConvNet {
@@ -127,7 +87,7 @@ Stats conv_net_gemm_floor(std::size_t b, int reps) {
 
 template <class T>
 void conv_net_step_rows(const tg::Dataset& data, const torch::Tensor& tx, const torch::Tensor& ty, int reps) {
-  TapegradConvNet<T> ours(data, 100);
+  bench::TapegradStep<T> ours = conv_net_step<T>(data, 100);
   TorchConvNet<T> theirs(tx, ty, 100);
   const Stats a = bench::measure([&] { ours.step(); }, 5, reps);
   const Stats b = bench::measure([&] { theirs.step(); }, 5, reps);
@@ -135,7 +95,7 @@ void conv_net_step_rows(const tg::Dataset& data, const torch::Tensor& tx, const 
   const std::size_t before = bench::heap_allocations();
   for (int i = 0; i < 10; ++i) ours.step();
   const double allocations = double(bench::heap_allocations() - before) / 10;
-  add(fmt::format("SimpleConvNet step {}, batch 100", type_name<T>()), "ms/step", 1e3, a, b,
+  report.add(fmt::format("SimpleConvNet step {}, batch 100", type_name<T>()), "ms/step", 1e3, a, b,
       fmt::format("GEMM floor {:.2f} ms: tapegrad {:.2f}x, LibTorch {:.2f}x; tapegrad heap allocations per step: {:g}",
                   floor.median * 1e3, a.median / floor.median, b.median / floor.median, allocations));
 }
@@ -180,13 +140,13 @@ void conv_rows(const ConvCase& cc, int reps) {
         conv->forward(tx).sum().backward();
       },
       3, reps);
-  add(fmt::format("{} {}", cc.str(), type_name<T>()), "ms", 1e3, ours, theirs, "forward + backward");
+  report.add(fmt::format("{} {}", cc.str(), type_name<T>()), "ms", 1e3, ours, theirs, "forward + backward");
 }
 
 // ---- one Fashion-MNIST epoch of SimpleConvNet: 600 steps of batch 100, shuffled, float32
 
 Stats epoch_tapegrad(const tg::Dataset& data, int reps) {
-  TapegradConvNet<float> m(data, 1);
+  bench::TapegradStep<float> m = conv_net_step<float>(data, 1);
   tg::BatchSampler batches(data.rows, 100, true, 0);
   return bench::measure(
       [&] {
@@ -212,10 +172,6 @@ Stats epoch_torch(const torch::Tensor& tx, const torch::Tensor& ty, int reps) {
         }
       },
       0, reps);
-}
-
-std::string cell(double v) {
-  return v >= 100 ? fmt::format("{:.0f}", v) : v >= 10 ? fmt::format("{:.1f}", v) : fmt::format("{:.3g}", v);
 }
 
 }  // namespace
@@ -244,7 +200,7 @@ int main(int argc, char** argv) {
   }
   if (!quick) {
     fmt::print(stderr, "epoch\n");
-    add("Fashion-MNIST epoch of SimpleConvNet, 600 steps of batch 100, shuffled, float32", "s", 1,
+    report.add("Fashion-MNIST epoch of SimpleConvNet, 600 steps of batch 100, shuffled, float32", "s", 1,
         epoch_tapegrad(data.train, 2), epoch_torch(tx, ty, 2));
   }
 
@@ -254,11 +210,6 @@ int main(int argc, char** argv) {
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   fmt::print("Measured {} on {} cores, OPENBLAS_CORETYPE={}, one thread everywhere; LibTorch {}; OpenBLAS {}.\n\n", date,
              sysconf(_SC_NPROCESSORS_ONLN), coretype ? coretype : "(unset)", TORCH_VERSION, openblas_get_config());
-  fmt::print("| benchmark | unit | tapegrad median [min, max] | LibTorch median [min, max] | ratio | notes |\n");
-  fmt::print("|---|---|---|---|---|---|\n");
-  for (const Row& r : rows)
-    fmt::print("| {} | {} | {} [{}, {}] | {} [{}, {}] | {:.2f} | {} |\n", r.name, r.unit, cell(r.ours.median * r.scale),
-               cell(r.ours.min * r.scale), cell(r.ours.max * r.scale), cell(r.theirs.median * r.scale),
-               cell(r.theirs.min * r.scale), cell(r.theirs.max * r.scale), r.ours.median / r.theirs.median, r.note);
+  report.print_table();
   return 0;
 }

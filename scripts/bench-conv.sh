@@ -4,12 +4,7 @@
 # temporary file). About 6 minutes. scripts/bench.sh runs it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${1:-}" != "--no-build" ]; then
-  scripts/install-deps.sh libtorch-dev
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCHMARKS=ON -DTAPEGRAD_BUILD_TESTS=OFF \
-    -DTAPEGRAD_BUILD_EXAMPLES=OFF >/dev/null
-  cmake --build build-bench -j"$(nproc)"
-fi
+if [ "${1:-}" != "--no-build" ]; then scripts/build-bench.sh; fi
 export OPENBLAS_NUM_THREADS=1
 {
   echo "# Convolution benchmark results"

@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing (LibTorch too: it is the reference), builds the benchmarks in build-bench/, runs them
 # under the CPU's own OpenBLAS kernel and under Haswell's, and writes benchmarks/RESULTS.md (to a temporary file,
-# then renamed). Takes about 8 minutes.
+# then renamed), then runs scripts/bench-conv.sh (benchmarks/CONV_RESULTS.md). About 15 minutes in all.
 # Then prints the accuracy comparison with LibTorch (same weights, same batches).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh libtorch-dev
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCHMARKS=ON -DTAPEGRAD_BUILD_TESTS=OFF \
-  -DTAPEGRAD_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build build-bench -j"$(nproc)"
+scripts/build-bench.sh
 export OPENBLAS_NUM_THREADS=1
 # Both kernels in one sitting: the one OpenBLAS picks for this CPU, then Haswell's (AVX2), which many machines
 # are pinned to. Each part is the benchmark's own report, under a heading.
