@@ -394,7 +394,8 @@ TEST_CASE("derivative rules: docs/derivatives.md is the table the op classes giv
   for (const auto& r : tg::derivative_rules()) ops.push_back(r.op);
   for (const char* op : {"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clamp", "relu", "sigmoid",
                          "tanh", "step", "softmax", "log_softmax", "matmul", "affine", "transpose", "reshape",
-                         "broadcast_to", "pick", "sum", "mean", "max", "softmax_cross_entropy"})
+                         "broadcast_to", "sum_to", "gather", "scatter_add", "pick", "sum", "mean", "max",
+                         "softmax_cross_entropy", "conv2d", "max_pool2d", "avg_pool2d"})
     CHECK_MESSAGE(std::find(ops.begin(), ops.end(), op) != ops.end(), op);
 }
 

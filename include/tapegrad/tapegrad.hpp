@@ -10,6 +10,7 @@
 #include "tapegrad/core/tape.hpp"
 #include "tapegrad/core/op.hpp"
 #include "tapegrad/core/custom_op.hpp"
+#include "tapegrad/core/grad.hpp"
 #include "tapegrad/core/tensor.hpp"
 #include "tapegrad/gradcheck/gradcheck.hpp"
 #include "tapegrad/ops/activation.hpp"

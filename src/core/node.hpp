@@ -23,6 +23,10 @@ struct Node {
   bool differentiable = false;
   bool requires_grad = false;
   bool has_grad = false;
+  // Computed from a gradient that was not recorded (grad() without create_graph): no gradient can flow back.
+  bool unrecorded_gradient = false;
+  // A leaf's gradient recorded by backward(kCreateGraph): its node index, or none.
+  std::uint32_t grad_var = TapeBackwardContext<T>::kNoGradient;
 
   void reset(const char* op_name) {
     name = op_name;
@@ -32,6 +36,8 @@ struct Node {
     differentiable = false;
     requires_grad = false;
     has_grad = false;
+    unrecorded_gradient = false;
+    grad_var = TapeBackwardContext<T>::kNoGradient;
   }
 };
 

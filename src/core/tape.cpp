@@ -6,6 +6,7 @@
 
 #include "core/anomaly.hpp"
 #include "core/node.hpp"
+#include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/core/grad_mode.hpp"
 #include "tapegrad/core/error.hpp"
 
@@ -44,6 +45,21 @@ void Var<T>::backward() const { tape().backward(*this); }
 template <class T>
 void Var<T>::backward(const Tensor<T>& upstream) const { tape().backward(*this, upstream); }
 
+template <class T>
+void Var<T>::backward(GradOptions options) const { tape().backward(*this, options); }
+
+template <class T>
+Var<T> Var<T>::grad_var() const {
+  const detail::Node<T>& n = tape().node(index_);
+  if (n.grad_var == TapeBackwardContext<T>::kNoGradient)
+    throw TapeError(fmt::format(
+        "grad_var: this {} of shape {} has no recorded gradient: backward ran without create_graph, or not from a "
+        "root that depends on it; call root.backward(tapegrad::kCreateGraph), or tapegrad::grad(root, {{x}}, "
+        "tapegrad::kCreateGraph)",
+        n.name, tape().value(index_).shape().str()));
+  return tape_->handle(n.grad_var);
+}
+
 // ---- BackwardContext
 
 template <class T>
@@ -54,6 +70,14 @@ BackwardContext<T>::BackwardContext(Tape<T>& tape, std::uint32_t index) : tape_(
   output_ = &tape.value(index);
   inputs_ = n.inputs.data();
   input_count_ = n.inputs.size();
+}
+
+template <class T>
+BackwardContext<T>::BackwardContext(Tape<T>& tape, std::uint32_t index, const Tensor<T>& grad_output,
+                                    std::vector<Tensor<T>>& input_grads)
+    : BackwardContext(tape, index) {
+  grad_output_ = &grad_output;
+  local_ = &input_grads;
 }
 
 template <class T>
@@ -69,6 +93,56 @@ void BackwardContext<T>::accumulate(std::size_t k, const Tensor<T>& g) {
   T* out = target.data();
   const T* in = g.data();
   for (std::size_t i = 0, n = g.size(); i < n; ++i) out[i] += in[i];
+}
+
+// ---- TapeBackwardContext
+
+template <class T>
+TapeBackwardContext<T>::TapeBackwardContext(Tape<T>& tape, std::uint32_t index, Var<T> grad_output,
+                                            std::vector<std::uint32_t>& grads)
+    : tape_(&tape), index_(index), recording_(is_grad_enabled()), grad_output_(grad_output), grads_(&grads) {
+  const detail::Node<T>& n = tape.node(index);
+  name_ = n.name;
+  inputs_ = n.inputs.data();
+  input_count_ = n.inputs.size();
+}
+
+template <class T>
+void TapeBackwardContext<T>::accumulate(std::size_t k, const Var<T>& g) {
+  if (k >= input_count_)
+    throw ValueError(fmt::format("{}: backward_on_tape: input {} does not exist; the op has {} inputs", name_, k,
+                                 input_count_));
+  if (!needs_grad(k)) return;
+  tape_->check(g, name_);
+  const Shape& x = tape_->value(inputs_[k]).shape();
+  if (g.shape() != x)
+    throw ShapeError(fmt::format("{}: backward_on_tape: the gradient of input {} has shape {}, the input has shape {}",
+                                 name_, k, g.shape().str(), x.str()));
+  std::uint32_t& slot = (*grads_)[inputs_[k]];
+  slot = slot == kNoGradient ? g.index() : add(tape_->handle(slot), g).index();
+}
+
+template <class T>
+void TapeBackwardContext<T>::accumulate_from_buffer_rule(Op<T>& op) {
+  std::vector<Tensor<T>> input_grads(input_count_);
+  for (std::size_t k = 0; k < input_count_; ++k)
+    if (needs_grad(k)) input_grads[k] = Tensor<T>::zeros(tape_->value(inputs_[k]).shape());
+  BackwardContext<T> buffers(*tape_, index_, tape_->value(grad_output_.index()), input_grads);
+  op.backward(buffers);
+  for (std::size_t k = 0; k < input_count_; ++k)
+    if (needs_grad(k)) accumulate(k, tape_->constant(input_grads[k]));
+}
+
+template <class T>
+void Op<T>::backward_on_tape(TapeBackwardContext<T>& context) {
+  if (!context.recording()) {  // grad() without create_graph: the buffer rule computes the same values
+    context.accumulate_from_buffer_rule(*this);
+    return;
+  }
+  throw TapeError(fmt::format(
+      "{}: this op has no second-order rule (backward_on_tape), so its gradient cannot be recorded for create_graph; "
+      "give it one written with tapegrad ops, or compute this gradient without create_graph",
+      context.op_name()));
 }
 
 template <class T>
@@ -118,6 +192,8 @@ std::uint32_t Tape<T>::append(const char* name, const Var<T>* inputs, std::size_
   for (std::size_t k = 0; k < count; ++k) n.inputs.push_back(inputs[k].index());
   n.requires_grad = requires;
   n.differentiable = requires;
+  if (!requires)  // a value computed from an unrecorded gradient stays one: backward explains why it cannot go on
+    for (std::size_t k = 0; k < count; ++k) n.unrecorded_gradient |= nodes_[inputs[k].index()]->unrecorded_gradient;
   return static_cast<std::uint32_t>(size_ - 1);
 }
 
@@ -243,16 +319,91 @@ void Tape<T>::backward(const Var<T>& root, const Tensor<T>& upstream) {
 }
 
 template <class T>
+void Tape<T>::backward(const Var<T>& root, GradOptions options) {
+  if (!options.create_graph) {
+    backward(root);
+    return;
+  }
+  check(root, "backward");
+  const Shape& shape = value(root.index()).shape();
+  if (shape.numel() != 1)
+    throw TapeError(fmt::format("backward: with create_graph the root must have one element, got shape {}; reduce it "
+                                "first (e.g. sum or mean)",
+                                shape.str()));
+  Tensor<T> ones(shape);
+  ones.fill(T(1));
+  const std::vector<std::uint32_t> grads = gradient_nodes(root, constant(ones), true);
+  for (std::uint32_t i = 0; i < grads.size(); ++i) {
+    detail::Node<T>& n = *nodes_[i];
+    if (grads[i] == TapeBackwardContext<T>::kNoGradient || !n.inputs.empty()) continue;  // leaves only
+    const Tensor<T>& g = value(grads[i]);
+    Tensor<T>& target = grad(i);
+    for (std::size_t e = 0; e < g.size(); ++e) target[e] += g[e];
+    n.grad_var = n.grad_var == TapeBackwardContext<T>::kNoGradient
+                     ? grads[i]
+                     : add(handle(n.grad_var), handle(grads[i])).index();
+  }
+}
+
+template <class T>
+void Tape<T>::check_root(const Var<T>& root, const char* op) const {
+  const detail::Node<T>& r = *nodes_[root.index()];
+  if (r.requires_grad) return;
+  if (r.unrecorded_gradient)
+    throw TapeError(fmt::format(
+        "{}: the root was computed from a gradient that was not recorded, so it cannot be differentiated; compute "
+        "that gradient with create_graph: tapegrad::grad(y, {{x}}, tapegrad::kCreateGraph) or "
+        "y.backward(tapegrad::kCreateGraph)",
+        op));
+  throw TapeError(fmt::format(
+      "{}: the root does not require a gradient: it was computed only from constants or under NoGradGuard; create "
+      "the inputs with tape.variable() or tape.parameter()",
+      op));
+}
+
+template <class T>
+std::vector<std::uint32_t> Tape<T>::gradient_nodes(const Var<T>& root, const Var<T>& seed, bool create_graph) {
+  check(root, "grad");
+  check(seed, "grad");
+  check_root(root, "grad");
+  if (seed.shape() != value(root.index()).shape())
+    throw ShapeError(fmt::format("grad: the seed has shape {} but the root has shape {}", seed.shape().str(),
+                                 value(root.index()).shape().str()));
+  constexpr std::uint32_t none = TapeBackwardContext<T>::kNoGradient;
+  std::vector<std::uint32_t> grads(root.index() + std::size_t{1}, none);
+  grads[root.index()] = seed.index();
+  const std::size_t first_new = size_;
+  {
+    GradModeGuard recording(create_graph);
+    for (std::uint32_t i = root.index() + 1; i-- > 0;) {
+      detail::Node<T>& n = *nodes_[i];  // nodes never move, though the rules append more of them
+      if (!n.differentiable || grads[i] == none) continue;
+      TapeBackwardContext<T> context(*this, i, handle(grads[i]), grads);
+      n.op->backward_on_tape(context);
+    }
+  }
+  if (!create_graph)
+    for (std::size_t j = first_new; j < size_; ++j) nodes_[j]->unrecorded_gradient = true;
+  return grads;
+}
+
+template <class T>
+std::vector<Var<T>> Tape<T>::uses_of(const Parameter<T>& p) const {
+  std::vector<Var<T>> uses;
+  for (std::uint32_t i = 0; i < size_; ++i)
+    if (nodes_[i]->parameter == &p) uses.push_back(handle(i));
+  return uses;
+}
+
+template <class T>
 void Tape<T>::sweep(const Var<T>& root, const Tensor<T>* upstream) {
-  detail::Node<T>& r = *nodes_[root.index()];
-  if (!r.requires_grad)
-    throw TapeError(
-        "backward: the root does not require a gradient: it was computed only from constants or under "
-        "NoGradGuard; create the inputs with tape.variable() or tape.parameter()");
+  check_root(root, "backward");
   if (consumed_)
     throw TapeError(
         "backward: this tape was already backpropagated; call tape.clear() and record the forward pass again "
-        "(gradients of parameters accumulate until you zero them)");
+        "(gradients of parameters accumulate until you zero them). To differentiate a gradient (a second "
+        "backward), record the first one: root.backward(tapegrad::kCreateGraph) or tapegrad::grad(root, {x}, "
+        "tapegrad::kCreateGraph)");
   consumed_ = true;
   Tensor<T>& seed = grad(root.index());
   for (std::size_t i = 0; i < seed.size(); ++i) seed[i] += upstream ? (*upstream)[i] : T(1);
@@ -277,6 +428,7 @@ template <class T>
 void Tape<T>::zero_grad() {
   for (std::size_t i = 0; i < size_; ++i) {
     nodes_[i]->has_grad = false;
+    nodes_[i]->grad_var = TapeBackwardContext<T>::kNoGradient;
     if (nodes_[i]->parameter) nodes_[i]->parameter->zero_grad();
   }
 }
@@ -288,6 +440,10 @@ Var<T> detach(const Var<T>& v) {
 
 template class BackwardContext<float>;
 template class BackwardContext<double>;
+template class TapeBackwardContext<float>;
+template class TapeBackwardContext<double>;
+template class Op<float>;
+template class Op<double>;
 template Var<float> finish(const Var<float>&);
 template Var<double> finish(const Var<double>&);
 template class Var<float>;

@@ -120,6 +120,22 @@ std::vector<CatalogCheck> build() {
   c.push_back(entry(
       "broadcast_to", "shaping", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({3, 1}, rng)}; },
       [](auto&, const Vs& v) { return broadcast_to(v[0], {2, 3, 4}); }));
+  c.push_back(entry(
+      "sum_to", "shaping", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({2, 3, 4}, rng)}; },
+      [](auto&, const Vs& v) { return sum_to(v[0], {3, 1}); }));
+  // indices that repeat, skip elements and include kNoElement
+  c.push_back({"gather", "shaping", [](Rng& rng, const GradcheckOptions& o) {
+                 std::vector<std::size_t> at(8);
+                 for (std::size_t& i : at) i = rng.below(7) == 0 ? kNoElement : rng.below(6);
+                 return gradcheck<double>([at](auto&, const Vs& v) { return gather(v[0], at, {2, 4}); },
+                                          {kink_free({2, 3}, rng)}, o);
+               }});
+  c.push_back({"scatter_add", "shaping", [](Rng& rng, const GradcheckOptions& o) {
+                 std::vector<std::size_t> at(8);
+                 for (std::size_t& i : at) i = rng.below(7) == 0 ? kNoElement : rng.below(5);
+                 return gradcheck<double>([at](auto&, const Vs& v) { return scatter_add(v[0], at, {5}); },
+                                          {kink_free({4, 2}, rng)}, o);
+               }});
   c.push_back({"pick", "shaping", [](Rng& rng, const GradcheckOptions& o) {
                  const auto labels = labels_for(4, 3, rng);
                  return gradcheck<double>([labels](auto&, const Vs& v) { return pick(v[0], labels); },

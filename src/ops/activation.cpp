@@ -5,6 +5,7 @@
 
 #include "ops/elementwise.hpp"
 #include "ops/rule_text.hpp"
+#include "tapegrad/ops/reduce.hpp"
 
 namespace tapegrad {
 
@@ -14,6 +15,9 @@ struct Relu {  // derivative 0 at x <= 0, as the book's Relu layer
   static constexpr const char* backward_text = "dx = g where x > 0, else 0";
   template <class T> T f(T x) const { return x > T(0) ? x : T(0); }
   template <class T> T dx(T g, T x, T) const { return x > T(0) ? g : T(0); }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>& x, const Var<T>&) const {
+    return g * detail::constant_from(x, [](T v) { return v > T(0) ? T(1) : T(0); });
+  }
 };
 struct Sigmoid {
   static constexpr const char* forward_text = "y = 1 / (1 + exp(-x))";
@@ -21,6 +25,7 @@ struct Sigmoid {
   static constexpr bool vectorised = true;
   template <class V> V f(V x) const { using std::exp; return V(1) / (V(1) + exp(-x)); }
   template <class T> T dx(T g, T, T y) const { return g * y * (T(1) - y); }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>&, const Var<T>& y) const { return g * y * (T(1) - y); }
 };
 struct Tanh {
   static constexpr const char* forward_text = "y = tanh(x)";
@@ -28,12 +33,14 @@ struct Tanh {
   static constexpr bool vectorised = true;
   template <class V> V f(V x) const { using std::tanh; return tanh(x); }
   template <class T> T dx(T g, T, T y) const { return g * (T(1) - y * y); }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>&, const Var<T>& y) const { return g * (T(1) - y * y); }
 };
 struct Step {
   static constexpr const char* forward_text = "y = 1 where x > 0, else 0";
   static constexpr const char* backward_text = "dx = 0";
   template <class T> T f(T x) const { return x > T(0) ? T(1) : T(0); }
   template <class T> T dx(T, T, T) const { return T(0); }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>&, const Var<T>&) const { return g * T(0); }
 };
 }  // namespace
 
@@ -87,6 +94,11 @@ struct SoftmaxOp final : Op<T> {
   static constexpr const char* forward_text = "y = exp(x - max) / sum(exp(x - max))  along the axis";
   static constexpr const char* backward_text = "dx = y * (g - sum(g * y))  along the axis";
   Slices slices;
+  int axis = -1;
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    const Var<T> g = d.grad_output(), y = d.output();
+    d.accumulate(0, y * (g - sum(g * y, {axis}, true)));
+  }
   void backward(BackwardContext<T>& d) override {
     if (!d.needs_grad(0)) return;
     const T* y = d.output().data();
@@ -105,6 +117,11 @@ struct LogSoftmaxOp final : Op<T> {
   static constexpr const char* forward_text = "y = x - max - ln(sum(exp(x - max)))  along the axis";
   static constexpr const char* backward_text = "dx = g - exp(y) * sum(g)  along the axis";
   Slices slices;
+  int axis = -1;
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    const Var<T> g = d.grad_output();
+    d.accumulate(0, g - exp(d.output()) * sum(g, {axis}, true));
+  }
   void backward(BackwardContext<T>& d) override {
     if (!d.needs_grad(0)) return;
     const T* y = d.output().data();
@@ -132,7 +149,7 @@ template <class T>
 Var<T> softmax(const Var<T>& a, int axis) {
   const Slices s = slices_of(a.shape(), axis, "softmax");
   auto r = record<SoftmaxOp<T>>("softmax", {a});
-  if (r.op) r.op->slices = s;
+  if (r.op) r.op->slices = s, r.op->axis = axis;
   r.output.resize(a.shape());
   log_softmax_slices(r.var.tape().value(a.index()).data(), r.output.data(), s);
   for (T& v : r.output) v = std::exp(v);
@@ -143,7 +160,7 @@ template <class T>
 Var<T> log_softmax(const Var<T>& a, int axis) {
   const Slices s = slices_of(a.shape(), axis, "log_softmax");
   auto r = record<LogSoftmaxOp<T>>("log_softmax", {a});
-  if (r.op) r.op->slices = s;
+  if (r.op) r.op->slices = s, r.op->axis = axis;
   r.output.resize(a.shape());
   log_softmax_slices(r.var.tape().value(a.index()).data(), r.output.data(), s);
   return finish(r.var);

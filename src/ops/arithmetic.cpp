@@ -17,6 +17,8 @@ struct Add {
   template <class T> T f(T a, T b) const { return a + b; }
   template <class T> T da(T g, T, T, T) const { return g; }
   template <class T> T db(T g, T, T, T) const { return g; }
+  template <class T> Var<T> da_on_tape(const Var<T>& g, const Var<T>&, const Var<T>&, const Var<T>&) const { return g; }
+  template <class T> Var<T> db_on_tape(const Var<T>& g, const Var<T>&, const Var<T>&, const Var<T>&) const { return g; }
 };
 struct Sub {
   static constexpr const char* forward_text = "y = a - b";
@@ -24,6 +26,8 @@ struct Sub {
   template <class T> T f(T a, T b) const { return a - b; }
   template <class T> T da(T g, T, T, T) const { return g; }
   template <class T> T db(T g, T, T, T) const { return -g; }
+  template <class T> Var<T> da_on_tape(const Var<T>& g, const Var<T>&, const Var<T>&, const Var<T>&) const { return g; }
+  template <class T> Var<T> db_on_tape(const Var<T>& g, const Var<T>&, const Var<T>&, const Var<T>&) const { return -g; }
 };
 struct Mul {
   static constexpr const char* forward_text = "y = a * b";
@@ -31,6 +35,8 @@ struct Mul {
   template <class T> T f(T a, T b) const { return a * b; }
   template <class T> T da(T g, T, T b, T) const { return g * b; }
   template <class T> T db(T g, T a, T, T) const { return g * a; }
+  template <class T> Var<T> da_on_tape(const Var<T>& g, const Var<T>&, const Var<T>& b, const Var<T>&) const { return g * b; }
+  template <class T> Var<T> db_on_tape(const Var<T>& g, const Var<T>& a, const Var<T>&, const Var<T>&) const { return g * a; }
 };
 struct Div {
   static constexpr const char* forward_text = "y = a / b";
@@ -38,12 +44,15 @@ struct Div {
   template <class T> T f(T a, T b) const { return a / b; }
   template <class T> T da(T g, T, T b, T) const { return g / b; }
   template <class T> T db(T g, T, T b, T y) const { return -g * y / b; }  // -g a / b^2
+  template <class T> Var<T> da_on_tape(const Var<T>& g, const Var<T>&, const Var<T>& b, const Var<T>&) const { return g / b; }
+  template <class T> Var<T> db_on_tape(const Var<T>& g, const Var<T>&, const Var<T>& b, const Var<T>& y) const { return -g * y / b; }
 };
 struct Neg {
   static constexpr const char* forward_text = "y = -x";
   static constexpr const char* backward_text = "dx = -g";
   template <class T> T f(T x) const { return -x; }
   template <class T> T dx(T g, T, T) const { return -g; }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>&, const Var<T>&) const { return -g; }
 };
 struct Pow {
   static constexpr const char* forward_text = "y = x^p  (p a number)";
@@ -51,6 +60,7 @@ struct Pow {
   double p = 1;
   template <class T> T f(T x) const { return std::pow(x, static_cast<T>(p)); }
   template <class T> T dx(T g, T x, T) const { return g * static_cast<T>(p) * std::pow(x, static_cast<T>(p - 1)); }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>& x, const Var<T>&) const { return g * (pow(x, p - 1) * static_cast<T>(p)); }
 };
 struct Exp {
   static constexpr const char* forward_text = "y = exp(x)";
@@ -58,24 +68,30 @@ struct Exp {
   static constexpr bool vectorised = true;
   template <class V> V f(V x) const { using std::exp; return exp(x); }
   template <class T> T dx(T g, T, T y) const { return g * y; }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>&, const Var<T>& y) const { return g * y; }
 };
 struct Log {
   static constexpr const char* forward_text = "y = ln(x)";
   static constexpr const char* backward_text = "dx = g / x";
   template <class T> T f(T x) const { return std::log(x); }
   template <class T> T dx(T g, T x, T) const { return g / x; }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>& x, const Var<T>&) const { return g / x; }
 };
 struct Sqrt {
   static constexpr const char* forward_text = "y = sqrt(x)";
   static constexpr const char* backward_text = "dx = g / (2 y)";
   template <class T> T f(T x) const { return std::sqrt(x); }
   template <class T> T dx(T g, T, T y) const { return g / (T(2) * y); }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>&, const Var<T>& y) const { return g / (y * T(2)); }
 };
 struct Abs {
   static constexpr const char* forward_text = "y = abs(x)";
   static constexpr const char* backward_text = "dx = g * sign(x)  (0 at x = 0)";
   template <class T> T f(T x) const { return std::abs(x); }
   template <class T> T dx(T g, T x, T) const { return x > T(0) ? g : x < T(0) ? -g : T(0); }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>& x, const Var<T>&) const {
+    return g * detail::constant_from(x, [](T v) { return v > T(0) ? T(1) : v < T(0) ? T(-1) : T(0); });
+  }
 };
 struct Clamp {  // two parameters, kept in the op like any other state
   static constexpr const char* forward_text = "y = min(max(x, lo), hi)";
@@ -83,6 +99,9 @@ struct Clamp {  // two parameters, kept in the op like any other state
   double lo = 0, hi = 0;
   template <class T> T f(T x) const { return x < T(lo) ? T(lo) : x > T(hi) ? T(hi) : x; }
   template <class T> T dx(T g, T x, T) const { return x > T(lo) && x < T(hi) ? g : T(0); }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>& x, const Var<T>&) const {
+    return g * detail::constant_from(x, [this](T v) { return v > T(lo) && v < T(hi) ? T(1) : T(0); });
+  }
 };
 
 }  // namespace

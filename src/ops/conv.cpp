@@ -8,6 +8,10 @@
 #include <vector>
 
 #include "ops/gemm.hpp"
+#include "tapegrad/ops/arithmetic.hpp"
+#include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/shaping.hpp"
 #include "ops/kernel.hpp"
 #include "ops/rule_text.hpp"
 
@@ -91,8 +95,9 @@ void clip(std::size_t start, std::size_t k, std::size_t pad, std::size_t n, std:
 // Walks im2col's layout once for both directions: for every window of every image (row r of col, in image,
 // output-row, output-column order) and each of its channels, calls copy(input cells, window cells, count) for
 // each run of the window's cells that lies inside the image. `at_row(cells, win)` sees each col row first.
+// `x` is where the input starts: a pointer, or a flat offset (0) to list the cells' indices.
 template <class In, class Cells, class AtRow, class Run>
-void walk_windows(const Geometry& g, In* x, Cells* col, AtRow&& at_row, Run&& run) {
+void walk_windows(const Geometry& g, In x, Cells* col, AtRow&& at_row, Run&& run) {
   const std::size_t width = g.c * g.window();
   for (std::size_t n = 0; n < g.n; ++n)
     for (std::size_t oy = 0; oy < g.oh; ++oy)
@@ -101,7 +106,7 @@ void walk_windows(const Geometry& g, In* x, Cells* col, AtRow&& at_row, Run&& ru
         Cells* row = col + ((n * g.oh + oy) * g.ow + ox) * width;
         at_row(row, win);
         for (std::size_t ch = 0; ch < g.c; ++ch) {
-          In* plane = x + (n * g.c + ch) * g.in_plane();
+          In plane = x + (n * g.c + ch) * g.in_plane();
           Cells* cells = row + ch * g.window() + win.skip_rows * g.kw + win.skip_cols;
           for (std::size_t y = win.y0; y < win.y1; ++y, cells += g.kw) run(plane + y * g.w + win.x0, cells, win.x1 - win.x0);
         }
@@ -125,6 +130,19 @@ void col2im_add(const Geometry& g, const T* dcol, T* dx) {
       [](T* to, const T* from, std::size_t count) {
         for (std::size_t i = 0; i < count; ++i) to[i] += from[i];
       });
+}
+
+// im2col as an index list, for the rules on the tape: entry (row, cell) of col is x's flat element there, or
+// kNoElement on padding; gather(x, ...) is im2col and scatter_add(..., x's shape) col2im, both recorded.
+inline std::vector<std::size_t> window_indices(const Geometry& g) {
+  const std::size_t width = g.c * g.window();
+  std::vector<std::size_t> at(g.n * g.out_plane() * width, kNoElement);
+  walk_windows(
+      g, std::size_t{0}, at.data(), [](std::size_t*, const Window&) {},
+      [](std::size_t first, std::size_t* to, std::size_t count) {
+        for (std::size_t i = 0; i < count; ++i) to[i] = first + i;
+      });
+  return at;
 }
 
 // The GEMM's output (FN, N * OH * OW) and the op's output (N, FN, OH, OW) hold the same planes in another order.
@@ -186,6 +204,19 @@ struct Conv2dOp final : Op<T> {
       col2im_add(g, dcol.data(), d.input_grad(0).data());
     }
   }
+  // On the tape: the same products with col = im2col(x) as a gather, and col2im as its scatter_add.
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    const Geometry& g = geometry;
+    const std::size_t positions = g.n * g.out_plane(), width = g.c * g.window();
+    const std::vector<std::size_t> cells = window_indices(g);
+    const Var<T> x = d.input(0), w = d.input(1);
+    const Var<T> grad_rows = reshape(transpose(d.grad_output(), {0, 2, 3, 1}), Shape{positions, filters});
+    if (d.needs_grad(1))
+      d.accumulate(1, reshape(matmul(transpose(grad_rows), gather(x, cells, Shape{positions, width})), w.shape()));
+    if (d.needs_grad(0))
+      d.accumulate(0, scatter_add(matmul(grad_rows, reshape(w, Shape{filters, width})), cells, x.shape()));
+    if (d.needs_grad(2)) d.accumulate(2, sum(d.grad_output(), {0, 2, 3}));
+  }
 };
 
 template <class T>
@@ -221,6 +252,13 @@ struct MaxPool2dOp final : Op<T> {
       for (std::size_t p = 0; p < out_plane; ++p)
         dx[plane * in_plane + argmax[plane * out_plane + p]] += g[plane * out_plane + p];
   }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    const Shape& in = d.input(0).shape();
+    const std::size_t in_plane = in[2] * in[3], out_plane = d.grad_output().shape()[2] * d.grad_output().shape()[3];
+    std::vector<std::size_t> winners(argmax.size());
+    for (std::size_t o = 0; o < argmax.size(); ++o) winners[o] = o / out_plane * in_plane + argmax[o];
+    d.accumulate(0, scatter_add(d.grad_output(), winners, in));
+  }
 };
 
 template <class T>
@@ -244,6 +282,23 @@ struct AvgPool2dOp final : Op<T> {
             for (std::size_t ix = win.x0; ix < win.x1; ++ix) row[ix] += each;
           }
         }
+  }
+  // On the tape: each (output, cell of its window) pair carries g / window size from the output to the cell.
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    const Geometry& g = geometry;
+    std::vector<std::size_t> from, to;
+    for (std::size_t plane = 0; plane < g.n * g.c; ++plane)
+      for (std::size_t oy = 0; oy < g.oh; ++oy)
+        for (std::size_t ox = 0; ox < g.ow; ++ox) {
+          const Window win = window_at(g, oy, ox);
+          for (std::size_t iy = win.y0; iy < win.y1; ++iy)
+            for (std::size_t ix = win.x0; ix < win.x1; ++ix) {
+              from.push_back((plane * g.oh + oy) * g.ow + ox);
+              to.push_back(plane * g.in_plane() + iy * g.w + ix);
+            }
+        }
+    const Var<T> shares = gather(d.grad_output(), from, Shape{from.size()}) / static_cast<T>(g.window());
+    d.accumulate(0, scatter_add(shares, to, d.input(0).shape()));
   }
 };
 

@@ -3,6 +3,7 @@
 // backward side by side:
 //   f(x)            the value                 (unary)      f(a, b)                 (binary)
 //   dx(g, x, y)     the input's gradient term              da(g, a, b, y), db(g, a, b, y)
+//   dx_on_tape      the same term on variables, recorded   da_on_tape, db_on_tape  (create_graph)
 // where g is the upstream gradient and y the op's output at that element. The kernels below apply them:
 // flat loops when shapes agree, and NumPy broadcasting otherwise, where the backward loop adds each term into
 // the input element it came from: broadcasting's gradient reduction, by the same BroadcastWalk (kernel.hpp)
@@ -12,6 +13,8 @@
 #include <xsimd/xsimd.hpp>
 
 #include "ops/kernel.hpp"
+#include "tapegrad/ops/arithmetic.hpp"
+#include "tapegrad/ops/shaping.hpp"
 
 namespace tapegrad::detail {
 
@@ -39,7 +42,26 @@ struct UnaryOp final : Op<T> {
     else
       for (std::size_t i = 0; i < n; ++i) dx[i] += rule.dx(g[i], x[i], y[i]);
   }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    if (d.needs_grad(0)) d.accumulate(0, rule.dx_on_tape(d.grad_output(), d.input(0), d.output()));
+  }
 };
+
+/// A constant of x's shape holding pick(x's value) elementwise: a mask or a sign, which a rule on the tape treats
+/// as fixed (its derivative is zero wherever it is defined).
+template <class T, class Pick>
+Var<T> constant_from(const Var<T>& x, Pick&& pick) {
+  const Tensor<T>& value = x.value();
+  Tensor<T> out(value.shape());
+  for (std::size_t i = 0; i < value.size(); ++i) out[i] = pick(value[i]);
+  return x.tape().constant(out);
+}
+
+/// A term of the output's shape summed back to an input's shape (broadcasting's gradient, on the tape).
+template <class T>
+Var<T> summed_to(const Var<T>& term, const Shape& shape) {
+  return term.shape() == shape ? term : sum_to(term, shape);
+}
 
 /// y = rule.f(x), elementwise.
 template <class T, class Rule>
@@ -84,6 +106,11 @@ struct BinaryOp final : Op<T> {
           if (da) da[ia] += rule.da(g[i], a[ia], b[ib], y[i]);  // += over every output element an input element fed
           if (db) db[ib] += rule.db(g[i], a[ia], b[ib], y[i]);
         });
+  }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    const Var<T> g = d.grad_output(), a = d.input(0), b = d.input(1), y = d.output();
+    if (d.needs_grad(0)) d.accumulate(0, summed_to(rule.da_on_tape(g, a, b, y), a.shape()));
+    if (d.needs_grad(1)) d.accumulate(1, summed_to(rule.db_on_tape(g, a, b, y), b.shape()));
   }
 };
 

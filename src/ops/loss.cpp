@@ -94,6 +94,12 @@ struct SoftmaxCrossEntropyOp final : Op<T> {
     detail::accumulate_expr(d, 0, scale * (xt::exp(log_y_view) * row_mass - t));
     detail::accumulate_expr(d, 1, -scale * log_y_view);
   }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    const Var<T> x = d.input(0), t = d.input(1);
+    const Var<T> scale = d.grad_output() / static_cast<T>(x.shape()[0]);
+    if (d.needs_grad(0)) d.accumulate(0, (softmax(x, 1) * sum(t, {1}, true) - t) * scale);
+    if (d.needs_grad(1)) d.accumulate(1, -log_softmax(x, 1) * scale);
+  }
 };
 
 template <class T>
@@ -110,6 +116,14 @@ struct SoftmaxCrossEntropyLabelsOp final : Op<T> {
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j < c; ++j)
         dx[i * c + j] += scale * (std::exp(log_y[i * c + j]) - (labels[i] == j ? T(1) : T(0)));
+  }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    if (!d.needs_grad(0)) return;
+    const Var<T> x = d.input(0);
+    const std::size_t c = x.shape()[1];
+    Tensor<T> onehot = Tensor<T>::zeros(x.shape());
+    for (std::size_t i = 0; i < labels.size(); ++i) onehot[i * c + labels[i]] = T(1);
+    d.accumulate(0, (softmax(x, 1) - d.constant(onehot)) * (d.grad_output() / static_cast<T>(labels.size())));
   }
 };
 

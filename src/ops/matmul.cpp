@@ -3,6 +3,9 @@
 #include "tapegrad/ops/linalg.hpp"
 
 #include "ops/gemm.hpp"
+#include "tapegrad/ops/arithmetic.hpp"
+#include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/shaping.hpp"
 #include "ops/kernel.hpp"
 #include "ops/rule_text.hpp"
 
@@ -25,6 +28,16 @@ struct Product {
     }
     if (d.needs_grad(1)) detail::gemm<T>(true, false, k, n, m, d.input(0).data(), g, T(1), d.input_grad(1).data());
   }
+  // The same products on the tape; 1-D operands are viewed as the matrices above and the results viewed back.
+  template <class T>
+  void backward_on_tape(TapeBackwardContext<T>& d) const {
+    const auto as = [](const Var<T>& v, const Shape& shape) { return v.shape() == shape ? v : reshape(v, shape); };
+    const Var<T> g = as(d.grad_output(), Shape{m, n});
+    if (d.needs_grad(0))
+      d.accumulate(0, as(matmul(g, transpose(as(d.input(1), Shape{k, n}))), d.input(0).shape()));
+    if (d.needs_grad(1))
+      d.accumulate(1, as(matmul(transpose(as(d.input(0), Shape{m, k})), g), d.input(1).shape()));
+  }
 };
 
 template <class T>
@@ -33,6 +46,7 @@ struct MatMulOp final : Op<T> {
   static constexpr const char* backward_text = "da = g b^T;  db = a^T g";
   Product product;
   void backward(BackwardContext<T>& d) override { product.backward(d); }
+  void backward_on_tape(TapeBackwardContext<T>& d) override { product.backward_on_tape(d); }
 };
 
 // The book's Affine, fused: one op instead of matmul, broadcast and add.
@@ -48,6 +62,10 @@ struct AffineOp final : Op<T> {
     T* db = d.input_grad(2).data();
     for (std::size_t i = 0; i < product.m; ++i)
       for (std::size_t j = 0; j < product.n; ++j) db[j] += g[i * product.n + j];
+  }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    product.backward_on_tape(d);
+    if (d.needs_grad(2)) d.accumulate(2, sum(d.grad_output(), {0}));
   }
 };
 

@@ -5,6 +5,7 @@
 
 #include <xtensor/xbroadcast.hpp>
 
+#include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/shaping.hpp"
 
 #include "ops/kernel.hpp"
@@ -50,6 +51,10 @@ struct SumOp final : Op<T> {
     auto kept = xt::adapt(d.grad_output().data(), d.grad_output().size(), xt::no_ownership(), kept_dims);
     detail::accumulate_expr(d, 0, static_cast<T>(scale) * xt::broadcast(kept, d.input(0).shape().dims()));
   }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    const Var<T> spread = broadcast_to(reshape(d.grad_output(), Shape(kept_dims)), d.input(0).shape());
+    d.accumulate(0, scale == 1 ? spread : spread * static_cast<T>(scale));
+  }
 };
 
 template <class T>
@@ -87,6 +92,9 @@ struct MaxOp final : Op<T> {
     if (!d.needs_grad(0)) return;
     Tensor<T>& dx = d.input_grad(0);
     for (std::size_t i = 0; i < argmax.size(); ++i) dx[argmax[i]] += d.grad_output()[i];
+  }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    d.accumulate(0, scatter_add(d.grad_output(), argmax, d.input(0).shape()));
   }
 };
 

@@ -30,6 +30,7 @@ struct TransposeOp final : Op<T> {
   void backward(BackwardContext<T>& d) override {
     detail::accumulate_expr(d, 0, xt::transpose(detail::grad_view(d), inverse));
   }
+  void backward_on_tape(TapeBackwardContext<T>& d) override { d.accumulate(0, transpose(d.grad_output(), inverse)); }
 };
 
 template <class T>
@@ -46,6 +47,9 @@ struct ReshapeOp final : Op<T> {
     else
       for (std::size_t i = 0; i < n; ++i) dx[i] += g[i];
   }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    d.accumulate(0, reshape(d.grad_output(), d.input(0).shape()));
+  }
 };
 
 template <class T>
@@ -53,7 +57,65 @@ struct BroadcastOp final : Op<T> {
   static constexpr const char* forward_text = "y = x repeated to a shape (NumPy broadcasting)";
   static constexpr const char* backward_text = "dx = sum_to(g, x's shape)";
   void backward(BackwardContext<T>& d) override { detail::accumulate_expr(d, 0, detail::grad_view(d)); }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    d.accumulate(0, sum_to(d.grad_output(), d.input(0).shape()));
+  }
 };
+
+template <class T>
+struct SumToOp final : Op<T> {
+  static constexpr const char* forward_text = "y = x summed over the axes broadcasting stretches, to a shape";
+  static constexpr const char* backward_text = "dx = broadcast_to(g, x's shape)";
+  void backward(BackwardContext<T>& d) override {
+    detail::accumulate_expr(d, 0, xt::broadcast(detail::grad_view(d), d.input(0).shape().dims()));
+  }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    d.accumulate(0, broadcast_to(d.grad_output(), d.input(0).shape()));
+  }
+};
+
+// gather and scatter_add move values by one index list, each the other's adjoint (and so its gradient).
+template <class T>
+struct GatherOp final : Op<T> {
+  static constexpr const char* forward_text = "y[i] = x[index_i]  (0 where index_i is kNoElement)";
+  static constexpr const char* backward_text = "dx[index_i] += g[i]";
+  std::vector<std::size_t> indices;
+  void backward(BackwardContext<T>& d) override {
+    if (!d.needs_grad(0)) return;
+    T* dx = d.input_grad(0).data();
+    const T* g = d.grad_output().data();
+    for (std::size_t i = 0; i < indices.size(); ++i)
+      if (indices[i] != kNoElement) dx[indices[i]] += g[i];
+  }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    d.accumulate(0, scatter_add(d.grad_output(), indices, d.input(0).shape()));
+  }
+};
+
+template <class T>
+struct ScatterAddOp final : Op<T> {
+  static constexpr const char* forward_text = "y = zeros;  y[index_i] += x[i]";
+  static constexpr const char* backward_text = "dx[i] = g[index_i]  (0 where index_i is kNoElement)";
+  std::vector<std::size_t> indices;
+  void backward(BackwardContext<T>& d) override {
+    if (!d.needs_grad(0)) return;
+    T* dx = d.input_grad(0).data();
+    const T* g = d.grad_output().data();
+    for (std::size_t i = 0; i < indices.size(); ++i)
+      if (indices[i] != kNoElement) dx[i] += g[indices[i]];
+  }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    d.accumulate(0, gather(d.grad_output(), indices, d.input(0).shape()));
+  }
+};
+
+void check_indices(const char* op, const std::vector<std::size_t>& indices, std::size_t count, const Shape& from,
+                   const Shape& to) {
+  for (std::size_t i = 0; i < indices.size(); ++i)
+    if (indices[i] != kNoElement && indices[i] >= count)
+      throw ShapeError(fmt::format("{}: index {} (at {}) is out of range for {} elements ({} to {})", op, indices[i], i,
+                                   count, from.str(), to.str()));
+}
 
 template <class T>
 struct PickOp final : Op<T> {
@@ -66,6 +128,12 @@ struct PickOp final : Op<T> {
     const std::size_t classes = d.input(0).shape()[1];
     for (std::size_t i = 0; i < labels.size(); ++i) dx[i * classes + labels[i]] += d.grad_output()[i];
   }
+  void backward_on_tape(TapeBackwardContext<T>& d) override {
+    const std::size_t classes = d.input(0).shape()[1];
+    std::vector<std::size_t> at(labels.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) at[i] = i * classes + labels[i];
+    d.accumulate(0, scatter_add(d.grad_output(), at, d.input(0).shape()));
+  }
 };
 
 }  // namespace
@@ -74,7 +142,9 @@ namespace detail {
 std::vector<DerivativeRule> shaping_rules() {
   const char* f = "shaping";
   return {rule_text<TransposeOp<double>>("transpose", f), rule_text<ReshapeOp<double>>("reshape", f),
-          rule_text<BroadcastOp<double>>("broadcast_to", f), rule_text<PickOp<double>>("pick", f)};
+          rule_text<BroadcastOp<double>>("broadcast_to", f), rule_text<SumToOp<double>>("sum_to", f),
+          rule_text<PickOp<double>>("pick", f), rule_text<GatherOp<double>>("gather", f),
+          rule_text<ScatterAddOp<double>>("scatter_add", f)};
 }
 }  // namespace detail
 
@@ -162,7 +232,51 @@ Var<T> pick(const Var<T>& a, const std::vector<std::size_t>& labels) {
   return finish(r.var);
 }
 
+template <class T>
+Var<T> sum_to(const Var<T>& a, const Shape& shape) {
+  numel_for(shape, "sum_to");
+  if (broadcast_shapes(shape, a.shape(), "sum_to") != a.shape())
+    throw ShapeError(fmt::format("sum_to: cannot sum {} to {} ({} does not broadcast to {})", a.shape().str(),
+                                 shape.str(), shape.str(), a.shape().str()));
+  auto r = record<SumToOp<T>>("sum_to", {a});
+  r.output.resize(shape);
+  r.output.fill(T(0));
+  detail::add_sum_to(r.output, detail::view(r.var.tape().value(a.index())));
+  return finish(r.var);
+}
+
+template <class T>
+Var<T> gather(const Var<T>& a, const std::vector<std::size_t>& indices, const Shape& shape) {
+  if (numel_for(shape, "gather") != indices.size())
+    throw ShapeError(fmt::format("gather: {} indices for an output of shape {}", indices.size(), shape.str()));
+  check_indices("gather", indices, a.shape().numel(), a.shape(), shape);
+  auto r = record<GatherOp<T>>("gather", {a});
+  if (r.op) r.op->indices = indices;
+  r.output.resize(shape);
+  const T* x = r.var.tape().value(a.index()).data();
+  for (std::size_t i = 0; i < indices.size(); ++i) r.output[i] = indices[i] == kNoElement ? T(0) : x[indices[i]];
+  return finish(r.var);
+}
+
+template <class T>
+Var<T> scatter_add(const Var<T>& a, const std::vector<std::size_t>& indices, const Shape& shape) {
+  if (a.shape().numel() != indices.size())
+    throw ShapeError(fmt::format("scatter_add: {} indices for an input of shape {}", indices.size(), a.shape().str()));
+  check_indices("scatter_add", indices, numel_for(shape, "scatter_add"), a.shape(), shape);
+  auto r = record<ScatterAddOp<T>>("scatter_add", {a});
+  if (r.op) r.op->indices = indices;
+  r.output.resize(shape);
+  r.output.fill(T(0));
+  const T* x = r.var.tape().value(a.index()).data();
+  for (std::size_t i = 0; i < indices.size(); ++i)
+    if (indices[i] != kNoElement) r.output[indices[i]] += x[i];
+  return finish(r.var);
+}
+
 #define TAPEGRAD_INSTANTIATE(T)                                               \
+  template Var<T> sum_to(const Var<T>&, const Shape&);                        \
+  template Var<T> gather(const Var<T>&, const std::vector<std::size_t>&, const Shape&);      \
+  template Var<T> scatter_add(const Var<T>&, const std::vector<std::size_t>&, const Shape&); \
   template Var<T> transpose(const Var<T>&, std::vector<std::size_t>);         \
   template Var<T> reshape(const Var<T>&, const Shape&);                       \
   template Var<T> flatten_rows(const Var<T>&);                                \

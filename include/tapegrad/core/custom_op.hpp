@@ -17,6 +17,15 @@
 //   };
 //   Var<double> y = tapegrad::apply<MySigmoid>({x});
 //
+// For gradients of gradients (create_graph), also give it the same rule written with tapegrad ops:
+//
+//     std::vector<tapegrad::Var<double>> backward_on_tape(const tapegrad::Var<double>& dout,
+//                                                         const std::vector<tapegrad::Var<double>>& x,
+//                                                         const tapegrad::Var<double>& out) override {
+//       return {dout * out * (1.0 - out)};
+//     }
+//
+// Without it, recording this op's gradient stops with a TapeError naming the op (never a silent zero).
 // tapegrad checks what backward returns: one gradient per input, each of its input's shape (ShapeError naming
 // the op and both shapes); a forward or backward that throws is reported with the op's name. When no input
 // needs a gradient (NoGradGuard, constants only) the op object is discarded right after forward.
@@ -55,6 +64,11 @@ class CustomOp {
   /// One gradient per input, in order, each of that input's shape. An entry for an input that needs no
   /// gradient (needs_grad(k) is false) is ignored and may be left empty.
   virtual std::vector<Tensor<T>> backward(const Tensor<T>& grad_output) = 0;
+  /// Optional, for create_graph: the same gradients computed with tapegrad ops from the upstream gradient, the
+  /// inputs and the output as variables, so that they are recorded and can be differentiated again. One per
+  /// input (an entry for an input that needs no gradient is ignored: return a default Var there).
+  virtual std::vector<Var<T>> backward_on_tape(const Var<T>& grad_output, const std::vector<Var<T>>& inputs,
+                                               const Var<T>& output);
 
  protected:
   /// During backward: whether input k needs a gradient (skip the work when it does not).
@@ -75,12 +89,14 @@ class CustomOpNode final : public Op<T> {
   explicit CustomOpNode(U&& user) : user_(std::move(user)) {}
   U& user() { return user_; }
   void backward(BackwardContext<T>& context) override;
+  void backward_on_tape(TapeBackwardContext<T>& context) override;
 
  private:
   U user_;
 };
 
 namespace detail {
+struct NoSecondOrderRule {};  // what CustomOp's default backward_on_tape throws; never escapes CustomOpNode
 [[noreturn]] void rethrow_from_custom_op(const char* op, const char* stage);
 template <class T>
 void check_custom_gradients(BackwardContext<T>& context, const std::vector<Tensor<T>>& grads);
@@ -100,6 +116,37 @@ void CustomOpNode<T, U>::backward(BackwardContext<T>& context) {
     detail::rethrow_from_custom_op(context.op_name(), "backward");
   }
   detail::check_custom_gradients(context, grads);
+}
+
+template <class T>
+std::vector<Var<T>> CustomOp<T>::backward_on_tape(const Var<T>&, const std::vector<Var<T>>&, const Var<T>&) {
+  throw detail::NoSecondOrderRule{};
+}
+
+template <class T, class U>
+void CustomOpNode<T, U>::backward_on_tape(TapeBackwardContext<T>& context) {
+  std::vector<Var<T>> inputs;
+  for (std::size_t k = 0; k < context.input_count(); ++k) inputs.push_back(context.input(k));
+  std::vector<Var<T>> grads;
+  try {
+    grads = user_.backward_on_tape(context.grad_output(), inputs, context.output());
+  } catch (const detail::NoSecondOrderRule&) {
+    if (!context.recording()) {  // grad() without create_graph: the tensor rule computes the same values
+      context.accumulate_from_buffer_rule(*this);
+      return;
+    }
+    throw TapeError(std::string(context.op_name()) +
+                    ": this custom op has no backward_on_tape, so its gradient cannot be recorded for create_graph; "
+                    "override CustomOp::backward_on_tape with the rule written in tapegrad ops, or compute this "
+                    "gradient without create_graph");
+  } catch (...) {
+    detail::rethrow_from_custom_op(context.op_name(), "backward_on_tape");
+  }
+  if (grads.size() != context.input_count())
+    throw OpError(std::string(context.op_name()) + ": backward_on_tape returned " + std::to_string(grads.size()) +
+                  " gradient(s) for " + std::to_string(context.input_count()) + " input(s)");
+  for (std::size_t k = 0; k < grads.size(); ++k)
+    if (context.needs_grad(k)) context.accumulate(k, grads[k]);  // ShapeError names the op and both shapes
 }
 
 template <class T>

@@ -18,6 +18,19 @@ class NoGradGuard {
   bool previous_;
 };
 
+/// Sets grad mode for a scope and restores it after (torch.set_grad_enabled): the gradient sweeps of
+/// create_graph record with it on, whatever the caller had.
+class GradModeGuard {
+ public:
+  explicit GradModeGuard(bool enabled);
+  ~GradModeGuard();
+  GradModeGuard(const GradModeGuard&) = delete;
+  GradModeGuard& operator=(const GradModeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 bool is_anomaly_detection_enabled();
 
 /// While alive, every value an op computes and every gradient backward() produces on this thread is checked;

@@ -4,6 +4,10 @@
 // an op appends a node to the tape; in the reverse sweep the tape calls that op's backward(context), which
 // reads the upstream gradient and adds into its inputs' gradients. The tape knows no op beyond this interface.
 //
+// Gradients of gradients (create_graph, see tapegrad/core/grad.hpp) need each rule a second time, written with
+// tapegrad's own ops (backward_on_tape): the gradient is then itself recorded and can be differentiated again.
+// The buffer rule stays the fast path of every first-order backward.
+//
 // Two ways to write one:
 //   - Op<T> and record() (this header): the rule adds into the gradient buffers itself, as the built-in ops do
 //     (BLAS with beta = 1, no temporary). Fastest; shapes are the rule's responsibility.
@@ -25,6 +29,10 @@ template <class T>
 class BackwardContext {
  public:
   BackwardContext(Tape<T>& tape, std::uint32_t index);
+  /// The same rule with the upstream gradient `grad_output` and the inputs' gradients in `input_grads` (one
+  /// zero-filled tensor per input that needs one) instead of the tape's buffers: how grad() without
+  /// create_graph runs an op that has no backward_on_tape.
+  BackwardContext(Tape<T>& tape, std::uint32_t index, const Tensor<T>& grad_output, std::vector<Tensor<T>>& input_grads);
 
   /// The op's name, as errors and reports show it.
   const char* op_name() const { return name_; }
@@ -36,11 +44,12 @@ class BackwardContext {
   /// Does input k want a gradient? A rule may skip the work for inputs that do not.
   bool needs_grad(std::size_t k) const { return tape_->requires_grad(inputs_[k]); }
   /// The gradient buffer of input k (its shape, zero-filled on first use in the pass): add into it.
-  Tensor<T>& input_grad(std::size_t k) { return tape_->grad(inputs_[k]); }
+  Tensor<T>& input_grad(std::size_t k) { return local_ ? (*local_)[k] : tape_->grad(inputs_[k]); }
   /// For a rule that writes every element of input k's gradient: the buffer, and whether to write (`overwrite`,
   /// nothing was added to it yet in this pass: it is not zero-filled) or to add.
   Tensor<T>& input_grad_to_overwrite(std::size_t k, bool& overwrite) {
-    return tape_->grad_to_overwrite(inputs_[k], overwrite);
+    overwrite = false;
+    return local_ ? (*local_)[k] : tape_->grad_to_overwrite(inputs_[k], overwrite);
   }
   /// input_grad(k) += g when input k needs a gradient; ShapeError naming the op and both shapes if g does not
   /// have input k's shape.
@@ -53,6 +62,45 @@ class BackwardContext {
   const Tensor<T>* output_;
   const std::uint32_t* inputs_;
   std::size_t input_count_;
+  std::vector<Tensor<T>>* local_ = nullptr;
+};
+
+/// What an op's recorded rule sees (create_graph): the same as BackwardContext, as variables on the tape.
+template <class T>
+class TapeBackwardContext {
+ public:
+  /// Node `index` of `tape`, its upstream gradient `grad_output`; `grads[j]` is the index of node j's recorded
+  /// gradient so far (kNoGradient when none) and receives what accumulate() adds.
+  TapeBackwardContext(Tape<T>& tape, std::uint32_t index, Var<T> grad_output, std::vector<std::uint32_t>& grads);
+
+  static constexpr std::uint32_t kNoGradient = 0xFFFFFFFFu;
+  const char* op_name() const { return name_; }
+  /// d(root)/d(output), a variable: what the rule computes from it is recorded too.
+  const Var<T>& grad_output() const { return grad_output_; }
+  Var<T> output() const { return tape_->handle(index_); }
+  std::size_t input_count() const { return input_count_; }
+  Var<T> input(std::size_t k) const { return tape_->handle(inputs_[k]); }
+  bool needs_grad(std::size_t k) const { return tape_->requires_grad(inputs_[k]); }
+  /// A value the rule treats as fixed (a mask, a sign: its own derivative is zero where it is defined).
+  Var<T> constant(const Tensor<T>& value) const { return tape_->constant(value); }
+  /// Adds g into input k's gradient when input k needs one; ShapeError naming the op and both shapes if g does
+  /// not have input k's shape.
+  void accumulate(std::size_t k, const Var<T>& g);
+  /// Whether the gradient is being recorded (create_graph) or only computed (grad() without it).
+  bool recording() const { return recording_; }
+  /// Without recording, `op`'s buffer rule can stand in for a missing backward_on_tape: runs it on this node
+  /// and accumulates what it computes, as values.
+  void accumulate_from_buffer_rule(Op<T>& op);
+
+ private:
+  Tape<T>* tape_;
+  std::uint32_t index_;
+  bool recording_;
+  const char* name_;
+  Var<T> grad_output_;
+  const std::uint32_t* inputs_;
+  std::size_t input_count_;
+  std::vector<std::uint32_t>* grads_;
 };
 
 /// The base of every op. Derived classes are default-constructible and keep their state as members; the tape
@@ -64,6 +112,10 @@ class Op {
   virtual ~Op() = default;
   /// The chain rule for this op: add d(root)/d(input k) into context.input_grad(k) for each input that needs it.
   virtual void backward(BackwardContext<T>& context) = 0;
+  /// The same rule written with tapegrad ops, so that the gradient it computes is recorded and can be
+  /// differentiated again (create_graph): context.accumulate(k, g) for each input that needs it. Every built-in
+  /// op has one; this default refuses with a TapeError naming the op.
+  virtual void backward_on_tape(TapeBackwardContext<T>& context);
 };
 
 /// What recording an op gives its forward implementation.
@@ -103,6 +155,10 @@ Recorded<T, OpT> record(const char* name, const std::vector<Var<T>>& inputs) {
 template <class T>
 Var<T> finish(const Var<T>& out);
 
+extern template class TapeBackwardContext<float>;
+extern template class TapeBackwardContext<double>;
+extern template class Op<float>;
+extern template class Op<double>;
 extern template class BackwardContext<float>;
 extern template class BackwardContext<double>;
 extern template Var<float> finish(const Var<float>&);

@@ -20,6 +20,14 @@ template <class T>
 struct Node;
 }
 
+/// How a gradient is computed. create_graph (PyTorch's name) records the gradient computation on the tape, so
+/// a gradient is a variable that can be used further and differentiated again, to any order.
+struct GradOptions {
+  bool create_graph = false;
+};
+/// GradOptions{true}: `y.backward(tapegrad::kCreateGraph)`.
+inline constexpr GradOptions kCreateGraph{true};
+
 /// A trainable leaf that outlives every tape: its value and the gradient backward() accumulates into it.
 template <class T>
 struct Parameter {
@@ -53,6 +61,12 @@ class Var {
 
   void backward() const;
   void backward(const Tensor<T>& upstream) const;
+  /// With options.create_graph, the gradient of every leaf is recorded as well (grad_var()); grad() holds its
+  /// value (and parameters' grad too), added to what was there, as in PyTorch.
+  void backward(GradOptions options) const;
+  /// The recorded gradient of this leaf after backward(kCreateGraph): a variable on the same tape. TapeError,
+  /// saying what to do, when none was recorded.
+  Var grad_var() const;
 
   Tape<T>& tape() const;
   std::uint32_t index() const { return index_; }
@@ -92,6 +106,11 @@ class Tape {
   void backward(const Var<T>& root);
   /// Backpropagate from any root, seeded with `upstream` of the root's shape.
   void backward(const Var<T>& root, const Tensor<T>& upstream);
+  /// Backpropagate from a one-element root; with options.create_graph the gradients are recorded (Var::grad_var).
+  void backward(const Var<T>& root, GradOptions options);
+
+  /// Every handle through which this tape read parameter `p` (one per tape.parameter(p) call), oldest first.
+  std::vector<Var<T>> uses_of(const Parameter<T>& p) const;
 
   /// Forget every node but keep their memory for the next step; old Vars become invalid.
   void clear();
@@ -125,6 +144,11 @@ class Tape {
   Tensor<T>& grad_to_overwrite(std::uint32_t index, bool& overwrite);
   Var<T> handle(std::uint32_t index) const { return Var<T>(const_cast<Tape*>(this), index, generation_); }
   void check(const Var<T>& v, const char* op) const;  // throws TapeError for a foreign or stale handle
+  /// The recorded sweep behind grad() and backward(kCreateGraph): runs each op's backward_on_tape from `root`
+  /// (seeded with `seed`, of the root's shape) and returns, for every node up to the root, the index of the node
+  /// holding its gradient (TapeBackwardContext::kNoGradient when none flowed there). Without create_graph the
+  /// gradients are computed but not recorded: they cannot be differentiated.
+  std::vector<std::uint32_t> gradient_nodes(const Var<T>& root, const Var<T>& seed, bool create_graph);
   const detail::Node<T>& node(std::uint32_t index) const;  // internal (anomaly reports)
 
  private:
@@ -134,6 +158,7 @@ class Tape {
   detail::Node<T>& push(const char* name);  // a fresh node at the end, fields reset, buffers kept
   Var<T> leaf_done();  // the handle of the leaf just pushed, checked in anomaly mode
   void sweep(const Var<T>& root, const Tensor<T>* upstream);  // the reverse pass; null upstream: seed 1
+  void check_root(const Var<T>& root, const char* op) const;  // requires a gradient; the errors say what to do
   std::size_t size_ = 0;
   std::uint64_t generation_ = 1;
   bool consumed_ = false;

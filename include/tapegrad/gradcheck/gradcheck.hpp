@@ -27,6 +27,7 @@ struct GradcheckOptions {
   bool fast = false;          // random directional derivatives instead of every element
   std::size_t directions = 8; // fast mode: directions per checked tensor
   std::uint64_t seed = 1234;  // upstream gradient and fast-mode directions
+  int order = 1;  // 2: gradgradcheck, the second derivatives (see below)
 };
 
 /// How one checked tensor fared.
@@ -40,7 +41,8 @@ struct GradcheckEntry {
   std::vector<std::size_t> worst_index;  // element (full mode) or {direction} (fast mode)
   double worst_analytic = 0;
   double worst_numerical = 0;
-  bool all_zero = false;  // both gradients exactly zero: nothing was checked, so it does not pass
+  bool all_zero = false;  // both gradients exactly zero: nothing was checked, so it does not pass (except a
+                          // second derivative of an input f is linear in, in gradgradcheck: it is zero)
   // Elements at a kink (ReLU or abs at 0, ties in max): the one-sided differences (f(x+h) - f(x)) / h and
   // (f(x) - f(x-h)) / h disagree, so there is no derivative to compare with. Reported, not judged.
   std::size_t kinks = 0;
@@ -55,6 +57,7 @@ struct GradcheckReport {
   bool fast = false;
   double eps = 0, atol = 0, rtol = 0;
   std::string warning;  // e.g. checking in float
+  int order = 1;        // 2 for gradgradcheck
   bool passed() const;
   const GradcheckEntry& operator[](const std::string& name) const;  // throws ValueError if absent
   /// One row per tensor, then a line for each tensor with elements at kinks. "max rel" counts only elements
@@ -73,5 +76,19 @@ GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::v
 template <class T>
 GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&, const std::vector<Var<T>>&)>& f,
                           const std::vector<Tensor<T>>& inputs, const GradcheckOptions& options = {});
+
+/// gradgradcheck: the second derivatives of `f`, checked like gradcheck checks the first. With a random upstream
+/// u of f's output shape and random w_k of each parameter's shape, it checks the derivatives of <w, G>, where
+/// G_k = d<u, f>/dp_k: analytically, G recorded by the ops' backward_on_tape rules (create_graph) and
+/// differentiated once more; numerically, central differences of G computed by the first-order rules that
+/// gradcheck checks. So a recorded rule that differs from the first-order one fails too. Rows: every parameter
+/// (second derivatives of f; zero where f is linear in it) and "grad_output", u (the recorded rule as a function of
+/// the upstream gradient). Same as gradcheck with options.order = 2.
+template <class T>
+GradcheckReport gradgradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::vector<Parameter<T>*>& params,
+                              GradcheckOptions options = {});
+template <class T>
+GradcheckReport gradgradcheck(const std::function<Var<T>(Tape<T>&, const std::vector<Var<T>>&)>& f,
+                              const std::vector<Tensor<T>>& inputs, GradcheckOptions options = {});
 
 }  // namespace tapegrad

@@ -1,0 +1,278 @@
+// Gradients of gradients: grad() and backward(kCreateGraph), gradgradcheck over every op and layer,
+// Hessian-vector products, and the errors that say what to do.
+#include <cmath>
+
+#include "helpers.hpp"
+
+using testing::kink_free;
+using T = tg::Tensor<double>;
+using V = tg::Var<double>;
+
+namespace {
+
+V scalar_variable(tg::Tape<double>& tape, double x) { return tape.variable(T::scalar(x)); }
+
+// The n-th derivative of f at x, each order recorded from the one before.
+std::vector<double> derivatives(const std::function<V(const V&)>& f, double x, int orders) {
+  tg::Tape<double> tape;
+  const V xv = scalar_variable(tape, x);
+  V y = f(xv);
+  std::vector<double> out;
+  for (int n = 0; n < orders; ++n) {
+    y = tg::grad(y, {xv}, tg::kCreateGraph)[0];
+    out.push_back(y.item());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("tanh's first three derivatives at 0.5 from the tape, to the last digit") {
+  const std::vector<double> d = derivatives([](const V& x) { return tg::tanh(x); }, 0.5, 3);
+  // d/dx tanh = 1 - t^2, then -2t(1 - t^2), then -2(1 - t^2)(1 - 3t^2), t = tanh(0.5)
+  CHECK(d[0] == doctest::Approx(0.7864477329659274).epsilon(1e-15));
+  CHECK(d[1] == doctest::Approx(-0.7268619813835873).epsilon(1e-15));
+  CHECK(d[2] == doctest::Approx(-0.5652092882597705).epsilon(1e-15));
+  const double t = std::tanh(0.5);
+  CHECK(std::abs(d[2] - (-2 * (1 - t * t) * (1 - 3 * t * t))) < 1e-15);
+}
+
+TEST_CASE("sin-free polynomials: every derivative up to the fifth matches the hand-derived one") {
+  // f = x^4 - 2x^2: 4x^3 - 4x, 12x^2 - 4, 24x, 24, 0
+  const std::vector<double> d = derivatives([](const V& x) { return tg::pow(x, 4) - 2.0 * tg::pow(x, 2); }, 1.5, 5);
+  CHECK(d[0] == doctest::Approx(4 * 3.375 - 6).epsilon(1e-15));
+  CHECK(d[1] == doctest::Approx(12 * 2.25 - 4).epsilon(1e-15));
+  CHECK(d[2] == doctest::Approx(36).epsilon(1e-15));
+  CHECK(d[3] == doctest::Approx(24).epsilon(1e-15));
+  CHECK(d[4] == 0);
+}
+
+TEST_CASE("Newton's method on x^4 - 2x^2 from x = 2 with both derivatives from the tape: DeZero's iterates") {
+  const std::vector<double> expected{2, 1.4545454545454546, 1.1510467893775467, 1.0253259289766978,
+                                     1.0009084519430513, 1.0000012353089454};
+  double x = 2;
+  tg::Tape<double> tape;
+  for (double want : expected) {
+    CHECK(x == doctest::Approx(want).epsilon(1e-15));
+    tape.clear();
+    const V xv = scalar_variable(tape, x);
+    const V y = tg::pow(xv, 4) - 2.0 * tg::pow(xv, 2);
+    const V gx = tg::grad(y, {xv}, tg::kCreateGraph)[0];
+    const V gx2 = tg::grad(gx, {xv})[0];
+    x -= gx.item() / gx2.item();
+  }
+}
+
+TEST_CASE("backward(kCreateGraph) records each leaf's gradient, and a second backward adds to grad() as in PyTorch") {
+  tg::Tape<double> tape;
+  const V x = scalar_variable(tape, 2.0);
+  const V y = tg::pow(x, 4) - 2.0 * tg::pow(x, 2);
+  y.backward(tg::kCreateGraph);
+  CHECK(x.grad().item() == 24);  // 4x^3 - 4x
+  const V gx = x.grad_var();
+  CHECK(gx.item() == 24);
+  CHECK(gx.requires_grad());
+  tape.zero_grad();  // DeZero's x.cleargrad()
+  gx.backward();
+  CHECK(x.grad().item() == 44);  // 12x^2 - 4
+}
+
+TEST_CASE("grad(): mixed partials, several inputs, an input the root does not depend on") {
+  tg::Tape<double> tape;
+  const V x = scalar_variable(tape, 3.0), y = scalar_variable(tape, -2.0), z = scalar_variable(tape, 5.0);
+  const V f = x * x * y;  // df/dx = 2xy, df/dy = x^2
+  const std::vector<V> g = tg::grad(f, {x, y, z}, tg::kCreateGraph);
+  CHECK(g[0].item() == -12);
+  CHECK(g[1].item() == 9);
+  CHECK(g[2].item() == 0);
+  const std::vector<V> h = tg::grad(g[0], {x, y});  // d(2xy)/dx = 2y, d(2xy)/dy = 2x
+  CHECK(h[0].item() == -4);
+  CHECK(h[1].item() == 6);
+  CHECK_FALSE(h[0].requires_grad());
+  // grad() leaves the leaves' grad() alone
+  CHECK(x.grad().item() == 0);
+}
+
+TEST_CASE("gradients of vector ops are recorded: d/dx of sum(softmax(x) * c) twice agrees with gradgradcheck") {
+  tg::Rng rng(5);
+  const T c = kink_free({2, 4}, rng);
+  const auto f = [&](tg::Tape<double>& tape, const std::vector<V>& v) {
+    return tg::sum(tg::softmax(v[0]) * tape.constant(c));
+  };
+  const tg::GradcheckReport r = tg::gradgradcheck<double>(f, {kink_free({2, 4}, rng)});
+  INFO(r.table());
+  CHECK(r.passed());
+  CHECK(r.order == 2);
+  CHECK(r.table().rfind("gradgradcheck", 0) == 0);
+}
+
+TEST_CASE("gradgradcheck: every entry of the built-in catalog (every op and layer) has correct second derivatives") {
+  for (const tg::CatalogCheck& check : tg::gradcheck_catalog()) {
+    CAPTURE(check.name);
+    tg::Rng rng(7);
+    tg::GradcheckOptions options;
+    options.order = 2;
+    const tg::GradcheckReport report = check.run(rng, options);
+    INFO(report.table());
+    CHECK(report.passed());
+    CHECK(report["grad_output"].checked > 0);
+  }
+}
+
+TEST_CASE("gradgradcheck catches a wrong second-order rule that first-order gradcheck cannot see") {
+  // The first-order rule is right; the recorded one differentiates y instead of x (it drops the 2).
+  struct Square : tg::CustomOp<double> {
+    T x;
+    const char* name() const override { return "Square"; }
+    T forward(const tg::Inputs<double>& in) override {
+      x = in[0];
+      T y = x;
+      for (double& v : y) v *= v;
+      return y;
+    }
+    std::vector<T> backward(const T& g) override {
+      T dx = g;
+      for (std::size_t i = 0; i < dx.size(); ++i) dx[i] *= 2 * x[i];
+      return {dx};
+    }
+    std::vector<V> backward_on_tape(const V& g, const std::vector<V>& in, const V&) override { return {g * in[0]}; }
+  };
+  tg::Rng rng(3);
+  const std::vector<T> inputs{kink_free({3}, rng)};
+  const auto f = [](tg::Tape<double>&, const std::vector<V>& v) { return tg::apply<Square>({v[0]}); };
+  CHECK(tg::gradcheck<double>(f, inputs).passed());
+  const tg::GradcheckReport r = tg::gradgradcheck<double>(f, inputs);
+  CHECK_FALSE(r.passed());
+  CHECK(r.table().find("FAIL") != std::string::npos);
+}
+
+TEST_CASE("a custom op with its own backward_on_tape is differentiated twice") {
+  struct MySigmoid : tg::CustomOp<double> {
+    T out;
+    const char* name() const override { return "MySigmoid"; }
+    T forward(const tg::Inputs<double>& in) override {
+      out = in[0];
+      for (double& v : out) v = 1 / (1 + std::exp(-v));
+      return out;
+    }
+    std::vector<T> backward(const T& g) override {
+      T dx = g;
+      for (std::size_t i = 0; i < dx.size(); ++i) dx[i] *= out[i] * (1 - out[i]);
+      return {dx};
+    }
+    std::vector<V> backward_on_tape(const V& g, const std::vector<V>&, const V& y) override {
+      return {g * y * (1.0 - y)};
+    }
+  };
+  const std::vector<double> d = derivatives([](const V& x) { return tg::apply<MySigmoid>({x}); }, 0.3, 2);
+  const double s = 1 / (1 + std::exp(-0.3));
+  CHECK(d[0] == doctest::Approx(s * (1 - s)).epsilon(1e-15));
+  CHECK(d[1] == doctest::Approx(s * (1 - s) * (1 - 2 * s)).epsilon(1e-14));
+  tg::Rng rng(2);
+  const tg::GradcheckReport r = tg::gradgradcheck<double>(
+      [](tg::Tape<double>&, const std::vector<V>& v) { return tg::apply<MySigmoid>({v[0]}); }, {kink_free({2, 3}, rng)});
+  INFO(r.table());
+  CHECK(r.passed());
+}
+
+TEST_CASE("Hessian-vector product of a small MLP loss equals central differences of its gradient") {
+  tg::Rng rng(11);
+  tg::Parameter<double> w1("W1", kink_free({4, 5}, rng)), b1("b1", kink_free({5}, rng));
+  tg::Parameter<double> w2("W2", kink_free({5, 3}, rng)), b2("b2", kink_free({3}, rng));
+  const T x = kink_free({6, 4}, rng);
+  const std::vector<std::size_t> labels{0, 2, 1, 1, 0, 2};
+  std::vector<tg::Parameter<double>*> params{&w1, &b1, &w2, &b2};
+  const std::function<V(tg::Tape<double>&)> loss = [&](tg::Tape<double>& tape) {
+    const V h = tg::tanh(tg::affine(tape.constant(x), tape.parameter(w1), tape.parameter(b1)));
+    return tg::softmax_cross_entropy(tg::affine(h, tape.parameter(w2), tape.parameter(b2)), labels);
+  };
+  std::vector<T> v;
+  for (auto* p : params) v.push_back(T::randn(p->value.shape(), rng));
+  const std::vector<T> hv = tg::hessian_vector_product(loss, params, v);
+
+  const auto gradient_at = [&](double step) {  // the gradient at theta + step * v
+    std::vector<T> saved;
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      saved.push_back(params[k]->value);
+      for (std::size_t i = 0; i < v[k].size(); ++i) params[k]->value[i] += step * v[k][i];
+      params[k]->zero_grad();
+    }
+    tg::Tape<double> tape;
+    loss(tape).backward();
+    std::vector<T> g;
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      g.push_back(params[k]->grad);
+      params[k]->value = saved[k];
+    }
+    return g;
+  };
+  const double h = 1e-5;
+  const std::vector<T> up = gradient_at(h), down = gradient_at(-h);
+  double largest = 0;
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    REQUIRE(hv[k].shape() == params[k]->value.shape());
+    for (std::size_t i = 0; i < hv[k].size(); ++i) {
+      const double numerical = (up[k][i] - down[k][i]) / (2 * h);
+      CHECK(hv[k][i] == doctest::Approx(numerical).epsilon(1e-6).scale(1e-8));
+      largest = std::max(largest, std::abs(hv[k][i]));
+    }
+  }
+  CHECK(largest > 1e-2);  // a real curvature, not zeros
+  // H v is linear in v: H (2v) = 2 H v
+  std::vector<T> v2 = v;
+  for (T& t : v2)
+    for (double& e : t) e *= 2;
+  const std::vector<T> hv2 = tg::hessian_vector_product(loss, params, v2);
+  for (std::size_t k = 0; k < params.size(); ++k)
+    for (std::size_t i = 0; i < hv[k].size(); ++i) CHECK(hv2[k][i] == doctest::Approx(2 * hv[k][i]).epsilon(1e-12));
+}
+
+TEST_CASE("a second backward through a tape that did not record the first says what to do") {
+  tg::Tape<double> tape;
+  const V x = scalar_variable(tape, 2.0);
+  const V y = tg::tanh(x) * x;
+  y.backward();
+  CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("record the first one: root.backward(tapegrad::kCreateGraph)"),
+                       tg::TapeError);
+  CHECK_THROWS_WITH_AS(x.grad_var(), doctest::Contains("has no recorded gradient: backward ran without create_graph"),
+                       tg::TapeError);
+}
+
+TEST_CASE("differentiating a gradient that was not recorded is a TapeError naming create_graph") {
+  tg::Tape<double> tape;
+  const V x = scalar_variable(tape, 0.5);
+  const V gx = tg::grad(tg::tanh(x), {x})[0];  // no create_graph
+  CHECK(gx.item() == doctest::Approx(0.7864477329659274).epsilon(1e-15));
+  const char* what = "computed from a gradient that was not recorded";
+  CHECK_THROWS_WITH_AS(tg::grad(gx, {x}), doctest::Contains(what), tg::TapeError);
+  CHECK_THROWS_WITH_AS(gx.backward(), doctest::Contains(what), tg::TapeError);
+  const V later = gx * gx + 1.0;  // stays unrecorded through further ops
+  CHECK_THROWS_WITH_AS(later.backward(), doctest::Contains(what), tg::TapeError);
+}
+
+TEST_CASE("an op without a second-order rule stops create_graph with an error naming it, never a silent zero") {
+  struct Cube : tg::CustomOp<double> {
+    T x;
+    const char* name() const override { return "Cube"; }
+    T forward(const tg::Inputs<double>& in) override {
+      x = in[0];
+      T y = x;
+      for (double& v : y) v = v * v * v;
+      return y;
+    }
+    std::vector<T> backward(const T& g) override {
+      T dx = g;
+      for (std::size_t i = 0; i < dx.size(); ++i) dx[i] *= 3 * x[i] * x[i];
+      return {dx};
+    }
+  };
+  tg::Tape<double> tape;
+  const V x = scalar_variable(tape, 2.0);
+  const V y = tg::apply<Cube>({x}) + x;
+  CHECK(tg::grad(y, {x})[0].item() == 13);  // without create_graph its tensor backward serves
+  CHECK_THROWS_WITH_AS(tg::grad(y, {x}, tg::kCreateGraph),
+                       doctest::Contains("Cube: this custom op has no backward_on_tape"), tg::TapeError);
+  CHECK_THROWS_WITH_AS(y.backward(tg::kCreateGraph), doctest::Contains("Cube:"), tg::TapeError);
+  y.backward();  // first order is unaffected
+  CHECK(x.grad().item() == 13);
+}
