@@ -154,6 +154,18 @@ TEST_CASE("cli: gradcheck passes on built-in ops, names them, and fails on unkno
   CHECK(has(unknown.output, "no check named 'conv3d'"));
 }
 
+TEST_CASE("cli: gradcheck --order 2 checks second derivatives (gradgradcheck) and refuses other orders") {
+  const Result r = run("gradcheck --order 2 --verbose tanh conv2d BatchNorm");
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(has(r.output, "3 of 3 second-derivative checks (gradgradcheck) passed"));
+  CHECK(has(r.output, "gradgradcheck of tanh"));
+  CHECK(has(r.output, "grad_output"));
+  const Result bad = run("gradcheck --order 3 tanh");
+  CHECK(bad.code != 0);
+  CHECK(has(bad.output, "--order: 3 not in {1,2}"));
+}
+
 namespace {
 // Width and height from a PNG's IHDR chunk; {0, 0} if the file is not a PNG.
 std::pair<std::size_t, std::size_t> png_size(const std::string& path) {

@@ -47,6 +47,11 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
                       "also check a whole network for Fashion-MNIST's 1x28x28 images and 10 classes, on two images: "
                       "simple_conv, hidden sizes or a layer list (use --fast above ~100k parameters)");
   c.check->add_flag("--fast", c.fast, "random directional derivatives instead of every element");
+  c.check->add_option("--order", c.order,
+                      "1: first derivatives; 2: second derivatives (gradgradcheck: the gradients recorded with "
+                      "create_graph, differentiated again)")
+      ->check(CLI::IsMember({1, 2}))
+      ->capture_default_str();
   c.check->add_flag("--verbose", c.verbose, "print every report table");
   c.check->add_option("--seed", c.seed, "inputs and upstream gradients")->capture_default_str();
 

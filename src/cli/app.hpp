@@ -26,6 +26,7 @@ struct Command {
   std::vector<std::string> names;
   std::string check_net;
   bool fast = false, verbose = false;
+  int order = 1;
   std::uint64_t seed = 1;
   std::string demo = "apple", graph_model, graph_data = tapegrad::default_data_dir(), graph_out = "out";
   bool graph_steps = false;

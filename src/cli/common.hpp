@@ -69,7 +69,7 @@ int graph(const std::string& demo, const std::string& model, const std::string& 
 /// `tapegrad summary`: the network of `run`'s options, as a table and a layer diagram.
 int summary(const RunOptions& run, std::size_t features, std::size_t classes);
 /// `tapegrad gradcheck`: the catalog's checks (or those named), and the network `net` if given.
-int gradcheck(const std::vector<std::string>& names, const std::string& net, bool fast, std::uint64_t seed,
+int gradcheck(const std::vector<std::string>& names, const std::string& net, bool fast, int order, std::uint64_t seed,
               bool verbose);
 
 }  // namespace cli

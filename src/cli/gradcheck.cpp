@@ -1,5 +1,5 @@
-// `tapegrad gradcheck`: every built-in op and layer (or those named) checked in double; the exit code says
-// whether all passed.
+// `tapegrad gradcheck`: every built-in op and layer (or those named) checked in double, first derivatives or
+// (--order 2) second ones; the exit code says whether all passed.
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
@@ -7,7 +7,7 @@
 
 namespace cli {
 
-int gradcheck(const std::vector<std::string>& names, const std::string& net, bool fast, std::uint64_t seed,
+int gradcheck(const std::vector<std::string>& names, const std::string& net, bool fast, int order, std::uint64_t seed,
               bool verbose) {
   const auto& catalog = tg::gradcheck_catalog();
   std::vector<const tg::CatalogCheck*> chosen;
@@ -38,6 +38,7 @@ int gradcheck(const std::vector<std::string>& names, const std::string& net, boo
   tg::GradcheckOptions options;
   options.fast = fast;
   options.seed = seed;
+  options.order = order;
   std::vector<std::vector<std::string>> rows;
   std::size_t failed = 0;
   for (const tg::CatalogCheck* check : chosen) {
@@ -61,8 +62,8 @@ int gradcheck(const std::vector<std::string>& names, const std::string& net, boo
   fmt::print("{}", table({"check", "family", "tensors", fast ? "directions" : "elements", "mean|a-n|", "max|a-n|",
                           "max rel", "result"},
                          rows));
-  fmt::print("{} of {} checks passed ({} mode, double, seed {})\n", chosen.size() - failed, chosen.size(),
-             fast ? "fast" : "full", seed);
+  fmt::print("{} of {} {} passed ({} mode, double, seed {})\n", chosen.size() - failed, chosen.size(),
+             order == 2 ? "second-derivative checks (gradgradcheck)" : "checks", fast ? "fast" : "full", seed);
   return failed == 0 ? 0 : 1;
 }
 

@@ -42,7 +42,7 @@ int run(cli::Command& c, CLI::App&) {
                         : cli::compare_networks(c.compare_run, c.compare_opts, c.threshold);
     if (*c.train) return cli::train(c.train_run, c.train_opt, c.save, c.resume, c.given_train_options());
     if (*c.eval) return cli::evaluate(c.model, c.eval_data, c.eval_limit, c.misclassified);
-    if (*c.check) return cli::gradcheck(c.names, c.check_net, c.fast, c.seed, c.verbose);
+    if (*c.check) return cli::gradcheck(c.names, c.check_net, c.fast, c.order, c.seed, c.verbose);
     if (*c.graph) return cli::graph(c.demo, c.graph_model, c.graph_data, c.graph_out, c.graph_steps);
     if (*c.summary) return cli::summary(c.summary_run, c.summary_features, c.summary_classes);
     if (*c.rules) {
