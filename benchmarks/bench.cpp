@@ -232,6 +232,62 @@ Stats gradcheck_torch(bool fast, int reps) {
       fast ? 1 : 0, reps);
 }
 
+// ---- Hessian-vector product of the 784-100-10 MLP loss (ReLU, softmax cross-entropy), batch 100, float64:
+// the gradient recorded (create_graph), <g, v>, and its gradient
+struct HvpProblem {
+  explicit HvpProblem(const tg::Dataset& data) {
+    tg::Rng rng(5);
+    for (const tg::Shape& s : {tg::Shape{784, 100}, tg::Shape{100}, tg::Shape{100, 10}, tg::Shape{10}}) {
+      tg::Tensor<double> initial = tg::Tensor<double>::randn(s, rng);
+      for (double& e : initial) e *= 0.05;
+      params.emplace_back("p", initial);
+      v.push_back(tg::Tensor<double>::randn(s, rng));
+    }
+    std::vector<std::size_t> rows(100);
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+    data.gather(rows.data(), rows.size(), x, labels);
+  }
+  std::vector<tg::Parameter<double>> params;
+  std::vector<tg::Tensor<double>> v;
+  tg::Tensor<double> x;
+  std::vector<std::size_t> labels;
+};
+
+Stats hvp_tapegrad(HvpProblem& p, int reps) {
+  std::vector<tg::Parameter<double>*> params;
+  for (auto& q : p.params) params.push_back(&q);
+  const std::function<tg::Var<double>(tg::Tape<double>&)> loss = [&](tg::Tape<double>& tape) {
+    const auto h = tg::relu(tg::affine(tape.constant_ref(p.x), tape.parameter(p.params[0]), tape.parameter(p.params[1])));
+    return tg::softmax_cross_entropy(tg::affine(h, tape.parameter(p.params[2]), tape.parameter(p.params[3])), p.labels);
+  };
+  return bench::measure([&] { tg::hessian_vector_product(loss, params, p.v); }, 5, reps);
+}
+
+Stats hvp_torch(const HvpProblem& p, int reps) {
+  const auto as_torch = [](const tg::Tensor<double>& t) {
+    std::vector<int64_t> dims(t.shape().dims().begin(), t.shape().dims().end());
+    return torch::from_blob(const_cast<double*>(t.data()), dims, torch::kFloat64).clone();
+  };
+  std::vector<torch::Tensor> params, v;
+  for (std::size_t k = 0; k < p.params.size(); ++k) {
+    params.push_back(as_torch(p.params[k].value).requires_grad_(true));
+    v.push_back(as_torch(p.v[k]));
+  }
+  const torch::Tensor x = as_torch(p.x);
+  std::vector<int64_t> label_values(p.labels.begin(), p.labels.end());
+  const torch::Tensor y = torch::tensor(label_values, torch::kLong);
+  return bench::measure(
+      [&] {
+        const auto h = torch::relu(torch::addmm(params[1], x, params[0]));
+        const auto loss = torch::nn::functional::cross_entropy(torch::addmm(params[3], h, params[2]), y);
+        const auto g = torch::autograd::grad({loss}, params, {}, true, true);
+        torch::Tensor dot = (g[0] * v[0]).sum();
+        for (std::size_t k = 1; k < g.size(); ++k) dot = dot + (g[k] * v[k]).sum();
+        const auto hv = torch::autograd::grad({dot}, params);
+      },
+      5, reps);
+}
+
 // ---- memory
 double allocations_per_step_tapegrad(const tg::Dataset& data) {
   bench::TapegradStep<float> m = mlp_step<float>(data, 100);
@@ -325,6 +381,12 @@ int main(int argc, char** argv) {
       gradcheck_torch(false, 3), "80,068 elements, 2 forward passes each");
   report.add("gradcheck of Linear 784x100 (batch 2, float64), fast", "ms", 1e3, gradcheck_tapegrad(true, 20),
       gradcheck_torch(true, 20), "8 directions per tensor");
+  fmt::print(stderr, "Hessian-vector product\n");
+  {
+    HvpProblem hvp(data.train);
+    report.add("Hessian-vector product of the 784-100-10 MLP loss (ReLU, batch 100, float64)", "ms", 1e3,
+        hvp_tapegrad(hvp, 200), hvp_torch(hvp, 200), "double backward: gradient with create_graph, then grad of <g, v>");
+  }
   fmt::print(stderr, "memory\n");
   const double allocs_ours = allocations_per_step_tapegrad(data.train);
   const double allocs_theirs = allocations_per_step_torch(tx, ty);

@@ -170,8 +170,18 @@ Var<T> transpose(const Var<T>& a, std::vector<std::size_t> permutation) {
     for (std::size_t i = 0; i < permutation.size(); ++i) r.op->inverse[permutation[i]] = i;
   }
   r.output.resize(Shape(std::move(dims)));
+  const Tensor<T>& x = r.var.tape().value(a.index());
+  if (in.rank() == 2 && permutation[0] == 1) {  // a matrix (the recorded matmul rules' case): in cache-sized tiles
+    const std::size_t rows = in[0], cols = in[1], tile = 32;
+    T* y = r.output.data();
+    for (std::size_t i0 = 0; i0 < rows; i0 += tile)
+      for (std::size_t j0 = 0; j0 < cols; j0 += tile)
+        for (std::size_t i = i0; i < std::min(rows, i0 + tile); ++i)
+          for (std::size_t j = j0; j < std::min(cols, j0 + tile); ++j) y[j * rows + i] = x[i * cols + j];
+    return finish(r.var);
+  }
   auto z = detail::view(r.output);
-  xt::noalias(z) = xt::transpose(detail::view(r.var.tape().value(a.index())), permutation);
+  xt::noalias(z) = xt::transpose(detail::view(x), permutation);
   return finish(r.var);
 }
 
