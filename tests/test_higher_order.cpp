@@ -220,6 +220,13 @@ TEST_CASE("Hessian-vector product of a small MLP loss equals central differences
     }
   }
   CHECK(largest > 1e-2);  // a real curvature, not zeros
+  // on a reused tape: the same numbers, call after call
+  tg::Tape<double> reused;
+  for (int call = 0; call < 2; ++call) {
+    const std::vector<T> again = tg::hessian_vector_product(reused, loss, params, v);
+    for (std::size_t k = 0; k < params.size(); ++k)
+      for (std::size_t i = 0; i < hv[k].size(); ++i) CHECK(again[k][i] == hv[k][i]);
+  }
   // H v is linear in v: H (2v) = 2 H v
   std::vector<T> v2 = v;
   for (T& t : v2)
@@ -277,4 +284,28 @@ TEST_CASE("an op without a second-order rule stops create_graph with an error na
   CHECK_THROWS_WITH_AS(y.backward(tg::kCreateGraph), doctest::Contains("Cube:"), tg::TapeError);
   y.backward();  // first order is unaffected
   CHECK(x.grad().item() == 13);
+}
+
+TEST_CASE("matmul with transposed operands: values, both rules, and the shape errors") {
+  tg::Tape<double> tape;
+  const V a = tape.variable(T{{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}});  // (3, 2)
+  const V b = tape.variable(T{{1.0, 0.0}, {2.0, 1.0}});              // (2, 2)
+  // a^T a = [[35, 44], [44, 56]]; a b^T row 0 = [1, 4]
+  const V ata = tg::matmul(a, a, true, false);
+  CHECK(ata.shape() == tg::Shape{2, 2});
+  CHECK(ata.value()[0] == 35);
+  CHECK(ata.value()[1] == 44);
+  CHECK(ata.value()[3] == 56);
+  const V abt = tg::matmul(a, b, false, true);
+  CHECK(abt.value()[0] == 1);
+  CHECK(abt.value()[1] == 4);
+  // d sum(a^T a) / da = a (1 1^T) + a (1 1^T): each entry is twice its row's sum
+  const V da = tg::grad(tg::sum(ata), {a}, tg::kCreateGraph)[0];
+  CHECK(da.value()[0] == 6);
+  CHECK(da.value()[5] == 22);
+  CHECK_THROWS_WITH_AS(tg::matmul(a, a, false, false), doctest::Contains("inner dimensions differ: (3, 2) and (3, 2)"),
+                       tg::ShapeError);
+  const V row = tape.variable(T{1.0, 2.0});
+  CHECK_THROWS_WITH_AS(tg::matmul(row, b, true, false), doctest::Contains("transposed operands must be matrices"),
+                       tg::ShapeError);
 }

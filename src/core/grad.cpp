@@ -39,6 +39,14 @@ template <class T>
 std::vector<Tensor<T>> hessian_vector_product(const std::function<Var<T>(Tape<T>&)>& f,
                                               const std::vector<Parameter<T>*>& params,
                                               const std::vector<Tensor<T>>& v) {
+  Tape<T> tape;
+  return hessian_vector_product(tape, f, params, v);
+}
+
+template <class T>
+std::vector<Tensor<T>> hessian_vector_product(Tape<T>& tape, const std::function<Var<T>(Tape<T>&)>& f,
+                                              const std::vector<Parameter<T>*>& params,
+                                              const std::vector<Tensor<T>>& v) {
   if (v.size() != params.size())
     throw ValueError(fmt::format("hessian_vector_product: {} vectors for {} parameters", v.size(), params.size()));
   for (std::size_t k = 0; k < params.size(); ++k) {
@@ -47,7 +55,7 @@ std::vector<Tensor<T>> hessian_vector_product(const std::function<Var<T>(Tape<T>
       throw ShapeError(fmt::format("hessian_vector_product: v[{}] has shape {} but parameter '{}' has shape {}", k,
                                    v[k].shape().str(), params[k]->name, params[k]->value.shape().str()));
   }
-  Tape<T> tape;
+  tape.clear();
   const Var<T> y = f(tape);
   // A parameter read more than once has the sum of its uses' gradients.
   std::vector<Var<T>> uses;
@@ -78,6 +86,9 @@ std::vector<Tensor<T>> hessian_vector_product(const std::function<Var<T>(Tape<T>
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                                  \
   template std::vector<Var<T>> grad(const Var<T>&, const std::vector<Var<T>>&, GradOptions);                  \
+  template std::vector<Tensor<T>> hessian_vector_product(Tape<T>&, const std::function<Var<T>(Tape<T>&)>&,      \
+                                                         const std::vector<Parameter<T>*>&,                      \
+                                                         const std::vector<Tensor<T>>&);                         \
   template std::vector<Tensor<T>> hessian_vector_product(const std::function<Var<T>(Tape<T>&)>&,                \
                                                          const std::vector<Parameter<T>*>&,                      \
                                                          const std::vector<Tensor<T>>&);

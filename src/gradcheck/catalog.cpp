@@ -105,6 +105,17 @@ std::vector<CatalogCheck> build() {
       },
       // all three forms at once: (m,k)(k,n), (m,k)(k), (m)(m,k)
       [](auto&, const Vs& v) { return sum(matmul(v[0], v[1])) + sum(matmul(v[0], v[2])) * matmul(v[3], v[0]); }));
+  // all four transposition flags at once; 1-3 rows, so that the gemv path (one or two rows) is checked too
+  c.push_back({"matmul (transposed operands)", "linalg", [](Rng& rng, const GradcheckOptions& o) {
+                 const std::size_t m = 1 + rng.below(3);
+                 return gradcheck<double>(
+                     [](auto&, const Vs& v) {
+                       return matmul(v[0], v[2], false, false) + matmul(v[0], v[1], false, true) +
+                              matmul(v[3], v[2], true, false) + matmul(v[3], v[1], true, true);
+                     },
+                     {kink_free({m, 4}, rng), kink_free({5, 4}, rng), kink_free({4, 5}, rng), kink_free({4, m}, rng)},
+                     o);
+               }});
   c.push_back(entry(
       "affine", "linalg",
       [](Rng& rng) {

@@ -13,37 +13,52 @@ namespace tapegrad {
 
 namespace {
 
-// A 1-D A is read as a row (1, k) and a 1-D B as a column (k, 1).
-// Z (m, n) = A (m, k) B (k, n) with A and B an op's inputs 0 and 1: dA = G B^T, dB = A^T G, straight into the
-// gradient buffers. Shared by matmul and affine.
+// Y (m, n) = op(A) op(B), with op(A) (m, k) and op(B) (k, n), A and B an op's inputs 0 and 1 (op transposes
+// when the flag is set; a 1-D A is read as a row (1, k) and a 1-D B as a column (k, 1)). With dA' = G op(B)^T and
+// dB' = op(A)^T G, dA is dA' (or its transpose, B' G^T, when A was transposed) and dB is dB' (or G^T A'): each one
+// BLAS call straight into the gradient buffer, reading the operands transposed in place. Shared by matmul and
+// affine.
 struct Product {
   std::size_t m = 0, n = 0, k = 0;
+  bool trans_a = false, trans_b = false;
   template <class T>
   void backward(BackwardContext<T>& d) const {
     const T* g = d.grad_output().data();
+    const T* a = d.input(0).data();
+    const T* b = d.input(1).data();
     if (d.needs_grad(0)) {
       bool overwrite = false;  // beta = 0 when nothing was added to dA yet: no zero-fill, no read
       T* da = d.input_grad_to_overwrite(0, overwrite).data();
-      detail::gemm<T>(false, true, m, k, n, g, d.input(1).data(), overwrite ? T(0) : T(1), da);
+      const T beta = overwrite ? T(0) : T(1);
+      if (!trans_a) detail::gemm<T>(false, !trans_b, m, k, n, g, b, beta, da);  // G op(B)^T
+      else detail::gemm<T>(trans_b, true, k, m, n, b, g, beta, da);              // op(B) G^T
     }
-    if (d.needs_grad(1)) detail::gemm<T>(true, false, k, n, m, d.input(0).data(), g, T(1), d.input_grad(1).data());
+    if (d.needs_grad(1)) {
+      T* db = d.input_grad(1).data();
+      if (!trans_b) detail::gemm<T>(!trans_a, false, k, n, m, a, g, T(1), db);  // op(A)^T G
+      else detail::gemm<T>(true, trans_a, n, k, m, g, a, T(1), db);             // G^T op(A)
+    }
   }
-  // The same products on the tape; 1-D operands are viewed as the matrices above and the results viewed back.
+  // The same products on the tape, as transposed-operand matmuls (no transposed copies); 1-D operands are
+  // viewed as the matrices above and the results viewed back.
   template <class T>
   void backward_on_tape(TapeBackwardContext<T>& d) const {
     const auto as = [](const Var<T>& v, const Shape& shape) { return v.shape() == shape ? v : reshape(v, shape); };
     const Var<T> g = as(d.grad_output(), Shape{m, n});
+    const Var<T> a = as(d.input(0), trans_a ? Shape{k, m} : Shape{m, k});
+    const Var<T> b = as(d.input(1), trans_b ? Shape{n, k} : Shape{k, n});
     if (d.needs_grad(0))
-      d.accumulate(0, as(matmul(g, transpose(as(d.input(1), Shape{k, n}))), d.input(0).shape()));
+      d.accumulate(0, as(trans_a ? matmul(b, g, trans_b, true) : matmul(g, b, false, !trans_b), d.input(0).shape()));
     if (d.needs_grad(1))
-      d.accumulate(1, as(matmul(transpose(as(d.input(0), Shape{m, k})), g), d.input(1).shape()));
+      d.accumulate(1, as(trans_b ? matmul(g, a, true, trans_a) : matmul(a, g, !trans_a, false), d.input(1).shape()));
   }
 };
 
 template <class T>
 struct MatMulOp final : Op<T> {
-  static constexpr const char* forward_text = "y = a b  (matrix product)";
-  static constexpr const char* backward_text = "da = g b^T;  db = a^T g";
+  static constexpr const char* forward_text = "y = a b  (matrix product; a^T or b^T when asked, read in place)";
+  static constexpr const char* backward_text =
+      "da = g b^T;  db = a^T g  (transposed operands: da = b g^T for a^T, db = g^T a for b^T)";
   Product product;
   void backward(BackwardContext<T>& d) override { product.backward(d); }
   void backward_on_tape(TapeBackwardContext<T>& d) override { product.backward_on_tape(d); }
@@ -100,6 +115,26 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
 }
 
 template <class T>
+Var<T> matmul(const Var<T>& a, const Var<T>& b, bool transpose_a, bool transpose_b) {
+  const Shape& sa = a.shape();
+  const Shape& sb = b.shape();
+  if (sa.rank() != 2 || sb.rank() != 2)
+    throw ShapeError(fmt::format("matmul: transposed operands must be matrices, got {} and {}", sa.str(), sb.str()));
+  const std::size_t m = transpose_a ? sa[1] : sa[0], k = transpose_a ? sa[0] : sa[1];
+  const std::size_t kb = transpose_b ? sb[1] : sb[0], n = transpose_b ? sb[0] : sb[1];
+  if (k != kb)
+    throw ShapeError(fmt::format("matmul: inner dimensions differ: {}{} and {}{} ({} vs {})", sa.str(),
+                                 transpose_a ? "^T" : "", sb.str(), transpose_b ? "^T" : "", k, kb));
+  auto r = record<MatMulOp<T>>("matmul", {a, b});
+  if (r.op) r.op->product = {m, n, k, transpose_a, transpose_b};
+  r.output.resize({m, n});
+  const Tape<T>& tape = r.var.tape();
+  detail::gemm<T>(transpose_a, transpose_b, m, n, k, tape.value(a.index()).data(), tape.value(b.index()).data(), T(0),
+                  r.output.data());
+  return finish(r.var);
+}
+
+template <class T>
 Var<T> matmul(const Var<T>& a, const Tensor<T>& b) { return matmul(a, a.tape().constant(b)); }
 template <class T>
 Var<T> matmul(const Tensor<T>& a, const Var<T>& b) { return matmul(b.tape().constant(a), b); }
@@ -126,6 +161,7 @@ Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
 
 #define TAPEGRAD_INSTANTIATE(T)                                            \
   template Var<T> matmul(const Var<T>&, const Var<T>&);                    \
+  template Var<T> matmul(const Var<T>&, const Var<T>&, bool, bool);        \
   template Var<T> matmul(const Var<T>&, const Tensor<T>&);                 \
   template Var<T> matmul(const Tensor<T>&, const Var<T>&);                 \
   template Var<T> affine(const Var<T>&, const Var<T>&, const Var<T>&);

@@ -212,6 +212,17 @@ Var<T> flatten_rows(const Var<T>& a) {
   return copy_reshaped(a, std::initializer_list<std::size_t>{rows, columns});
 }
 
+// Whether broadcasting `from` to `to` repeats `from` whole: its extents, leading 1s aside, are `to`'s last ones.
+bool repeats_whole(const Shape& from, const Shape& to) {
+  std::size_t first = 0;
+  while (first < from.rank() && from[first] == 1) ++first;
+  const std::size_t rank = from.rank() - first;
+  if (rank == 0 || rank > to.rank()) return false;
+  for (std::size_t i = 0; i < rank; ++i)
+    if (from[first + i] != to[to.rank() - rank + i]) return false;
+  return true;
+}
+
 template <class T>
 Var<T> broadcast_to(const Var<T>& a, const Shape& shape) {
   numel_for(shape, "broadcast_to");
@@ -219,8 +230,17 @@ Var<T> broadcast_to(const Var<T>& a, const Shape& shape) {
     throw ShapeError(fmt::format("broadcast_to: cannot broadcast {} to {}", a.shape().str(), shape.str()));
   auto r = record<BroadcastOp<T>>("broadcast_to", {a});
   r.output.resize(shape);
+  const Tensor<T>& x = r.var.tape().value(a.index());
+  if (x.size() == 1) {  // a scalar everywhere (the recorded rule of a full sum)
+    r.output.fill(x[0]);
+    return finish(r.var);
+  }
+  if (repeats_whole(a.shape(), shape)) {  // x repeated as one block (a row over a batch): copies, no odometer
+    for (std::size_t at = 0; at < r.output.size(); at += x.size()) std::copy(x.begin(), x.end(), r.output.data() + at);
+    return finish(r.var);
+  }
   auto z = detail::view(r.output);
-  xt::noalias(z) = xt::broadcast(detail::view(r.var.tape().value(a.index())), shape.dims());
+  xt::noalias(z) = xt::broadcast(detail::view(x), shape.dims());
   return finish(r.var);
 }
 

@@ -33,9 +33,23 @@ template <class T>
 std::vector<Tensor<T>> hessian_vector_product(const std::function<Var<T>(Tape<T>&)>& f,
                                               const std::vector<Parameter<T>*>& params,
                                               const std::vector<Tensor<T>>& v);
+/// The same on `tape`, cleared first and left holding the computation: repeated products (a conjugate-gradient
+/// loop) reuse its buffers instead of allocating them each time.
+template <class T>
+std::vector<Tensor<T>> hessian_vector_product(Tape<T>& tape, const std::function<Var<T>(Tape<T>&)>& f,
+                                              const std::vector<Parameter<T>*>& params,
+                                              const std::vector<Tensor<T>>& v);
 
 extern template std::vector<Var<float>> grad(const Var<float>&, const std::vector<Var<float>>&, GradOptions);
 extern template std::vector<Var<double>> grad(const Var<double>&, const std::vector<Var<double>>&, GradOptions);
+extern template std::vector<Tensor<float>> hessian_vector_product(Tape<float>&,
+                                                                  const std::function<Var<float>(Tape<float>&)>&,
+                                                                  const std::vector<Parameter<float>*>&,
+                                                                  const std::vector<Tensor<float>>&);
+extern template std::vector<Tensor<double>> hessian_vector_product(Tape<double>&,
+                                                                   const std::function<Var<double>(Tape<double>&)>&,
+                                                                   const std::vector<Parameter<double>*>&,
+                                                                   const std::vector<Tensor<double>>&);
 extern template std::vector<Tensor<float>> hessian_vector_product(const std::function<Var<float>(Tape<float>&)>&,
                                                                   const std::vector<Parameter<float>*>&,
                                                                   const std::vector<Tensor<float>>&);

@@ -13,6 +13,11 @@ Var<T> matmul(const Var<T>& a, const Tensor<T>& b);
 template <class T>
 Var<T> matmul(const Tensor<T>& a, const Var<T>& b);
 
+/// op(a)·op(b) for matrices, op transposing where asked: matmul(a, b, false, true) is a·bᵀ with no copy of bᵀ
+/// (BLAS reads b transposed). What the recorded rules of matmul and affine use.
+template <class T>
+Var<T> matmul(const Var<T>& a, const Var<T>& b, bool transpose_a, bool transpose_b);
+
 /// The book's Affine: x W + b for x (N, in), W (in, out), b (out). One op: dW = x^T G, db = column sums of G,
 /// dx = G W^T.
 template <class T>
