@@ -309,3 +309,29 @@ TEST_CASE("matmul with transposed operands: values, both rules, and the shape er
   CHECK_THROWS_WITH_AS(tg::matmul(row, b, true, false), doctest::Contains("transposed operands must be matrices"),
                        tg::ShapeError);
 }
+
+namespace {
+// An op written one level down (Op<T> and record), with a buffer rule only.
+struct Twice final : tg::Op<double> {
+  void backward(tg::BackwardContext<double>& d) override {
+    if (!d.needs_grad(0)) return;
+    tg::Tensor<double>& dx = d.input_grad(0);
+    for (std::size_t i = 0; i < dx.size(); ++i) dx[i] += 2 * d.grad_output()[i];
+  }
+};
+V twice(const V& x) {
+  auto r = tg::record<Twice>("twice", {x});
+  r.output = x.value();
+  for (double& v : r.output) v *= 2;
+  return tg::finish(r.var);
+}
+}  // namespace
+
+TEST_CASE("an Op<T> without backward_on_tape: grad() without create_graph uses its buffer rule, create_graph names it") {
+  tg::Tape<double> tape;
+  const V x = scalar_variable(tape, 3.0);
+  const V y = twice(x) * x;  // 2x^2
+  CHECK(tg::grad(y, {x})[0].item() == 12);
+  CHECK_THROWS_WITH_AS(tg::grad(y, {x}, tg::kCreateGraph),
+                       doctest::Contains("twice: this op has no second-order rule (backward_on_tape)"), tg::TapeError);
+}
