@@ -16,6 +16,7 @@
 #include "tapegrad/core/error.hpp"
 #include "tapegrad/core/grad_mode.hpp"
 #include "tapegrad/core/op.hpp"
+#include "tapegrad/ops/shaping.hpp"
 #include "tapegrad/xtensor.hpp"
 
 namespace tapegrad::detail {
@@ -91,6 +92,19 @@ template <class T, class E>
 void accumulate_expr(BackwardContext<T>& d, std::size_t k, const E& e) {
   if (d.needs_grad(k)) add_sum_to(d.input_grad(k), e);
 }
+/// to[indices[i]] += from[i], skipping kNoElement: gather's gradient and scatter_add's value.
+template <class T>
+void scatter_add_into(const T* from, const std::vector<std::size_t>& indices, T* to) {
+  for (std::size_t i = 0; i < indices.size(); ++i)
+    if (indices[i] != kNoElement) to[indices[i]] += from[i];
+}
+/// to[i] += from[indices[i]], skipping kNoElement: gather's value and scatter_add's gradient.
+template <class T>
+void gather_add_into(const T* from, const std::vector<std::size_t>& indices, T* to) {
+  for (std::size_t i = 0; i < indices.size(); ++i)
+    if (indices[i] != kNoElement) to[i] += from[indices[i]];
+}
+
 /// xtensor views of the upstream gradient and of input k.
 template <class T>
 auto grad_view(const BackwardContext<T>& d) { return view(d.grad_output()); }

@@ -89,9 +89,7 @@ struct MaxOp final : Op<T> {
   static constexpr const char* backward_text = "dx = g at the first maximal element of each slice, else 0";
   std::vector<std::size_t> argmax;  // flat input offsets
   void backward(BackwardContext<T>& d) override {
-    if (!d.needs_grad(0)) return;
-    Tensor<T>& dx = d.input_grad(0);
-    for (std::size_t i = 0; i < argmax.size(); ++i) dx[argmax[i]] += d.grad_output()[i];
+    if (d.needs_grad(0)) detail::scatter_add_into(d.grad_output().data(), argmax, d.input_grad(0).data());
   }
   void backward_on_tape(TapeBackwardContext<T>& d) override {
     d.accumulate(0, scatter_add(d.grad_output(), argmax, d.input(0).shape()));

@@ -74,18 +74,15 @@ struct SumToOp final : Op<T> {
   }
 };
 
-// gather and scatter_add move values by one index list, each the other's adjoint (and so its gradient).
+// gather and scatter_add move values by one index list, each the other's adjoint (and so its gradient; the
+// kernels in ops/kernel.hpp).
 template <class T>
 struct GatherOp final : Op<T> {
   static constexpr const char* forward_text = "y[i] = x[index_i]  (0 where index_i is kNoElement)";
   static constexpr const char* backward_text = "dx[index_i] += g[i]";
   std::vector<std::size_t> indices;
   void backward(BackwardContext<T>& d) override {
-    if (!d.needs_grad(0)) return;
-    T* dx = d.input_grad(0).data();
-    const T* g = d.grad_output().data();
-    for (std::size_t i = 0; i < indices.size(); ++i)
-      if (indices[i] != kNoElement) dx[indices[i]] += g[i];
+    if (d.needs_grad(0)) detail::scatter_add_into(d.grad_output().data(), indices, d.input_grad(0).data());
   }
   void backward_on_tape(TapeBackwardContext<T>& d) override {
     d.accumulate(0, scatter_add(d.grad_output(), indices, d.input(0).shape()));
@@ -98,11 +95,7 @@ struct ScatterAddOp final : Op<T> {
   static constexpr const char* backward_text = "dx[i] = g[index_i]  (0 where index_i is kNoElement)";
   std::vector<std::size_t> indices;
   void backward(BackwardContext<T>& d) override {
-    if (!d.needs_grad(0)) return;
-    T* dx = d.input_grad(0).data();
-    const T* g = d.grad_output().data();
-    for (std::size_t i = 0; i < indices.size(); ++i)
-      if (indices[i] != kNoElement) dx[i] += g[indices[i]];
+    if (d.needs_grad(0)) detail::gather_add_into(d.grad_output().data(), indices, d.input_grad(0).data());
   }
   void backward_on_tape(TapeBackwardContext<T>& d) override {
     d.accumulate(0, gather(d.grad_output(), indices, d.input(0).shape()));
@@ -297,9 +290,7 @@ Var<T> scatter_add(const Var<T>& a, const std::vector<std::size_t>& indices, con
   if (r.op) r.op->indices = indices;
   r.output.resize(shape);
   r.output.fill(T(0));
-  const T* x = r.var.tape().value(a.index()).data();
-  for (std::size_t i = 0; i < indices.size(); ++i)
-    if (indices[i] != kNoElement) r.output[indices[i]] += x[i];
+  detail::scatter_add_into(r.var.tape().value(a.index()).data(), indices, r.output.data());
   return finish(r.var);
 }
 
