@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/gradient_dot.hpp"
+
 #include "tapegrad/core/error.hpp"
 #include "tapegrad/core/op.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
@@ -23,9 +25,7 @@ std::vector<Var<T>> grad(const Var<T>& root, const std::vector<Var<T>>& inputs, 
                                   "tape.variable() or tape.parameter()",
                                   k, inputs[k].op(), inputs[k].shape().str()));
   }
-  Tensor<T> ones(root_shape);
-  ones.fill(T(1));
-  const std::vector<std::uint32_t> grads = tape.gradient_nodes(root, tape.constant(ones), options.create_graph);
+  const std::vector<std::uint32_t> grads = tape.gradient_nodes(root, options.create_graph);
   std::vector<Var<T>> out;
   out.reserve(inputs.size());
   for (const Var<T>& x : inputs) {
@@ -56,33 +56,47 @@ std::vector<Tensor<T>> hessian_vector_product(Tape<T>& tape, const std::function
                                    v[k].shape().str(), params[k]->name, params[k]->value.shape().str()));
   }
   tape.clear();
-  const Var<T> y = f(tape);
-  // A parameter read more than once has the sum of its uses' gradients.
-  std::vector<Var<T>> uses;
-  std::vector<std::size_t> owner;
-  for (std::size_t k = 0; k < params.size(); ++k)
-    for (const Var<T>& use : tape.uses_of(*params[k])) {
-      uses.push_back(use);
-      owner.push_back(k);
-    }
-  if (uses.empty()) throw ValueError("hessian_vector_product: f read none of the parameters (through tape.parameter)");
-  const std::vector<Var<T>> g = grad(y, uses, kCreateGraph);
-  Var<T> g_dot_v;
-  for (std::size_t u = 0; u < uses.size(); ++u) {
-    const Var<T> term = sum(g[u] * tape.constant(v[owner[u]]));
-    g_dot_v = u == 0 ? term : g_dot_v + term;
-  }
+  const detail::GradientDot<T> g_dot_v = detail::gradient_dot("hessian_vector_product", f(tape), params, v);
   std::vector<Tensor<T>> hv;
   for (Parameter<T>* p : params) hv.push_back(Tensor<T>::zeros(p->value.shape()));
-  if (!g_dot_v.requires_grad()) return hv;  // f is linear in the parameters: H = 0
-  const std::vector<Var<T>> h = grad(g_dot_v, uses);
-  for (std::size_t u = 0; u < uses.size(); ++u) {
+  if (!g_dot_v.value.requires_grad()) return hv;  // f is linear in the parameters: H = 0
+  const std::vector<Var<T>> h = grad(g_dot_v.value, g_dot_v.uses);
+  for (std::size_t u = 0; u < g_dot_v.uses.size(); ++u) {
     const Tensor<T>& part = h[u].value();
-    Tensor<T>& target = hv[owner[u]];
+    Tensor<T>& target = hv[g_dot_v.owner[u]];
     for (std::size_t i = 0; i < part.size(); ++i) target[i] += part[i];
   }
   return hv;
 }
+
+namespace detail {
+
+template <class T>
+GradientDot<T> gradient_dot(const char* op, const Var<T>& root, const std::vector<Parameter<T>*>& params,
+                            const std::vector<Tensor<T>>& v) {
+  Tape<T>& tape = root.tape();
+  GradientDot<T> out;
+  for (std::size_t k = 0; k < params.size(); ++k)
+    for (const Var<T>& use : tape.uses_of(*params[k])) {
+      out.uses.push_back(use);
+      out.owner.push_back(k);
+    }
+  if (out.uses.empty())
+    throw ValueError(fmt::format("{}: the function read none of the parameters (through tape.parameter)", op));
+  const std::vector<Var<T>> g = grad(root, out.uses, kCreateGraph);
+  for (std::size_t u = 0; u < out.uses.size(); ++u) {
+    const Var<T> term = sum(g[u] * tape.constant(v[out.owner[u]]));
+    out.value = u == 0 ? term : out.value + term;
+  }
+  return out;
+}
+
+template GradientDot<float> gradient_dot(const char*, const Var<float>&, const std::vector<Parameter<float>*>&,
+                                         const std::vector<Tensor<float>>&);
+template GradientDot<double> gradient_dot(const char*, const Var<double>&, const std::vector<Parameter<double>*>&,
+                                          const std::vector<Tensor<double>>&);
+
+}  // namespace detail
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                                  \
   template std::vector<Var<T>> grad(const Var<T>&, const std::vector<Var<T>>&, GradOptions);                  \

@@ -330,9 +330,7 @@ void Tape<T>::backward(const Var<T>& root, GradOptions options) {
     throw TapeError(fmt::format("backward: with create_graph the root must have one element, got shape {}; reduce it "
                                 "first (e.g. sum or mean)",
                                 shape.str()));
-  Tensor<T> ones(shape);
-  ones.fill(T(1));
-  const std::vector<std::uint32_t> grads = gradient_nodes(root, constant(ones), true);
+  const std::vector<std::uint32_t> grads = gradient_nodes(root, true);
   for (std::uint32_t i = 0; i < grads.size(); ++i) {
     detail::Node<T>& n = *nodes_[i];
     if (grads[i] == TapeBackwardContext<T>::kNoGradient || !n.inputs.empty()) continue;  // leaves only
@@ -362,16 +360,12 @@ void Tape<T>::check_root(const Var<T>& root, const char* op) const {
 }
 
 template <class T>
-std::vector<std::uint32_t> Tape<T>::gradient_nodes(const Var<T>& root, const Var<T>& seed, bool create_graph) {
+std::vector<std::uint32_t> Tape<T>::gradient_nodes(const Var<T>& root, bool create_graph) {
   check(root, "grad");
-  check(seed, "grad");
   check_root(root, "grad");
-  if (seed.shape() != value(root.index()).shape())
-    throw ShapeError(fmt::format("grad: the seed has shape {} but the root has shape {}", seed.shape().str(),
-                                 value(root.index()).shape().str()));
   constexpr std::uint32_t none = TapeBackwardContext<T>::kNoGradient;
   std::vector<std::uint32_t> grads(root.index() + std::size_t{1}, none);
-  grads[root.index()] = seed.index();
+  grads[root.index()] = constant(Tensor<T>::ones(value(root.index()).shape())).index();  // the seed, d(root)/d(root)
   const std::size_t first_new = size_;
   {
     GradModeGuard recording(create_graph);

@@ -6,8 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "core/gradient_dot.hpp"
+
 #include "tapegrad/core/error.hpp"
-#include "tapegrad/core/grad.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/core/grad_mode.hpp"
@@ -179,19 +180,7 @@ GradcheckReport second_order(const std::function<Var<T>(Tape<T>&)>& f, const std
     if (y.shape() != out_shape)
       throw ShapeError(fmt::format("gradgradcheck: the function returned shape {} then {}", out_shape.str(),
                                    y.shape().str()));
-    const Var<T> s = sum(y * tape.parameter(upstream));
-    std::vector<Var<T>> uses;
-    std::vector<std::size_t> owner;
-    for (std::size_t k = 0; k < params.size(); ++k)
-      for (const Var<T>& use : tape.uses_of(*params[k])) {
-        uses.push_back(use);
-        owner.push_back(k);
-      }
-    if (uses.empty()) throw ValueError("gradgradcheck: the function read none of the parameters (tape.parameter)");
-    const std::vector<Var<T>> g = grad(s, uses, kCreateGraph);
-    Var<T> total = sum(g[0] * tape.constant(w[owner[0]]));
-    for (std::size_t u = 1; u < uses.size(); ++u) total = total + sum(g[u] * tape.constant(w[owner[u]]));
-    return total;
+    return detail::gradient_dot("gradgradcheck", sum(y * tape.parameter(upstream)), params, w).value;
   };
   GradcheckOptions first = options;
   first.order = 1;
