@@ -81,23 +81,11 @@ bench::TapegradStep<T> mlp_step(const tg::Dataset& data, std::size_t batch) {
 }
 
 template <class T>
-struct TorchMlp {
-  TorchMlp(const torch::Tensor& all_x, const torch::Tensor& all_y, std::size_t batch)
-      : net(torch::nn::Linear(784, 100), torch::nn::ReLU(), torch::nn::Linear(100, 10)),
-        sgd(net->parameters(), torch::optim::SGDOptions(0.01)) {
-    net->to(dtype<T>());
-    x = all_x.narrow(0, 0, int64_t(batch)).to(dtype<T>()).contiguous();
-    y = all_y.narrow(0, 0, int64_t(batch)).contiguous();
-  }
-  void step() {
-    sgd.zero_grad();
-    torch::nn::functional::cross_entropy(net->forward(x), y).backward();
-    sgd.step();
-  }
-  torch::nn::Sequential net;
-  torch::optim::SGD sgd;
-  torch::Tensor x, y;
-};
+bench::TorchStep<T> torch_mlp(const torch::Tensor& all_x, const torch::Tensor& all_y, std::size_t batch) {
+  return bench::TorchStep<T>(
+      torch::nn::Sequential(torch::nn::Linear(784, 100), torch::nn::ReLU(), torch::nn::Linear(100, 10)),
+      [](const torch::Tensor& rows) { return rows; }, all_x, all_y, batch);
+}
 
 // The step's five matrix products as raw GEMM calls: x W1, h W2 (forward); h^T G, G W2^T, x^T dH (backward).
 template <class T>
@@ -124,7 +112,7 @@ void mlp_rows(const tg::Dataset& data, const torch::Tensor& tx, const torch::Ten
   for (std::size_t batch : {1, 32, 100, 1000}) {
     const int reps = batch == 1 ? 3000 : batch == 32 ? 1500 : batch == 100 ? 600 : 60;
     bench::TapegradStep<T> ours = mlp_step<T>(data, batch);
-    TorchMlp<T> theirs(tx, ty, batch);
+    bench::TorchStep<T> theirs = torch_mlp<T>(tx, ty, batch);
     const Stats a = bench::measure([&] { ours.step(); }, 20, reps);
     const Stats b = bench::measure([&] { theirs.step(); }, 20, reps);
     const Stats floor = gemm_floor<T>(batch, reps);
@@ -159,18 +147,8 @@ Stats epoch_tapegrad(const tg::Dataset& data, int reps) {
 }
 
 Stats epoch_torch(const torch::Tensor& tx, const torch::Tensor& ty, int reps) {
-  TorchMlp<float> m(tx, ty, 1);
-  return bench::measure(
-      [&] {
-        const auto order = torch::randperm(tx.size(0), torch::kInt64);
-        for (int64_t start = 0; start < tx.size(0); start += 100) {
-          const auto index = order.narrow(0, start, std::min<int64_t>(100, tx.size(0) - start));
-          m.x = tx.index_select(0, index);
-          m.y = ty.index_select(0, index);
-          m.step();
-        }
-      },
-      1, reps);
+  bench::TorchStep<float> m = torch_mlp<float>(tx, ty, 1);
+  return bench::measure([&] { m.epoch(tx, ty); }, 1, reps);
 }
 
 // ---- gradcheck of a 784x100 Linear on a batch of 2, in double: full (every element) and fast (8 directions)
@@ -299,7 +277,7 @@ double allocations_per_step_tapegrad(const tg::Dataset& data) {
 }
 
 double allocations_per_step_torch(const torch::Tensor& tx, const torch::Tensor& ty) {
-  TorchMlp<float> m(tx, ty, 100);
+  bench::TorchStep<float> m = torch_mlp<float>(tx, ty, 100);
   for (int i = 0; i < 50; ++i) m.step();
   const std::size_t before = bench::heap_allocations();
   for (int i = 0; i < 200; ++i) m.step();

@@ -40,28 +40,13 @@ bench::TapegradStep<T> conv_net_step(const tg::Dataset& data, std::size_t batch)
 }
 
 template <class T>
-struct TorchConvNet {
-  TorchConvNet(const torch::Tensor& all_x, const torch::Tensor& all_y, std::size_t batch)
-      : net(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 30, 5)), torch::nn::ReLU(),
-            torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)), torch::nn::Flatten(), torch::nn::Linear(4320, 100),
-            torch::nn::ReLU(), torch::nn::Linear(100, 10)),
-        sgd(net->parameters(), torch::optim::SGDOptions(0.01)) {
-    net->to(dtype<T>());
-    x = images(all_x.narrow(0, 0, int64_t(batch)));
-    y = all_y.narrow(0, 0, int64_t(batch)).contiguous();
-  }
-  static torch::Tensor images(const torch::Tensor& rows) {
-    return rows.reshape({rows.size(0), 1, 28, 28}).to(dtype<T>()).contiguous();
-  }
-  void step() {
-    sgd.zero_grad();
-    torch::nn::functional::cross_entropy(net->forward(x), y).backward();
-    sgd.step();
-  }
-  torch::nn::Sequential net;
-  torch::optim::SGD sgd;
-  torch::Tensor x, y;
-};
+bench::TorchStep<T> torch_conv_net(const torch::Tensor& all_x, const torch::Tensor& all_y, std::size_t batch) {
+  return bench::TorchStep<T>(
+      torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 30, 5)), torch::nn::ReLU(),
+                            torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)), torch::nn::Flatten(),
+                            torch::nn::Linear(4320, 100), torch::nn::ReLU(), torch::nn::Linear(100, 10)),
+      [](const torch::Tensor& rows) { return rows.reshape({rows.size(0), 1, 28, 28}); }, all_x, all_y, batch);
+}
 
 // The GEMMs of tapegrad's SimpleConvNet step at batch b, timed alone: conv forward (FN, N*OH*OW) = W col^T and
 // dW = G col; Linear 4320-100 forward, dW and dx; Linear 100-10 forward, dW and dx.
@@ -88,7 +73,7 @@ Stats conv_net_gemm_floor(std::size_t b, int reps) {
 template <class T>
 void conv_net_step_rows(const tg::Dataset& data, const torch::Tensor& tx, const torch::Tensor& ty, int reps) {
   bench::TapegradStep<T> ours = conv_net_step<T>(data, 100);
-  TorchConvNet<T> theirs(tx, ty, 100);
+  bench::TorchStep<T> theirs = torch_conv_net<T>(tx, ty, 100);
   const Stats a = bench::measure([&] { ours.step(); }, 5, reps);
   const Stats b = bench::measure([&] { theirs.step(); }, 5, reps);
   const Stats floor = conv_net_gemm_floor<T>(100, reps);
@@ -160,18 +145,8 @@ Stats epoch_tapegrad(const tg::Dataset& data, int reps) {
 }
 
 Stats epoch_torch(const torch::Tensor& tx, const torch::Tensor& ty, int reps) {
-  TorchConvNet<float> m(tx, ty, 1);
-  return bench::measure(
-      [&] {
-        const auto order = torch::randperm(tx.size(0), torch::kInt64);
-        for (int64_t start = 0; start < tx.size(0); start += 100) {
-          const auto index = order.narrow(0, start, std::min<int64_t>(100, tx.size(0) - start));
-          m.x = TorchConvNet<float>::images(tx.index_select(0, index));
-          m.y = ty.index_select(0, index);
-          m.step();
-        }
-      },
-      0, reps);
+  bench::TorchStep<float> m = torch_conv_net<float>(tx, ty, 1);
+  return bench::measure([&] { m.epoch(tx, ty); }, 0, reps);
 }
 
 }  // namespace

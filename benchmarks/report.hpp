@@ -3,6 +3,7 @@
 // step to time, and the table of tapegrad / LibTorch rows they print.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -58,6 +59,43 @@ struct TapegradStep {
   std::unique_ptr<tapegrad::Trainer<T>> trainer;
   tapegrad::Tensor<T> x;
   std::vector<std::size_t> labels;
+};
+
+/// LibTorch's twin of TapegradStep: `net` trained by SGD lr 0.01 on the first `batch` rows of the data; step() is
+/// one timed step. `as_input` turns rows of features into the network's input (as they are for an MLP, images
+/// for a conv net).
+template <class T>
+struct TorchStep {
+  using AsInput = torch::Tensor (*)(const torch::Tensor& rows);
+  TorchStep(torch::nn::Sequential network, AsInput as_input, const torch::Tensor& all_x, const torch::Tensor& all_y,
+            std::size_t batch)
+      : net(std::move(network)), sgd(net->parameters(), torch::optim::SGDOptions(0.01)), as_input(as_input) {
+    net->to(dtype<T>());
+    use(all_x.narrow(0, 0, int64_t(batch)), all_y.narrow(0, 0, int64_t(batch)));
+  }
+  /// The batch the next steps train on.
+  void use(const torch::Tensor& rows, const torch::Tensor& labels) {
+    x = as_input(rows).to(dtype<T>()).contiguous();
+    y = labels.contiguous();
+  }
+  void step() {
+    sgd.zero_grad();
+    torch::nn::functional::cross_entropy(net->forward(x), y).backward();
+    sgd.step();
+  }
+  /// One epoch over all rows in a fresh random order, batches of 100 (the LibTorch side of the epoch rows).
+  void epoch(const torch::Tensor& all_x, const torch::Tensor& all_y) {
+    const auto order = torch::randperm(all_x.size(0), torch::kInt64);
+    for (int64_t start = 0; start < all_x.size(0); start += 100) {
+      const auto index = order.narrow(0, start, std::min<int64_t>(100, all_x.size(0) - start));
+      use(all_x.index_select(0, index), all_y.index_select(0, index));
+      step();
+    }
+  }
+  torch::nn::Sequential net;
+  torch::optim::SGD sgd;
+  AsInput as_input;
+  torch::Tensor x, y;
 };
 
 /// The rows of a report: each a tapegrad figure and its LibTorch twin.
