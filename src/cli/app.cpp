@@ -19,6 +19,10 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
                         "nesterov, rmsprop, adam:lr=0.001 (default: sgd momentum adagrad, the book's defaults)");
   c.compare->add_option("--threshold", c.threshold, "report the first iteration whose smoothed loss is below this")
       ->capture_default_str();
+  c.compare->add_option("--jobs", c.jobs,
+                        "runs trained at once, each on one thread (default: the cores this process may use; under "
+                        "mpirun, spread over the processes too); results are bit for bit those of --jobs 1")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
   c.compare->add_flag("--function", c.function, "the book's 2-D comparison on f(x, y) = x^2/20 + y^2 from (-7, 2)");
   c.compare->add_flag("--all", c.all, "with --function: also Nesterov and RMSProp");
   c.compare->add_option("--steps", c.steps, "with --function: updates per optimizer (at most 100000)")
@@ -29,6 +33,9 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.train_run.add_to(*c.train);
   c.train->add_option("--opt", c.train_opt, "optimizer with options")->capture_default_str();
   c.train->add_option("--save", c.save, "checkpoint path (default: OUT/model.tgckpt; with --resume: that file)");
+  c.train->add_flag("--data-parallel", c.data_parallel,
+                    "under `mpirun -np N`: train one model on N processes, each on 1/N of every batch (the batch "
+                    "must divide among them); checkpoints and output from process 0");
   c.train->add_option("--resume", c.resume,
                       "continue the run this checkpoint records (network, optimizer and its state, data, batch, seed, "
                       "batch order) for --epochs more; options that differ from it are refused");

@@ -17,9 +17,11 @@ struct Command {
   std::vector<std::string> compare_opts;
   double threshold = 0.5;
   bool function = false, all = false;
+  std::size_t jobs = 0;  // 0: one per available core
   int steps = 30;
   RunOptions train_run;
   std::string train_opt = "sgd:lr=0.1", save, resume;
+  bool data_parallel = false;
   std::string model = "out/model.tgckpt", eval_data = tapegrad::default_data_dir();
   std::size_t eval_limit = 0;
   std::string misclassified;

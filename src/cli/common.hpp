@@ -55,12 +55,15 @@ std::string table(const std::vector<std::string>& header, const std::vector<std:
 void install_signal_handlers();
 bool interrupted();
 
-int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold);
+class Processes;
+/// `jobs`: runs at once on this process (0: one per core, shared with the other processes on this machine).
+int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold,
+                     std::size_t jobs, Processes& processes);
 int compare_function(const std::vector<std::string>& optimizers, bool all, int steps, const std::string& out);
 /// `given`: the options the user typed (a resumed run takes the others from its checkpoint, and refuses these
 /// when they differ from it).
 int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume,
-          const std::set<std::string>& given);
+          const std::set<std::string>& given, bool data_parallel, Processes& processes);
 /// `gallery`: a folder for misclassified.png, or "" for none.
 int evaluate(const std::string& model, const std::string& data, std::size_t limit, const std::string& gallery);
 /// `tapegrad graph`: a demo's tape (apple, simple-net, two-layer) or a saved model's, drawn through Graphviz.

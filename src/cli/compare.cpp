@@ -1,16 +1,25 @@
 // `tapegrad compare`: the same network, initial weights and batches under each optimizer; and `--function`,
 // the book's 2-D comparison on f(x, y) = x^2/20 + y^2.
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
+#include "cli/parallel.hpp"
+#include "cli/processes.hpp"
+#include "cli/progress.hpp"
 
 namespace cli {
 namespace {
 
 const char* const kColors[] = {"1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "e377c2", "7f7f7f"};
+
+// The book's optimizer_compare_mnist.py: SGD, Momentum, AdaGrad and Adam at their default settings.
+const std::vector<std::string> kDefaultOptimizers{"sgd", "momentum", "adagrad", "adam"};
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
@@ -84,60 +93,205 @@ struct CompareOutputs {
   }
 };
 
-template <class T>
-std::vector<Run> train_each(const RunOptions& run, const tg::TrainTest& data, const std::vector<tg::OptimizerSpec>& specs,
-                            const CompareOutputs& outputs) {
-  std::vector<Run> runs;
-  outputs.write(runs);  // no stale table or curves from an earlier comparison in this folder
-  const tg::NetSpec net_spec = run.net(data.train.sample_shape(), data.train.classes);
-  for (const tg::OptimizerSpec& spec : specs) {
-    tg::Rng rng(run.seed);  // the same initial weights for every optimizer
-    auto net = tg::make_network<T>(net_spec, rng);
-    auto optimizer = tg::make_optimizer<T>(spec, net->parameters());
-    fmt::print("== {} on {} ({})\n", optimizer->describe(), net_spec.str(), sizeof(T) == 4 ? "float" : "double");
-    std::fflush(stdout);
-    tg::TrainerOptions options;
-    options.epochs = run.epochs;
-    options.batch_size = run.batch;
-    options.seed = run.seed;  // the same batches for every optimizer
-    options.evaluate_train = false;
-    options.should_stop = interrupted;
-    tg::Trainer<T> trainer(*net, *optimizer, options);
-    Run r;
-    r.label = optimizer->describe();
-    r.history = trainer.fit(data.train, &data.test);
-    r.smoothed = tg::smooth_curve(r.history.loss);
-    for (const tg::EpochStats& e : r.history.epochs) r.seconds_per_epoch += e.seconds / double(r.history.epochs.size());
-    runs.push_back(std::move(r));
-    outputs.write(runs);
+// What one run prints (its header and a line per epoch), written by the run's thread and printed by the main
+// thread, so that output keeps the order of the runs whatever the number of jobs.
+class RunLog {
+ public:
+  void append(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    text_ += text;
   }
-  return runs;
+  std::string take_new() {  // what was appended since the last call
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string fresh = text_.substr(taken_);
+    taken_ = text_.size();
+    return fresh;
+  }
+  std::string all() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return text_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string text_;
+  std::size_t taken_ = 0;
+};
+
+template <class T>
+Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::OptimizerSpec& spec, RunLog& log,
+              OverallProgress& progress, const std::function<bool()>& should_stop) {
+  const tg::NetSpec net_spec = run.net(data.train.sample_shape(), data.train.classes);
+  tg::Rng rng(run.seed);  // the same initial weights for every optimizer
+  auto net = tg::make_network<T>(net_spec, rng);
+  auto optimizer = tg::make_optimizer<T>(spec, net->parameters());
+  log.append(fmt::format("== {} on {} ({})\n", optimizer->describe(), net_spec.str(), sizeof(T) == 4 ? "float" : "double"));
+  tg::TrainerOptions options;
+  options.epochs = run.epochs;
+  options.batch_size = run.batch;
+  options.seed = run.seed;  // the same batches for every optimizer
+  options.evaluate_train = false;
+  options.progress = tg::TrainerOptions::Progress::Quiet;  // the lines go to the log, the bar is the comparison's
+  options.should_stop = [&should_stop] { return interrupted() || should_stop(); };
+  options.after_step = [&progress] { progress.step(); };
+  tg::Trainer<T> trainer(*net, *optimizer, options);
+  trainer.add_callback([&](const tg::EpochStats& e, const tg::History&) {
+    log.append(fmt::format("epoch {:>2}/{}  loss {:.4f}  test acc {:.4f}  {:.2f} s\n", e.epoch, run.epochs,
+                           e.train_loss, e.test_accuracy, e.seconds));
+    return true;
+  });
+  Run r;
+  r.label = optimizer->describe();
+  r.history = trainer.fit(data.train, &data.test);
+  for (const tg::EpochStats& e : r.history.epochs) r.seconds_per_epoch += e.seconds / double(r.history.epochs.size());
+  return r;
+}
+
+// A run as bytes, to send from the process that trained it to process 0 (same machine type: raw doubles).
+struct Packer {
+  std::string bytes;
+  template <class V>
+  void value(const V& v) {
+    bytes.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  void text(const std::string& t) {
+    value(t.size());
+    bytes += t;
+  }
+};
+struct Unpacker {
+  const std::string& bytes;
+  std::size_t at = 0;
+  template <class V>
+  V value() {
+    V v{};
+    if (at + sizeof v > bytes.size()) throw tg::CommunicationError("compare: a run's results arrived truncated");
+    std::memcpy(&v, bytes.data() + at, sizeof v);
+    at += sizeof v;
+    return v;
+  }
+  std::string text() {
+    const auto n = value<std::size_t>();
+    if (n > bytes.size() - at) throw tg::CommunicationError("compare: a run's results arrived truncated");
+    at += n;
+    return bytes.substr(at - n, n);
+  }
+};
+
+void pack(Packer& p, std::size_t index, const Run& r, const std::string& log) {
+  p.value(index);
+  p.text(r.label);
+  p.text(log);
+  p.value(r.seconds_per_epoch);
+  p.value(r.history.loss.size());
+  for (double l : r.history.loss) p.value(l);
+  p.value(r.history.epochs.size());
+  for (const tg::EpochStats& e : r.history.epochs) p.value(e);
+}
+
+std::size_t unpack(Unpacker& u, Run& r, std::string& log) {
+  const auto index = u.value<std::size_t>();
+  r.label = u.text();
+  log = u.text();
+  r.seconds_per_epoch = u.value<double>();
+  r.history.loss.resize(u.value<std::size_t>());
+  for (double& l : r.history.loss) l = u.value<double>();
+  r.history.epochs.resize(u.value<std::size_t>());
+  for (tg::EpochStats& e : r.history.epochs) e = u.value<tg::EpochStats>();
+  return index;
 }
 
 }  // namespace
 
-int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold) {
-  const std::vector<tg::OptimizerSpec> specs =
-      parse_specs(optimizers.empty() ? std::vector<std::string>{"sgd", "momentum", "adagrad"} : optimizers);
-  run.check_net();  // check the network options before spending time on the data
-  tg::prepare_output_folder(run.out);  // before any training: a run must not find out at its end
-  const tg::TrainTest data = run.load();
-  fmt::print("data: {} ({} training, {} test images)\nread: {}\n", run.data, data.train.rows, data.test.rows,
-             files_read(data));
+int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold,
+                     std::size_t jobs, Processes& processes) {
+  const std::vector<tg::OptimizerSpec> specs = parse_specs(optimizers.empty() ? kDefaultOptimizers : optimizers);
+  tg::TrainTest data;
+  processes.all_or_none([&] {
+    run.check_net();  // the network options before spending time on the data
+    if (processes.root()) tg::prepare_output_folder(run.out);  // before any training: not found out at its end
+    data = run.load();
+  });
+  const std::string described = run.net(data.train.sample_shape(), data.train.classes).str();
+  // Run i is trained by process i mod N; each process runs its share `jobs` at a time, one thread each.
+  std::vector<std::size_t> mine;
+  for (std::size_t i = processes.rank(); i < specs.size(); i += processes.size()) mine.push_back(i);
+  if (jobs == 0) jobs = std::max<std::size_t>(1, available_cores() / processes.local_size());
+  if (jobs > 1) tg::set_blas_threads(1);
+  if (processes.root()) {
+    fmt::print("data: {} ({} training, {} test images)\nread: {}\n", run.data, data.train.rows, data.test.rows,
+               files_read(data));
+    fmt::print("{} runs of {} epochs, {} at a time{}\n", specs.size(), run.epochs, std::min(jobs, mine.size()),
+               processes.distributed() ? fmt::format(" on each of {} processes", processes.size()) : "");
+    std::fflush(stdout);
+  }
   const CompareOutputs outputs{output_path(run.out, "compare_table.txt"), output_path(run.out, "compare_loss.csv"),
                                threshold};
-  std::vector<Run> runs;
+  const std::size_t steps_per_run = run.epochs * ((data.train.rows + run.batch - 1) / run.batch);
+  OverallProgress progress(mine.size() * steps_per_run, mine.size(), processes.root());
+  std::vector<RunLog> logs(mine.size());
+  std::vector<Run> trained(mine.size());
+  std::vector<Run> runs;  // process 0, one process: the finished runs, in order
+  if (processes.root() && !processes.distributed()) outputs.write(runs);  // no stale table from an earlier run
+  const auto task = [&](std::size_t k, const std::function<bool()>& should_stop) {
+    const tg::OptimizerSpec& spec = specs[mine[k]];
+    trained[k] = run.use_double ? train_one<double>(run, data, spec, logs[k], progress, should_stop)
+                                : train_one<float>(run, data, spec, logs[k], progress, should_stop);
+  };
+  std::size_t live = 0;  // the run whose lines are printed as they come (one process only)
+  const auto print_live = [&] {
+    if (processes.distributed() || live >= mine.size()) return;
+    const std::string fresh = logs[live].take_new();
+    if (!fresh.empty()) progress.print(fresh);
+  };
+  const auto finished = [&](std::size_t k) {
+    progress.run_done();
+    if (processes.distributed()) return;
+    print_live();
+    ++live;
+    trained[k].smoothed = tg::smooth_curve(trained[k].history.loss);
+    runs.push_back(std::move(trained[k]));
+    outputs.write(runs);  // after each run: Ctrl-C or a failure later keeps this one
+  };
   try {
-    runs = run.use_double ? train_each<double>(run, data, specs, outputs) : train_each<float>(run, data, specs, outputs);
+    run_in_order(mine.size(), jobs, task, finished, [&] {
+      print_live();
+      progress.draw();
+    });
   } catch (const tg::Interrupted&) {
+    progress.clear();
+    if (processes.distributed()) throw;
     throw tg::Interrupted(fmt::format("interrupted; the finished runs are kept in {} and {}", outputs.table_path,
                                       outputs.csv_path));
+  }
+  progress.clear();
+  if (processes.distributed()) {
+    Packer packed;
+    for (std::size_t k = 0; k < mine.size(); ++k) pack(packed, mine[k], trained[k], logs[k].all());
+    const std::vector<std::string> parts = processes.gather(packed.bytes);
+    if (!processes.root()) return 0;
+    std::vector<Run> all(specs.size());
+    std::vector<std::string> all_logs(specs.size());
+    for (const std::string& part : parts)
+      for (Unpacker u{part}; u.at < part.size();) {
+        Run r;
+        std::string log;
+        const std::size_t index = unpack(u, r, log);
+        if (index >= specs.size()) throw tg::CommunicationError("compare: a run's results arrived with a bad index");
+        all[index] = std::move(r);
+        all_logs[index] = std::move(log);
+      }
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      fmt::print("{}", all_logs[i]);
+      all[i].smoothed = tg::smooth_curve(all[i].history.loss);
+    }
+    runs = std::move(all);
   }
   fmt::print("\n{}", outputs.write(runs));
   fmt::print("\ntable: {}\ncurves: {}\n", outputs.table_path, outputs.csv_path);
   const std::string png = output_path(run.out, "compare_loss.png");
   render_png(output_path(run.out, "compare_loss.gp"), loss_plot_script(runs), png,
-             {outputs.csv_path, fmt::format("{} on {}, batch {}, seed {}", run.net(data.train.sample_shape(), data.train.classes).str(),
+             {outputs.csv_path, fmt::format("{} on {}, batch {}, seed {}", described,
                                             std::filesystem::path(run.data).filename().string(), run.batch, run.seed)});
   fmt::print("plot:  {}\n", png);
   return 0;

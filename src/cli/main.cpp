@@ -2,11 +2,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <new>
+#include <string>
 
 #include <fmt/format.h>
 
 #include "cli/app.hpp"
+#include "cli/processes.hpp"
 
 namespace {
 // What the program printed must have reached its destination (a full disk or a closed pipe behind stdout is a
@@ -18,10 +21,17 @@ int flushed(int code) {
   }
   return code;
 }
-int run(cli::Command& c, CLI::App& app);
+int run(cli::Command& c, cli::Processes& processes);
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::unique_ptr<cli::Processes> processes;
+  try {
+    processes = std::make_unique<cli::Processes>(argc, argv);  // joins the MPI job under mpirun
+  } catch (const tapegrad::Error& e) {
+    fmt::print(stderr, "tapegrad: {}\n", e.what());
+    return 2;
+  }
   cli::Command c;
   const auto app = cli::make_app(c);
   try {
@@ -31,16 +41,35 @@ int main(int argc, char** argv) {
   }
   cli::install_signal_handlers();
   if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr || app->count("--threads")) tapegrad::set_blas_threads(c.threads);
-  return flushed(run(c, *app));
+  return flushed(run(c, *processes));
 }
 
 namespace {
-int run(cli::Command& c, CLI::App&) {
+// An error one process of several has seen alone ends them all (none is left waiting for it); one they all
+// share is reported once, by process 0, and each ends normally.
+int failed(cli::Processes& processes, const std::string& message, int code) {
+  if (!processes.distributed()) {
+    fmt::print(stderr, "tapegrad: {}\n", message);
+    return code;
+  }
+  if (processes.failure_is_shared()) {
+    if (processes.root()) fmt::print(stderr, "tapegrad: {}\n", message);
+    return code;
+  }
+  fmt::print(stderr, "tapegrad: process {} of {}: {}; stopping every process\n", processes.rank(), processes.size(),
+             message);
+  std::fflush(stdout);
+  processes.abort(code);
+}
+
+int run(cli::Command& c, cli::Processes& processes) {
   try {
     if (*c.compare)
       return c.function ? cli::compare_function(c.compare_opts, c.all, c.steps, c.compare_run.out)
-                        : cli::compare_networks(c.compare_run, c.compare_opts, c.threshold);
-    if (*c.train) return cli::train(c.train_run, c.train_opt, c.save, c.resume, c.given_train_options());
+                        : cli::compare_networks(c.compare_run, c.compare_opts, c.threshold, c.jobs, processes);
+    if (*c.train)
+      return cli::train(c.train_run, c.train_opt, c.save, c.resume, c.given_train_options(), c.data_parallel,
+                        processes);
     if (*c.eval) return cli::evaluate(c.model, c.eval_data, c.eval_limit, c.misclassified);
     if (*c.check) return cli::gradcheck(c.names, c.check_net, c.fast, c.order, c.seed, c.verbose);
     if (*c.graph) return cli::graph(c.demo, c.graph_model, c.graph_data, c.graph_out, c.graph_steps);
@@ -50,20 +79,15 @@ int run(cli::Command& c, CLI::App&) {
       return 0;
     }
   } catch (const tapegrad::Interrupted& e) {
-    fmt::print(stderr, "tapegrad: {}\n", e.what());
-    return 130;
+    return failed(processes, e.what(), 130);
   } catch (const tapegrad::Error& e) {
-    fmt::print(stderr, "tapegrad: {}\n", e.what());
-    return 2;
+    return failed(processes, e.what(), 2);
   } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "tapegrad: out of memory: the sizes asked for need more memory than this machine has\n");
-    return 3;
+    return failed(processes, "out of memory: the sizes asked for need more memory than this machine has", 3);
   } catch (const std::exception& e) {
-    fmt::print(stderr, "tapegrad: unexpected error: {}\n", e.what());
-    return 1;
+    return failed(processes, fmt::format("unexpected error: {}", e.what()), 1);
   } catch (...) {
-    fmt::print(stderr, "tapegrad: unexpected error of unknown type\n");
-    return 1;
+    return failed(processes, "unexpected error of unknown type", 1);
   }
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "cli/common.hpp"
 #include "cli/pictures.hpp"
+#include "cli/processes.hpp"
 
 namespace cli {
 
@@ -126,28 +127,40 @@ RunOptions resumed_run(const std::string& path, RunOptions run, const std::set<s
 }
 
 template <class T>
-int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::string& save, const std::string& resume) {
+int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::string& save, const std::string& resume,
+             tg::Collective* data_parallel, Processes& processes) {
   // Where the checkpoint goes must be writable before any work starts.
   const std::string path = !save.empty() ? save : !resume.empty() ? resume : output_path(run.out, "model.tgckpt");
-  if (std::filesystem::is_directory(path))
-    throw tg::DataError(fmt::format("{}: is a folder; --save needs a file path (e.g. {})", path,
-                                    output_path(path, "model.tgckpt")));
-  const std::filesystem::path save_folder = std::filesystem::path(path).parent_path();
-  tg::prepare_output_folder(save_folder.empty() ? "." : save_folder.string());
-  tg::prepare_output_folder(run.out);  // the filters' pictures of a conv net
-  const tg::TrainTest data = run.load();
-  const tg::NetSpec net_spec = run.net(data.train.sample_shape(), data.train.classes);
-  tg::Rng rng(run.seed);
-  auto net = tg::make_network<T>(net_spec, rng);
-  auto optimizer = tg::make_optimizer<T>(spec, net->parameters());
+  tg::TrainTest data;
+  std::unique_ptr<tg::Sequential<T>> net;
+  std::unique_ptr<tg::Optimizer<T>> optimizer;
   std::size_t done = 0;
-  if (!resume.empty()) {
-    tg::load_checkpoint(resume, *net, optimizer.get());
-    done = tg::read_run_progress(resume).epochs_done;
-    fmt::print("resumed from {} after epoch {}\n", resume, done);
-  }
+  // Every process reads the data (and the checkpoint it resumes); if one cannot, all stop, naming it.
+  processes.all_or_none([&] {
+    if (std::filesystem::is_directory(path))
+      throw tg::DataError(fmt::format("{}: is a folder; --save needs a file path (e.g. {})", path,
+                                      output_path(path, "model.tgckpt")));
+    if (processes.root()) {
+      const std::filesystem::path save_folder = std::filesystem::path(path).parent_path();
+      tg::prepare_output_folder(save_folder.empty() ? "." : save_folder.string());
+      tg::prepare_output_folder(run.out);  // the filters' pictures of a conv net
+    }
+    data = run.load();
+    tg::Rng rng(run.seed);
+    net = tg::make_network<T>(run.net(data.train.sample_shape(), data.train.classes), rng);
+    optimizer = tg::make_optimizer<T>(spec, net->parameters());
+    if (!resume.empty()) {
+      tg::load_checkpoint(resume, *net, optimizer.get());
+      done = tg::read_run_progress(resume).epochs_done;
+    }
+  });
+  const tg::NetSpec net_spec = run.net(data.train.sample_shape(), data.train.classes);
+  if (!resume.empty()) fmt::print("resumed from {} after epoch {}\n", resume, done);
   fmt::print("{} on {} ({} training, {} test images)\nread: {}\n{}{}\n", net_spec.str(), run.data, data.train.rows,
              data.test.rows, files_read(data), net->summary(tg::Shape{run.batch, data.train.features}), optimizer->describe());
+  if (data_parallel)
+    fmt::print("data parallel: {} processes, {} rows of each batch of {} each\n", data_parallel->size(),
+               run.batch / data_parallel->size(), run.batch);
   tg::TrainerOptions options;
   options.start_epoch = done;
   options.epochs = done + run.epochs;  // --epochs more
@@ -157,11 +170,13 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   options.checkpoint = path;
   options.should_stop = interrupted;  // after every epoch: an interrupted or diverging run keeps its last good state
   options.checkpoint_metadata = describe_run(run, net_spec, spec.str());
+  options.collective = data_parallel;
   tg::Trainer<T> trainer(*net, *optimizer, options);
-  draw_filters(*net, run.out, "filters_before", resume.empty() ? "before training" : fmt::format("after epoch {}", done));
+  if (processes.root())
+    draw_filters(*net, run.out, "filters_before", resume.empty() ? "before training" : fmt::format("after epoch {}", done));
   trainer.fit(data.train, &data.test);
   fmt::print("saved: {}\n", path);
-  draw_filters(*net, run.out, "filters_after", fmt::format("after epoch {}", options.epochs));
+  if (processes.root()) draw_filters(*net, run.out, "filters_after", fmt::format("after epoch {}", options.epochs));
   return 0;
 }
 
@@ -231,12 +246,37 @@ int evaluate_as(const std::string& model, const tg::NetSpec& spec, const tg::Dat
 }  // namespace
 
 int train(const RunOptions& options, const std::string& optimizer_text, const std::string& save, const std::string& resume,
-          const std::set<std::string>& given) {
+          const std::set<std::string>& given, bool data_parallel, Processes& processes) {
   std::string optimizer = optimizer_text;
-  const RunOptions run = resume.empty() ? options : resumed_run(resume, options, given, optimizer);
-  const tg::OptimizerSpec spec = tg::OptimizerSpec::parse(optimizer);
-  run.check_net();  // check the network options before spending time on the data
-  return run.use_double ? train_as<double>(run, spec, save, resume) : train_as<float>(run, spec, save, resume);
+  RunOptions run;
+  tg::OptimizerSpec spec;
+  // Checks that every process makes alike, so that all give up together.
+  processes.all_or_none([&] {
+    if (data_parallel && !Processes::built_with_mpi())
+      throw tg::ValueError(
+          "--data-parallel: this tapegrad was built without MPI; install Open MPI (apt-get install libopenmpi-dev "
+          "openmpi-bin), build again (scripts/setup.sh) and start it with mpirun -np N build/tapegrad train "
+          "--data-parallel ...");
+    if (data_parallel && !processes.collective())
+      throw tg::ValueError(
+          "--data-parallel: not started by mpirun, so there is one process; run mpirun -np N build/tapegrad train "
+          "--data-parallel ... (as root add --allow-run-as-root, and --oversubscribe for more processes than cores)");
+    if (!data_parallel && processes.distributed())
+      throw tg::ValueError(fmt::format(
+          "train: started by mpirun on {} processes without --data-parallel, every process would train the same run "
+          "into the same files; add --data-parallel to train one model on all of them",
+          processes.size()));
+    run = resume.empty() ? options : resumed_run(resume, options, given, optimizer);
+    spec = tg::OptimizerSpec::parse(optimizer);
+    run.check_net();  // check the network options before spending time on the data
+    if (data_parallel && run.batch % processes.size() != 0)
+      throw tg::ValueError(fmt::format("--batch {} does not divide among {} processes; use a multiple of {} (e.g. {})",
+                                       run.batch, processes.size(), processes.size(),
+                                       (run.batch / processes.size() + 1) * processes.size()));
+  });
+  tg::Collective* collective = data_parallel ? processes.collective() : nullptr;
+  return run.use_double ? train_as<double>(run, spec, save, resume, collective, processes)
+                        : train_as<float>(run, spec, save, resume, collective, processes);
 }
 
 int evaluate(const std::string& model, const std::string& data, std::size_t limit, const std::string& gallery) {

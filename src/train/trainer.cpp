@@ -28,19 +28,75 @@ Trainer<T>::Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions op
 }
 
 template <class T>
-double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labels) {
+double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labels, double share) {
   tape_.clear();
   optimizer_.zero_grad();
-  const Var<T> loss = softmax_cross_entropy(model_.forward(tape_, tape_.constant_ref(x)), labels);
-  const double value = loss.item();
   ++iteration_;
+  double value = 0;
+  if (!labels.empty()) {  // a process's share of a short last batch can be empty
+    const Var<T> loss = softmax_cross_entropy(model_.forward(tape_, tape_.constant_ref(x)), labels);
+    value = loss.item();
+    // data parallel, a non-finite loss still goes through the exchange so that every process stops on it
+    if (std::isfinite(value) || distributed()) loss.backward();
+  }
+  if (distributed()) value = exchange_gradients(value, share);
   if (!std::isfinite(value))
     throw NumericError(fmt::format(
         "training: the loss became {} at iteration {}; the learning rate ({:g}) is probably too large", value,
         iteration_, optimizer_.learning_rate()));
-  loss.backward();
   optimizer_.step();
   return value;
+}
+
+// Each process's gradients and loss, weighted by its share of the batch, summed over all processes in one
+// allreduce: the mean gradient of the whole batch, the same on every process. The stop flag rides along, so that
+// every process stops after the same step.
+template <class T>
+double Trainer<T>::exchange_gradients(double loss, double share) {
+  const std::vector<Parameter<T>*> params = model_.parameters();
+  std::size_t n = 0;
+  for (const Parameter<T>* p : params) n += p->grad.size();
+  exchange_.resize(n + 2);
+  T* slot = exchange_.data();
+  for (const Parameter<T>* p : params)
+    for (std::size_t i = 0; i < p->grad.size(); ++i) *slot++ = T(share) * p->grad[i];
+  exchange_[n] = T(share * loss);
+  exchange_[n + 1] = options_.should_stop && options_.should_stop() ? T(1) : T(0);
+  options_.collective->allreduce_sum(exchange_);
+  slot = exchange_.data();
+  for (Parameter<T>* p : params)
+    for (std::size_t i = 0; i < p->grad.size(); ++i) p->grad[i] = *slot++;
+  stop_requested_ = exchange_[n + 1] > 0;
+  return double(exchange_[n]);
+}
+
+template <class T>
+void Trainer<T>::broadcast_parameters() {
+  const std::vector<Parameter<T>*> params = model_.parameters();
+  exchange_.clear();
+  for (const Parameter<T>* p : params) exchange_.insert(exchange_.end(), p->value.begin(), p->value.end());
+  options_.collective->broadcast(exchange_);
+  const T* slot = exchange_.data();
+  for (Parameter<T>* p : params)
+    for (std::size_t i = 0; i < p->value.size(); ++i) p->value[i] = *slot++;
+}
+
+template <class T>
+void Trainer<T>::check_distributed(std::size_t train_rows) {
+  const std::size_t processes = options_.collective->size();
+  if (options_.batch_size % processes != 0)
+    throw ValueError(fmt::format(
+        "data-parallel training: the batch of {} does not divide among {} processes; use a multiple of {} (e.g. {})",
+        options_.batch_size, processes, processes, (options_.batch_size / processes + 1) * processes));
+  if (train_rows < processes)
+    throw ValueError(fmt::format("data-parallel training: {} training rows cannot be shared by {} processes",
+                                 train_rows, processes));
+  const auto buffers = model_.buffers();
+  if (!buffers.empty())
+    throw ValueError(fmt::format(
+        "data-parallel training: the model has buffers ({}: BatchNorm's running statistics?) that would differ "
+        "between processes; synchronised BatchNorm is not implemented, so train it in one process",
+        buffers.front().name));
 }
 
 template <class T>
@@ -69,6 +125,10 @@ void check_data(const Dataset& train, const Dataset* test) {
 template <class T>
 History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
   check_data(train, test);
+  if (distributed()) {
+    check_distributed(train.rows);
+    broadcast_parameters();  // the same initial weights everywhere: process 0's
+  }
   if (options_.start_epoch >= options_.epochs)
     throw ValueError(fmt::format("trainer: {} epochs are done already; ask for more than {} (options.epochs)",
                                  options_.start_epoch, options_.epochs));
@@ -77,9 +137,9 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
   for (std::size_t e = 0; e < options_.start_epoch; ++e) sampler.next_epoch();
   iteration_ = options_.start_epoch * sampler.batches();
   checkpointed_epoch_ = options_.start_epoch;
-  const bool bar = options_.progress == TrainerOptions::Progress::Bar ||
-                   (options_.progress == TrainerOptions::Progress::Auto && isatty(fileno(stderr)));
-  const bool lines = options_.progress != TrainerOptions::Progress::Quiet;
+  const bool bar = speaks() && (options_.progress == TrainerOptions::Progress::Bar ||
+                                 (options_.progress == TrainerOptions::Progress::Auto && isatty(fileno(stderr))));
+  const bool lines = speaks() && options_.progress != TrainerOptions::Progress::Quiet;
   History history;
   for (std::size_t epoch = options_.start_epoch + 1; epoch <= options_.epochs; ++epoch) {
     if (epoch > options_.start_epoch + 1) sampler.next_epoch();
@@ -91,17 +151,26 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
     const auto start = std::chrono::steady_clock::now();
     double loss_sum = 0;
     for (std::size_t b = 0; b < sampler.batches(); ++b) {
-      train.gather(sampler.indices(b), sampler.size(b), batch_x_, batch_y_);
+      // data parallel: process r of R takes rows [r n / R, (r + 1) n / R) of the batch's n
+      const std::size_t rows = sampler.size(b);
+      std::size_t begin = 0, count = rows;
+      if (distributed()) {
+        const std::size_t r = options_.collective->rank(), processes = options_.collective->size();
+        begin = rows * r / processes;
+        count = rows * (r + 1) / processes - begin;
+      }
+      train.gather(sampler.indices(b) + begin, count, batch_x_, batch_y_);
       double loss = 0;
       try {
-        loss = step(batch_x_, batch_y_);
+        loss = step(batch_x_, batch_y_, double(count) / double(rows));
       } catch (const NumericError& e) {
         throw NumericError(fmt::format("{}; {}", e.what(), where_saved()));
       }
       history.loss.push_back(loss);
       loss_sum += loss;
       if (progress) progress->update(b + 1, loss);
-      if (options_.should_stop && options_.should_stop()) {
+      if (options_.after_step) options_.after_step();
+      if (distributed() ? stop_requested_ : options_.should_stop && options_.should_stop()) {
         if (progress) progress->finish();
         throw Interrupted(fmt::format("interrupted in epoch {}/{} at iteration {}; {}", epoch, options_.epochs,
                                       iteration_, where_saved()));
@@ -124,8 +193,10 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
       std::fflush(options_.out);
     }
     if (!options_.checkpoint.empty()) {
-      save_checkpoint(options_.checkpoint, model_, &optimizer_,
-                      options_.checkpoint_metadata + fmt::format("epochs_done={}\niteration={}\n", epoch, iteration_));
+      if (speaks())
+        save_checkpoint(options_.checkpoint, model_, &optimizer_,
+                        options_.checkpoint_metadata +
+                            fmt::format("epochs_done={}\niteration={}\n", epoch, iteration_));
       checkpointed_epoch_ = epoch;
     }
     bool go_on = true;
@@ -136,16 +207,16 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
 }
 
 template <class T>
-std::vector<std::size_t> Trainer<T>::predict(const Dataset& data) {
+std::vector<std::size_t> Trainer<T>::predict_rows(const Dataset& data, std::size_t begin, std::size_t end) {
   const bool was_training = model_.training();
   model_.set_training(false);
   NoGradGuard no_grad;
-  std::vector<std::size_t> order(data.rows), predicted(data.rows), labels;
-  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::vector<std::size_t> order(end - begin), predicted(end - begin), labels;
+  std::iota(order.begin(), order.end(), begin);
   Tensor<T> x;
   Tape<T> tape;
-  for (std::size_t start = 0; start < data.rows; start += options_.eval_batch) {
-    const std::size_t count = std::min(options_.eval_batch, data.rows - start);
+  for (std::size_t start = 0; start < order.size(); start += options_.eval_batch) {
+    const std::size_t count = std::min(options_.eval_batch, order.size() - start);
     data.gather(order.data() + start, count, x, labels);
     tape.clear();
     const Tensor<T>& logits = model_.forward(tape, tape.constant_ref(x)).value();
@@ -160,12 +231,24 @@ std::vector<std::size_t> Trainer<T>::predict(const Dataset& data) {
 }
 
 template <class T>
+std::vector<std::size_t> Trainer<T>::predict(const Dataset& data) {
+  return predict_rows(data, 0, data.rows);
+}
+
+template <class T>
 double Trainer<T>::accuracy(const Dataset& data) {
   if (data.rows == 0) throw ValueError(fmt::format("accuracy: the data set '{}' is empty", data.name));
-  const std::vector<std::size_t> predicted = predict(data);
-  std::size_t correct = 0;
-  for (std::size_t i = 0; i < data.rows; ++i) correct += predicted[i] == data.labels[i];
-  return double(correct) / double(data.rows);
+  std::size_t begin = 0, end = data.rows;
+  if (distributed()) {  // each process counts its share of the rows
+    const std::size_t r = options_.collective->rank(), processes = options_.collective->size();
+    begin = data.rows * r / processes;
+    end = data.rows * (r + 1) / processes;
+  }
+  const std::vector<std::size_t> predicted = predict_rows(data, begin, end);
+  std::vector<double> correct{0};
+  for (std::size_t i = begin; i < end; ++i) correct[0] += predicted[i - begin] == data.labels[i];
+  if (distributed()) options_.collective->allreduce_sum(correct);
+  return correct[0] / double(data.rows);
 }
 
 RunProgress read_run_progress(const std::string& path) {

@@ -54,6 +54,13 @@ class MemoryError : public Error {
   using Error::Error;
 };
 
+/// A group of processes training together failed to exchange data (an MPI call failed, or another process
+/// reported an error and every process stops); the message names the call and the process.
+class CommunicationError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// Work stopped on request (TrainerOptions::should_stop, e.g. Ctrl-C); the message says what was kept.
 class Interrupted : public Error {
  public:

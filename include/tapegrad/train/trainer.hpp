@@ -10,6 +10,7 @@
 #include "tapegrad/data/dataset.hpp"
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/train/collective.hpp"
 
 namespace tapegrad {
 
@@ -27,6 +28,14 @@ struct TrainerOptions {
   std::string checkpoint_metadata;  // survives a run that later diverges or is killed), with this metadata and
                                     // "epochs_done=N\niteration=I\n" appended (read_run_progress)
   std::function<bool()> should_stop;  // polled after every step; true stops fit() with Interrupted
+  std::function<void()> after_step;   // called after every step (progress of work that spans many runs)
+  // Data parallel: the processes of `collective` (which must outlive fit) train one model. fit() first gives
+  // every process process 0's parameters; each step, every process takes its share of the batch (the batch
+  // size must divide among them), and one allreduce over one flat buffer (every gradient, the loss, the stop
+  // flag) gives all the whole batch's mean gradient, so the optimizer steps are identical. Accuracy is counted
+  // in shares too; lines, bar and checkpoint come from process 0 only. Models with buffers (BatchNorm) are
+  // refused: their running statistics would differ between processes.
+  Collective* collective = nullptr;
 };
 
 struct EpochStats {
@@ -57,9 +66,11 @@ class Trainer {
   /// NumericError if the loss stops being finite; Interrupted when should_stop() says so. Either way the
   /// checkpoint of the last completed epoch is left as it was, and the message says where it is.
   History fit(const Dataset& train, const Dataset* test = nullptr);
-  /// One step on one batch: forward, backward, update. Returns the batch's loss.
-  double step(const Tensor<T>& x, const std::vector<std::size_t>& labels);
-  /// Fraction of rows whose largest logit is the label (evaluation mode, no gradients).
+  /// One step on one batch: forward, backward, update. Returns the batch's loss. Data parallel: x is this
+  /// process's share, `share` its fraction of the whole batch's rows, and the loss is the whole batch's.
+  double step(const Tensor<T>& x, const std::vector<std::size_t>& labels, double share = 1);
+  /// Fraction of rows whose largest logit is the label (evaluation mode, no gradients). Data parallel: a
+  /// collective call, each process counting its share of the rows.
   double accuracy(const Dataset& data);
   /// Predicted class of each row.
   std::vector<std::size_t> predict(const Dataset& data);
@@ -75,6 +86,14 @@ class Trainer {
   std::size_t iteration_ = 0;
   std::size_t checkpointed_epoch_ = 0;  // the epoch the checkpoint file holds (0: none written yet)
   std::string where_saved() const;      // "the last checkpoint is <path> (epoch N)", or that there is none
+  std::vector<T> exchange_;             // data parallel: the flat buffer of each step's allreduce
+  bool stop_requested_ = false;         // should_stop(), agreed by every process
+  bool distributed() const { return options_.collective && options_.collective->size() > 1; }
+  bool speaks() const { return !options_.collective || options_.collective->rank() == 0; }
+  void check_distributed(std::size_t train_rows);
+  double exchange_gradients(double loss, double share);
+  void broadcast_parameters();
+  std::vector<std::size_t> predict_rows(const Dataset& data, std::size_t begin, std::size_t end);
 };
 
 /// How far the run that wrote a Trainer checkpoint had got.
