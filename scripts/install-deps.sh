@@ -11,6 +11,7 @@ packages=(
   gnuplot-nox       # plots
   graphviz          # `dot`: drawings of the tape (tapegrad graph)
   dataset-fashion-mnist  # default data, in MNIST's IDX format
+  libopenmpi-dev openmpi-bin  # mpirun -np N: comparisons spread over processes, data-parallel training
   "$@"
 )
 missing=()

@@ -1,6 +1,7 @@
 // The `tapegrad` program itself: exit codes, files written, table contents, on small synthetic data.
 #include <array>
 #include <cstdio>
+#include <sstream>
 
 #include "helpers.hpp"
 
@@ -13,8 +14,8 @@ struct Result {
   std::string output;  // stdout and stderr
 };
 
-Result run(const std::string& args) {
-  const std::string command = std::string(TAPEGRAD_CLI) + " " + args + " 2>&1";
+Result run_command(const std::string& command_line) {
+  const std::string command = command_line + " 2>&1";
   std::FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string output;
@@ -22,6 +23,24 @@ Result run(const std::string& args) {
   while (std::fgets(buffer.data(), buffer.size(), pipe)) output += buffer.data();
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+Result run(const std::string& args) { return run_command(std::string(TAPEGRAD_CLI) + " " + args); }
+
+// A comparison table without its s/epoch column (the only one that depends on the machine's load).
+std::string without_timing(const std::string& table_path) {
+  const auto bytes = testing::read_bytes(table_path);
+  std::string text(bytes.begin(), bytes.end()), kept;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    const std::size_t percent = line.find('%');
+    if (percent != std::string::npos) {
+      const std::size_t seconds_end = line.find_first_not_of(' ', line.find_first_not_of("0123456789.", line.find_first_not_of(' ', percent + 1)));
+      line = line.substr(0, percent + 1) + " | " + line.substr(seconds_end == std::string::npos ? line.size() : seconds_end);
+    }
+    kept += line + "\n";
+  }
+  return kept;
 }
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -240,3 +259,124 @@ TEST_CASE("cli: a network that does not fit the images is refused, naming the la
   CHECK(check.code == 0);
   CHECK(has(check.output, "1 of 1 checks passed"));
 }
+
+TEST_CASE("cli: compare --jobs 2 writes the curves and table of --jobs 1, bit for bit, and prints the runs in order") {
+  TempDir data, one, two;
+  write_toy_mnist(data);
+  const std::string common = "compare --data " + data.str() +
+                             " --net 32 --epochs 3 --batch 20 --double --opt sgd:lr=0.1 --opt momentum --opt adagrad "
+                             "--opt adam:lr=0.01 --out ";
+  const Result a = run(common + one.str() + " --jobs 1"), b = run(common + two.str() + " --jobs 2");
+  INFO(a.output);
+  INFO(b.output);
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  CHECK(has(b.output, "4 runs of 3 epochs, 2 at a time"));
+  CHECK(testing::read_bytes(one.file("compare_loss.csv")) == testing::read_bytes(two.file("compare_loss.csv")));
+  CHECK(without_timing(one.file("compare_table.txt")) == without_timing(two.file("compare_table.txt")));
+  // each run's header and epoch lines together, in the order of --opt
+  std::size_t at = 0;
+  for (const char* header : {"== sgd(lr=0.1)", "== momentum(", "== adagrad(", "== adam(lr=0.01"}) {
+    const std::size_t found = b.output.find(header, at);
+    CHECK(found != std::string::npos);
+    at = found;
+    CHECK(b.output.find("epoch  3/3", at) < b.output.find("==", at + 2));
+  }
+}
+
+#ifdef TAPEGRAD_MPIEXEC
+namespace {
+// mpirun as the tests run it: as root, and with more processes than the machine's 2 cores if asked
+std::string mpirun(std::size_t processes) {
+  return fmt::format("{} --allow-run-as-root --oversubscribe -np {} ", TAPEGRAD_MPIEXEC, processes);
+}
+std::vector<tg::Tensor<double>> parameters_of(const std::string& checkpoint) {
+  tg::Rng rng(0);
+  auto net = tg::make_mlp<double>({{16, 32, 10}, tg::Activation::ReLU, tg::Init::he(), false, 0}, rng);
+  tg::load_checkpoint(checkpoint, *net);
+  std::vector<tg::Tensor<double>> values;
+  for (const tg::Parameter<double>* p : net->parameters()) values.push_back(p->value);
+  return values;
+}
+double max_relative_difference(const std::vector<tg::Tensor<double>>& a, const std::vector<tg::Tensor<double>>& b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (std::size_t t = 0; t < a.size(); ++t) {
+    REQUIRE(a[t].shape() == b[t].shape());
+    for (std::size_t i = 0; i < a[t].size(); ++i)
+      worst = std::max(worst, std::abs(a[t][i] - b[t][i]) / std::max(1e-12, std::abs(b[t][i])));
+  }
+  return worst;
+}
+}  // namespace
+
+TEST_CASE("mpi: mpirun -np 2 train --data-parallel (2 x batch 50) ends where one process x batch 100 ends, and resumes") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  // 349 rows: the last batch of 49 splits 24 + 25
+  const std::string common = "train --data " + data.str() + " --limit 349 --net 32 --batch 100 --double --opt adam:lr=0.01 ";
+  const Result alone = run(common + "--epochs 4 --save " + out.file("alone.tgckpt") + " --out " + out.str());
+  INFO(alone.output);
+  REQUIRE(alone.code == 0);
+  const Result two = run_command(mpirun(2) + TAPEGRAD_CLI + " " + common + "--data-parallel --epochs 3 --save " +
+                                 out.file("two.tgckpt") + " --out " + out.str());
+  INFO(two.output);
+  REQUIRE(two.code == 0);
+  CHECK(has(two.output, "data parallel: 2 processes, 50 rows of each batch of 100 each"));
+  CHECK(std::count(two.output.begin(), two.output.end(), '\n') < 40);  // process 0 speaks, alone
+  // 3 epochs on two processes, then one more resumed on two processes: the 4 epochs of one process
+  const Result resumed = run_command(mpirun(2) + TAPEGRAD_CLI + " train --data-parallel --resume " +
+                                     out.file("two.tgckpt") + " --epochs 1 --out " + out.str());
+  INFO(resumed.output);
+  REQUIRE(resumed.code == 0);
+  CHECK(has(resumed.output, "epoch  4/4"));
+  const double difference = max_relative_difference(parameters_of(out.file("two.tgckpt")), parameters_of(out.file("alone.tgckpt")));
+  CHECK(difference < 1e-9);
+  CHECK(tg::read_run_progress(out.file("two.tgckpt")).epochs_done == 4);
+}
+
+TEST_CASE("mpi: mpirun -np 2 compare gives the table and curves of a local comparison") {
+  TempDir data, local, spread;
+  write_toy_mnist(data);
+  const std::string common = "compare --data " + data.str() +
+                             " --net 32 --epochs 2 --batch 20 --opt sgd:lr=0.1 --opt momentum --opt adam:lr=0.01 --out ";
+  const Result a = run(common + local.str());
+  const Result b = run_command(mpirun(2) + TAPEGRAD_CLI + " " + common + spread.str());
+  INFO(a.output);
+  INFO(b.output);
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  CHECK(has(b.output, "on each of 2 processes"));
+  CHECK(testing::read_bytes(local.file("compare_loss.csv")) == testing::read_bytes(spread.file("compare_loss.csv")));
+  CHECK(without_timing(local.file("compare_table.txt")) == without_timing(spread.file("compare_table.txt")));
+  CHECK(b.output.find("== sgd(lr=0.1)") < b.output.find("== momentum("));
+  CHECK(b.output.find("== momentum(") < b.output.find("== adam("));
+}
+
+TEST_CASE("mpi: bad set-ups stop every process with a message saying what to do, and no checkpoint") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const std::string args = " train --data " + data.str() + " --net 32 --epochs 2 --batch 100 --out " + out.str() +
+                           " --save " + out.file("m.tgckpt");
+  const Result alone = run(args + " --data-parallel");
+  CHECK(alone.code == 2);
+  CHECK(has(alone.output, "--data-parallel: not started by mpirun"));
+  const Result uneven = run_command(mpirun(3) + TAPEGRAD_CLI + args + " --data-parallel");
+  CHECK(uneven.code == 2);
+  CHECK(has(uneven.output, "--batch 100 does not divide among 3 processes; use a multiple of 3 (e.g. 102)"));
+  const Result no_flag = run_command(mpirun(2) + TAPEGRAD_CLI + args);
+  CHECK(no_flag.code == 2);
+  CHECK(has(no_flag.output, "add --data-parallel"));
+  // process 1 is given a folder without the data (as a machine without it would be)
+  const std::string missing = out.file("nowhere");
+  const Result unreadable = run_command(
+      fmt::format("timeout 60 {} --allow-run-as-root --oversubscribe -np 1 {}{} --data-parallel : -np 1 {} train "
+                  "--data {} --net 32 --epochs 2 --batch 100 --out {} --save {} --data-parallel",
+                  TAPEGRAD_MPIEXEC, TAPEGRAD_CLI, args, TAPEGRAD_CLI, missing, out.str(), out.file("m.tgckpt")));
+  INFO(unreadable.output);
+  CHECK(unreadable.code == 2);  // not timeout's 124: nothing waited for the process that failed
+  CHECK(has(unreadable.output, "process 1 of 2: "));
+  CHECK(has(unreadable.output, missing));
+  CHECK_FALSE(std::filesystem::exists(out.file("m.tgckpt")));
+}
+#endif
