@@ -12,6 +12,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   cmake --build build-asan -j"$(nproc)"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"  # Open MPI's own allocations
   ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
 else
   scripts/setup.sh
