@@ -290,10 +290,13 @@ namespace {
 // mpirun as the tests run it: as root, and with more processes than the machine's 2 cores if asked. Under the
 // sanitizers, Open MPI keeps allocations until exit that tests/lsan.supp suppresses by library name, which LSan
 // sees only in full stacks (the fast unwinder stops in MPI's plugins).
-std::string mpirun_options() {
+// (-x is given per program, as MPMD's second program gets only its own)
+std::string sanitizer_env() {
   const char* asan = std::getenv("ASAN_OPTIONS");
-  return fmt::format("{} --allow-run-as-root --oversubscribe {}", TAPEGRAD_MPIEXEC,
-                     asan ? fmt::format("-x ASAN_OPTIONS={}:fast_unwind_on_malloc=0 ", asan) : "");
+  return asan ? fmt::format("-x ASAN_OPTIONS={}:fast_unwind_on_malloc=0 ", asan) : "";
+}
+std::string mpirun_options() {
+  return fmt::format("{} --allow-run-as-root --oversubscribe {}", TAPEGRAD_MPIEXEC, sanitizer_env());
 }
 std::string mpirun(std::size_t processes) { return fmt::format("{}-np {} ", mpirun_options(), processes); }
 std::vector<tg::Tensor<double>> parameters_of(const std::string& checkpoint) {
@@ -376,9 +379,10 @@ TEST_CASE("mpi: bad set-ups stop every process with a message saying what to do,
   // process 1 is given a folder without the data (as a machine without it would be)
   const std::string missing = out.file("nowhere");
   const Result unreadable = run_command(
-      fmt::format("timeout 60 {}-np 1 {}{} --data-parallel : -np 1 {} train --data {} --net 32 --epochs 2 --batch 100 "
-                  "--out {} --save {} --data-parallel",
-                  mpirun_options(), TAPEGRAD_CLI, args, TAPEGRAD_CLI, missing, out.str(), out.file("m.tgckpt")));
+      fmt::format("timeout 60 {}-np 1 {}{} --data-parallel : {}-np 1 {} train --data {} --net 32 --epochs 2 --batch "
+                  "100 --out {} --save {} --data-parallel",
+                  mpirun_options(), TAPEGRAD_CLI, args, sanitizer_env(), TAPEGRAD_CLI, missing, out.str(),
+                  out.file("m.tgckpt")));
   INFO(unreadable.output);
   CHECK(unreadable.code == 2);  // not timeout's 124: nothing waited for the process that failed
   CHECK(has(unreadable.output, "process 1 of 2: "));
