@@ -57,6 +57,14 @@ tg::History fit_fashion_mnist(Make&& make, std::size_t epochs) {
   return trainer.fit(data.train, &data.test);
 }
 
+// max |a - b| / |b| (|b| floored at 1e-12): how far two runs' parameters drifted apart
+inline double max_relative_diff(const tg::Tensor<double>& a, const tg::Tensor<double>& b) {
+  REQUIRE(a.shape() == b.shape());
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]) / std::max(1e-12, std::abs(b[i])));
+  return m;
+}
+
 inline double max_abs_diff(const tg::Tensor<double>& a, const tg::Tensor<double>& b) {
   REQUIRE(a.shape() == b.shape());
   double m = 0;

@@ -69,13 +69,6 @@ std::vector<Replica> train_together(std::size_t processes, std::size_t batch, co
   return replicas;
 }
 
-double max_relative_difference(const tg::Tensor<double>& a, const tg::Tensor<double>& b) {
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    worst = std::max(worst, std::abs(a[i] - b[i]) / std::max(1e-12, std::abs(b[i])));
-  return worst;
-}
-
 }  // namespace
 
 TEST_CASE("data parallel: 2 processes x batch 50 and 3 x 33 end where 1 process x batch 100 and 99 end (1e-9)") {
@@ -90,7 +83,7 @@ TEST_CASE("data parallel: 2 processes x batch 50 and 3 x 33 end where 1 process 
       for (const Replica& r : together) {
         const auto params = r.net->parameters(), expected = alone.net->parameters();
         REQUIRE(params.size() == expected.size());
-        for (std::size_t i = 0; i < params.size(); ++i) CHECK(max_relative_difference(params[i]->value, expected[i]->value) < 1e-9);
+        for (std::size_t i = 0; i < params.size(); ++i) CHECK(testing::max_relative_diff(params[i]->value, expected[i]->value) < 1e-9);
         // every process reports the whole batch's loss and the whole set's accuracy
         REQUIRE(r.history.loss.size() == alone.history.loss.size());
         for (std::size_t i = 0; i < r.history.loss.size(); ++i)
