@@ -1,9 +1,10 @@
 // Convolution and pooling over NCHW images, the book's chapter 7 way: im2col turns every window into a row, so a
-// convolution is one GEMM; backward is two GEMMs and col2im. Buffers live in the op and are reused across steps.
+// convolution is a GEMM (one per image, written straight into NCHW); backward is GEMMs and col2im. Buffers live in the op and are reused across steps.
 #include "tapegrad/ops/conv.hpp"
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -94,16 +95,16 @@ void clip(std::size_t start, std::size_t k, std::size_t pad, std::size_t n, std:
 
 // Walks im2col's layout once for both directions: for every window of every image (row r of col, in image,
 // output-row, output-column order) and each of its channels, calls copy(input cells, window cells, count) for
-// each run of the window's cells that lies inside the image. `at_row(cells, win)` sees each col row first.
-// `x` is where the input starts: a pointer, or a flat offset (0) to list the cells' indices.
+// each run of the window's cells that lies inside the image. Rows of col are `row_stride` cells apart (at least
+// C * FH * FW). `at_row(cells, win)` sees each col row first. `x` is where the input starts: a pointer, or a flat
+// offset (0) to list the cells' indices.
 template <class In, class Cells, class AtRow, class Run>
-void walk_windows(const Geometry& g, In x, Cells* col, AtRow&& at_row, Run&& run) {
-  const std::size_t width = g.c * g.window();
+void walk_windows(const Geometry& g, std::size_t row_stride, In x, Cells* col, AtRow&& at_row, Run&& run) {
   for (std::size_t n = 0; n < g.n; ++n)
     for (std::size_t oy = 0; oy < g.oh; ++oy)
       for (std::size_t ox = 0; ox < g.ow; ++ox) {
         const Window win = window_at(g, oy, ox);
-        Cells* row = col + ((n * g.oh + oy) * g.ow + ox) * width;
+        Cells* row = col + ((n * g.oh + oy) * g.ow + ox) * row_stride;
         at_row(row, win);
         for (std::size_t ch = 0; ch < g.c; ++ch) {
           In plane = x + (n * g.c + ch) * g.in_plane();
@@ -113,20 +114,40 @@ void walk_windows(const Geometry& g, In x, Cells* col, AtRow&& at_row, Run&& run
       }
 }
 
-// col (N * OH * OW, C * FH * FW): row (n, oy, ox) holds the window of output (oy, ox) of image n, channel-major.
+// A window row is a few cells: a copy of a size known at compile time is a few moves, where std::copy of a
+// runtime size is a call to memmove per row.
 template <class T>
-void im2col(const Geometry& g, const T* x, T* col) {
-  const std::size_t width = g.c * g.window();
-  walk_windows(
-      g, x, col, [&](T* row, const Window& win) { if (win.clipped) std::fill(row, row + width, T(0)); },
-      [](const T* from, T* to, std::size_t count) { std::copy(from, from + count, to); });
+[[gnu::always_inline]] inline void copy_cells(const T* from, T* to, std::size_t count) {
+  switch (count) {
+    case 2: std::memcpy(to, from, 2 * sizeof(T)); return;
+    case 3: std::memcpy(to, from, 3 * sizeof(T)); return;
+    case 4: std::memcpy(to, from, 4 * sizeof(T)); return;
+    case 5: std::memcpy(to, from, 5 * sizeof(T)); return;
+    case 7: std::memcpy(to, from, 7 * sizeof(T)); return;
+    default: std::copy(from, from + count, to);
+  }
 }
 
-// The adjoint of im2col: dx += each row's gradient, added back where the row's cells came from.
+// col (N * OH * OW, C * FH * FW + 1): row (n, oy, ox) holds the window of output (oy, ox) of image n,
+// channel-major, then a 1 that multiplies the bias (so the GEMM adds the bias, and dW's GEMM sums db).
+template <class T>
+void im2col_with_ones(const Geometry& g, const T* x, T* col) {
+  const std::size_t width = g.c * g.window();
+  walk_windows(
+      g, width + 1, x, col,
+      [&](T* row, const Window& win) {
+        if (win.clipped) std::fill(row, row + width, T(0));
+        row[width] = T(1);
+      },
+      [](const T* from, T* to, std::size_t count) { copy_cells(from, to, count); });
+}
+
+// The adjoint of im2col: dx += each row's gradient (rows of C * FH * FW cells), added back where the row's cells
+// came from.
 template <class T>
 void col2im_add(const Geometry& g, const T* dcol, T* dx) {
   walk_windows(
-      g, dx, dcol, [](const T*, const Window&) {},
+      g, g.c * g.window(), dx, dcol, [](const T*, const Window&) {},
       [](T* to, const T* from, std::size_t count) {
         for (std::size_t i = 0; i < count; ++i) to[i] += from[i];
       });
@@ -138,64 +159,58 @@ inline std::vector<std::size_t> window_indices(const Geometry& g) {
   const std::size_t width = g.c * g.window();
   std::vector<std::size_t> at(g.n * g.out_plane() * width, kNoElement);
   walk_windows(
-      g, std::size_t{0}, at.data(), [](std::size_t*, const Window&) {},
+      g, width, std::size_t{0}, at.data(), [](std::size_t*, const Window&) {},
       [](std::size_t first, std::size_t* to, std::size_t count) {
         for (std::size_t i = 0; i < count; ++i) to[i] = first + i;
       });
   return at;
 }
 
-// The GEMM's output (FN, N * OH * OW) and the op's output (N, FN, OH, OW) hold the same planes in another order.
+// Filters (FN, C*FH*FW) with the bias as one more column: the matrix that multiplies im2col's rows and their 1.
 template <class T>
-void planes_to_nchw(const Geometry& g, std::size_t filters, const T* by_filter, const T* bias, T* out) {
-  const std::size_t plane = g.out_plane();
-  for (std::size_t n = 0; n < g.n; ++n)
-    for (std::size_t f = 0; f < filters; ++f) {
-      const T* from = by_filter + (f * g.n + n) * plane;
-      T* to = out + (n * filters + f) * plane;
-      for (std::size_t p = 0; p < plane; ++p) to[p] = from[p] + bias[f];
-    }
-}
-
-// A long sum in eight running parts: one chain of dependent additions would wait on each add's latency.
-template <class T>
-T sum_of(const T* values, std::size_t count) {
-  T part[8] = {};
-  std::size_t i = 0;
-  for (; i + 8 <= count; i += 8)
-    for (std::size_t k = 0; k < 8; ++k) part[k] += values[i + k];
-  T total = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-  for (; i < count; ++i) total += values[i];
-  return total;
+void filters_with_bias(std::size_t filters, std::size_t width, const T* w, const T* b, T* out) {
+  for (std::size_t f = 0; f < filters; ++f) {
+    std::copy(w + f * width, w + (f + 1) * width, out + f * (width + 1));
+    out[f * (width + 1) + width] = b[f];
+  }
 }
 
 template <class T>
 struct Conv2dOp final : Op<T> {
   static constexpr const char* forward_text =
-      "y = W col^T + b, col = im2col(x)  (x (N,C,H,W), W (FN,C,FH,FW) as (FN, C*FH*FW), b (FN,); one GEMM)";
+      "y_n = [W b] col_n^T, col = [im2col(x) 1]  (x (N,C,H,W), W (FN,C,FH,FW) as (FN, C*FH*FW), b (FN,); a GEMM per "
+      "image, straight into NCHW)";
   static constexpr const char* backward_text =
-      "dW = sum over images of g_n col_n;  db = sum of g over N, OH, OW;  dx = col2im(g_n^T W)  (g_n: (FN, OH*OW))";
+      "[dW db] = sum over images of g_n col_n;  dx = col2im(g_n^T W)  (g_n: (FN, OH*OW))";
   Geometry geometry;
   std::size_t filters = 0;
-  std::vector<T> col;        // (N*OH*OW, C*FH*FW), kept from forward for dW
-  std::vector<T> by_filter;  // (FN, N*OH*OW): the forward GEMM's output, before it is laid out as NCHW
-  std::vector<T> dcol;       // (N*OH*OW, C*FH*FW)
+  std::vector<T> col;             // (N*OH*OW, C*FH*FW + 1), kept from forward for dW
+  std::vector<T> with_bias;       // (FN, C*FH*FW + 1): forward's [W b], backward's [dW db]
+  std::vector<T> dcol;            // (N*OH*OW, C*FH*FW)
 
   // g (N, FN, OH, OW) holds image n's gradient as an (FN, OH*OW) block and col holds its windows as an
-  // (OH*OW, C*FH*FW) block, so backward reads both where they are, one GEMM per image (no transposed copy).
+  // (OH*OW, C*FH*FW + 1) block, so backward reads both where they are, one GEMM per image (no transposed copy);
+  // the last column of the sum is db.
   void backward(BackwardContext<T>& d) override {
     const Geometry& g = geometry;
     const std::size_t plane = g.out_plane(), width = g.c * g.window();
     const T* grad = d.grad_output().data();
-    if (d.needs_grad(2)) {
-      T* db = d.input_grad(2).data();
+    if (d.needs_grad(1) || d.needs_grad(2)) {
+      T* sums = with_bias.data();
       for (std::size_t n = 0; n < g.n; ++n)
-        for (std::size_t f = 0; f < filters; ++f) db[f] += sum_of(grad + (n * filters + f) * plane, plane);
+        detail::gemm<T>(false, false, filters, width + 1, plane, grad + n * filters * plane,
+                        col.data() + n * plane * (width + 1), n == 0 ? T(0) : T(1), sums);
+      if (g.n == 0) std::fill(with_bias.begin(), with_bias.end(), T(0));
+      if (d.needs_grad(1)) {
+        T* dw = d.input_grad(1).data();
+        for (std::size_t f = 0; f < filters; ++f)
+          for (std::size_t i = 0; i < width; ++i) dw[f * width + i] += sums[f * (width + 1) + i];
+      }
+      if (d.needs_grad(2)) {
+        T* db = d.input_grad(2).data();
+        for (std::size_t f = 0; f < filters; ++f) db[f] += sums[f * (width + 1) + width];
+      }
     }
-    if (d.needs_grad(1))
-      for (std::size_t n = 0; n < g.n; ++n)
-        detail::gemm<T>(false, false, filters, width, plane, grad + n * filters * plane, col.data() + n * plane * width,
-                        T(1), d.input_grad(1).data());
     if (d.needs_grad(0)) {
       dcol.resize(g.n * plane * width);
       for (std::size_t n = 0; n < g.n; ++n)
@@ -305,10 +320,11 @@ struct AvgPool2dOp final : Op<T> {
 // The output's extents (N, channels, OH, OW); ShapeError naming the op when it or the im2col buffer would
 // overflow. No Shape is built: a training step must not allocate.
 void check_sizes(const char* op, const Geometry& g, std::size_t channels) {
-  std::size_t out = 0, col = 0;
+  std::size_t out = 0, col = 0, row = 0;  // im2col's rows hold C * FH * FW cells and a 1
   const bool overflow = __builtin_mul_overflow(g.n, channels, &out) || __builtin_mul_overflow(out, g.oh, &out) ||
-                        __builtin_mul_overflow(out, g.ow, &out) || __builtin_mul_overflow(g.n, g.out_plane(), &col) ||
-                        __builtin_mul_overflow(col, g.c, &col) || __builtin_mul_overflow(col, g.window(), &col);
+                        __builtin_mul_overflow(out, g.ow, &out) || __builtin_mul_overflow(g.c, g.window(), &row) ||
+                        __builtin_add_overflow(row, 1, &row) || __builtin_mul_overflow(g.n, g.out_plane(), &col) ||
+                        __builtin_mul_overflow(col, row, &col);
   if (overflow)
     throw ShapeError(fmt::format("{}: the output ({}, {}, {}, {}) or its {}x{} windows over {} channels overflow the "
                                  "size type",
@@ -483,21 +499,24 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& filters, const Var<T>& bias, const 
 
   auto r = record<Conv2dOp<T>>("conv2d", {x, filters, bias});
   r.output.resize({g.n, fn, g.oh, g.ow});
-  std::vector<T> scratch_col, scratch_planes;  // without a gradient nothing is kept
+  std::vector<T> scratch_col, scratch_filters;  // without a gradient nothing is kept
   std::vector<T>& col = r.op ? r.op->col : scratch_col;
-  std::vector<T>& planes = r.op ? r.op->by_filter : scratch_planes;
-  col.resize(positions * width);
-  planes.resize(positions * fn);
+  std::vector<T>& with_bias = r.op ? r.op->with_bias : scratch_filters;
+  col.resize(positions * (width + 1));
+  with_bias.resize(fn * (width + 1));
   if (r.op) {
     r.op->geometry = g;
     r.op->filters = fn;
   }
   const Tape<T>& tape = r.var.tape();
-  im2col(g, tape.value(x.index()).data(), col.data());
-  // (FN, C*FH*FW) x (N*OH*OW, C*FH*FW)^T: one GEMM for the whole batch
-  detail::gemm<T>(false, true, fn, positions, width, tape.value(filters.index()).data(), col.data(), T(0),
-                  planes.data());
-  planes_to_nchw(g, fn, planes.data(), tape.value(bias.index()).data(), r.output.data());
+  im2col_with_ones(g, tape.value(x.index()).data(), col.data());
+  filters_with_bias(fn, width, tape.value(filters.index()).data(), tape.value(bias.index()).data(), with_bias.data());
+  // image n's output (FN, OH*OW) = [W b] (FN, C*FH*FW + 1) x col_n^T: already in NCHW order
+  const std::size_t plane = g.out_plane();
+  T* y = r.output.data();
+  for (std::size_t n = 0; n < g.n; ++n)
+    detail::gemm<T>(false, true, fn, plane, width + 1, with_bias.data(), col.data() + n * plane * (width + 1), T(0),
+                    y + n * fn * plane);
   return finish(r.var);
 }
 

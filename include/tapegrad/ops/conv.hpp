@@ -34,7 +34,7 @@ struct Pool2dSettings {
 };
 
 /// Convolution (cross-correlation, as every framework): x (N, C, H, W), filters (FN, C, FH, FW), bias (FN,)
-/// -> (N, FN, OH, OW). Forward by im2col and one GEMM; backward by GEMMs and col2im.
+/// -> (N, FN, OH, OW). Forward by im2col and a GEMM per image; backward by GEMMs and col2im.
 template <class T>
 Var<T> conv2d(const Var<T>& x, const Var<T>& filters, const Var<T>& bias, const Conv2dSettings& settings = {});
 
