@@ -130,9 +130,27 @@ template <class T>
 
 // col (N * OH * OW, C * FH * FW + 1): row (n, oy, ox) holds the window of output (oy, ox) of image n,
 // channel-major, then a 1 that multiplies the bias (so the GEMM adds the bias, and dW's GEMM sums db).
+// Without padding no window is clipped: each window row is one copy of KW cells, a size known at compile time.
+template <class T, std::size_t KW>
+void im2col_unpadded(const Geometry& g, const T* x, T* col) {
+  const std::size_t width = g.c * g.window();
+  T* row = col;
+  for (std::size_t n = 0; n < g.n; ++n)
+    for (std::size_t oy = 0; oy < g.oh; ++oy)
+      for (std::size_t ox = 0; ox < g.ow; ++ox, row += width + 1) {
+        const T* corner = x + n * g.c * g.in_plane() + oy * g.sh * g.w + ox * g.sw;
+        for (std::size_t ch = 0; ch < g.c; ++ch)
+          for (std::size_t ky = 0; ky < g.kh; ++ky)
+            std::memcpy(row + ch * g.window() + ky * KW, corner + ch * g.in_plane() + ky * g.w, KW * sizeof(T));
+        row[width] = T(1);
+      }
+}
+
 template <class T>
 void im2col_with_ones(const Geometry& g, const T* x, T* col) {
   const std::size_t width = g.c * g.window();
+  if (g.ph == 0 && g.pw == 0 && g.kw == 5) return im2col_unpadded<T, 5>(g, x, col);
+  if (g.ph == 0 && g.pw == 0 && g.kw == 3) return im2col_unpadded<T, 3>(g, x, col);
   walk_windows(
       g, width + 1, x, col,
       [&](T* row, const Window& win) {
@@ -185,7 +203,7 @@ struct Conv2dOp final : Op<T> {
   Geometry geometry;
   std::size_t filters = 0;
   std::vector<T> col;             // (N*OH*OW, C*FH*FW + 1), kept from forward for dW
-  std::vector<T> with_bias;       // (FN, C*FH*FW + 1): forward's [W b], backward's [dW db]
+  std::vector<T> with_bias;       // forward's [W b] (FN, C*FH*FW + 1), backward's [dW db]^T (C*FH*FW + 1, FN)
   std::vector<T> dcol;            // (N*OH*OW, C*FH*FW)
 
   // g (N, FN, OH, OW) holds image n's gradient as an (FN, OH*OW) block and col holds its windows as an
@@ -196,19 +214,21 @@ struct Conv2dOp final : Op<T> {
     const std::size_t plane = g.out_plane(), width = g.c * g.window();
     const T* grad = d.grad_output().data();
     if (d.needs_grad(1) || d.needs_grad(2)) {
+      // [dW db]^T (C*FH*FW + 1, FN) = sum of col_n^T g_n^T: the transposed form because OpenBLAS's small-matrix
+      // dgemm allocates on every call in the other (measured: 100 allocations a step).
       T* sums = with_bias.data();
       for (std::size_t n = 0; n < g.n; ++n)
-        detail::gemm<T>(false, false, filters, width + 1, plane, grad + n * filters * plane,
-                        col.data() + n * plane * (width + 1), n == 0 ? T(0) : T(1), sums);
+        detail::gemm<T>(true, true, width + 1, filters, plane, col.data() + n * plane * (width + 1),
+                        grad + n * filters * plane, n == 0 ? T(0) : T(1), sums);
       if (g.n == 0) std::fill(with_bias.begin(), with_bias.end(), T(0));
       if (d.needs_grad(1)) {
         T* dw = d.input_grad(1).data();
         for (std::size_t f = 0; f < filters; ++f)
-          for (std::size_t i = 0; i < width; ++i) dw[f * width + i] += sums[f * (width + 1) + i];
+          for (std::size_t i = 0; i < width; ++i) dw[f * width + i] += sums[i * filters + f];
       }
       if (d.needs_grad(2)) {
         T* db = d.input_grad(2).data();
-        for (std::size_t f = 0; f < filters; ++f) db[f] += sums[f * (width + 1) + width];
+        for (std::size_t f = 0; f < filters; ++f) db[f] += sums[width * filters + f];
       }
     }
     if (d.needs_grad(0)) {
