@@ -201,3 +201,76 @@ TEST_CASE("optimizer specs parse from text and print back") {
                        tg::ValueError);
   CHECK_THROWS_AS(tg::OptimizerSpec::parse("sgd:lr=nan"), tg::ValueError);
 }
+
+namespace {
+// p after three steps of `spec` on the gradients 0.5, -0.3, 0.8 (a constant one would hide Adam's betas behind
+// its bias correction), with the learning rate halved before the third (so forms that agree at a constant rate,
+// like Momentum's two, differ).
+double after_three_steps(const std::string& spec) {
+  tg::Parameter<double> p("p", T{1.0});
+  auto opt = tg::make_optimizer<double>(tg::OptimizerSpec::parse(spec), {&p});
+  for (int i = 0; i < 3; ++i) {
+    if (i == 2) opt->set_learning_rate(opt->learning_rate() / 2);
+    p.grad = T{std::array<double, 3>{0.5, -0.3, 0.8}[i]};
+    opt->step();
+  }
+  return p.value[0];
+}
+}  // namespace
+
+TEST_CASE("the optimizer table: every key an optimizer lists changes its steps, and every other key is refused") {
+  std::vector<std::string> names;
+  for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) names.push_back(kind.name);
+  CHECK(names == std::vector<std::string>{"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"});
+  const std::map<std::string, std::string> other_value{{"lr", "0.05"},   {"momentum", "0.5"}, {"decay", "0.5"},
+                                                       {"beta1", "0.5"}, {"beta2", "0.5"},    {"eps", "0.1"},
+                                                       {"h0", "0.1"},    {"wd", "0.1"},       {"pytorch", "1"}};
+  REQUIRE(other_value.size() == tg::optimizer_keys().size());
+  for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) {
+    CAPTURE(kind.name);
+    const double plain = after_three_steps(kind.name);
+    for (const auto& [key, meaning] : tg::optimizer_keys()) {
+      CAPTURE(key);
+      const std::string spec = kind.name + ":" + key + "=" + other_value.at(key);
+      if (kind.uses(key)) {
+        CHECK(after_three_steps(spec) != plain);
+      } else {
+        CHECK_THROWS_WITH_AS(tg::OptimizerSpec::parse(spec),
+                             fmt::format("optimizer '{}': {} does not use '{}' (it takes: {})", spec, kind.name, key,
+                                         kind.keys_text())
+                                 .c_str(),
+                             tg::ValueError);
+      }
+    }
+    // the defaults the table states are the ones the optimizer takes when a key is not given
+    std::string with_defaults = kind.name + ":";
+    std::istringstream defaults(kind.defaults);
+    for (std::string pair; defaults >> pair;) with_defaults += pair + ",";
+    with_defaults.pop_back();
+    CHECK(after_three_steps(with_defaults) == plain);
+  }
+}
+
+TEST_CASE("optimizer specs: a repeated key, an unknown key, and options the optimizer does not use are errors") {
+  CHECK_THROWS_WITH_AS(tg::OptimizerSpec::parse("sgd:lr=0.1,lr=0.2"), "optimizer 'sgd:lr=0.1,lr=0.2': 'lr' is given twice",
+                       tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::OptimizerSpec::parse("sgd:momentum=0.9"),
+                       "optimizer 'sgd:momentum=0.9': sgd does not use 'momentum' (it takes: lr wd)", tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::OptimizerSpec::parse("adam:speed=2"),
+                       "optimizer 'adam:speed=2': unknown key 'speed' (adam takes: lr beta1 beta2 eps wd; all keys: lr "
+                       "momentum decay beta1 beta2 eps h0 wd pytorch)",
+                       tg::ValueError);
+  tg::Parameter<double> p("p", T{1.0});
+  tg::OptimizerOptions o;
+  o.momentum = 0.9;
+  CHECK_THROWS_WITH_AS(tg::make_optimizer<double>("adam", {&p}, o),
+                       "optimizer 'adam' does not use 'momentum' (it takes: lr beta1 beta2 eps wd)", tg::ValueError);
+}
+
+TEST_CASE("an optimizer's description shows weight decay when it is on, so two runs that differ only there differ") {
+  tg::Parameter<double> p("p", T{1.0});
+  CHECK(tg::make_optimizer<double>(tg::OptimizerSpec::parse("sgd"), {&p})->describe() == "sgd(lr=0.01)");
+  CHECK(tg::make_optimizer<double>(tg::OptimizerSpec::parse("sgd:wd=0.1"), {&p})->describe() == "sgd(lr=0.01, wd=0.1)");
+  CHECK(tg::make_optimizer<double>(tg::OptimizerSpec::parse("adam:wd=0.001"), {&p})->describe() ==
+        "adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-07, wd=0.001)");
+}

@@ -1,7 +1,23 @@
 // The program's command line: every subcommand and option, in one place (the fuzz target parses with it too).
 #include "cli/app.hpp"
 
+#include <fmt/format.h>
+
+#include "tapegrad/optim/optimizer.hpp"
+
 namespace cli {
+
+namespace {
+// The optimizer table as help text: each optimizer's update and its keys with the book's defaults.
+std::string optimizers_help() {
+  std::string text = "Optimizers, for --opt NAME or NAME:key=value,... (each key at most once):\n";
+  for (const tapegrad::OptimizerKind& kind : tapegrad::optimizer_kinds())
+    text += fmt::format("  {:<9} {}\n            keys: {}\n", kind.name, kind.rule, kind.defaults);
+  text += "Keys:\n";
+  for (const auto& [key, meaning] : tapegrad::optimizer_keys()) text += fmt::format("  {:<9} {}\n", key, meaning);
+  return text;
+}
+}  // namespace
 
 std::unique_ptr<CLI::App> make_app(Command& c) {
   auto app = std::make_unique<CLI::App>(
@@ -13,10 +29,11 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
 
   c.compare_run.out = "out";
   c.compare = app->add_subcommand("compare", "train one network under several optimizers and compare them");
+  c.compare->footer(optimizers_help());
   c.compare_run.add_to(*c.compare);
   c.compare->add_option("--opt", c.compare_opts,
-                        "optimizer with options, repeatable: sgd:lr=0.1, momentum:lr=0.01,momentum=0.9, adagrad, "
-                        "nesterov, rmsprop, adam:lr=0.001 (default: sgd momentum adagrad, the book's defaults)");
+                        "optimizer with options, repeatable, e.g. sgd:lr=0.1 or momentum:lr=0.01,momentum=0.9 "
+                        "(default: sgd momentum adagrad adam, the book's defaults; the list is below)");
   c.compare->add_option("--threshold", c.threshold, "report the first iteration whose smoothed loss is below this")
       ->capture_default_str();
   c.compare->add_option("--jobs", c.jobs,
@@ -30,8 +47,9 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
       ->check(CLI::Range(1, 100000));
 
   c.train = app->add_subcommand("train", "train one configuration; saves the model and optimizer state each epoch");
+  c.train->footer(optimizers_help());
   c.train_run.add_to(*c.train);
-  c.train->add_option("--opt", c.train_opt, "optimizer with options")->capture_default_str();
+  c.train->add_option("--opt", c.train_opt, "optimizer with options (the list is below)")->capture_default_str();
   c.train->add_option("--save", c.save, "checkpoint path (default: OUT/model.tgckpt; with --resume: that file)");
   c.train->add_flag("--data-parallel", c.data_parallel,
                     "under `mpirun -np N`: train one model on N processes, each on 1/N of every batch (the batch "

@@ -18,7 +18,7 @@ class AdaGrad : public Optimizer<T> {
       throw ValueError(fmt::format("adagrad: the initial accumulator must be >= 0, got {}", initial_));
   }
   std::string describe() const override {
-    return fmt::format("adagrad(lr={:g}, eps={:g}, h0={:g})", this->lr_, eps_, initial_);
+    return fmt::format("adagrad(lr={:g}, eps={:g}, h0={:g}{})", this->lr_, eps_, initial_, this->weight_decay_text());
   }
 
  private:

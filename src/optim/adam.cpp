@@ -19,7 +19,8 @@ class Adam : public Optimizer<T> {
         v_(this->add_slot("v")),
         t_(this->add_scalar("t")) {}
   std::string describe() const override {
-    return fmt::format("adam(lr={:g}, beta1={:g}, beta2={:g}, eps={:g})", this->lr_, beta1_, beta2_, eps_);
+    return fmt::format("adam(lr={:g}, beta1={:g}, beta2={:g}, eps={:g}{})", this->lr_, beta1_, beta2_, eps_,
+                       this->weight_decay_text());
   }
 
  private:

@@ -13,7 +13,8 @@ class Momentum : public Optimizer<T> {
         pytorch_(o.pytorch_form),
         v_(this->add_slot(pytorch_ ? "b" : "v")) {}
   std::string describe() const override {
-    return fmt::format("momentum(lr={:g}, momentum={:g}{})", this->lr_, momentum_, pytorch_ ? ", pytorch" : "");
+    return fmt::format("momentum(lr={:g}, momentum={:g}{}{})", this->lr_, momentum_, pytorch_ ? ", pytorch" : "",
+                       this->weight_decay_text());
   }
 
  private:

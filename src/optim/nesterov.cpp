@@ -11,7 +11,7 @@ class Nesterov : public Optimizer<T> {
         momentum_(detail::fraction("nesterov", "momentum", detail::or_default(o.momentum, 0.9))),
         v_(this->add_slot("v")) {}
   std::string describe() const override {
-    return fmt::format("nesterov(lr={:g}, momentum={:g})", this->lr_, momentum_);
+    return fmt::format("nesterov(lr={:g}, momentum={:g}{})", this->lr_, momentum_, this->weight_decay_text());
   }
 
  private:

@@ -126,22 +126,11 @@ void Optimizer<T>::load_state(const OptimizerState<T>& s) {
 }
 
 template <class T>
-std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name, std::vector<Parameter<T>*> params,
-                                             const OptimizerOptions& o) {
-  if (name == "sgd") return make_sgd<T>(std::move(params), o);
-  if (name == "momentum") return make_momentum<T>(std::move(params), o);
-  if (name == "nesterov") return make_nesterov<T>(std::move(params), o);
-  if (name == "adagrad") return make_adagrad<T>(std::move(params), o);
-  if (name == "rmsprop") return make_rmsprop<T>(std::move(params), o);
-  if (name == "adam") return make_adam<T>(std::move(params), o);
-  throw ValueError(fmt::format("unknown optimizer '{}' (sgd, momentum, nesterov, adagrad, rmsprop, adam)", name));
+std::string Optimizer<T>::weight_decay_text() const {
+  return weight_decay_ == 0 ? std::string() : fmt::format(", wd={:g}", weight_decay_);
 }
 
 template class Optimizer<float>;
 template class Optimizer<double>;
-template std::unique_ptr<Optimizer<float>> make_optimizer(const std::string&, std::vector<Parameter<float>*>,
-                                                          const OptimizerOptions&);
-template std::unique_ptr<Optimizer<double>> make_optimizer(const std::string&, std::vector<Parameter<double>*>,
-                                                           const OptimizerOptions&);
 
 }  // namespace tapegrad

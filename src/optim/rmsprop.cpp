@@ -14,7 +14,7 @@ class RmsProp : public Optimizer<T> {
         eps_(detail::positive("rmsprop", "eps", detail::or_default(o.eps, 1e-7))),
         h_(this->add_slot("h")) {}
   std::string describe() const override {
-    return fmt::format("rmsprop(lr={:g}, decay={:g}, eps={:g})", this->lr_, decay_, eps_);
+    return fmt::format("rmsprop(lr={:g}, decay={:g}, eps={:g}{})", this->lr_, decay_, eps_, this->weight_decay_text());
   }
 
  private:

@@ -8,7 +8,7 @@ class Sgd : public Optimizer<T> {
  public:
   Sgd(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
       : Optimizer<T>("sgd", std::move(params), detail::or_default(o.lr, 0.01), o.weight_decay) {}
-  std::string describe() const override { return fmt::format("sgd(lr={:g})", this->lr_); }
+  std::string describe() const override { return fmt::format("sgd(lr={:g}{})", this->lr_, this->weight_decay_text()); }
 
  private:
   void update(std::size_t, Tensor<T>& p, const Tensor<T>& g) override {

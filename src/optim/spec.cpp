@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -5,8 +6,6 @@
 
 namespace tapegrad {
 namespace {
-const char* const kNames[] = {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"};
-
 double number(const std::string& key, const std::string& text, const std::string& whole) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
@@ -14,16 +13,26 @@ double number(const std::string& key, const std::string& text, const std::string
     throw ValueError(fmt::format("optimizer '{}': {}={} is not a finite number", whole, key, text));
   return v;
 }
+
+std::string all_keys() {
+  std::vector<std::string> keys;
+  for (const auto& [key, meaning] : optimizer_keys()) keys.push_back(key);
+  return fmt::format("{}", fmt::join(keys, " "));
+}
 }  // namespace
 
 OptimizerSpec OptimizerSpec::parse(const std::string& text) {
   OptimizerSpec spec;
   const std::size_t colon = text.find(':');
   spec.name = text.substr(0, colon);
-  if (std::find(std::begin(kNames), std::end(kNames), spec.name) == std::end(kNames))
-    throw ValueError(fmt::format("unknown optimizer '{}' in '{}' (sgd, momentum, nesterov, adagrad, rmsprop, adam)",
-                                 spec.name, text));
+  const OptimizerKind* kind = nullptr;
+  try {
+    kind = &optimizer_kind(spec.name);
+  } catch (const ValueError& e) {
+    throw ValueError(fmt::format("{} in '{}'", e.what(), text));
+  }
   if (colon == std::string::npos) return spec;
+  std::vector<std::string> seen;
   std::size_t at = colon + 1;
   while (at <= text.size()) {
     const std::size_t comma = std::min(text.find(',', at), text.size());
@@ -32,19 +41,28 @@ OptimizerSpec OptimizerSpec::parse(const std::string& text) {
     if (eq == std::string::npos)
       throw ValueError(fmt::format("optimizer '{}': '{}' is not key=value", text, item));
     const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    const bool known = std::any_of(optimizer_keys().begin(), optimizer_keys().end(),
+                                   [&](const auto& entry) { return entry.first == key; });
+    if (!known)
+      throw ValueError(fmt::format("optimizer '{}': unknown key '{}' ({} takes: {}; all keys: {})", text, key,
+                                   spec.name, kind->keys_text(), all_keys()));
+    if (!kind->uses(key))
+      throw ValueError(fmt::format("optimizer '{}': {} does not use '{}' (it takes: {})", text, spec.name, key,
+                                   kind->keys_text()));
+    if (std::find(seen.begin(), seen.end(), key) != seen.end())
+      throw ValueError(fmt::format("optimizer '{}': '{}' is given twice", text, key));
+    seen.push_back(key);
     OptimizerOptions& o = spec.options;
-    if (key == "lr") o.lr = number(key, value, text);
-    else if (key == "momentum") o.momentum = number(key, value, text);
-    else if (key == "decay") o.decay = number(key, value, text);
-    else if (key == "beta1") o.beta1 = number(key, value, text);
-    else if (key == "beta2") o.beta2 = number(key, value, text);
-    else if (key == "eps") o.eps = number(key, value, text);
-    else if (key == "h0") o.initial_accumulator = number(key, value, text);
-    else if (key == "wd") o.weight_decay = number(key, value, text);
-    else if (key == "pytorch") o.pytorch_form = number(key, value, text) != 0;
-    else
-      throw ValueError(fmt::format("optimizer '{}': unknown key '{}' (lr momentum decay beta1 beta2 eps h0 wd pytorch)",
-                                   text, key));
+    const double v = number(key, value, text);
+    if (key == "lr") o.lr = v;
+    else if (key == "momentum") o.momentum = v;
+    else if (key == "decay") o.decay = v;
+    else if (key == "beta1") o.beta1 = v;
+    else if (key == "beta2") o.beta2 = v;
+    else if (key == "eps") o.eps = v;
+    else if (key == "h0") o.initial_accumulator = v;
+    else if (key == "wd") o.weight_decay = v;
+    else if (key == "pytorch") o.pytorch_form = v != 0;
     at = comma + 1;
   }
   return spec;

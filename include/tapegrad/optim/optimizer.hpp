@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -34,7 +35,8 @@ struct OptimizerOptions {
 
 /// An optimizer by name with its options, as written on a command line: "sgd:lr=0.1",
 /// "momentum:lr=0.01,momentum=0.9", "adagrad:lr=0.01,eps=1e-10,h0=0.1", "adam:lr=0.001,beta1=0.9,beta2=0.999".
-/// Keys: lr momentum decay beta1 beta2 eps h0 wd pytorch(=0/1).
+/// Keys: lr momentum decay beta1 beta2 eps h0 wd pytorch(=0/1); each optimizer takes those its row of
+/// optimizer_kinds() lists, each at most once.
 struct OptimizerSpec {
   std::string name;
   OptimizerOptions options;
@@ -67,6 +69,8 @@ class Optimizer {
   /// One slot of per-parameter state (e.g. velocity), zero-initialised (the book's lazy zeros).
   std::vector<Tensor<T>>& add_slot(const std::string& slot, T initial = T(0));
   double& add_scalar(const std::string& name);
+  /// ", wd=0.1" when weight decay is on, else "": describe() shows every setting that is not the default.
+  std::string weight_decay_text() const;
   /// The update rule for parameter i with gradient g (weight decay already applied).
   virtual void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) = 0;
   virtual void begin_step() {}
@@ -102,7 +106,34 @@ std::unique_ptr<Optimizer<T>> make_rmsprop(std::vector<Parameter<T>*> params, co
 template <class T>
 std::unique_ptr<Optimizer<T>> make_adam(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
 
-/// By name: sgd, momentum, nesterov, adagrad, rmsprop, adam (ValueError otherwise).
+/// One row of the optimizer table (src/optim/table.cpp): everything the library and the program know of an
+/// optimizer by name. Specs, make_optimizer and the program's help all read this one table.
+struct OptimizerKind {
+  std::string name;
+  std::string rule;               // the update, as the book writes it
+  std::vector<std::string> keys;  // the spec keys it uses, e.g. {"lr", "momentum", "wd", "pytorch"}
+  std::string defaults;           // the book's defaults of those keys, e.g. "lr=0.01 momentum=0.9 wd=0"
+  std::unique_ptr<Optimizer<float>> (*make_float)(std::vector<Parameter<float>*>, const OptimizerOptions&);
+  std::unique_ptr<Optimizer<double>> (*make_double)(std::vector<Parameter<double>*>, const OptimizerOptions&);
+
+  bool uses(const std::string& key) const;
+  std::string keys_text() const;  // "lr momentum wd pytorch"
+  template <class T>
+  std::unique_ptr<Optimizer<T>> make(std::vector<Parameter<T>*> params, const OptimizerOptions& o) const {
+    if constexpr (std::is_same_v<T, float>) return make_float(std::move(params), o);
+    else return make_double(std::move(params), o);
+  }
+};
+
+/// The table: sgd, momentum, nesterov, adagrad, rmsprop, adam.
+const std::vector<OptimizerKind>& optimizer_kinds();
+/// The row of that name; ValueError listing the names otherwise.
+const OptimizerKind& optimizer_kind(const std::string& name);
+/// Every spec key (lr momentum decay beta1 beta2 eps h0 wd pytorch) with what it sets.
+const std::vector<std::pair<std::string, std::string>>& optimizer_keys();
+
+/// By name (a row of the table). ValueError for an unknown name, and for an option set in `o` that this optimizer
+/// does not use (e.g. momentum for sgd), naming the keys it accepts.
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name, std::vector<Parameter<T>*> params,
                                              const OptimizerOptions& o = {});
