@@ -32,6 +32,7 @@
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/nn/networks.hpp"
 #include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/schedule.hpp"
 #include "tapegrad/train/checkpoint.hpp"
 #include "tapegrad/train/trainer.hpp"
 #include "tapegrad/train/curves.hpp"

@@ -21,8 +21,11 @@ namespace tapegrad {
 
 template <class T>
 Trainer<T>::Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions options)
-    : model_(model), optimizer_(optimizer), options_(options) {
+    : model_(model), optimizer_(optimizer), options_(options), base_lr_(optimizer.learning_rate()) {
   if (options_.epochs == 0) throw ValueError("trainer: epochs must be at least 1");
+  for (const double threshold : {options_.clip.max_norm, options_.clip.max_value})
+    if (!std::isfinite(threshold) || threshold < 0)
+      throw ValueError(fmt::format("trainer: a clip threshold must be positive (or 0: off), got {}", threshold));
   if (options_.batch_size == 0) throw ValueError("trainer: the batch size must be at least 1");
   if (options_.eval_batch == 0) throw ValueError("trainer: the evaluation batch must be at least 1");
 }
@@ -44,6 +47,12 @@ double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labe
     throw NumericError(fmt::format(
         "training: the loss became {} at iteration {}; the learning rate ({:g}) is probably too large", value,
         iteration_, optimizer_.learning_rate()));
+  if (options_.clip.active()) {
+    if (params_.empty()) params_ = model_.parameters();
+    if (options_.clip.max_norm > 0) clip_gradient_norm(params_, options_.clip.max_norm);
+    if (options_.clip.max_value > 0) clip_gradient_values(params_, options_.clip.max_value);
+  }
+  if (schedule_) optimizer_.set_learning_rate(schedule_->rate(iteration_ - 1));
   optimizer_.step();
   return value;
 }
@@ -53,7 +62,8 @@ double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labe
 // every process stops after the same step.
 template <class T>
 double Trainer<T>::exchange_gradients(double loss, double share) {
-  const std::vector<Parameter<T>*> params = model_.parameters();
+  if (params_.empty()) params_ = model_.parameters();
+  const std::vector<Parameter<T>*>& params = params_;
   std::size_t n = 0;
   for (const Parameter<T>* p : params) n += p->grad.size();
   exchange_.resize(n + 2);
@@ -137,6 +147,14 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
   for (std::size_t e = 0; e < options_.start_epoch; ++e) sampler.next_epoch();
   iteration_ = options_.start_epoch * sampler.batches();
   checkpointed_epoch_ = options_.start_epoch;
+  params_ = model_.parameters();
+  schedule_.reset();
+  if (!options_.schedule.constant()) {
+    if (options_.schedule.kind == ScheduleSpec::Kind::Plateau && options_.start_epoch > 0)
+      throw ValueError(fmt::format("trainer: schedule '{}' cannot resume a run (its state is not in the checkpoint)",
+                                   options_.schedule.str()));
+    schedule_.emplace(options_.schedule, base_lr_, options_.epochs * sampler.batches());
+  }
   const bool bar = speaks() && (options_.progress == TrainerOptions::Progress::Bar ||
                                  (options_.progress == TrainerOptions::Progress::Auto && isatty(fileno(stderr))));
   const bool lines = speaks() && options_.progress != TrainerOptions::Progress::Quiet;
@@ -182,6 +200,8 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
     stats.iterations = iteration_;
     stats.train_loss = loss_sum / double(sampler.batches());
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats.learning_rate = optimizer_.learning_rate();
+    if (schedule_) schedule_->end_epoch(stats.train_loss);
     if (options_.evaluate_train) stats.train_accuracy = accuracy(train);
     if (test) stats.test_accuracy = accuracy(*test);
     history.epochs.push_back(stats);
@@ -281,8 +301,22 @@ typename Trainer<T>::Callback early_stopping(std::size_t patience) {
   };
 }
 
+template <class T>
+typename Trainer<T>::Callback gradient_norm_logger(Module<T>& model, std::FILE* out) {
+  return [&model, out](const EpochStats& s, const History&) {
+    std::string line = fmt::format("grad norms epoch {}:", s.epoch);
+    for (const auto& [name, p] : model.named_parameters())
+      line += fmt::format("  {} {:.4g}", name, gradient_norm(std::vector<Parameter<T>*>{p}));
+    fmt::print(out, "{}  (all {:.4g})\n", line, gradient_norm(model.parameters()));
+    std::fflush(out);
+    return true;
+  };
+}
+
 template class Trainer<float>;
 template class Trainer<double>;
+template Trainer<float>::Callback gradient_norm_logger<float>(Module<float>&, std::FILE*);
+template Trainer<double>::Callback gradient_norm_logger<double>(Module<double>&, std::FILE*);
 template Trainer<float>::Callback early_stopping<float>(std::size_t);
 template Trainer<double>::Callback early_stopping<double>(std::size_t);
 

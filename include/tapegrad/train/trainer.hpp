@@ -4,12 +4,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tapegrad/data/dataset.hpp"
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/optim/optimizer.hpp"
+#include "tapegrad/optim/schedule.hpp"
 #include "tapegrad/train/collective.hpp"
 
 namespace tapegrad {
@@ -36,6 +38,11 @@ struct TrainerOptions {
   // in shares too; lines, bar and checkpoint come from process 0 only. Models with buffers (BatchNorm) are
   // refused: their running statistics would differ between processes.
   Collective* collective = nullptr;
+  // The learning rate of each step of fit(), from the optimizer's rate when the Trainer was made (constant: the
+  // optimizer's own). A reduce-on-plateau schedule reads each epoch's mean training loss; it cannot resume
+  // (start_epoch > 0), as its state is not in the checkpoint.
+  ScheduleSpec schedule;
+  GradientClip clip;  // applied to the whole batch's gradient, after backward and before the update
 };
 
 struct EpochStats {
@@ -45,6 +52,7 @@ struct EpochStats {
   double train_accuracy = -1;    // -1 when not evaluated
   double test_accuracy = -1;
   double seconds = 0;            // training time of the epoch (evaluation excluded)
+  double learning_rate = 0;      // the rate of the epoch's last step
 };
 
 struct History {
@@ -94,6 +102,9 @@ class Trainer {
   double exchange_gradients(double loss, double share);
   void broadcast_parameters();
   std::vector<std::size_t> predict_rows(const Dataset& data, std::size_t begin, std::size_t end);
+  double base_lr_;                       // the optimizer's rate when the Trainer was made: the schedule's start
+  std::optional<LrSchedule> schedule_;   // during fit()
+  std::vector<Parameter<T>*> params_;    // the model's, listed once per fit() (clipping needs them every step)
 };
 
 /// How far the run that wrote a Trainer checkpoint had got.
@@ -102,6 +113,11 @@ struct RunProgress {
 };
 /// Reads it from a checkpoint's metadata; DataError naming the file if the checkpoint was not written by a Trainer.
 RunProgress read_run_progress(const std::string& path);
+
+/// Writes each parameter's gradient L2 norm after every epoch's last step, one line per epoch:
+/// "grad norms epoch 3: fc1.W 0.0123  fc1.b 0.0045 ... (all 0.0130)". The model must outlive the trainer.
+template <class T>
+typename Trainer<T>::Callback gradient_norm_logger(Module<T>& model, std::FILE* out = stdout);
 
 /// Stops when the test (or, without a test set, train) accuracy has not improved for `patience` epochs.
 template <class T>
