@@ -161,6 +161,42 @@ TEST_CASE("cli: train saves a checkpoint, eval reads it, train --resume continue
   CHECK(has(wrong.output, "not a tapegrad checkpoint"));
 }
 
+TEST_CASE("cli: train and compare take a schedule, clipping and gradient norms, and bad ones exit 2 before any data") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const std::string model = out.file("toy.tgckpt");
+  const Result t = run("train --data " + data.str() + " --net 32 --epochs 2 --batch 20 --opt sgd:lr=0.1 "
+                       "--schedule step:every=20,gamma=0.5,warmup=5 --clip norm=1 --grad-norms --save " + model);
+  INFO(t.output);
+  REQUIRE(t.code == 0);
+  CHECK(has(t.output, "schedule: step:every=20,gamma=0.5,warmup=5"));
+  CHECK(has(t.output, "clip: norm=1"));
+  CHECK(has(t.output, "grad norms epoch 2:  0.W "));
+  // the run's schedule is part of its checkpoint: resuming with another is refused, naming both
+  const Result other = run("train --data " + data.str() + " --epochs 1 --schedule exp:gamma=0.9 --resume " + model);
+  CHECK(other.code == 2);
+  CHECK(has(other.output, "--schedule exp:gamma=0.9 conflicts with the checkpoint's step:every=20,gamma=0.5,warmup=5"));
+  const Result c = run("compare --data " + data.str() + " --net 32 --epochs 1 --batch 20 --opt sgd --schedule "
+                       "cosine:min=0.001 --clip value=0.5 --grad-norms --jobs 1 --out " + out.str());
+  INFO(c.output);
+  CHECK(c.code == 0);
+  CHECK(has(c.output, "grad norms:  0.W "));
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"train --schedule step:gamma=0.5", "schedule 'step:gamma=0.5': step needs every=N"},
+           {"train --schedule linear", "unknown schedule 'linear' in 'linear' (constant, step, exp, cosine, plateau)"},
+           {"compare --schedule exp:gamma=2", "schedule 'exp:gamma=2': gamma=2 must be in (0, 1]"},
+           {"compare --clip norm=0", "clip 'norm=0': the threshold norm=0 must be positive"},
+           {"train --clip value=-1", "clip 'value=-1': the threshold value=-1 must be positive"},
+           {"compare --opt sgd:momentum=0.9", "sgd does not use 'momentum' (it takes: lr wd)"}}) {
+    CAPTURE(args);
+    const Result bad = run(args + " --data /no/such/dir");  // the option is refused before the data is looked at
+    CHECK(bad.code == 2);
+    CHECK(has(bad.output, message));
+    CHECK(!has(bad.output, "/no/such/dir"));
+  }
+  CHECK(has(run("compare --help").output, "keys: lr=0.01 momentum=0.9 wd=0 pytorch=0"));
+}
+
 TEST_CASE("cli: gradcheck passes on built-in ops, names them, and fails on unknown names") {
   const Result r = run("gradcheck matmul softmax Linear BatchNorm");
   INFO(r.output);

@@ -48,6 +48,18 @@ void RunOptions::add_to(CLI::App& app, bool with_model_options) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   app.add_option("--seed", seed, "initial weights and batch order")->capture_default_str();
   app.add_option("--out", out, "folder for tables, CSV files, plots and models")->capture_default_str();
+  app.add_option("--schedule", schedule,
+                 "learning-rate schedule over iterations: constant, step:every=N,gamma=G, exp:gamma=G, "
+                 "cosine:period=N,min=M (period 0: the whole run), plateau:factor=F,patience=P,min=M (epochs of "
+                 "mean training loss); any with warmup=W (linear warm-up over W iterations)")
+      ->capture_default_str();
+  app.add_option("--clip", clip, "gradient clipping: norm=X (global L2 norm), value=X (each element), or both");
+  app.add_flag("--grad-norms", grad_norms, "print each parameter's gradient norm after every epoch's last step");
+}
+
+void RunOptions::set_training(tg::TrainerOptions& options) const {
+  options.schedule = tg::ScheduleSpec::parse(schedule);
+  if (!clip.empty()) options.clip = tg::GradientClip::parse(clip);
 }
 
 tg::NetSpec RunOptions::net(const tg::Shape& sample, std::size_t classes) const {
@@ -65,6 +77,8 @@ void RunOptions::check_net() const {
   tg::NetSpec spec;
   spec.layers = hidden;
   if (spec.is_mlp()) net({1}, 1);  // a layer list needs the data's image shape: it is checked once that is read
+  tg::TrainerOptions training;
+  set_training(training);
 }
 
 // Refuses, before any work, a network whose weights, gradients, optimizer state and activations would not fit

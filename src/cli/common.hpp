@@ -26,6 +26,9 @@ struct RunOptions {
   std::uint64_t seed = 0;
   bool use_double = false;
   std::string out = "out";
+  std::string schedule = "constant";  // tg::ScheduleSpec text
+  std::string clip;                   // tg::GradientClip text; empty: none
+  bool grad_norms = false;            // print each parameter's gradient norm after every epoch
 
   void add_to(CLI::App& app, bool with_model_options = true);
   /// The network for samples of this shape; ValueError for bad options or one that would not fit in memory.
@@ -34,6 +37,8 @@ struct RunOptions {
   void check_net() const;
   void check_memory(const tg::NetSpec& spec) const;
   tg::TrainTest load() const;  // the data, cut to `limit`
+  /// Schedule and clipping into the trainer's options (ValueError naming a bad one).
+  void set_training(tg::TrainerOptions& options) const;
 };
 
 /// The key=value metadata `tapegrad train` writes into its checkpoints; DataError naming the file if it was

@@ -134,10 +134,17 @@ Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::Optimi
   options.progress = tg::TrainerOptions::Progress::Quiet;  // the lines go to the log, the bar is the comparison's
   options.should_stop = [&should_stop] { return interrupted() || should_stop(); };
   options.after_step = [&progress] { progress.step(); };
+  run.set_training(options);
   tg::Trainer<T> trainer(*net, *optimizer, options);
   trainer.add_callback([&](const tg::EpochStats& e, const tg::History&) {
     log.append(fmt::format("epoch {:>2}/{}  loss {:.4f}  test acc {:.4f}  {:.2f} s\n", e.epoch, run.epochs,
                            e.train_loss, e.test_accuracy, e.seconds));
+    if (run.grad_norms) {
+      std::string line = "grad norms:";
+      for (const auto& [name, p] : net->named_parameters())
+        line += fmt::format("  {} {:.4g}", name, tg::gradient_norm(std::vector<tg::Parameter<T>*>{p}));
+      log.append(line + "\n");
+    }
     return true;
   });
   Run r;

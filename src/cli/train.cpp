@@ -86,9 +86,11 @@ std::string describe_run(const RunOptions& run, const tg::NetSpec& net, const st
       net.is_mlp() ? fmt::format("sizes={}", fmt::join(net.mlp().sizes, "-"))
                    : fmt::format("net={}\nsample={}\nclasses={}", net.layer_list(), fmt::join(net.sample.dims(), "x"),
                                  net.classes);
-  return fmt::format("{}\nactivation={}\ninit={}\ndtype={}\noptimizer={}\ndata={}\nlimit={}\nbatch={}\nseed={}\n",
-                     network, run.activation, run.init, run.use_double ? "double" : "float",
-                     optimizer, run.data, run.limit, run.batch, run.seed);
+  return fmt::format(
+      "{}\nactivation={}\ninit={}\ndtype={}\noptimizer={}\ndata={}\nlimit={}\nbatch={}\nseed={}\nschedule={}\nclip={}\n",
+      network, run.activation, run.init, run.use_double ? "double" : "float", optimizer, run.data, run.limit, run.batch,
+      run.seed, tg::ScheduleSpec::parse(run.schedule).str(),
+      run.clip.empty() ? "none" : tg::GradientClip::parse(run.clip).str());
 }
 
 // The run a checkpoint records, as options: what `train --resume` continues. An option the user gave that
@@ -114,6 +116,13 @@ RunOptions resumed_run(const std::string& path, RunOptions run, const std::set<s
   conflict("--batch", std::to_string(run.batch), meta.at("batch"));
   conflict("--seed", std::to_string(run.seed), meta.at("seed"));
   conflict("--opt", tg::OptimizerSpec::parse(optimizer).str(), tg::OptimizerSpec::parse(meta.at("optimizer")).str());
+  // checkpoints from before schedules and clipping trained without them
+  const std::string saved_schedule = meta.count("schedule") ? meta.at("schedule") : "constant";
+  const std::string saved_clip = meta.count("clip") ? meta.at("clip") : "none";
+  conflict("--schedule", tg::ScheduleSpec::parse(run.schedule).str(), saved_schedule);
+  conflict("--clip", run.clip.empty() ? "none" : tg::GradientClip::parse(run.clip).str(), saved_clip);
+  run.schedule = saved_schedule;
+  run.clip = saved_clip == "none" ? "" : saved_clip;
   run.data = meta.at("data");
   run.limit = std::stoull(meta.at("limit"));
   run.hidden = saved_net;
@@ -171,7 +180,11 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   options.should_stop = interrupted;  // after every epoch: an interrupted or diverging run keeps its last good state
   options.checkpoint_metadata = describe_run(run, net_spec, spec.str());
   options.collective = data_parallel;
+  run.set_training(options);
+  if (!options.schedule.constant()) fmt::print("schedule: {}\n", options.schedule.str());
+  if (options.clip.active()) fmt::print("clip: {}\n", options.clip.str());
   tg::Trainer<T> trainer(*net, *optimizer, options);
+  if (run.grad_norms && processes.root()) trainer.add_callback(tg::gradient_norm_logger(*net));
   if (processes.root())
     draw_filters(*net, run.out, "filters_before", resume.empty() ? "before training" : fmt::format("after epoch {}", done));
   trainer.fit(data.train, &data.test);
