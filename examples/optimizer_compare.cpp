@@ -1,11 +1,13 @@
 // The optimizer comparison of `tapegrad compare`, through the library in a page of code: one network, the same
 // initial weights and the same batches under SGD, Momentum and AdaGrad (the book's defaults, lr 0.01), on
-// Fashion-MNIST (or any MNIST-format folder). Prints a table; the smoothed loss curves are in the history.
+// Fashion-MNIST (or any MNIST-format folder). Prints a table; the loss curves are smoothed the book's way by the
+// support code the program and the tests share (src/support/curves.hpp).
 // Usage: optimizer_compare [DATA_DIR [EPOCHS]]
 #include <cstdlib>
 
 #include <fmt/format.h>
 
+#include "support/curves.hpp"
 #include "tapegrad/tapegrad.hpp"
 
 namespace tg = tapegrad;
@@ -28,9 +30,9 @@ int main(int argc, char** argv) try {
     options.progress = tg::TrainerOptions::Progress::Quiet;
     tg::Trainer<float> trainer(*net, *optimizer, options);
     const tg::History history = trainer.fit(data.train, &data.test);
-    const std::vector<double> smooth = tg::smooth_curve(history.loss);
+    const std::vector<double> smooth = tg::support::smooth_curve(history.loss);
     fmt::print("{:<34} {:>10.4f} {:>9.2f}% {:>22}\n", optimizer->describe(), smooth.back(),
-               100 * history.epochs.back().test_accuracy, tg::first_below(smooth, 0.6) + 1);
+               100 * history.epochs.back().test_accuracy, tg::support::first_below(smooth, 0.6) + 1);
   }
 } catch (const tg::Error& e) {
   fmt::print(stderr, "optimizer_compare: {}\n", e.what());

@@ -7,16 +7,16 @@
 #include <fstream>
 #include <unistd.h>
 
-#include "tapegrad/gradcheck/catalog.hpp"
+#include "support/catalog.hpp"
 #include "tapegrad/tapegrad.hpp"
 
 namespace tg = tapegrad;
 
 namespace testing {
 
-/// Inputs away from kinks, and positive inputs: the library's own (tapegrad/gradcheck/catalog.hpp).
-using tg::kink_free;
-using tg::positive;
+/// Inputs away from kinks, and positive inputs: the gradcheck catalog's (src/support/catalog.hpp).
+using tg::support::kink_free;
+using tg::support::positive;
 
 /// A random shape of rank in [min_rank, max_rank], extents in [1, 4].
 inline tg::Shape random_shape(tg::Rng& rng, std::size_t min_rank = 1, std::size_t max_rank = 3) {

@@ -107,7 +107,7 @@ TEST_CASE("gradients of vector ops are recorded: d/dx of sum(softmax(x) * c) twi
 }
 
 TEST_CASE("gradgradcheck: every entry of the built-in catalog (every op and layer) has correct second derivatives") {
-  for (const tg::CatalogCheck& check : tg::gradcheck_catalog()) {
+  for (const tg::support::CatalogCheck& check : tg::support::gradcheck_catalog()) {
     CAPTURE(check.name);
     for (std::uint64_t seed : {7u, 8u, 9u}) {
       tg::Rng rng(seed);

@@ -215,7 +215,7 @@ TEST_CASE("gradcheck: fan-out and a small network") {
 }
 
 TEST_CASE("every entry of the built-in gradcheck catalog passes, over several random draws") {
-  for (const tg::CatalogCheck& check : tg::gradcheck_catalog()) {
+  for (const tg::support::CatalogCheck& check : tg::support::gradcheck_catalog()) {
     CAPTURE(check.name);
     for (std::uint64_t seed : {1u, 2u, 3u}) {
       tg::Rng rng(seed);
@@ -224,5 +224,5 @@ TEST_CASE("every entry of the built-in gradcheck catalog passes, over several ra
       CHECK(report.passed());
     }
   }
-  CHECK(tg::gradcheck_catalog().size() >= 38);
+  CHECK(tg::support::gradcheck_catalog().size() >= 38);
 }

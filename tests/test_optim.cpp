@@ -1,5 +1,6 @@
 // Optimizers: each update rule against steps computed by hand from the book's formulas.
 #include "helpers.hpp"
+#include "support/descend.hpp"
 
 using T = tg::Tensor<double>;
 
@@ -131,8 +132,8 @@ TEST_CASE("bad hyperparameters are refused with the optimizer and the value name
 
 namespace {
 // The book's optimizer_compare_naive.py, written out with plain doubles for x and y separately:
-// an independent implementation of each update formula, to check tg::descend against.
-tg::Point2 book_formula(const std::string& name, double lr, int steps) {
+// an independent implementation of each update formula, to check tg::support::descend against.
+tg::support::Point2 book_formula(const std::string& name, double lr, int steps) {
   double x = -7, y = 2;
   double vx = 0, vy = 0, hx = 0, hy = 0, mx = 0, my = 0;
   int t = 0;
@@ -177,12 +178,12 @@ tg::Point2 book_formula(const std::string& name, double lr, int steps) {
 }  // namespace
 
 TEST_CASE("the book's 2-D comparison: every optimizer's end point equals the book's formulas to 1e-12") {
-  for (const tg::OptimizerSpec& spec : tg::book_bowl_optimizers(true)) {
+  for (const tg::OptimizerSpec& spec : tg::support::book_bowl_optimizers(true)) {
     CAPTURE(spec.str());
-    const auto path = tg::descend(spec, tg::book_bowl, tg::kBookStart, 30);
+    const auto path = tg::support::descend(spec, tg::support::book_bowl, tg::support::kBookStart, 30);
     REQUIRE(path.size() == 31);
-    CHECK(path.front() == tg::kBookStart);
-    const tg::Point2 expected = book_formula(spec.name, *spec.options.lr, 30);
+    CHECK(path.front() == tg::support::kBookStart);
+    const tg::support::Point2 expected = book_formula(spec.name, *spec.options.lr, 30);
     CHECK(path.back()[0] == doctest::Approx(expected[0]).epsilon(1e-12));
     CHECK(path.back()[1] == doctest::Approx(expected[1]).epsilon(1e-12));
   }

@@ -35,7 +35,5 @@
 #include "tapegrad/optim/schedule.hpp"
 #include "tapegrad/train/checkpoint.hpp"
 #include "tapegrad/train/trainer.hpp"
-#include "tapegrad/train/curves.hpp"
 #include "tapegrad/viz/dot.hpp"
-#include "tapegrad/optim/descend.hpp"
 

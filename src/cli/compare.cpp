@@ -12,6 +12,8 @@
 #include "cli/parallel.hpp"
 #include "cli/processes.hpp"
 #include "cli/progress.hpp"
+#include "support/curves.hpp"
+#include "support/descend.hpp"
 
 namespace cli {
 namespace {
@@ -75,7 +77,7 @@ struct CompareOutputs {
   std::string write(const std::vector<Run>& runs) const {
     std::vector<std::vector<std::string>> rows;
     for (const Run& r : runs) {
-      const long below = tg::first_below(r.smoothed, threshold);
+      const long below = tg::support::first_below(r.smoothed, threshold);
       rows.push_back({r.label, fmt::format("{:.4f}", r.history.epochs.back().train_loss),
                       fmt::format("{:.2f}%", 100 * r.history.epochs.back().test_accuracy),
                       fmt::format("{:.2f}", r.seconds_per_epoch), below < 0 ? "never" : std::to_string(below + 1)});
@@ -256,7 +258,7 @@ int compare_networks(const RunOptions& run, const std::vector<std::string>& opti
     if (processes.distributed()) return;
     print_live();
     ++live;
-    trained[k].smoothed = tg::smooth_curve(trained[k].history.loss);
+    trained[k].smoothed = tg::support::smooth_curve(trained[k].history.loss);
     runs.push_back(std::move(trained[k]));
     outputs.write(runs);  // after each run: Ctrl-C or a failure later keeps this one
   };
@@ -290,7 +292,7 @@ int compare_networks(const RunOptions& run, const std::vector<std::string>& opti
       }
     for (std::size_t i = 0; i < specs.size(); ++i) {
       fmt::print("{}", all_logs[i]);
-      all[i].smoothed = tg::smooth_curve(all[i].history.loss);
+      all[i].smoothed = tg::support::smooth_curve(all[i].history.loss);
     }
     runs = std::move(all);
   }
@@ -306,15 +308,15 @@ int compare_networks(const RunOptions& run, const std::vector<std::string>& opti
 
 int compare_function(const std::vector<std::string>& optimizers, bool all, int steps, const std::string& out) {
   const std::vector<tg::OptimizerSpec> specs =
-      optimizers.empty() ? tg::book_bowl_optimizers(all) : parse_specs(optimizers);
+      optimizers.empty() ? tg::support::book_bowl_optimizers(all) : parse_specs(optimizers);
   tg::prepare_output_folder(out);
-  std::vector<std::vector<tg::Point2>> paths;
+  std::vector<std::vector<tg::support::Point2>> paths;
   std::vector<std::vector<std::string>> rows;
   for (const tg::OptimizerSpec& spec : specs) {
-    paths.push_back(tg::descend(spec, tg::book_bowl, tg::kBookStart, steps));
-    const tg::Point2 end = paths.back().back();
+    paths.push_back(tg::support::descend(spec, tg::support::book_bowl, tg::support::kBookStart, steps));
+    const tg::support::Point2 end = paths.back().back();
     rows.push_back({spec.str(), fmt::format("{:.10g}", end[0]), fmt::format("{:.10g}", end[1]),
-                    fmt::format("{:.6g}", tg::book_bowl_value(end))});
+                    fmt::format("{:.6g}", tg::support::book_bowl_value(end))});
   }
   fmt::print("f(x, y) = x^2/20 + y^2 from (-7, 2), {} steps\n\n", steps);
   const std::string text = table({"optimizer", "x", "y", "f(x, y)"}, rows);
@@ -331,7 +333,7 @@ int compare_function(const std::vector<std::string>& optimizers, bool all, int s
   const std::string blocks = output_path(out, "function_paths.dat");
   std::string dat;
   for (const auto& path : paths) {
-    for (const tg::Point2& p : path) dat += fmt::format("{:.17g} {:.17g}\n", p[0], p[1]);
+    for (const tg::support::Point2& p : path) dat += fmt::format("{:.17g} {:.17g}\n", p[0], p[1]);
     dat += "\n\n";
   }
   write_text(blocks, dat);

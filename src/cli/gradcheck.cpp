@@ -3,15 +3,15 @@
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
-#include "tapegrad/gradcheck/catalog.hpp"
+#include "support/catalog.hpp"
 
 namespace cli {
 
 int gradcheck(const std::vector<std::string>& names, const std::string& net, bool fast, int order, std::uint64_t seed,
               bool verbose) {
-  const auto& catalog = tg::gradcheck_catalog();
-  std::vector<const tg::CatalogCheck*> chosen;
-  tg::CatalogCheck network;
+  const auto& catalog = tg::support::gradcheck_catalog();
+  std::vector<const tg::support::CatalogCheck*> chosen;
+  tg::support::CatalogCheck network;
   if (!net.empty()) {
     tg::NetSpec spec;
     spec.layers = net;
@@ -19,7 +19,7 @@ int gradcheck(const std::vector<std::string>& names, const std::string& net, boo
     spec.footprint();  // the spec's errors now, before any check runs
     network = {"--net " + net, "network", [spec](tg::Rng& rng, const tg::GradcheckOptions& o) {
                  auto model = tg::make_network<double>(spec, rng);
-                 return tg::gradcheck_module(*model, tg::kink_free({2, 784}, rng), o);
+                 return tg::gradcheck_module(*model, tg::support::kink_free({2, 784}, rng), o);
                }};
   }
   for (const std::string& name : names) {
@@ -41,7 +41,7 @@ int gradcheck(const std::vector<std::string>& names, const std::string& net, boo
   options.order = order;
   std::vector<std::vector<std::string>> rows;
   std::size_t failed = 0;
-  for (const tg::CatalogCheck* check : chosen) {
+  for (const tg::support::CatalogCheck* check : chosen) {
     tg::Rng rng(seed);
     const tg::GradcheckReport report = check->run(rng, options);
     double mean = 0, max_abs = 0, max_rel = 0;

@@ -7,7 +7,7 @@
 
 #include "tapegrad/optim/optimizer.hpp"
 
-namespace tapegrad {
+namespace tapegrad::support {
 
 using Point2 = std::array<double, 2>;
 
@@ -24,4 +24,4 @@ std::vector<OptimizerSpec> book_bowl_optimizers(bool all = false);
 std::vector<Point2> descend(const OptimizerSpec& spec, const std::function<Var<double>(const Var<double>&)>& f,
                             Point2 start, int steps);
 
-}  // namespace tapegrad
+}  // namespace tapegrad::support

@@ -1,8 +1,8 @@
-#include "tapegrad/train/curves.hpp"
+#include "support/curves.hpp"
 
 #include <cmath>
 
-namespace tapegrad {
+namespace tapegrad::support {
 
 std::vector<double> smooth_curve(const std::vector<double>& x) {
   constexpr long window = 11;
@@ -37,4 +37,4 @@ long first_below(const std::vector<double>& values, double threshold) {
   return -1;
 }
 
-}  // namespace tapegrad
+}  // namespace tapegrad::support

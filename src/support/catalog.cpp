@@ -1,4 +1,4 @@
-#include "tapegrad/gradcheck/catalog.hpp"
+#include "support/catalog.hpp"
 
 #include "tapegrad/nn/check.hpp"
 #include "tapegrad/nn/networks.hpp"
@@ -10,7 +10,7 @@
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shaping.hpp"
 
-namespace tapegrad {
+namespace tapegrad::support {
 
 Tensor<double> kink_free(const Shape& shape, Rng& rng) {
   Tensor<double> t(shape);
@@ -268,4 +268,4 @@ const std::vector<CatalogCheck>& gradcheck_catalog() {
   return catalog;
 }
 
-}  // namespace tapegrad
+}  // namespace tapegrad::support

@@ -1,9 +1,9 @@
-#include "tapegrad/optim/descend.hpp"
+#include "support/descend.hpp"
 
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/reduce.hpp"
 
-namespace tapegrad {
+namespace tapegrad::support {
 
 Var<double> book_bowl(const Var<double>& xy) {
   const Var<double> weights = xy.tape().constant(Tensor<double>{1.0 / 20, 1.0});
@@ -34,4 +34,4 @@ std::vector<Point2> descend(const OptimizerSpec& spec, const std::function<Var<d
   return path;
 }
 
-}  // namespace tapegrad
+}  // namespace tapegrad::support

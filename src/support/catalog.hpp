@@ -7,7 +7,7 @@
 #include "tapegrad/core/random.hpp"
 #include "tapegrad/gradcheck/gradcheck.hpp"
 
-namespace tapegrad {
+namespace tapegrad::support {
 
 /// Values with |x| in [0.2, 1.5] and random signs: inputs that sit on no kink (relu, abs at 0), in double.
 Tensor<double> kink_free(const Shape& shape, Rng& rng);
@@ -24,4 +24,4 @@ struct CatalogCheck {
 /// All of them, in a stable order. step is absent: its gradient is zero everywhere by definition.
 const std::vector<CatalogCheck>& gradcheck_catalog();
 
-}  // namespace tapegrad
+}  // namespace tapegrad::support
