@@ -34,7 +34,7 @@ std::string without_timing(const std::string& table_path) {
   std::string text(bytes.begin(), bytes.end()), kept;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
-    const std::size_t percent = line.find('%');
+    const std::size_t percent = line.rfind('%');  // the test accuracy, the last column before s/epoch
     if (percent != std::string::npos) {
       const std::size_t seconds_end = line.find_first_not_of(' ', line.find_first_not_of("0123456789.", line.find_first_not_of(' ', percent + 1)));
       line = line.substr(0, percent + 1) + " | " + line.substr(seconds_end == std::string::npos ? line.size() : seconds_end);
@@ -195,6 +195,120 @@ TEST_CASE("cli: train and compare take a schedule, clipping and gradient norms, 
     CHECK(!has(bad.output, "/no/such/dir"));
   }
   CHECK(has(run("compare --help").output, "keys: lr=0.01 momentum=0.9 wd=0 pytorch=0"));
+}
+
+namespace {
+std::string text_of(const std::string& path) {
+  const auto bytes = testing::read_bytes(path);
+  return std::string(bytes.begin(), bytes.end());
+}
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+}  // namespace
+
+TEST_CASE("cli: compare --vary runs every combination under each seed, labels what differs, and writes both panels") {
+  TempDir data, out, single;
+  write_toy_mnist(data);
+  const std::string common = "compare --data " + data.str() + " --net 32 --epochs 2 --batch 20 --double --opt sgd:lr=0.1 ";
+  const Result r = run(common + "--vary init 0.01 he --vary batch-norm off on --seeds 2 --out " + out.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK(has(r.output, "8 runs of 2 epochs (4 configurations x 2 seeds)"));
+  const std::string table = text_of(out.file("compare_table.txt"));
+  CHECK(table.rfind("mean [min, max] over 2 seeds\nconfiguration ", 0) == 0);
+  const std::vector<std::string> rows = lines_of(table);
+  REQUIRE(rows.size() == 3 + 4);
+  const char* labels[] = {"init=0.01 batch-norm=off", "init=0.01 batch-norm=on", "init=he batch-norm=off",
+                          "init=he batch-norm=on"};
+  for (std::size_t i = 0; i < 4; ++i) {
+    CAPTURE(rows[3 + i]);
+    CHECK(rows[3 + i].rfind(std::string(labels[i]) + " ", 0) == 0);
+    CHECK(has(rows[3 + i], "% ["));  // accuracies as mean [min, max]
+  }
+  // every run's epochs, train and test accuracy, in the CSV; the panels' files exist and the plot is a PNG
+  const std::vector<std::string> accuracy = lines_of(text_of(out.file("compare_accuracy.csv")));
+  CHECK(accuracy.front() == "label,seed,epoch,train loss,train accuracy,test accuracy,learning rate,seconds");
+  CHECK(accuracy.size() == 1 + 8 * 2);
+  CHECK(accuracy[1].rfind("\"init=0.01 batch-norm=off seed=0\",0,1,", 0) == 0);
+  CHECK(lines_of(text_of(out.file("compare_loss_bands.csv"))).front().rfind(
+            "iteration,\"init=0.01 batch-norm=off mean\",\"init=0.01 batch-norm=off min\",", 0) == 0);
+  CHECK(has(text_of(out.file("compare_accuracy_means.csv")), "\"init=he batch-norm=on train\""));
+  CHECK(testing::read_bytes(out.file("compare_loss.png")).size() > 1000);
+  // the seed-1 run of a configuration is the run that configuration gives alone under --seed 1 (same weights,
+  // same batches): compare is fair between configurations and reproducible
+  const Result alone = run(common + "--vary init he --vary batch-norm on --seed 1 --out " + single.str());
+  REQUIRE(alone.code == 0);
+  const std::vector<std::string> one = lines_of(text_of(single.file("compare_accuracy.csv")));
+  REQUIRE(one.size() == 3);
+  for (std::size_t e = 1; e <= 2; ++e) {
+    const std::string mine = accuracy[1 + (3 * 2 + 1) * 2 + (e - 1)];  // run 7: init=he batch-norm=on, seed 1
+    CAPTURE(mine);
+    const auto without_label_and_time = [](const std::string& line) {
+      const std::size_t after_label = line.find("\",") + 2;
+      return line.substr(after_label, line.rfind(',') - after_label);
+    };
+    CHECK(without_label_and_time(mine) == without_label_and_time(one[e]));
+  }
+}
+
+TEST_CASE("cli: compare labels show every setting that differs, and no two configurations share one") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const std::string common = "compare --data " + data.str() + " --net 16 --epochs 1 --batch 50 --out " + out.str() + " ";
+  const Result wd = run(common + "--opt sgd --opt sgd:wd=0.1");
+  INFO(wd.output);
+  REQUIRE(wd.code == 0);
+  const std::vector<std::string> rows = lines_of(text_of(out.file("compare_table.txt")));
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0].rfind("optimizer ", 0) == 0);
+  CHECK(rows[2].rfind("sgd(lr=0.01) ", 0) == 0);
+  CHECK(rows[3].rfind("sgd(lr=0.01, wd=0.1) ", 0) == 0);
+  const Result grid = run(common + "--vary opt sgd adam --vary lr 0.1 0.01");
+  REQUIRE(grid.code == 0);
+  const std::string table = text_of(out.file("compare_table.txt"));
+  for (const char* label : {"sgd(lr=0.1) ", "sgd(lr=0.01) ", "adam(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-07) ",
+                            "adam(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-07) "})
+    CHECK(has(table, std::string("\n") + label));
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--vary speed 1 2", "--vary speed: unknown axis (accepted: opt, lr, wd, init, activation, batch-norm, "
+                                "dropout, schedule, clip, batch, net)"},
+           {"--vary lr", "--vary lr: no values (accepted: learning rates, e.g. 0.1 0.01)"},
+           {"--vary lr 0.1 --vary lr 0.2", "--vary lr: the axis is given twice; list all its values once"},
+           {"--vary lr fast", "--vary lr: 'fast' is not a number"},
+           {"--vary batch-norm maybe", "--vary batch-norm: 'maybe' is not on or off"},
+           {"--vary init 0.01 0.01", "compare: configurations 1 and 2 are the same (sgd(lr=0.01) init=0.01); list each once"},
+           {"--opt sgd --opt sgd:lr=0.01", "configurations 1 and 2 are the same (sgd(lr=0.01))"},
+           {"--opt sgd --vary opt adam", "--opt and --vary opt both list optimizers; use one of them"},
+           {"--vary schedule constant step:every=0", "schedule 'step:every=0': every=0 must be a whole number"},
+           {"--vary dropout 0 1.5", "--dropout 1.5: the ratio must be in [0, 1)"},
+           {"--vary net 100 simple_conv --vary batch-norm on", "batch normalisation and dropout settings apply to "
+                                                                 "hidden sizes"}}) {
+    CAPTURE(args);
+    const Result bad = run("compare --data /no/such/dir " + args);  // refused before the data is looked at
+    CHECK(bad.code == 2);
+    CHECK(has(bad.output, message));
+  }
+  CHECK(run(common + "--seeds 0").code != 0);
+  CHECK(has(run("compare --help").output, "batch-norm  on, off"));
+}
+
+TEST_CASE("cli: train writes its history: loss, train and test accuracy, learning rate per epoch") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const Result t = run("train --data " + data.str() + " --net 32 --epochs 3 --batch 20 --schedule exp:gamma=0.99 "
+                       "--save " + out.file("m.tgckpt") + " --out " + out.str());
+  INFO(t.output);
+  REQUIRE(t.code == 0);
+  const std::vector<std::string> lines = lines_of(text_of(out.file("train_history.csv")));
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] == "epoch,train loss,train accuracy,test accuracy,learning rate,seconds");
+  // 400 images in batches of 20: the first epoch's last step is iteration 19, at 0.1 x 0.99^19
+  CHECK(lines[1].find(fmt::format(",{:.6g},", 0.1 * std::pow(0.99, 19))) != std::string::npos);
+  CHECK(lines[3].rfind("3,", 0) == 0);
 }
 
 TEST_CASE("cli: gradcheck passes on built-in ops, names them, and fails on unknown names") {

@@ -1,5 +1,6 @@
 // The program's command line: every subcommand and option, in one place (the fuzz target parses with it too).
 #include "cli/app.hpp"
+#include "cli/grid.hpp"
 
 #include <fmt/format.h>
 
@@ -17,6 +18,11 @@ std::string optimizers_help() {
   for (const auto& [key, meaning] : tapegrad::optimizer_keys()) text += fmt::format("  {:<9} {}\n", key, meaning);
   return text;
 }
+std::string vary_help() {
+  std::string text = "Axes for --vary AXIS VALUE...:\n";
+  for (const auto& [axis, values] : vary_axes()) text += fmt::format("  {:<11} {}\n", axis, values);
+  return text;
+}
 }  // namespace
 
 std::unique_ptr<CLI::App> make_app(Command& c) {
@@ -29,11 +35,21 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
 
   c.compare_run.out = "out";
   c.compare = app->add_subcommand("compare", "train one network under several optimizers and compare them");
-  c.compare->footer(optimizers_help());
+  c.compare->footer(vary_help() + optimizers_help());
   c.compare_run.add_to(*c.compare);
   c.compare->add_option("--opt", c.compare_opts,
                         "optimizer with options, repeatable, e.g. sgd:lr=0.1 or momentum:lr=0.01,momentum=0.9 "
                         "(default: sgd momentum adagrad adam, the book's defaults; the list is below)");
+  c.compare->add_option("--vary", c.vary,
+                        "compare along an axis: --vary AXIS VALUE VALUE...; repeatable, every combination is run "
+                        "(axes are listed below)")
+      ->expected(1, 1000)
+      ->allow_extra_args(false);
+  c.compare->add_option("--seeds", c.seeds,
+                        "seeds per configuration (--seed, --seed + 1, ...): the table shows mean [min, max], the plot "
+                        "the mean and the min-max band")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
   c.compare->add_option("--threshold", c.threshold, "report the first iteration whose smoothed loss is below this")
       ->capture_default_str();
   c.compare->add_option("--jobs", c.jobs,
@@ -105,7 +121,7 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
 std::set<std::string> Command::given_train_options() const {
   std::set<std::string> given;
   for (const char* option : {"--data", "--limit", "--net", "--activation", "--init", "--double", "--batch", "--seed",
-                             "--opt", "--schedule", "--clip"})
+                             "--opt", "--schedule", "--clip", "--batch-norm", "--dropout"})
     if (train->count(option) > 0) given.insert(option);
   return given;
 }

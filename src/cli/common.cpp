@@ -38,6 +38,9 @@ void RunOptions::add_to(CLI::App& app, bool with_model_options) {
         ->capture_default_str();
     app.add_option("--activation", activation, "relu, sigmoid or tanh (for hidden sizes)")->capture_default_str();
     app.add_option("--init", init, "he, xavier or a standard deviation such as 0.01")->capture_default_str();
+    app.add_flag("--batch-norm", batch_norm, "batch normalisation after each hidden Linear (hidden sizes)");
+    app.add_option("--dropout", dropout, "dropout ratio after each hidden activation, in [0, 1) (hidden sizes)")
+        ->capture_default_str();
     app.add_flag("--double", use_double, "train in double precision (default float)");
   }
   app.add_option("--epochs", epochs, "passes over the training data (at most 10000)")
@@ -69,6 +72,10 @@ tg::NetSpec RunOptions::net(const tg::Shape& sample, std::size_t classes) const 
   spec.layers = hidden;
   spec.activation = tg::parse_activation(activation);
   spec.init = tg::Init::parse(init);
+  if (!(dropout >= 0 && dropout < 1)) throw tg::ValueError(fmt::format("--dropout {}: the ratio must be in [0, 1)", dropout));
+  spec.batchnorm = batch_norm;
+  spec.dropout = dropout;
+  if (!spec.is_mlp()) spec.layer_list();  // refuses --batch-norm and --dropout with a layer list
   check_memory(spec);
   return spec;
 }
@@ -76,7 +83,10 @@ tg::NetSpec RunOptions::net(const tg::Shape& sample, std::size_t classes) const 
 void RunOptions::check_net() const {
   tg::NetSpec spec;
   spec.layers = hidden;
+  spec.batchnorm = batch_norm;
+  spec.dropout = dropout;
   if (spec.is_mlp()) net({1}, 1);  // a layer list needs the data's image shape: it is checked once that is read
+  else spec.layer_list();          // but refuses --batch-norm and --dropout now
   tg::TrainerOptions training;
   set_training(training);
 }

@@ -21,6 +21,8 @@ struct RunOptions {
   std::string hidden = "100";
   std::string activation = "relu";
   std::string init = "he";
+  bool batch_norm = false;  // after each hidden Linear (hidden sizes only)
+  double dropout = 0;       // after each hidden activation (hidden sizes only)
   std::size_t epochs = 5;
   std::size_t batch = 100;
   std::uint64_t seed = 0;
@@ -61,8 +63,10 @@ void install_signal_handlers();
 bool interrupted();
 
 class Processes;
-/// `jobs`: runs at once on this process (0: one per core, shared with the other processes on this machine).
-int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold,
+/// Every configuration (the optimizers times each --vary axis) under `seeds` seeds. `jobs`: runs at once on this
+/// process (0: one per core, shared with the other processes on this machine).
+int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers,
+                     const std::vector<std::vector<std::string>>& vary, std::size_t seeds, double threshold,
                      std::size_t jobs, Processes& processes);
 int compare_function(const std::vector<std::string>& optimizers, bool all, int steps, const std::string& out);
 /// `given`: the options the user typed (a resumed run takes the others from its checkpoint, and refuses these

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
+#include "cli/grid.hpp"
 #include "cli/parallel.hpp"
 #include "cli/processes.hpp"
 #include "cli/progress.hpp"
@@ -20,9 +21,6 @@ namespace {
 
 const char* const kColors[] = {"1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "e377c2", "7f7f7f"};
 
-// The book's optimizer_compare_mnist.py: SGD, Momentum, AdaGrad and Adam at their default settings.
-const std::vector<std::string> kDefaultOptimizers{"sgd", "momentum", "adagrad", "adam"};
-
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
 std::vector<tg::OptimizerSpec> parse_specs(const std::vector<std::string>& texts) {
@@ -31,12 +29,55 @@ std::vector<tg::OptimizerSpec> parse_specs(const std::vector<std::string>& texts
   return specs;
 }
 
+// One trained run: configuration `config` under seed `seed`.
 struct Run {
-  std::string label;
+  std::string label;  // the configuration's label, and "seed=S" when there are several seeds
+  std::size_t config = 0;
+  std::uint64_t seed = 0;
   tg::History history;
   std::vector<double> smoothed;
   double seconds_per_epoch = 0;
 };
+
+// The runs of one configuration (its seeds), as the table and the plot show them: mean and min-max.
+struct Group {
+  std::string label;
+  std::vector<const Run*> runs;
+  std::vector<double> mean, low, high;  // smoothed loss per iteration over the seeds (as long as the shortest)
+};
+
+std::vector<Group> by_configuration(const std::vector<Run>& runs, const std::vector<Configuration>& configs) {
+  std::vector<Group> groups;
+  for (const Run& r : runs) {
+    if (groups.empty() || groups.back().runs.front()->config != r.config) groups.push_back({configs[r.config].label, {}, {}, {}, {}});
+    groups.back().runs.push_back(&r);
+  }
+  for (Group& g : groups) {
+    std::size_t n = g.runs.front()->smoothed.size();
+    for (const Run* r : g.runs) n = std::min(n, r->smoothed.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      double sum = 0, lo = g.runs.front()->smoothed[i], hi = lo;
+      for (const Run* r : g.runs) {
+        sum += r->smoothed[i];
+        lo = std::min(lo, r->smoothed[i]);
+        hi = std::max(hi, r->smoothed[i]);
+      }
+      g.mean.push_back(sum / double(g.runs.size()));
+      g.low.push_back(lo);
+      g.high.push_back(hi);
+    }
+  }
+  return groups;
+}
+
+// "0.8812" for one seed; "0.8812 [0.8790, 0.8850]" (mean [min, max]) for several.
+std::string spread(const std::vector<double>& values, const char* format) {
+  double sum = 0, lo = values.front(), hi = values.front();
+  for (double v : values) sum += v, lo = std::min(lo, v), hi = std::max(hi, v);
+  const std::string mean = fmt::format(format, sum / double(values.size()));
+  if (values.size() == 1) return mean;
+  return fmt::format("{} [{}, {}]", mean, fmt::format(format, lo), fmt::format(format, hi));
+}
 
 std::string loss_csv(const std::vector<Run>& runs) {
   std::string csv = "iteration";
@@ -53,44 +94,119 @@ std::string loss_csv(const std::vector<Run>& runs) {
   return csv;
 }
 
-// The script holds no user text: the PNG is ARG1, the CSV ARG2, the title ARG3 (paths and the data folder's
-// name reach gnuplot as values, never as code); labels are the program's own, quoted.
-std::string loss_plot_script(const std::vector<Run>& runs) {
-  std::string gp =
-      "set terminal pngcairo size 1000,640 font ',11'\nset output ARG1\nset datafile separator ','\n"
-      "set title ARG3 noenhanced\nset xlabel 'iteration'\nset ylabel 'training loss (smoothed; raw behind)'\n"
-      "set yrange [0:2.5]\nset grid\nset key top right noenhanced\nplot ";
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    const char* color = kColors[i % std::size(kColors)];
-    gp += fmt::format("{}ARG2 using 1:{} with lines lc rgb '#C8{}' notitle, \\\n     ARG2 using 1:{} with lines lw 2.5 "
-                      "lc rgb '#{}' title {}",
-                      i ? ", \\\n     " : "", 2 * i + 2, color, 2 * i + 3, color, gnuplot_string(runs[i].label));
+// Per configuration: the mean smoothed loss over its seeds and the band between the lowest and highest.
+std::string band_csv(const std::vector<Group>& groups) {
+  std::string csv = "iteration";
+  for (const Group& g : groups) csv += "," + quoted(g.label + " mean") + "," + quoted(g.label + " min") + "," + quoted(g.label + " max");
+  csv += "\n";
+  std::size_t n = 0;
+  for (const Group& g : groups) n = std::max(n, g.mean.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    csv += std::to_string(i + 1);
+    for (const Group& g : groups)
+      csv += i < g.mean.size() ? fmt::format(",{:.6g},{:.6g},{:.6g}", g.mean[i], g.low[i], g.high[i]) : ",,,";
+    csv += "\n";
   }
-  return gp + "\n";
+  return csv;
+}
+
+// Train and test accuracy after each epoch, per run (the book's chapter 4 figure).
+std::string accuracy_csv(const std::vector<Run>& runs) {
+  std::string csv = "label,seed,epoch,train loss,train accuracy,test accuracy,learning rate,seconds\n";
+  for (const Run& r : runs)
+    for (const tg::EpochStats& e : r.history.epochs)
+      csv += fmt::format("{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g}\n", quoted(r.label), r.seed, e.epoch, e.train_loss,
+                         e.train_accuracy, e.test_accuracy, e.learning_rate, e.seconds);
+  return csv;
+}
+
+// Per configuration, mean train and test accuracy after each epoch: "epoch,<label> train,<label> test,...".
+std::string accuracy_means_csv(const std::vector<Group>& groups) {
+  std::string csv = "epoch";
+  for (const Group& g : groups) csv += "," + quoted(g.label + " train") + "," + quoted(g.label + " test");
+  csv += "\n";
+  std::size_t epochs = 0;
+  for (const Group& g : groups) epochs = std::max(epochs, g.runs.front()->history.epochs.size());
+  for (std::size_t e = 0; e < epochs; ++e) {
+    csv += std::to_string(e + 1);
+    for (const Group& g : groups) {
+      double train = 0, test = 0;
+      std::size_t n = 0;
+      for (const Run* r : g.runs)
+        if (e < r->history.epochs.size()) train += r->history.epochs[e].train_accuracy, test += r->history.epochs[e].test_accuracy, ++n;
+      csv += n ? fmt::format(",{:.6g},{:.6g}", train / double(n), test / double(n)) : ",,";
+    }
+    csv += "\n";
+  }
+  return csv;
+}
+
+// Two panels: the smoothed loss per configuration (mean over seeds, min-max band behind it) and train / test
+// accuracy per epoch. The script holds no user text: the PNG is ARG1, the loss CSV ARG2, the title ARG3, the
+// accuracy CSV ARG4 (paths and the data folder's name reach gnuplot as values, never as code); labels are the
+// program's own, quoted.
+std::string loss_plot_script(const std::vector<Group>& groups) {
+  std::string gp =
+      "set terminal pngcairo size 1000,1000 font ',11'\nset output ARG1\nset datafile separator ','\n"
+      "set multiplot layout 2,1 title ARG3 noenhanced\n"
+      "set xlabel 'iteration'\nset ylabel 'training loss (smoothed; min-max over seeds)'\n"
+      "set yrange [0:2.5]\nset grid\nset key top right noenhanced\nset style fill transparent solid 0.2 noborder\nplot ";
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const char* color = kColors[i % std::size(kColors)];
+    gp += fmt::format("{}ARG2 using 1:{}:{} with filledcurves lc rgb '#{}' notitle, \\\n     ARG2 using 1:{} with lines "
+                      "lw 2.5 lc rgb '#{}' title {}",
+                      i ? ", \\\n     " : "", 3 * i + 3, 3 * i + 4, color, 3 * i + 2, color,
+                      gnuplot_string(groups[i].label));
+  }
+  gp += "\nset xlabel 'epoch'\nset ylabel 'accuracy (solid: test, dashed: train)'\nset yrange [*:*]\n"
+        "set key bottom right noenhanced\nplot ";
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const char* color = kColors[i % std::size(kColors)];
+    gp += fmt::format("{}ARG4 using 1:{} with linespoints lw 2 pt 7 lc rgb '#{}' title {}, \\\n     ARG4 using 1:{} with "
+                      "linespoints lw 2 dt 2 pt 6 lc rgb '#{}' notitle",
+                      i ? ", \\\n     " : "", 2 * i + 3, color, gnuplot_string(groups[i].label), 2 * i + 2, color);
+  }
+  return gp + "\nunset multiplot\n";
 }
 
 // Everything a comparison shows, written again after each finished run: Ctrl-C or a failure in a later run
 // keeps the table and curves of the runs before it.
 struct CompareOutputs {
-  std::string table_path, csv_path;
+  std::string table_path, csv_path, bands_path, accuracy_path, accuracy_means_path;
   double threshold;
+  const std::vector<Configuration>* configs;
+  std::size_t seeds;
   std::string write(const std::vector<Run>& runs) const {
-    std::vector<std::vector<std::string>> rows;
-    for (const Run& r : runs) {
-      const long below = tg::support::first_below(r.smoothed, threshold);
-      rows.push_back({r.label, fmt::format("{:.4f}", r.history.epochs.back().train_loss),
-                      fmt::format("{:.2f}%", 100 * r.history.epochs.back().test_accuracy),
-                      fmt::format("{:.2f}", r.seconds_per_epoch), below < 0 ? "never" : std::to_string(below + 1)});
-    }
     if (runs.empty()) {
       write_text(table_path, "no run has finished yet\n");
-      write_text(csv_path, "iteration\n");
+      for (const std::string& csv : {csv_path, bands_path, accuracy_path, accuracy_means_path}) write_text(csv, "\n");
       return "";
     }
-    const std::string text = table(
-        {"optimizer", "final train loss", "test accuracy", "s/epoch", fmt::format("iter: loss < {:g}", threshold)}, rows);
+    const std::vector<Group> groups = by_configuration(runs, *configs);
+    std::vector<std::vector<std::string>> rows;
+    for (const Group& g : groups) {
+      std::vector<double> loss, train, test, seconds, below;
+      for (const Run* r : g.runs) {
+        loss.push_back(r->history.epochs.back().train_loss);
+        train.push_back(100 * r->history.epochs.back().train_accuracy);
+        test.push_back(100 * r->history.epochs.back().test_accuracy);
+        seconds.push_back(r->seconds_per_epoch);
+      }
+      const long first = tg::support::first_below(g.mean, threshold);
+      rows.push_back({g.label, spread(loss, "{:.4f}"), spread(train, "{:.2f}%"), spread(test, "{:.2f}%"),
+                      spread(seconds, "{:.2f}"), first < 0 ? "never" : std::to_string(first + 1)});
+    }
+    const bool only_optimizers = configs->front().settings.size() == 1;
+    const std::string text =
+        (seeds > 1 ? fmt::format("mean [min, max] over {} seeds\n", seeds) : std::string()) +
+        table({only_optimizers ? "optimizer" : "configuration", "final train loss", "train accuracy", "test accuracy",
+               "s/epoch", fmt::format("iter: loss < {:g}", threshold)},
+              rows);
     write_text(table_path, text);
     write_text(csv_path, loss_csv(runs));
+    write_text(bands_path, band_csv(groups));
+    write_text(accuracy_path, accuracy_csv(runs));
+    write_text(accuracy_means_path, accuracy_means_csv(groups));
     return text;
   }
 };
@@ -121,26 +237,29 @@ class RunLog {
 };
 
 template <class T>
-Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::OptimizerSpec& spec, RunLog& log,
-              OverallProgress& progress, const std::function<bool()>& should_stop) {
+Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::OptimizerSpec& spec, const std::string& label,
+              RunLog& log, OverallProgress& progress, const std::function<bool()>& should_stop) {
   const tg::NetSpec net_spec = run.net(data.train.sample_shape(), data.train.classes);
   tg::Rng rng(run.seed);  // the same initial weights for every optimizer
   auto net = tg::make_network<T>(net_spec, rng);
   auto optimizer = tg::make_optimizer<T>(spec, net->parameters());
-  log.append(fmt::format("== {} on {} ({})\n", optimizer->describe(), net_spec.str(), sizeof(T) == 4 ? "float" : "double"));
+  const std::string described = optimizer->describe();
+  log.append(fmt::format("== {}{} on {}, batch {}, seed {}{}{} ({})\n", label == described ? "" : label + ": ", described,
+                         net_spec.str(),
+                         run.batch, run.seed, run.schedule == "constant" ? "" : ", schedule " + run.schedule,
+                         run.clip.empty() ? "" : ", clip " + run.clip, sizeof(T) == 4 ? "float" : "double"));
   tg::TrainerOptions options;
   options.epochs = run.epochs;
   options.batch_size = run.batch;
   options.seed = run.seed;  // the same batches for every optimizer
-  options.evaluate_train = false;
   options.progress = tg::TrainerOptions::Progress::Quiet;  // the lines go to the log, the bar is the comparison's
   options.should_stop = [&should_stop] { return interrupted() || should_stop(); };
   options.after_step = [&progress] { progress.step(); };
   run.set_training(options);
   tg::Trainer<T> trainer(*net, *optimizer, options);
   trainer.add_callback([&](const tg::EpochStats& e, const tg::History&) {
-    log.append(fmt::format("epoch {:>2}/{}  loss {:.4f}  test acc {:.4f}  {:.2f} s\n", e.epoch, run.epochs,
-                           e.train_loss, e.test_accuracy, e.seconds));
+    log.append(fmt::format("epoch {:>2}/{}  loss {:.4f}  train acc {:.4f}  test acc {:.4f}  {:.2f} s\n", e.epoch,
+                           run.epochs, e.train_loss, e.train_accuracy, e.test_accuracy, e.seconds));
     if (run.grad_norms) {
       std::string line = "grad norms:";
       for (const auto& [name, p] : net->named_parameters())
@@ -150,7 +269,7 @@ Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::Optimi
     return true;
   });
   Run r;
-  r.label = optimizer->describe();
+  r.label = label;
   r.history = trainer.fit(data.train, &data.test);
   for (const tg::EpochStats& e : r.history.epochs) r.seconds_per_epoch += e.seconds / double(r.history.epochs.size());
   return r;
@@ -190,6 +309,8 @@ struct Unpacker {
 void pack(Packer& p, std::size_t index, const Run& r, const std::string& log) {
   p.value(index);
   p.text(r.label);
+  p.value(r.config);
+  p.value(r.seed);
   p.text(log);
   p.value(r.seconds_per_epoch);
   p.value(r.history.loss.size());
@@ -201,6 +322,8 @@ void pack(Packer& p, std::size_t index, const Run& r, const std::string& log) {
 std::size_t unpack(Unpacker& u, Run& r, std::string& log) {
   const auto index = u.value<std::size_t>();
   r.label = u.text();
+  r.config = u.value<std::size_t>();
+  r.seed = u.value<std::uint64_t>();
   log = u.text();
   r.seconds_per_epoch = u.value<double>();
   r.history.loss.resize(u.value<std::size_t>());
@@ -212,40 +335,64 @@ std::size_t unpack(Unpacker& u, Run& r, std::string& log) {
 
 }  // namespace
 
-int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers, double threshold,
+int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers,
+                     const std::vector<std::vector<std::string>>& vary, std::size_t seeds, double threshold,
                      std::size_t jobs, Processes& processes) {
-  const std::vector<tg::OptimizerSpec> specs = parse_specs(optimizers.empty() ? kDefaultOptimizers : optimizers);
+  std::vector<Configuration> configs;
   tg::TrainTest data;
   processes.all_or_none([&] {
-    run.check_net();  // the network options before spending time on the data
+    configs = configurations(run, optimizers, vary);  // every option checked before spending time on the data
+    if (seeds < 1 || seeds > 1000) throw tg::ValueError(fmt::format("--seeds {}: give 1 to 1000 seeds", seeds));
     if (processes.root()) tg::prepare_output_folder(run.out);  // before any training: not found out at its end
     data = run.load();
+    for (const Configuration& c : configs) c.run.net(data.train.sample_shape(), data.train.classes);
   });
-  const std::string described = run.net(data.train.sample_shape(), data.train.classes).str();
+  // Run i is configuration i / seeds under seed run.seed + i % seeds: every configuration sees the same initial
+  // weights and batches for a given seed.
+  const std::size_t total = configs.size() * seeds;
+  const auto config_of = [&](std::size_t i) { return i / seeds; };
+  const auto seed_of = [&](std::size_t i) { return run.seed + i % seeds; };
   // Run i is trained by process i mod N; each process runs its share `jobs` at a time, one thread each.
   std::vector<std::size_t> mine;
-  for (std::size_t i = processes.rank(); i < specs.size(); i += processes.size()) mine.push_back(i);
+  for (std::size_t i = processes.rank(); i < total; i += processes.size()) mine.push_back(i);
   if (jobs == 0) jobs = std::max<std::size_t>(1, available_cores() / processes.local_size());
   if (jobs > 1) tg::set_blas_threads(1);
   if (processes.root()) {
     fmt::print("data: {} ({} training, {} test images)\nread: {}\n", run.data, data.train.rows, data.test.rows,
                files_read(data));
-    fmt::print("{} runs of {} epochs, {} at a time{}\n", specs.size(), run.epochs, std::min(jobs, mine.size()),
+    fmt::print("{} runs of {} epochs{}, {} at a time{}\n", total, run.epochs,
+               seeds > 1 ? fmt::format(" ({} configurations x {} seeds)", configs.size(), seeds) : "",
+               std::min(jobs, mine.size()),
                processes.distributed() ? fmt::format(" on each of {} processes", processes.size()) : "");
     std::fflush(stdout);
   }
-  const CompareOutputs outputs{output_path(run.out, "compare_table.txt"), output_path(run.out, "compare_loss.csv"),
-                               threshold};
-  const std::size_t steps_per_run = run.epochs * ((data.train.rows + run.batch - 1) / run.batch);
-  OverallProgress progress(mine.size() * steps_per_run, mine.size(), processes.root());
+  const CompareOutputs outputs{output_path(run.out, "compare_table.txt"),
+                               output_path(run.out, "compare_loss.csv"),
+                               output_path(run.out, "compare_loss_bands.csv"),
+                               output_path(run.out, "compare_accuracy.csv"),
+                               output_path(run.out, "compare_accuracy_means.csv"),
+                               threshold,
+                               &configs,
+                               seeds};
+  std::size_t my_steps = 0;
+  for (std::size_t i : mine)
+    my_steps += run.epochs * ((data.train.rows + configs[config_of(i)].run.batch - 1) / configs[config_of(i)].run.batch);
+  OverallProgress progress(my_steps, mine.size(), processes.root());
   std::vector<RunLog> logs(mine.size());
   std::vector<Run> trained(mine.size());
   std::vector<Run> runs;  // process 0, one process: the finished runs, in order
   if (processes.root() && !processes.distributed()) outputs.write(runs);  // no stale table from an earlier run
   const auto task = [&](std::size_t k, const std::function<bool()>& should_stop) {
-    const tg::OptimizerSpec& spec = specs[mine[k]];
-    trained[k] = run.use_double ? train_one<double>(run, data, spec, logs[k], progress, should_stop)
-                                : train_one<float>(run, data, spec, logs[k], progress, should_stop);
+    const std::size_t i = mine[k];
+    const Configuration& c = configs[config_of(i)];
+    RunOptions options = c.run;
+    options.seed = seed_of(i);
+    const std::string label = seeds > 1 ? fmt::format("{} seed={}", c.label, options.seed) : c.label;
+    trained[k] = options.use_double
+                     ? train_one<double>(options, data, c.optimizer, label, logs[k], progress, should_stop)
+                     : train_one<float>(options, data, c.optimizer, label, logs[k], progress, should_stop);
+    trained[k].config = config_of(i);
+    trained[k].seed = options.seed;
   };
   std::size_t live = 0;  // the run whose lines are printed as they come (one process only)
   const auto print_live = [&] {
@@ -279,29 +426,36 @@ int compare_networks(const RunOptions& run, const std::vector<std::string>& opti
     for (std::size_t k = 0; k < mine.size(); ++k) pack(packed, mine[k], trained[k], logs[k].all());
     const std::vector<std::string> parts = processes.gather(packed.bytes);
     if (!processes.root()) return 0;
-    std::vector<Run> all(specs.size());
-    std::vector<std::string> all_logs(specs.size());
+    std::vector<Run> all(total);
+    std::vector<std::string> all_logs(total);
     for (const std::string& part : parts)
       for (Unpacker u{part}; u.at < part.size();) {
         Run r;
         std::string log;
         const std::size_t index = unpack(u, r, log);
-        if (index >= specs.size()) throw tg::CommunicationError("compare: a run's results arrived with a bad index");
+        if (index >= total || r.config >= configs.size())
+          throw tg::CommunicationError("compare: a run's results arrived with a bad index");
         all[index] = std::move(r);
         all_logs[index] = std::move(log);
       }
-    for (std::size_t i = 0; i < specs.size(); ++i) {
+    for (std::size_t i = 0; i < total; ++i) {
       fmt::print("{}", all_logs[i]);
       all[i].smoothed = tg::support::smooth_curve(all[i].history.loss);
     }
     runs = std::move(all);
   }
   fmt::print("\n{}", outputs.write(runs));
-  fmt::print("\ntable: {}\ncurves: {}\n", outputs.table_path, outputs.csv_path);
+  fmt::print("\ntable: {}\ncurves: {}, {}\naccuracy: {}, {}\n", outputs.table_path, outputs.csv_path,
+             outputs.bands_path, outputs.accuracy_path, outputs.accuracy_means_path);
+  const std::string described = vary.empty() ? run.net(data.train.sample_shape(), data.train.classes).str()
+                                              : fmt::format("{} configurations", configs.size());
   const std::string png = output_path(run.out, "compare_loss.png");
-  render_png(output_path(run.out, "compare_loss.gp"), loss_plot_script(runs), png,
-             {outputs.csv_path, fmt::format("{} on {}, batch {}, seed {}", described,
-                                            std::filesystem::path(run.data).filename().string(), run.batch, run.seed)});
+  render_png(output_path(run.out, "compare_loss.gp"), loss_plot_script(by_configuration(runs, configs)), png,
+             {outputs.bands_path,
+              fmt::format("{} on {}, batch {}, seed {}{}", described,
+                          std::filesystem::path(run.data).filename().string(), run.batch, run.seed,
+                          seeds > 1 ? fmt::format(" (+{} more)", seeds - 1) : ""),
+              outputs.accuracy_means_path});
   fmt::print("plot:  {}\n", png);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
+#include "cli/output.hpp"
 #include "cli/pictures.hpp"
 #include "cli/processes.hpp"
 
@@ -27,6 +28,9 @@ tg::NetSpec spec_from(const std::map<std::string, std::string>& meta) {
   tg::NetSpec spec;
   spec.activation = tg::parse_activation(meta.at("activation"));
   spec.init = tg::Init::parse(meta.at("init"));
+  // checkpoints from before these settings had neither
+  spec.batchnorm = meta.count("batchnorm") && meta.at("batchnorm") == "1";
+  if (meta.count("dropout")) spec.dropout = std::stod(meta.at("dropout"));
   if (meta.count("net")) {
     spec.layers = meta.at("net");
     std::vector<std::size_t> dims;
@@ -87,9 +91,10 @@ std::string describe_run(const RunOptions& run, const tg::NetSpec& net, const st
                    : fmt::format("net={}\nsample={}\nclasses={}", net.layer_list(), fmt::join(net.sample.dims(), "x"),
                                  net.classes);
   return fmt::format(
-      "{}\nactivation={}\ninit={}\ndtype={}\noptimizer={}\ndata={}\nlimit={}\nbatch={}\nseed={}\nschedule={}\nclip={}\n",
-      network, run.activation, run.init, run.use_double ? "double" : "float", optimizer, run.data, run.limit, run.batch,
-      run.seed, tg::ScheduleSpec::parse(run.schedule).str(),
+      "{}\nactivation={}\ninit={}\nbatchnorm={}\ndropout={}\ndtype={}\noptimizer={}\ndata={}\nlimit={}\nbatch={}\nseed={}\n"
+      "schedule={}\nclip={}\n",
+      network, run.activation, run.init, run.batch_norm ? 1 : 0, run.dropout, run.use_double ? "double" : "float",
+      optimizer, run.data, run.limit, run.batch, run.seed, tg::ScheduleSpec::parse(run.schedule).str(),
       run.clip.empty() ? "none" : tg::GradientClip::parse(run.clip).str());
 }
 
@@ -112,6 +117,11 @@ RunOptions resumed_run(const std::string& path, RunOptions run, const std::set<s
   conflict("--net", normalized_net(run.hidden), saved_net);
   conflict("--activation", run.activation, meta.at("activation"));
   conflict("--init", tg::Init::parse(run.init).str(), tg::Init::parse(meta.at("init")).str());
+  const tg::NetSpec saved_spec = spec_from(meta);
+  conflict("--batch-norm", run.batch_norm ? "on" : "off", saved_spec.batchnorm ? "on" : "off");
+  conflict("--dropout", fmt::format("{}", run.dropout), fmt::format("{}", saved_spec.dropout));
+  run.batch_norm = saved_spec.batchnorm;
+  run.dropout = saved_spec.dropout;
   conflict("--double", run.use_double ? "double" : "float", meta.at("dtype"));
   conflict("--batch", std::to_string(run.batch), meta.at("batch"));
   conflict("--seed", std::to_string(run.seed), meta.at("seed"));
@@ -185,10 +195,21 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   if (options.clip.active()) fmt::print("clip: {}\n", options.clip.str());
   tg::Trainer<T> trainer(*net, *optimizer, options);
   if (run.grad_norms && processes.root()) trainer.add_callback(tg::gradient_norm_logger(*net));
+  // the history as compare writes it (compare_accuracy.csv's columns), rewritten after every epoch
+  const std::string history_path = output_path(run.out, "train_history.csv");
+  std::string history = "epoch,train loss,train accuracy,test accuracy,learning rate,seconds\n";
+  if (processes.root())
+    trainer.add_callback([&](const tg::EpochStats& e, const tg::History&) {
+      history += fmt::format("{},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g}\n", e.epoch, e.train_loss, e.train_accuracy,
+                             e.test_accuracy, e.learning_rate, e.seconds);
+      write_text(history_path, history);
+      return true;
+    });
   if (processes.root())
     draw_filters(*net, run.out, "filters_before", resume.empty() ? "before training" : fmt::format("after epoch {}", done));
   trainer.fit(data.train, &data.test);
   fmt::print("saved: {}\n", path);
+  if (processes.root()) fmt::print("history: {}\n", history_path);
   if (processes.root()) draw_filters(*net, run.out, "filters_after", fmt::format("after epoch {}", options.epochs));
   return 0;
 }

@@ -264,11 +264,17 @@ MlpSpec NetSpec::mlp() const {
   spec.sizes.push_back(classes);
   spec.activation = activation;
   spec.init = init;
+  spec.batchnorm = batchnorm;
+  spec.dropout = dropout;
   return spec;
 }
 
 std::string NetSpec::layer_list() const {
   if (is_mlp()) throw ValueError(fmt::format("network '{}': hidden sizes, not a list of layers", layers));
+  if (batchnorm || dropout > 0)
+    throw ValueError(fmt::format("network '{}': batch normalisation and dropout settings apply to hidden sizes; a "
+                                 "layer list names its own layers (batchnorm, dropout:RATIO)",
+                                 layers));
   return layers == "simple_conv" ? kSimpleConvNet : layers;
 }
 
@@ -293,6 +299,7 @@ std::string NetSpec::str() const {
 template <class T>
 std::unique_ptr<Sequential<T>> make_network(const NetSpec& spec, Rng& rng) {
   if (spec.is_mlp()) return make_mlp<T>(spec.mlp(), rng);
+  spec.layer_list();  // refuses MLP-only settings
   auto net = std::make_unique<Sequential<T>>();
   walk_layers(spec, net.get(), rng);
   return net;

@@ -64,6 +64,8 @@ struct NetSpec {
   std::string layers = "100";
   Activation activation = Activation::ReLU;  // for hidden sizes; a layer list names its own
   Init init = Init::he();
+  bool batchnorm = false;  // for hidden sizes (MlpSpec); a layer list names its own (batchnorm, dropout:RATIO)
+  double dropout = 0;
 
   bool is_mlp() const;          // layers are hidden sizes
   MlpSpec mlp() const;          // ValueError unless is_mlp() and the sample is flat

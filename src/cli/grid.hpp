@@ -1,0 +1,34 @@
+#pragma once
+// What `compare` compares: configurations, each a RunOptions and an optimizer, from the --opt list and any
+// number of --vary axes (their Cartesian product), each labelled by exactly the settings that differ.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/common.hpp"
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace cli {
+
+struct Configuration {
+  RunOptions run;
+  tg::OptimizerSpec optimizer;
+  std::vector<std::pair<std::string, std::string>> settings;  // (axis, value) of every axis, --opt first
+  std::string label;                                          // the settings that differ between configurations
+};
+
+/// The axes --vary accepts, with what each sets: "opt", "lr", "wd", "init", "activation", "batch-norm",
+/// "dropout", "schedule", "clip", "batch", "net".
+const std::vector<std::pair<std::string, std::string>>& vary_axes();
+
+/// Every combination of the optimizers (the book's four when none is given) and the values of each --vary axis
+/// (each given as {axis, value, value, ...}), in order, the last axis fastest. ValueError naming the axis and
+/// what is accepted for an unknown axis, an axis given twice or with no value, a bad value, an optimizer list
+/// together with --vary opt, and two configurations that would be the same.
+std::vector<Configuration> configurations(const RunOptions& base, const std::vector<std::string>& optimizers,
+                                          const std::vector<std::vector<std::string>>& vary);
+
+/// The book's optimizer_compare_mnist.py: SGD, Momentum, AdaGrad and Adam at their default settings.
+extern const std::vector<std::string> kDefaultOptimizers;
+
+}  // namespace cli
