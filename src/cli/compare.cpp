@@ -158,7 +158,7 @@ std::string loss_plot_script(const std::vector<Group>& groups) {
                       i ? ", \\\n     " : "", 3 * i + 3, 3 * i + 4, color, 3 * i + 2, color,
                       gnuplot_string(groups[i].label));
   }
-  gp += "\nset xlabel 'epoch'\nset ylabel 'accuracy (solid: test, dashed: train)'\nset yrange [*:*]\n"
+  gp += "\nset xlabel 'epoch'\nset xtics 1\nset ylabel 'accuracy (solid: test, dashed: train)'\nset yrange [*:*]\n"
         "set key bottom right noenhanced\nplot ";
   for (std::size_t i = 0; i < groups.size(); ++i) {
     const char* color = kColors[i % std::size(kColors)];
