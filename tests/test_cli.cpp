@@ -311,6 +311,106 @@ TEST_CASE("cli: train writes its history: loss, train and test accuracy, learnin
   CHECK(lines[3].rfind("3,", 0) == 0);
 }
 
+namespace {
+// The table's row for `label`: its cells split on runs of two or more spaces.
+std::vector<std::string> row_of(const std::string& table, const std::string& label) {
+  for (const std::string& line : lines_of(table))
+    if (line.rfind(label + "  ", 0) == 0) {
+      std::vector<std::string> cells;
+      std::size_t at = 0;
+      while (at < line.size()) {
+        const std::size_t gap = line.find("  ", at);
+        cells.push_back(line.substr(at, gap - at));
+        if (gap == std::string::npos) break;
+        at = line.find_first_not_of(' ', gap);
+      }
+      return cells;
+    }
+  FAIL("no row " << label << " in\n" << table);
+  return {};
+}
+double percent(const std::string& cell) { return std::stod(cell.substr(0, cell.find('%'))); }
+bool is_png(const std::string& path) {
+  const auto bytes = testing::read_bytes(path);
+  return bytes.size() > 1000 && bytes[0] == 0x89 && bytes[1] == 'P' && bytes[2] == 'N' && bytes[3] == 'G';
+}
+Result experiment(const std::string& name, const TempDir& out) {
+  return run("experiment " + name + " --jobs 2 --out " + out.str());
+}
+}  // namespace
+
+TEST_CASE("experiment weight-init: std 0.01 does not learn, and He beats Xavier with ReLU (Fashion-MNIST)") {
+  TempDir out;
+  const Result r = experiment("weight-init", out);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const std::string table = text_of(out.file("compare_table.txt"));
+  const auto small = row_of(table, "init=0.01"), xavier = row_of(table, "init=xavier"), he = row_of(table, "init=he");
+  CHECK(std::stod(small[1]) > 2.25);  // ln 10 = 2.3026: the loss of guessing
+  CHECK(percent(small[3]) < 15);
+  CHECK(std::stod(he[1]) < std::stod(xavier[1]));
+  CHECK(percent(xavier[3]) > 70);
+  // 2000 iterations in all, as the book's iters_num
+  CHECK(lines_of(text_of(out.file("compare_loss.csv"))).size() == 1 + 2000);
+  CHECK(is_png(out.file("compare_loss.png")));
+}
+
+TEST_CASE("experiment batch-norm: batch normalisation learns faster at most weight scales (Fashion-MNIST)") {
+  TempDir out;
+  const Result r = experiment("batch-norm", out);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const std::string table = text_of(out.file("compare_table.txt"));
+  int wins = 0;
+  for (const char* scale : {"1", "0.3", "0.1", "0.03", "0.01", "0.003", "0.001"}) {
+    const auto off = row_of(table, std::string("init=") + scale + " batch-norm=off");
+    const auto on = row_of(table, std::string("init=") + scale + " batch-norm=on");
+    CAPTURE(scale);
+    REQUIRE(on[1] != "diverged");
+    if (off[1] == "diverged" || percent(on[2]) > percent(off[2])) ++wins;
+  }
+  CHECK(wins >= 5);
+  CHECK(is_png(out.file("compare_loss.png")));
+}
+
+TEST_CASE("experiment overfit: 300 images overfit, and weight decay and dropout shrink the train-test gap") {
+  TempDir out;
+  const Result r = experiment("overfit", out);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const std::string table = text_of(out.file("compare_table.txt"));
+  const auto gap = [&](const std::string& label) {
+    const auto row = row_of(table, label);
+    return percent(row[2]) - percent(row[3]);
+  };
+  CHECK(percent(row_of(table, "no regularisation")[2]) > 95);
+  CHECK(gap("no regularisation") > 15);
+  CHECK(gap("weight decay 0.1") < gap("no regularisation"));
+  CHECK(gap("dropout 0.2") < gap("no regularisation"));
+  CHECK(lines_of(text_of(out.file("compare_accuracy.csv"))).size() == 1 + 3 * 201);
+  CHECK(is_png(out.file("compare_loss.png")));
+}
+
+TEST_CASE("cli: a configuration that diverges is a row of the comparison, not the end of it") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const Result r = run("compare --data " + data.str() + " --net 16 --epochs 2 --batch 20 --opt sgd:lr=1e30 --opt "
+                       "sgd:lr=0.1 --out " + out.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK(has(r.output, "diverged: training: the loss became"));
+  const std::string table = text_of(out.file("compare_table.txt"));
+  CHECK(row_of(table, "sgd(lr=1e+30)")[1] == "diverged");
+  CHECK(percent(row_of(table, "sgd(lr=0.1)")[3]) > 20);  // learning: chance is 10 %
+  CHECK(is_png(out.file("compare_loss.png")));
+}
+
+TEST_CASE("cli: an unknown experiment is refused, naming the ones there are") {
+  const Result r = run("experiment nope");
+  CHECK(r.code == 2);
+  CHECK(has(r.output, "experiment 'nope': no such experiment (accepted: weight-init, batch-norm, overfit)"));
+}
+
 TEST_CASE("cli: gradcheck passes on built-in ops, names them, and fails on unknown names") {
   const Result r = run("gradcheck matmul softmax Linear BatchNorm");
   INFO(r.output);

@@ -206,3 +206,17 @@ TEST_CASE("gradient_norm_logger writes each parameter's gradient norm after each
     CHECK(text.find(fmt::format("  {} {:.4g}", name, tg::gradient_norm(std::vector<tg::Parameter<double>*>{p})),
                     second) != std::string::npos);
 }
+
+TEST_CASE("max_iterations stops fit after that many steps in all, mid-epoch, as the book's iters_num") {
+  SmallRun run(0.1);
+  tg::TrainerOptions o = run.options(10);
+  o.max_iterations = 37;  // 15 batches an epoch: two whole epochs and 7 steps of the third
+  tg::Trainer<double> trainer(*run.net, *run.opt, o);
+  const tg::History h = trainer.fit(spiral());
+  CHECK(h.loss.size() == 37);
+  REQUIRE(h.epochs.size() == 3);
+  CHECK(h.epochs[2].iterations == 37);
+  double mean = 0;
+  for (std::size_t i = 30; i < 37; ++i) mean += h.loss[i] / 7;
+  CHECK(h.epochs[2].train_loss == doctest::Approx(mean));  // over the steps the epoch took
+}

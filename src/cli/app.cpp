@@ -114,6 +114,20 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.summary->add_option("--batch", c.summary_run.batch, "batch size of the input shape")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   c.summary->add_option("--out", c.summary_run.out, "folder for model.dot, model.png and model.svg")->capture_default_str();
 
+  c.experiment = app->add_subcommand("experiment", "run one of the book's chapter 6 experiments (listed below)");
+  c.experiment->footer(experiments_help());
+  c.experiment->add_option("name", c.experiment_name, "weight-init, batch-norm or overfit")->required();
+  c.experiment_run.out = "";
+  c.experiment->add_option("--data", c.experiment_run.data, "MNIST-format folder")->capture_default_str();
+  c.experiment->add_option("--seed", c.experiment_run.seed, "initial weights and batch order")->capture_default_str();
+  c.experiment->add_option("--seeds", c.experiment_seeds, "seeds per configuration (mean and min-max band)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+  c.experiment->add_option("--jobs", c.experiment_jobs, "runs trained at once (default: the cores this process may use)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+  c.experiment->add_flag("--double", c.experiment_run.use_double, "train in double precision (default float)");
+  c.experiment->add_option("--out", c.experiment_run.out, "folder for the table, CSVs and plot (default: out/NAME)");
+
   c.rules = app->add_subcommand("rules", "print every built-in op's derivative rule (docs/derivatives.md)");
   return app;
 }

@@ -12,6 +12,7 @@ namespace cli {
 struct Command {
   int threads = 1;
   CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr,
+           *experiment = nullptr,
            *graph = nullptr, *summary = nullptr;
   RunOptions compare_run;
   std::vector<std::string> compare_opts;
@@ -35,6 +36,9 @@ struct Command {
   std::string demo = "apple", graph_model, graph_data = tapegrad::default_data_dir(), graph_out = "out";
   bool graph_steps = false;
   RunOptions summary_run;
+  std::string experiment_name;
+  RunOptions experiment_run;  // only --data, --seed, --double and --out: the experiment sets the rest
+  std::size_t experiment_seeds = 1, experiment_jobs = 0;
   std::size_t summary_features = 784, summary_classes = 10;
 
   /// The train options the user typed (a resumed run refuses those that differ from its checkpoint).

@@ -46,6 +46,9 @@ void RunOptions::add_to(CLI::App& app, bool with_model_options) {
   app.add_option("--epochs", epochs, "passes over the training data (at most 10000)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
+  app.add_option("--iterations", iterations, "stop after this many steps in all, even mid-epoch (0: --epochs decides)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{100000000}));
   app.add_option("--batch", batch, "mini-batch size (at most 1000000)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
@@ -61,6 +64,7 @@ void RunOptions::add_to(CLI::App& app, bool with_model_options) {
 }
 
 void RunOptions::set_training(tg::TrainerOptions& options) const {
+  options.max_iterations = iterations;
   options.schedule = tg::ScheduleSpec::parse(schedule);
   if (!clip.empty()) options.clip = tg::GradientClip::parse(clip);
 }

@@ -24,6 +24,7 @@ struct RunOptions {
   bool batch_norm = false;  // after each hidden Linear (hidden sizes only)
   double dropout = 0;       // after each hidden activation (hidden sizes only)
   std::size_t epochs = 5;
+  std::size_t iterations = 0;  // > 0: stop after this many steps (the book counts iterations, not epochs)
   std::size_t batch = 100;
   std::uint64_t seed = 0;
   bool use_double = false;

@@ -37,6 +37,7 @@ struct Run {
   tg::History history;
   std::vector<double> smoothed;
   double seconds_per_epoch = 0;
+  std::string diverged;  // the NumericError that stopped it, or empty
 };
 
 // The runs of one configuration (its seeds), as the table and the plot show them: mean and min-max.
@@ -53,16 +54,20 @@ std::vector<Group> by_configuration(const std::vector<Run>& runs, const std::vec
     groups.back().runs.push_back(&r);
   }
   for (Group& g : groups) {
-    std::size_t n = g.runs.front()->smoothed.size();
-    for (const Run* r : g.runs) n = std::min(n, r->smoothed.size());
+    std::vector<const Run*> whole;  // a diverged run's curve stops early: the band is over the others
+    for (const Run* r : g.runs)
+      if (r->diverged.empty()) whole.push_back(r);
+    if (whole.empty()) continue;
+    std::size_t n = whole.front()->smoothed.size();
+    for (const Run* r : whole) n = std::min(n, r->smoothed.size());
     for (std::size_t i = 0; i < n; ++i) {
-      double sum = 0, lo = g.runs.front()->smoothed[i], hi = lo;
-      for (const Run* r : g.runs) {
+      double sum = 0, lo = whole.front()->smoothed[i], hi = lo;
+      for (const Run* r : whole) {
         sum += r->smoothed[i];
         lo = std::min(lo, r->smoothed[i]);
         hi = std::max(hi, r->smoothed[i]);
       }
-      g.mean.push_back(sum / double(g.runs.size()));
+      g.mean.push_back(sum / double(whole.size()));
       g.low.push_back(lo);
       g.high.push_back(hi);
     }
@@ -158,13 +163,20 @@ std::string loss_plot_script(const std::vector<Group>& groups) {
                       i ? ", \\\n     " : "", 3 * i + 3, 3 * i + 4, color, 3 * i + 2, color,
                       gnuplot_string(groups[i].label));
   }
-  gp += "\nset xlabel 'epoch'\nset xtics 1\nset ylabel 'accuracy (solid: test, dashed: train)'\nset yrange [*:*]\n"
-        "set key bottom right noenhanced\nplot ";
+  std::size_t epochs = 0;
+  for (const Group& g : groups)
+    for (const Run* r : g.runs) epochs = std::max(epochs, r->history.epochs.size());
+  const bool few = epochs <= 20;  // a point and a tick per epoch while they can be told apart
+  gp += fmt::format("\nset xlabel 'epoch'\n{}set ylabel 'accuracy (solid: test, dashed: train)'\nset yrange [*:*]\n"
+                    "set key bottom right noenhanced\nplot ",
+                    few ? "set xtics 1\n" : "");
+  const char* style = few ? "linespoints" : "lines";
   for (std::size_t i = 0; i < groups.size(); ++i) {
     const char* color = kColors[i % std::size(kColors)];
-    gp += fmt::format("{}ARG4 using 1:{} with linespoints lw 2 pt 7 lc rgb '#{}' title {}, \\\n     ARG4 using 1:{} with "
-                      "linespoints lw 2 dt 2 pt 6 lc rgb '#{}' notitle",
-                      i ? ", \\\n     " : "", 2 * i + 3, color, gnuplot_string(groups[i].label), 2 * i + 2, color);
+    gp += fmt::format("{}ARG4 using 1:{} with {} lw 2 pt 7 lc rgb '#{}' title {}, \\\n     ARG4 using 1:{} with "
+                      "{} lw 2 dt 2 pt 6 lc rgb '#{}' notitle",
+                      i ? ", \\\n     " : "", 2 * i + 3, style, color, gnuplot_string(groups[i].label), 2 * i + 2,
+                      style, color);
   }
   return gp + "\nunset multiplot\n";
 }
@@ -186,15 +198,27 @@ struct CompareOutputs {
     std::vector<std::vector<std::string>> rows;
     for (const Group& g : groups) {
       std::vector<double> loss, train, test, seconds, below;
+      std::size_t diverged = 0;
       for (const Run* r : g.runs) {
+        if (!r->diverged.empty()) {
+          ++diverged;
+          continue;
+        }
         loss.push_back(r->history.epochs.back().train_loss);
         train.push_back(100 * r->history.epochs.back().train_accuracy);
         test.push_back(100 * r->history.epochs.back().test_accuracy);
         seconds.push_back(r->seconds_per_epoch);
       }
+      if (loss.empty()) {
+        rows.push_back({g.label, "diverged", "-", "-", "-", "-"});
+        continue;
+      }
       const long first = tg::support::first_below(g.mean, threshold);
-      rows.push_back({g.label, spread(loss, "{:.4f}"), spread(train, "{:.2f}%"), spread(test, "{:.2f}%"),
-                      spread(seconds, "{:.2f}"), first < 0 ? "never" : std::to_string(first + 1)});
+      rows.push_back({g.label,
+                      spread(loss, "{:.4f}") +
+                          (diverged ? fmt::format(" ({} of {} diverged)", diverged, g.runs.size()) : ""),
+                      spread(train, "{:.2f}%"), spread(test, "{:.2f}%"), spread(seconds, "{:.2f}"),
+                      first < 0 ? "never" : std::to_string(first + 1)});
     }
     const bool only_optimizers = configs->front().settings.size() == 1;
     const std::string text =
@@ -270,7 +294,20 @@ Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::Optimi
   });
   Run r;
   r.label = label;
-  r.history = trainer.fit(data.train, &data.test);
+  tg::History so_far;  // the epochs before a divergence
+  trainer.add_callback([&so_far](const tg::EpochStats&, const tg::History& h) {
+    so_far = h;
+    return true;
+  });
+  try {
+    r.history = trainer.fit(data.train, &data.test);
+  } catch (const tg::NumericError& e) {
+    // A setting that diverges is a result of the comparison (e.g. the book's unnormalised networks at weight
+    // scale 1), not a failure of it: the run keeps its finished epochs and says where it stopped.
+    r.history = so_far;
+    r.diverged = e.what();
+    log.append(fmt::format("diverged: {}\n", e.what()));
+  }
   for (const tg::EpochStats& e : r.history.epochs) r.seconds_per_epoch += e.seconds / double(r.history.epochs.size());
   return r;
 }
@@ -311,6 +348,7 @@ void pack(Packer& p, std::size_t index, const Run& r, const std::string& log) {
   p.text(r.label);
   p.value(r.config);
   p.value(r.seed);
+  p.text(r.diverged);
   p.text(log);
   p.value(r.seconds_per_epoch);
   p.value(r.history.loss.size());
@@ -324,6 +362,7 @@ std::size_t unpack(Unpacker& u, Run& r, std::string& log) {
   r.label = u.text();
   r.config = u.value<std::size_t>();
   r.seed = u.value<std::uint64_t>();
+  r.diverged = u.text();
   log = u.text();
   r.seconds_per_epoch = u.value<double>();
   r.history.loss.resize(u.value<std::size_t>());
@@ -339,9 +378,15 @@ int compare_networks(const RunOptions& run, const std::vector<std::string>& opti
                      const std::vector<std::vector<std::string>>& vary, std::size_t seeds, double threshold,
                      std::size_t jobs, Processes& processes) {
   std::vector<Configuration> configs;
+  processes.all_or_none([&] { configs = configurations(run, optimizers, vary); });  // before the data is read
+  return compare_configurations(run, configs, seeds, threshold, jobs, processes,
+                                vary.empty() ? "" : fmt::format("{} configurations", configs.size()));
+}
+
+int compare_configurations(const RunOptions& run, const std::vector<Configuration>& configs, std::size_t seeds,
+                           double threshold, std::size_t jobs, Processes& processes, const std::string& title) {
   tg::TrainTest data;
   processes.all_or_none([&] {
-    configs = configurations(run, optimizers, vary);  // every option checked before spending time on the data
     if (seeds < 1 || seeds > 1000) throw tg::ValueError(fmt::format("--seeds {}: give 1 to 1000 seeds", seeds));
     if (processes.root()) tg::prepare_output_folder(run.out);  // before any training: not found out at its end
     data = run.load();
@@ -375,8 +420,11 @@ int compare_networks(const RunOptions& run, const std::vector<std::string>& opti
                                &configs,
                                seeds};
   std::size_t my_steps = 0;
-  for (std::size_t i : mine)
-    my_steps += run.epochs * ((data.train.rows + configs[config_of(i)].run.batch - 1) / configs[config_of(i)].run.batch);
+  for (std::size_t i : mine) {
+    const RunOptions& r = configs[config_of(i)].run;
+    const std::size_t steps = r.epochs * ((data.train.rows + r.batch - 1) / r.batch);
+    my_steps += r.iterations > 0 ? std::min(steps, r.iterations) : steps;
+  }
   OverallProgress progress(my_steps, mine.size(), processes.root());
   std::vector<RunLog> logs(mine.size());
   std::vector<Run> trained(mine.size());
@@ -447,8 +495,7 @@ int compare_networks(const RunOptions& run, const std::vector<std::string>& opti
   fmt::print("\n{}", outputs.write(runs));
   fmt::print("\ntable: {}\ncurves: {}, {}\naccuracy: {}, {}\n", outputs.table_path, outputs.csv_path,
              outputs.bands_path, outputs.accuracy_path, outputs.accuracy_means_path);
-  const std::string described = vary.empty() ? run.net(data.train.sample_shape(), data.train.classes).str()
-                                              : fmt::format("{} configurations", configs.size());
+  const std::string described = title.empty() ? run.net(data.train.sample_shape(), data.train.classes).str() : title;
   const std::string png = output_path(run.out, "compare_loss.png");
   render_png(output_path(run.out, "compare_loss.gp"), loss_plot_script(by_configuration(runs, configs)), png,
              {outputs.bands_path,

@@ -10,6 +10,8 @@
 
 namespace cli {
 
+class Processes;
+
 struct Configuration {
   RunOptions run;
   tg::OptimizerSpec optimizer;
@@ -27,6 +29,16 @@ const std::vector<std::pair<std::string, std::string>>& vary_axes();
 /// together with --vary opt, and two configurations that would be the same.
 std::vector<Configuration> configurations(const RunOptions& base, const std::vector<std::string>& optimizers,
                                           const std::vector<std::vector<std::string>>& vary);
+
+/// Trains every configuration under `seeds` seeds (the data, --limit and --out from `run`) and writes the table,
+/// CSVs and plot of a comparison; `title` heads the plot (empty: the network's description).
+int compare_configurations(const RunOptions& run, const std::vector<Configuration>& configs, std::size_t seeds,
+                           double threshold, std::size_t jobs, Processes& processes, const std::string& title);
+
+/// `tapegrad experiment NAME` (src/cli/experiment.cpp): ValueError listing the experiments for an unknown name.
+int experiment(const std::string& name, const RunOptions& options, std::size_t seeds, std::size_t jobs,
+               Processes& processes);
+std::string experiments_help();
 
 /// The book's optimizer_compare_mnist.py: SGD, Momentum, AdaGrad and Adam at their default settings.
 extern const std::vector<std::string> kDefaultOptimizers;

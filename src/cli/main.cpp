@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/app.hpp"
+#include "cli/grid.hpp"
 #include "cli/processes.hpp"
 
 namespace {
@@ -75,6 +76,8 @@ int run(cli::Command& c, cli::Processes& processes) {
     if (*c.check) return cli::gradcheck(c.names, c.check_net, c.fast, c.order, c.seed, c.verbose);
     if (*c.graph) return cli::graph(c.demo, c.graph_model, c.graph_data, c.graph_out, c.graph_steps);
     if (*c.summary) return cli::summary(c.summary_run, c.summary_features, c.summary_classes);
+    if (*c.experiment)
+      return cli::experiment(c.experiment_name, c.experiment_run, c.experiment_seeds, c.experiment_jobs, processes);
     if (*c.rules) {
       fmt::print("{}", tapegrad::derivative_rules_markdown());
       return 0;

@@ -147,13 +147,18 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
   for (std::size_t e = 0; e < options_.start_epoch; ++e) sampler.next_epoch();
   iteration_ = options_.start_epoch * sampler.batches();
   checkpointed_epoch_ = options_.start_epoch;
+  if (options_.max_iterations > 0 && iteration_ >= options_.max_iterations)
+    throw ValueError(fmt::format("trainer: {} iterations are done already; max_iterations is {}", iteration_,
+                                 options_.max_iterations));
   params_ = model_.parameters();
   schedule_.reset();
   if (!options_.schedule.constant()) {
     if (options_.schedule.kind == ScheduleSpec::Kind::Plateau && options_.start_epoch > 0)
       throw ValueError(fmt::format("trainer: schedule '{}' cannot resume a run (its state is not in the checkpoint)",
                                    options_.schedule.str()));
-    schedule_.emplace(options_.schedule, base_lr_, options_.epochs * sampler.batches());
+    const std::size_t steps = options_.epochs * sampler.batches();
+    schedule_.emplace(options_.schedule, base_lr_,
+                      options_.max_iterations > 0 ? std::min(steps, options_.max_iterations) : steps);
   }
   const bool bar = speaks() && (options_.progress == TrainerOptions::Progress::Bar ||
                                  (options_.progress == TrainerOptions::Progress::Auto && isatty(fileno(stderr))));
@@ -168,7 +173,9 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
                                                        sampler.batches());
     const auto start = std::chrono::steady_clock::now();
     double loss_sum = 0;
+    std::size_t batches_done = 0;
     for (std::size_t b = 0; b < sampler.batches(); ++b) {
+      if (options_.max_iterations > 0 && iteration_ >= options_.max_iterations) break;
       // data parallel: process r of R takes rows [r n / R, (r + 1) n / R) of the batch's n
       const std::size_t rows = sampler.size(b);
       std::size_t begin = 0, count = rows;
@@ -186,6 +193,7 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
       }
       history.loss.push_back(loss);
       loss_sum += loss;
+      ++batches_done;
       if (progress) progress->update(b + 1, loss);
       if (options_.after_step) options_.after_step();
       if (distributed() ? stop_requested_ : options_.should_stop && options_.should_stop()) {
@@ -198,7 +206,7 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
     EpochStats stats;
     stats.epoch = epoch;
     stats.iterations = iteration_;
-    stats.train_loss = loss_sum / double(sampler.batches());
+    stats.train_loss = batches_done ? loss_sum / double(batches_done) : 0;
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     stats.learning_rate = optimizer_.learning_rate();
     if (schedule_) schedule_->end_epoch(stats.train_loss);
@@ -222,6 +230,7 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
     bool go_on = true;
     for (const Callback& callback : callbacks_) go_on = callback(stats, history) && go_on;
     if (!go_on) break;
+    if (options_.max_iterations > 0 && iteration_ >= options_.max_iterations) break;
   }
   return history;
 }

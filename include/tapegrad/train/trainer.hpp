@@ -21,6 +21,8 @@ struct TrainerOptions {
   std::size_t start_epoch = 0;   // epochs already done (resuming a run): epoch start_epoch + 1 comes next, with
                                  // the batch order and iteration count a straight run would have there
   std::size_t batch_size = 100;
+  std::size_t max_iterations = 0;  // > 0: stop after this many steps in all, mid-epoch if need be (the book's
+                                   // "iters_num"); that last epoch's stats cover the batches it trained on
   std::uint64_t seed = 0;        // batch order; the same seed gives the same numbers
   bool evaluate_train = true;    // train-set accuracy each epoch (the book's train_acc)
   std::size_t eval_batch = 1000;
