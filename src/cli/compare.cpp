@@ -220,7 +220,7 @@ struct CompareOutputs {
                       spread(train, "{:.2f}%"), spread(test, "{:.2f}%"), spread(seconds, "{:.2f}"),
                       first < 0 ? "never" : std::to_string(first + 1)});
     }
-    const bool only_optimizers = configs->front().settings.size() == 1;
+    const bool only_optimizers = configs->front().settings.size() == 1 && configs->front().settings[0].first == "opt";
     const std::string text =
         (seeds > 1 ? fmt::format("mean [min, max] over {} seeds\n", seeds) : std::string()) +
         table({only_optimizers ? "optimizer" : "configuration", "final train loss", "train accuracy", "test accuracy",

@@ -18,7 +18,9 @@ struct Experiment {
   std::function<std::vector<Configuration>(RunOptions&)> plan;
 };
 
+// A configuration of the experiment's own, not from a grid: its label is its one setting.
 Configuration labelled(Configuration c, std::string label) {
+  c.settings = {{"setting", label}};
   c.label = std::move(label);
   return c;
 }
