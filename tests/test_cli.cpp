@@ -391,6 +391,31 @@ TEST_CASE("experiment overfit: 300 images overfit, and weight decay and dropout 
   CHECK(is_png(out.file("compare_loss.png")));
 }
 
+TEST_CASE("experiment activation-histogram: std 1 saturates the sigmoid, std 0.01 collapses it, Xavier and He keep spread") {
+  TempDir out;
+  const Result r = experiment("activation-histogram", out);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const std::string table = text_of(out.file("activation_table.txt"));
+  const auto layer = [&](const std::string& setting, int n) {
+    for (const std::string& line : lines_of(table))
+      if (line.rfind(setting + "  ", 0) == 0) {
+        const auto cells = row_of(line, setting);  // setting, layer, mean, std, saturated
+        if (cells.size() == 5 && cells[1] == std::to_string(n)) return cells;
+      }
+    FAIL("no row " << setting << " layer " << n);
+    return std::vector<std::string>{};
+  };
+  const auto std_of = [&](const std::string& setting, int n) { return std::stod(layer(setting, n)[3]); };
+  CHECK(percent(layer("sigmoid, std 1", 5)[4]) > 50);   // piled at 0 and 1: vanishing gradients
+  CHECK(std_of("sigmoid, std 0.01", 5) < 0.05);          // all near 0.5: the layers say the same thing
+  CHECK(std_of("sigmoid, Xavier", 5) > 0.05);
+  CHECK(percent(layer("sigmoid, Xavier", 5)[4]) < 5);
+  CHECK(std_of("ReLU, He", 5) > 0.5 * std_of("ReLU, He", 1));  // the spread survives five layers
+  CHECK(lines_of(text_of(out.file("activation_histograms.csv"))).size() == 1 + 4 * 5 * 30);
+  CHECK(is_png(out.file("activation_histograms.png")));
+}
+
 TEST_CASE("cli: a configuration that diverges is a row of the comparison, not the end of it") {
   TempDir data, out;
   write_toy_mnist(data);
@@ -408,7 +433,8 @@ TEST_CASE("cli: a configuration that diverges is a row of the comparison, not th
 TEST_CASE("cli: an unknown experiment is refused, naming the ones there are") {
   const Result r = run("experiment nope");
   CHECK(r.code == 2);
-  CHECK(has(r.output, "experiment 'nope': no such experiment (accepted: weight-init, batch-norm, overfit)"));
+  CHECK(has(r.output,
+            "experiment 'nope': no such experiment (accepted: weight-init, batch-norm, overfit, activation-histogram)"));
 }
 
 TEST_CASE("cli: gradcheck passes on built-in ops, names them, and fails on unknown names") {

@@ -116,7 +116,8 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
 
   c.experiment = app->add_subcommand("experiment", "run one of the book's chapter 6 experiments (listed below)");
   c.experiment->footer(experiments_help());
-  c.experiment->add_option("name", c.experiment_name, "weight-init, batch-norm or overfit")->required();
+  c.experiment->add_option("name", c.experiment_name, "weight-init, batch-norm, overfit or activation-histogram")
+      ->required();
   c.experiment_run.out = "";
   c.experiment->add_option("--data", c.experiment_run.data, "MNIST-format folder")->capture_default_str();
   c.experiment->add_option("--seed", c.experiment_run.seed, "initial weights and batch order")->capture_default_str();

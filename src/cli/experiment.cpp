@@ -5,8 +5,11 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "cli/common.hpp"
 #include "cli/grid.hpp"
+#include "cli/output.hpp"
 #include "cli/processes.hpp"
 
 namespace cli {
@@ -74,12 +77,91 @@ const std::vector<Experiment>& experiments() {
   return list;
 }
 
+// The book's weight_init_activation_histogram.py: 1000 random inputs of 100 values through 5 layers of 100
+// (z = a W, no bias), the activations of each layer under four weight scales, as histograms.
+struct HistogramSetting {
+  std::string label;
+  double (*scale)(double fan_in);
+  bool relu;
+};
+constexpr std::size_t kLayers = 5, kNodes = 100, kSamples = 1000, kBins = 30;
+
+int activation_histogram(const RunOptions& run) {
+  const std::vector<HistogramSetting> settings{
+      {"sigmoid, std 1", [](double) { return 1.0; }, false},
+      {"sigmoid, std 0.01", [](double) { return 0.01; }, false},
+      {"sigmoid, Xavier", [](double n) { return std::sqrt(1 / n); }, false},
+      {"ReLU, He", [](double n) { return std::sqrt(2 / n); }, true},
+  };
+  const std::string out = run.out;
+  tg::prepare_output_folder(out);
+  tg::Rng rng(run.seed);
+  const tg::Tensor<double> input = tg::Tensor<double>::randn({kSamples, kNodes}, rng);
+  std::vector<std::vector<std::string>> rows;
+  std::string csv = "setting,layer,bin from,bin to,count\n", dat;
+  for (const HistogramSetting& setting : settings) {
+    tg::Tape<double> tape;
+    tg::NoGradGuard no_grad;
+    tg::Var<double> a = tape.constant(input);
+    for (std::size_t layer = 1; layer <= kLayers; ++layer) {
+      const tg::Tensor<double> w = tg::Tensor<double>::randn({kNodes, kNodes}, rng, setting.scale(double(kNodes)));
+      const tg::Var<double> z = tg::matmul(a, w);
+      a = setting.relu ? tg::relu(z) : tg::sigmoid(z);
+      const tg::Tensor<double>& v = a.value();
+      std::vector<std::size_t> bins(kBins);
+      double sum = 0, squares = 0;
+      std::size_t extreme = 0;  // sigmoid: within 0.05 of 0 or 1; ReLU: exactly 0
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        sum += v[i];
+        squares += v[i] * v[i];
+        extreme += setting.relu ? v[i] == 0 : (v[i] < 0.05 || v[i] > 0.95);
+        if (v[i] >= 0 && v[i] < 1) ++bins[static_cast<std::size_t>(v[i] * kBins)];
+      }
+      const double mean = sum / double(v.size());
+      const double std_dev = std::sqrt(std::max(0.0, squares / double(v.size()) - mean * mean));
+      rows.push_back({setting.label, std::to_string(layer), fmt::format("{:.4f}", mean), fmt::format("{:.4f}", std_dev),
+                      fmt::format("{:.1f}%", 100.0 * double(extreme) / double(v.size()))});
+      for (std::size_t b = 0; b < kBins; ++b) {
+        csv += fmt::format("\"{}\",{},{:.4f},{:.4f},{}\n", setting.label, layer, double(b) / kBins,
+                           double(b + 1) / kBins, bins[b]);
+        dat += fmt::format("{:.6f} {}\n", (double(b) + 0.5) / kBins, bins[b]);
+      }
+      dat += "\n\n";  // one gnuplot block per (setting, layer)
+    }
+  }
+  const std::string text =
+      table({"setting", "layer", "mean", "std", "saturated (sigmoid: <0.05 or >0.95) / zero (ReLU)"}, rows);
+  fmt::print("{}", text);
+  write_text(output_path(out, "activation_table.txt"), text);
+  write_text(output_path(out, "activation_histograms.csv"), csv);
+  const std::string blocks = output_path(out, "activation_histograms.dat");
+  write_text(blocks, dat);
+  // a row of five histograms per setting, as the book's figures; the data file is ARG2
+  std::string gp = fmt::format("set terminal pngcairo size 1500,{} font ',9'\nset output ARG1\n", 260 * settings.size());
+  gp += fmt::format("set multiplot layout {},{}\nset style fill solid 0.8\nset boxwidth 0.9 relative\n"
+                    "set xrange [0:1]\nset yrange [0:*]\nunset key\n",
+                    settings.size(), kLayers);
+  for (std::size_t s = 0; s < settings.size(); ++s)
+    for (std::size_t layer = 0; layer < kLayers; ++layer)
+      gp += fmt::format("set title {} noenhanced\nplot ARG2 index {} using 1:2 with boxes lc rgb '#1f77b4'\n",
+                        gnuplot_string(fmt::format("{}: layer {}", settings[s].label, layer + 1)), s * kLayers + layer);
+  gp += "unset multiplot\n";
+  const std::string png = output_path(out, "activation_histograms.png");
+  render_png(output_path(out, "activation_histograms.gp"), gp, png, {blocks});
+  fmt::print("\ntable: {}\nhistograms: {}\nplot:  {}\n", output_path(out, "activation_table.txt"),
+             output_path(out, "activation_histograms.csv"), png);
+  return 0;
+}
+
 }  // namespace
 
 std::string experiments_help() {
   std::string text = "Experiments (the book's chapter 6):\n";
   for (const Experiment& e : experiments())
-    text += fmt::format("  {:<13} {} ({})\n", e.name, e.what, e.source);
+    text += fmt::format("  {:<20} {} ({})\n", e.name, e.what, e.source);
+  text += fmt::format("  {:<20} {}\n", "activation-histogram",
+                      "5 layers of 100, sigmoid with std 1, 0.01 and Xavier, ReLU with He: each layer's activations "
+                      "(weight_init_activation_histogram.py)");
   return text;
 }
 
@@ -91,10 +173,17 @@ int experiment(const std::string& name, const RunOptions& options, std::size_t s
     names.push_back(e.name);
     if (e.name == name) chosen = &e;
   }
-  if (!chosen)
+  names.push_back("activation-histogram");
+  if (!chosen && name != "activation-histogram")
     throw tg::ValueError(fmt::format("experiment '{}': no such experiment (accepted: {})", name, fmt::join(names, ", ")));
   RunOptions run = options;
   if (run.out.empty()) run.out = output_path("out", name);
+  if (!chosen) {
+    if (processes.distributed()) throw tg::ValueError("experiment activation-histogram: runs on one process, without mpirun");
+    fmt::print("experiment activation-histogram: 1000 random inputs through 5 layers of 100 (z = a W), each layer's "
+               "activations under four weight scales (the book's weight_init_activation_histogram.py)\n");
+    return activation_histogram(run);
+  }
   const std::vector<Configuration> configs = chosen->plan(run);
   if (processes.root()) fmt::print("experiment {}: {} (the book's {})\n", name, chosen->what, chosen->source);
   return compare_configurations(run, configs, seeds, 0.5, jobs, processes, fmt::format("{} ({})", name, chosen->source));
