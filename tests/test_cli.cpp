@@ -430,6 +430,36 @@ TEST_CASE("cli: a configuration that diverges is a row of the comparison, not th
   CHECK(is_png(out.file("compare_loss.png")));
 }
 
+TEST_CASE("cli: compare --lr-sweep picks each optimizer's best rate on a validation split, then compares at it") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const Result r = run("compare --data " + data.str() + " --net 16 --epochs 2 --batch 20 --opt sgd --opt adam "
+                       "--lr-sweep --out " + out.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK(has(r.output, "scored by accuracy on a validation split"));
+  // the sweep's own table: validation accuracy of every (optimizer, rate); the chosen rate is the best of each
+  const std::string sweep = text_of(out.file("lr-sweep/compare_table.txt"));
+  const std::string chosen = text_of(out.file("lr_sweep.txt"));
+  for (const auto& [name, rates] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"sgd", {"0.1", "0.03", "0.01", "0.00333", "0.001"}}, {"adam", {"0.01", "0.003", "0.001", "0.000333", "0.0001"}}}) {
+    CAPTURE(name);
+    double best = -1;
+    std::string best_rate;
+    for (const std::string& rate : rates) {
+      const std::string label = name == "sgd" ? "sgd(lr=" + rate + ")"
+                                              : "adam(lr=" + rate + ", beta1=0.9, beta2=0.999, eps=1e-07)";
+      const double accuracy = percent(row_of(sweep, label)[3]);
+      if (accuracy > best) best = accuracy, best_rate = rate;
+    }
+    CHECK(row_of(chosen, name).back() == best_rate);
+    CHECK(has(text_of(out.file("compare_table.txt")), "\n" + name + "(lr=" + best_rate + (name == "sgd" ? ")" : ",")));
+  }
+  const Result bad = run("compare --data /no/such/dir --lr-sweep --vary lr 0.1 0.01");
+  CHECK(bad.code == 2);
+  CHECK(has(bad.output, "--lr-sweep chooses each optimizer's rate: give the optimizers with --opt, not --vary"));
+}
+
 TEST_CASE("cli: an unknown experiment is refused, naming the ones there are") {
   const Result r = run("experiment nope");
   CHECK(r.code == 2);

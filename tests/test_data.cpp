@@ -1,4 +1,7 @@
 // Data: the IDX reader (raw and gzip), the MNIST-format loader, bad files, batches, synthetic sets.
+#include <set>
+#include <tuple>
+
 #include "helpers.hpp"
 
 using testing::TempDir;
@@ -190,4 +193,27 @@ TEST_CASE("synthetic sets and batch gathering") {
   CHECK(labels == std::vector<std::size_t>{x.labels[4], x.labels[0]});
   CHECK(tg::Dataset::one_hot<double>({2, 0}, 3) == tg::Tensor<double>{{0, 0, 1}, {1, 0, 0}});
   CHECK(spiral.head(10).rows == 10);
+}
+
+TEST_CASE("split_validation holds out seeded random rows: disjoint, complete, reproducible, and refuses empty parts") {
+  const tg::Dataset d = tg::make_spiral(50, 3, 2);  // 150 rows
+  const tg::TrainTest a = tg::split_validation(d, 30, 7), b = tg::split_validation(d, 30, 7);
+  REQUIRE(a.train.rows == 120);
+  REQUIRE(a.test.rows == 30);
+  CHECK(a.test.values == b.test.values);  // same seed, same split
+  CHECK(a.test.values != tg::split_validation(d, 30, 8).test.values);
+  // every row lands in exactly one part: match each row of d to the parts by its two features and label
+  std::multiset<std::tuple<float, float, std::size_t>> all, parts;
+  for (std::size_t r = 0; r < d.rows; ++r) all.emplace(d.values[2 * r], d.values[2 * r + 1], d.labels[r]);
+  for (const tg::Dataset* part : {&a.train, &a.test}) {
+    part->validate();
+    for (std::size_t r = 0; r < part->rows; ++r)
+      parts.emplace(part->values[2 * r], part->values[2 * r + 1], part->labels[r]);
+  }
+  CHECK(all == parts);
+  CHECK_THROWS_WITH_AS(tg::split_validation(d, 0, 1),
+                       "validation split of 'spiral': 0 rows held out of 150; hold out at least 1 and leave at least 1 "
+                       "to train on",
+                       tg::ValueError);
+  CHECK_THROWS_AS(tg::split_validation(d, 150, 1), tg::ValueError);
 }

@@ -50,6 +50,9 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
                         "the mean and the min-max band")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+  c.compare->add_flag("--lr-sweep", c.lr_sweep,
+                      "first choose each optimizer's learning rate (its rate x 10, 3, 1, 1/3, 1/10) by accuracy on a "
+                      "validation split (20% of the training images), then compare at those rates");
   c.compare->add_option("--threshold", c.threshold, "report the first iteration whose smoothed loss is below this")
       ->capture_default_str();
   c.compare->add_option("--jobs", c.jobs,

@@ -18,6 +18,7 @@ struct Command {
   std::vector<std::string> compare_opts;
   std::vector<std::vector<std::string>> vary;  // each: an axis and its values
   std::size_t seeds = 1;
+  bool lr_sweep = false;
   double threshold = 0.5;
   bool function = false, all = false;
   std::size_t jobs = 0;  // 0: one per available core

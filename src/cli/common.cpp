@@ -1,5 +1,6 @@
 #include "cli/common.hpp"
 
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <signal.h>
@@ -120,6 +121,10 @@ void RunOptions::check_memory(const tg::NetSpec& spec) const {
 tg::TrainTest RunOptions::load() const {
   tg::TrainTest d = tg::load_mnist(data);
   if (limit > 0) d.train = d.train.head(limit);
+  if (validation > 0) {
+    const auto held_out = static_cast<std::size_t>(std::llround(validation * double(d.train.rows)));
+    d = tg::split_validation(d.train, held_out, seed);
+  }
   return d;
 }
 

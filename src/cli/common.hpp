@@ -18,6 +18,7 @@ namespace tg = tapegrad;
 struct RunOptions {
   std::string data = tg::default_data_dir();
   std::size_t limit = 0;  // use only the first N training images (0: all)
+  double validation = 0;  // > 0: hold out this fraction of the training images (seeded) and use it as the test set
   std::string hidden = "100";
   std::string activation = "relu";
   std::string init = "he";
@@ -66,9 +67,10 @@ bool interrupted();
 class Processes;
 /// Every configuration (the optimizers times each --vary axis) under `seeds` seeds. `jobs`: runs at once on this
 /// process (0: one per core, shared with the other processes on this machine).
+/// `lr_sweep`: first each optimizer's best learning rate on a validation split, then the comparison at those.
 int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers,
-                     const std::vector<std::vector<std::string>>& vary, std::size_t seeds, double threshold,
-                     std::size_t jobs, Processes& processes);
+                     const std::vector<std::vector<std::string>>& vary, std::size_t seeds, bool lr_sweep,
+                     double threshold, std::size_t jobs, Processes& processes);
 int compare_function(const std::vector<std::string>& optimizers, bool all, int steps, const std::string& out);
 /// `given`: the options the user typed (a resumed run takes the others from its checkpoint, and refuses these
 /// when they differ from it).

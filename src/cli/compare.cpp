@@ -1,6 +1,7 @@
 // `tapegrad compare`: the same network, initial weights and batches under each optimizer; and `--function`,
 // the book's 2-D comparison on f(x, y) = x^2/20 + y^2.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -374,17 +375,88 @@ std::size_t unpack(Unpacker& u, Run& r, std::string& log) {
 
 }  // namespace
 
+namespace {
+// The learning rates an lr sweep tries for an optimizer: its rate (given or default) times 10, 3, 1, 1/3, 1/10.
+std::vector<double> sweep_rates(const tg::OptimizerSpec& spec) {
+  const double base = tg::make_optimizer<double>(spec, {})->learning_rate();
+  std::vector<double> rates;
+  for (double factor : {10.0, 3.0, 1.0, 1 / 3.0, 0.1}) rates.push_back(std::stod(fmt::format("{:.3g}", base * factor)));
+  return rates;
+}
+
+// --lr-sweep: each optimizer's best rate on a validation split of the training set, then the comparison at
+// those rates on the whole training set and the test set.
+int compare_at_best_rates(const RunOptions& run, const std::vector<std::string>& optimizers, std::size_t seeds,
+                          double threshold, std::size_t jobs, Processes& processes) {
+  if (processes.distributed())
+    throw tg::ValueError("--lr-sweep: runs on one process (under mpirun, compare without it)");
+  RunOptions sweep = run;
+  sweep.validation = 0.2;  // the book's validation_rate
+  sweep.out = output_path(run.out, "lr-sweep");
+  std::vector<Configuration> tries;
+  std::vector<std::pair<std::size_t, double>> tried;  // (optimizer, rate) of each try
+  const std::vector<std::string> names = optimizers.empty() ? kDefaultOptimizers : optimizers;
+  for (std::size_t o = 0; o < names.size(); ++o) {
+    const tg::OptimizerSpec spec = tg::OptimizerSpec::parse(names[o]);
+    for (double rate : sweep_rates(spec)) {
+      Configuration c = configurations(sweep, {names[o]}, {})[0];
+      c.optimizer.options.lr = rate;
+      c.settings = {{"opt", c.optimizer.str()}};
+      c.label = tg::make_optimizer<double>(c.optimizer, {})->describe();
+      tries.push_back(std::move(c));
+      tried.emplace_back(o, rate);
+    }
+  }
+  fmt::print("lr sweep: {} rates for each of {} optimizers, scored by accuracy on a validation split (20% of the "
+             "training images, seeded); the test set is not used\n",
+             tried.size() / names.size(), names.size());
+  std::vector<double> scores;
+  compare_configurations(sweep, tries, seeds, threshold, jobs, processes, "lr sweep (validation split)", &scores);
+
+  std::vector<std::string> chosen = names;
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t o = 0; o < names.size(); ++o) {
+    std::size_t best = tries.size();
+    std::vector<std::string> rates;
+    for (std::size_t t = 0; t < tries.size(); ++t) {
+      if (tried[t].first != o) continue;
+      rates.push_back(std::isnan(scores[t]) ? fmt::format("{:g} (diverged)", tried[t].second)
+                                            : fmt::format("{:g}: {:.2f}%", tried[t].second, 100 * scores[t]));
+      if (!std::isnan(scores[t]) && (best == tries.size() || scores[t] > scores[best])) best = t;
+    }
+    if (best == tries.size())
+      throw tg::NumericError(fmt::format("--lr-sweep: {} diverged at every rate tried", names[o]));
+    tg::OptimizerSpec spec = tries[best].optimizer;
+    chosen[o] = spec.str();
+    rows.push_back({names[o], fmt::format("{}", fmt::join(rates, ", ")), fmt::format("{:g}", *spec.options.lr)});
+  }
+  const std::string text = table({"optimizer", "validation accuracy at each rate", "chosen rate"}, rows);
+  fmt::print("\n{}\n", text);
+  write_text(output_path(run.out, "lr_sweep.txt"), text);
+  fmt::print("sweep: {}\n\ncomparison at the chosen rates:\n", output_path(run.out, "lr_sweep.txt"));
+  std::vector<Configuration> configs = configurations(run, chosen, {});
+  return compare_configurations(run, configs, seeds, threshold, jobs, processes, "", nullptr);
+}
+}  // namespace
+
 int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers,
-                     const std::vector<std::vector<std::string>>& vary, std::size_t seeds, double threshold,
-                     std::size_t jobs, Processes& processes) {
+                     const std::vector<std::vector<std::string>>& vary, std::size_t seeds, bool lr_sweep,
+                     double threshold, std::size_t jobs, Processes& processes) {
   std::vector<Configuration> configs;
-  processes.all_or_none([&] { configs = configurations(run, optimizers, vary); });  // before the data is read
+  processes.all_or_none([&] {
+    configs = configurations(run, optimizers, vary);  // before the data is read
+    if (lr_sweep && !vary.empty())
+      throw tg::ValueError("--lr-sweep chooses each optimizer's rate: give the optimizers with --opt, not --vary");
+    if (lr_sweep) tg::prepare_output_folder(run.out);
+  });
+  if (lr_sweep) return compare_at_best_rates(run, optimizers, seeds, threshold, jobs, processes);
   return compare_configurations(run, configs, seeds, threshold, jobs, processes,
-                                vary.empty() ? "" : fmt::format("{} configurations", configs.size()));
+                                vary.empty() ? "" : fmt::format("{} configurations", configs.size()), nullptr);
 }
 
 int compare_configurations(const RunOptions& run, const std::vector<Configuration>& configs, std::size_t seeds,
-                           double threshold, std::size_t jobs, Processes& processes, const std::string& title) {
+                           double threshold, std::size_t jobs, Processes& processes, const std::string& title,
+                           std::vector<double>* final_test_accuracy) {
   tg::TrainTest data;
   processes.all_or_none([&] {
     if (seeds < 1 || seeds > 1000) throw tg::ValueError(fmt::format("--seeds {}: give 1 to 1000 seeds", seeds));
@@ -504,6 +576,16 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
                           seeds > 1 ? fmt::format(" (+{} more)", seeds - 1) : ""),
               outputs.accuracy_means_path});
   fmt::print("plot:  {}\n", png);
+  if (final_test_accuracy) {  // mean over the seeds that did not diverge; NaN if all did
+    final_test_accuracy->assign(configs.size(), std::nan(""));
+    for (const Group& g : by_configuration(runs, configs)) {
+      double sum = 0;
+      std::size_t n = 0;
+      for (const Run* r : g.runs)
+        if (r->diverged.empty() && !r->history.epochs.empty()) sum += r->history.epochs.back().test_accuracy, ++n;
+      if (n) (*final_test_accuracy)[g.runs.front()->config] = sum / double(n);
+    }
+  }
   return 0;
 }
 

@@ -186,7 +186,7 @@ int experiment(const std::string& name, const RunOptions& options, std::size_t s
   }
   const std::vector<Configuration> configs = chosen->plan(run);
   if (processes.root()) fmt::print("experiment {}: {} (the book's {})\n", name, chosen->what, chosen->source);
-  return compare_configurations(run, configs, seeds, 0.5, jobs, processes, fmt::format("{} ({})", name, chosen->source));
+  return compare_configurations(run, configs, seeds, 0.5, jobs, processes, fmt::format("{} ({})", name, chosen->source), nullptr);
 }
 
 }  // namespace cli

@@ -32,8 +32,11 @@ std::vector<Configuration> configurations(const RunOptions& base, const std::vec
 
 /// Trains every configuration under `seeds` seeds (the data, --limit and --out from `run`) and writes the table,
 /// CSVs and plot of a comparison; `title` heads the plot (empty: the network's description).
+/// `final_test_accuracy`, if given, receives each configuration's mean final test accuracy over its seeds (NaN
+/// where every seed diverged; process 0 only).
 int compare_configurations(const RunOptions& run, const std::vector<Configuration>& configs, std::size_t seeds,
-                           double threshold, std::size_t jobs, Processes& processes, const std::string& title);
+                           double threshold, std::size_t jobs, Processes& processes, const std::string& title,
+                           std::vector<double>* final_test_accuracy);
 
 /// `tapegrad experiment NAME` (src/cli/experiment.cpp): ValueError listing the experiments for an unknown name.
 int experiment(const std::string& name, const RunOptions& options, std::size_t seeds, std::size_t jobs,

@@ -67,8 +67,8 @@ int run(cli::Command& c, cli::Processes& processes) {
   try {
     if (*c.compare)
       return c.function ? cli::compare_function(c.compare_opts, c.all, c.steps, c.compare_run.out)
-                        : cli::compare_networks(c.compare_run, c.compare_opts, c.vary, c.seeds, c.threshold, c.jobs,
-                                                processes);
+                        : cli::compare_networks(c.compare_run, c.compare_opts, c.vary, c.seeds, c.lr_sweep, c.threshold,
+                                                c.jobs, processes);
     if (*c.train)
       return cli::train(c.train_run, c.train_opt, c.save, c.resume, c.given_train_options(), c.data_parallel,
                         processes);

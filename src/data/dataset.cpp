@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -74,6 +75,37 @@ Dataset Dataset::head(std::size_t n) const {
   if (!out.pixels.empty()) out.pixels.resize(out.rows * features);
   if (!out.values.empty()) out.values.resize(out.rows * features);
   out.labels.resize(out.rows);
+  return out;
+}
+
+Dataset Dataset::subset(const std::vector<std::size_t>& chosen) const {
+  Dataset out = *this;
+  out.rows = chosen.size();
+  out.pixels.clear();
+  out.values.clear();
+  out.labels.clear();
+  for (std::size_t r : chosen) {
+    if (r >= rows) throw ValueError(fmt::format("{}: row {} is out of range ({} rows)", name, r, rows));
+    if (!pixels.empty()) out.pixels.insert(out.pixels.end(), pixels.begin() + r * features, pixels.begin() + (r + 1) * features);
+    if (!values.empty()) out.values.insert(out.values.end(), values.begin() + r * features, values.begin() + (r + 1) * features);
+    out.labels.push_back(labels[r]);
+  }
+  return out;
+}
+
+TrainTest split_validation(const Dataset& train, std::size_t held_out, std::uint64_t seed) {
+  if (held_out == 0 || held_out >= train.rows)
+    throw ValueError(fmt::format("validation split of '{}': {} rows held out of {}; hold out at least 1 and leave "
+                                 "at least 1 to train on",
+                                 train.name, held_out, train.rows));
+  std::vector<std::size_t> order(train.rows);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  Rng rng(seed);
+  for (std::size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);  // Fisher-Yates
+  TrainTest out{train.subset({order.begin() + std::ptrdiff_t(held_out), order.end()}),
+                train.subset({order.begin(), order.begin() + std::ptrdiff_t(held_out)})};
+  out.train.name = train.name + " (training part)";
+  out.test.name = train.name + " (validation part)";
   return out;
 }
 

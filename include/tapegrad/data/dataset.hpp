@@ -37,6 +37,8 @@ struct Dataset {
   void gather(const std::size_t* indices, std::size_t count, Tensor<T>& x, std::vector<std::size_t>& y) const;
   /// The first n rows (all if n >= rows); for quick runs.
   Dataset head(std::size_t n) const;
+  /// These rows, in this order (ValueError for one out of range).
+  Dataset subset(const std::vector<std::size_t>& rows) const;
   /// One-hot targets (rows, classes) for a list of labels.
   template <class T>
   static Tensor<T> one_hot(const std::vector<std::size_t>& labels, std::size_t classes);
@@ -45,6 +47,11 @@ struct Dataset {
 struct TrainTest {
   Dataset train, test;
 };
+
+/// A validation split taken from a training set: `held_out` rows drawn at random (seeded) become `test`, the
+/// rest `train`, so that choices (a learning rate, a weight decay) are made without looking at the test set.
+/// ValueError unless 0 < held_out < rows.
+TrainTest split_validation(const Dataset& train, std::size_t held_out, std::uint64_t seed);
 
 /// Where Debian's dataset-fashion-mnist installs Fashion-MNIST.
 std::string default_data_dir();
