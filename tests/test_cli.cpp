@@ -267,7 +267,7 @@ TEST_CASE("cli: compare labels show every setting that differs, and no two confi
   CHECK(rows[0].rfind("optimizer ", 0) == 0);
   CHECK(rows[2].rfind("sgd(lr=0.01) ", 0) == 0);
   CHECK(rows[3].rfind("sgd(lr=0.01, wd=0.1) ", 0) == 0);
-  const Result grid = run(common + "--vary opt sgd adam --vary lr 0.1 0.01");
+  const Result grid = run(common + "--vary lr 0.1 0.01 --vary opt sgd adam");  // lr applies to each optimizer
   REQUIRE(grid.code == 0);
   const std::string table = text_of(out.file("compare_table.txt"));
   for (const char* label : {"sgd(lr=0.1) ", "sgd(lr=0.01) ", "adam(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-07) ",

@@ -115,14 +115,17 @@ std::vector<Configuration> configurations(const RunOptions& base, const std::vec
   if (vary_opt && !optimizers.empty())
     throw tg::ValueError("--opt and --vary opt both list optimizers; use one of them");
 
-  // --opt is the first axis (the book's four when neither lists optimizers)
+  // The optimizer is the first axis (from --opt, or the book's four when neither lists optimizers): it replaces
+  // the whole optimizer spec, so lr and wd must come after it, in whatever order the axes were given.
   std::vector<std::vector<std::string>> all_axes;
   if (!vary_opt) {
     std::vector<std::string> opt{"opt"};
     for (const std::string& o : optimizers.empty() ? kDefaultOptimizers : optimizers) opt.push_back(o);
     all_axes.push_back(opt);
   }
-  for (const std::vector<std::string>& v : vary) all_axes.push_back(v);
+  for (const std::vector<std::string>& v : vary)
+    if (v[0] == "opt") all_axes.insert(all_axes.begin(), v);
+    else all_axes.push_back(v);
 
   std::vector<Configuration> out{Configuration{base, {}, {}, {}}};
   for (const std::vector<std::string>& v : all_axes) {
