@@ -1,5 +1,6 @@
 // The program's command line: every subcommand and option, in one place (the fuzz target parses with it too).
 #include "cli/app.hpp"
+#include "cli/experiments.hpp"
 #include "cli/grid.hpp"
 
 #include <fmt/format.h>

@@ -41,7 +41,6 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
 /// `tapegrad experiment NAME` (src/cli/experiment.cpp): ValueError listing the experiments for an unknown name.
 int experiment(const std::string& name, const RunOptions& options, std::size_t seeds, std::size_t jobs,
                Processes& processes);
-std::string experiments_help();
 
 /// The book's optimizer_compare_mnist.py: SGD, Momentum, AdaGrad and Adam at their default settings.
 extern const std::vector<std::string> kDefaultOptimizers;

@@ -1,0 +1,77 @@
+// The book's chapter 6 experiments that are comparisons: each a base run and its configurations.
+#include "cli/experiments.hpp"
+
+#include <fmt/format.h>
+
+namespace cli {
+namespace {
+
+// A configuration of the experiment's own, not from a grid: its label is its one setting.
+Configuration labelled(Configuration c, std::string label) {
+  c.settings = {{"setting", label}};
+  c.label = std::move(label);
+  return c;
+}
+
+}  // namespace
+
+const std::vector<Experiment>& experiments() {
+  static const std::vector<Experiment> list{
+      {"weight-init", "weight_init_compare.py",
+       "784-[100x4]-10 ReLU, SGD lr 0.01, batch 128, 2000 iterations: weights of std 0.01, Xavier, He",
+       [](RunOptions& run) {
+         run.hidden = "100-100-100-100";
+         run.activation = "relu";
+         run.batch = 128;
+         run.epochs = 5;  // 5 x 469 batches: the 2000 iterations end in the fifth epoch
+         run.iterations = 2000;
+         return configurations(run, {"sgd:lr=0.01"}, {{"init", "0.01", "xavier", "he"}});
+       }},
+      {"batch-norm", "batch_norm_test.py",
+       "1000 training images, 784-[100x5]-10 ReLU, SGD lr 0.01, batch 100, 20 epochs: with and without batch "
+       "normalisation at weight scales from 1 to 0.001",
+       [](RunOptions& run) {
+         run.limit = 1000;
+         run.hidden = "100-100-100-100-100";
+         run.activation = "relu";
+         run.batch = 100;
+         run.epochs = 20;
+         return configurations(run, {"sgd:lr=0.01"},
+                               {{"init", "1", "0.3", "0.1", "0.03", "0.01", "0.003", "0.001"},
+                                {"batch-norm", "off", "on"}});
+       }},
+      {"overfit", "overfit_weight_decay.py, overfit_dropout.py",
+       "300 training images, 784-[100x6]-10 ReLU (He), SGD lr 0.01, batch 100, 201 epochs: no regularisation, "
+       "weight decay 0.1, dropout 0.2",
+       [](RunOptions& run) {
+         run.limit = 300;
+         run.hidden = "100-100-100-100-100-100";
+         run.activation = "relu";
+         run.init = "he";
+         run.batch = 100;
+         run.epochs = 201;
+         const std::vector<Configuration> plain = configurations(run, {"sgd:lr=0.01"}, {});
+         std::vector<Configuration> out{labelled(plain[0], "no regularisation")};
+         Configuration decay = plain[0];
+         decay.optimizer.options.weight_decay = 0.1;
+         out.push_back(labelled(decay, "weight decay 0.1"));
+         Configuration dropout = plain[0];
+         dropout.run.dropout = 0.2;
+         out.push_back(labelled(dropout, "dropout 0.2"));
+         return out;
+       }},
+  };
+  return list;
+}
+
+std::string experiments_help() {
+  std::string text = "Experiments (the book's chapter 6):\n";
+  for (const Experiment& e : experiments())
+    text += fmt::format("  {:<20} {} ({})\n", e.name, e.what, e.source);
+  text += fmt::format("  {:<20} {}\n", "activation-histogram",
+                      "5 layers of 100, sigmoid with std 1, 0.01 and Xavier, ReLU with He: each layer's activations "
+                      "(weight_init_activation_histogram.py)");
+  return text;
+}
+
+}  // namespace cli
