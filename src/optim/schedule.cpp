@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <map>
 
 #include <fmt/format.h>
 
+#include "optim/settings_text.hpp"
 #include "tapegrad/core/error.hpp"
 
 namespace tapegrad {
@@ -19,31 +19,16 @@ using Items = std::vector<std::pair<std::string, std::string>>;
 
 // "name:key=value,..." into the name and its items; ValueError for an item that is not key=value or a repeated key.
 std::pair<std::string, Items> split_spec(const char* what, const std::string& text) {
-  const std::size_t colon = text.find(':');
-  std::pair<std::string, Items> out{text.substr(0, colon), {}};
-  if (colon == std::string::npos) return out;
-  std::size_t at = colon + 1;
-  while (at <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', at), text.size());
-    const std::string item = text.substr(at, comma - at);
-    const std::size_t eq = item.find('=');
-    if (eq == std::string::npos) throw ValueError(fmt::format("{} '{}': '{}' is not key=value", what, text, item));
-    const std::string key = item.substr(0, eq);
-    for (const auto& [seen, value] : out.second)
+  std::pair<std::string, Items> out{text.substr(0, text.find(':')), {}};
+  detail::for_each_setting(what, text, [&](const std::string& key, const std::string& value) {
+    for (const auto& [seen, unused] : out.second)
       if (seen == key) throw ValueError(fmt::format("{} '{}': '{}' is given twice", what, text, key));
-    out.second.emplace_back(key, item.substr(eq + 1));
-    at = comma + 1;
-  }
+    out.second.emplace_back(key, value);
+  });
   return out;
 }
 
-double finite_number(const char* what, const std::string& text, const std::string& key, const std::string& value) {
-  char* end = nullptr;
-  const double v = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end != '\0' || !std::isfinite(v))
-    throw ValueError(fmt::format("{} '{}': {}={} is not a finite number", what, text, key, value));
-  return v;
-}
+using detail::finite_number;
 
 std::size_t count(const char* what, const std::string& text, const std::string& key, const std::string& value,
                   std::size_t at_least) {

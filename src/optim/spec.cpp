@@ -1,19 +1,10 @@
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
 
 #include "optim/rules.hpp"
+#include "optim/settings_text.hpp"
 
 namespace tapegrad {
 namespace {
-double number(const std::string& key, const std::string& text, const std::string& whole) {
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !std::isfinite(v))
-    throw ValueError(fmt::format("optimizer '{}': {}={} is not a finite number", whole, key, text));
-  return v;
-}
-
 std::string all_keys() {
   std::vector<std::string> keys;
   for (const auto& [key, meaning] : optimizer_keys()) keys.push_back(key);
@@ -31,16 +22,8 @@ OptimizerSpec OptimizerSpec::parse(const std::string& text) {
   } catch (const ValueError& e) {
     throw ValueError(fmt::format("{} in '{}'", e.what(), text));
   }
-  if (colon == std::string::npos) return spec;
   std::vector<std::string> seen;
-  std::size_t at = colon + 1;
-  while (at <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', at), text.size());
-    const std::string item = text.substr(at, comma - at);
-    const std::size_t eq = item.find('=');
-    if (eq == std::string::npos)
-      throw ValueError(fmt::format("optimizer '{}': '{}' is not key=value", text, item));
-    const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+  detail::for_each_setting("optimizer", text, [&](const std::string& key, const std::string& value) {
     const bool known = std::any_of(optimizer_keys().begin(), optimizer_keys().end(),
                                    [&](const auto& entry) { return entry.first == key; });
     if (!known)
@@ -53,7 +36,7 @@ OptimizerSpec OptimizerSpec::parse(const std::string& text) {
       throw ValueError(fmt::format("optimizer '{}': '{}' is given twice", text, key));
     seen.push_back(key);
     OptimizerOptions& o = spec.options;
-    const double v = number(key, value, text);
+    const double v = detail::finite_number("optimizer", text, key, value);
     if (key == "lr") o.lr = v;
     else if (key == "momentum") o.momentum = v;
     else if (key == "decay") o.decay = v;
@@ -63,8 +46,7 @@ OptimizerSpec OptimizerSpec::parse(const std::string& text) {
     else if (key == "h0") o.initial_accumulator = v;
     else if (key == "wd") o.weight_decay = v;
     else if (key == "pytorch") o.pytorch_form = v != 0;
-    at = comma + 1;
-  }
+  });
   return spec;
 }
 
