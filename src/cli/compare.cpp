@@ -285,12 +285,7 @@ Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::Optimi
   trainer.add_callback([&](const tg::EpochStats& e, const tg::History&) {
     log.append(fmt::format("epoch {:>2}/{}  loss {:.4f}  train acc {:.4f}  test acc {:.4f}  {:.2f} s\n", e.epoch,
                            run.epochs, e.train_loss, e.train_accuracy, e.test_accuracy, e.seconds));
-    if (run.grad_norms) {
-      std::string line = "grad norms:";
-      for (const auto& [name, p] : net->named_parameters())
-        line += fmt::format("  {} {:.4g}", name, tg::gradient_norm(std::vector<tg::Parameter<T>*>{p}));
-      log.append(line + "\n");
-    }
+    if (run.grad_norms) log.append("grad norms:" + tg::gradient_norms_text(*net) + "\n");
     return true;
   });
   Run r;

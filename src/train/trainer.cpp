@@ -311,12 +311,18 @@ typename Trainer<T>::Callback early_stopping(std::size_t patience) {
 }
 
 template <class T>
+std::string gradient_norms_text(Module<T>& model) {
+  std::string text;
+  for (const auto& [name, p] : model.named_parameters())
+    text += fmt::format("  {} {:.4g}", name, gradient_norm(std::vector<Parameter<T>*>{p}));
+  return text;
+}
+
+template <class T>
 typename Trainer<T>::Callback gradient_norm_logger(Module<T>& model, std::FILE* out) {
   return [&model, out](const EpochStats& s, const History&) {
-    std::string line = fmt::format("grad norms epoch {}:", s.epoch);
-    for (const auto& [name, p] : model.named_parameters())
-      line += fmt::format("  {} {:.4g}", name, gradient_norm(std::vector<Parameter<T>*>{p}));
-    fmt::print(out, "{}  (all {:.4g})\n", line, gradient_norm(model.parameters()));
+    fmt::print(out, "grad norms epoch {}:{}  (all {:.4g})\n", s.epoch, gradient_norms_text(model),
+               gradient_norm(model.parameters()));
     std::fflush(out);
     return true;
   };
@@ -324,6 +330,8 @@ typename Trainer<T>::Callback gradient_norm_logger(Module<T>& model, std::FILE* 
 
 template class Trainer<float>;
 template class Trainer<double>;
+template std::string gradient_norms_text<float>(Module<float>&);
+template std::string gradient_norms_text<double>(Module<double>&);
 template Trainer<float>::Callback gradient_norm_logger<float>(Module<float>&, std::FILE*);
 template Trainer<double>::Callback gradient_norm_logger<double>(Module<double>&, std::FILE*);
 template Trainer<float>::Callback early_stopping<float>(std::size_t);

@@ -116,6 +116,10 @@ struct RunProgress {
 /// Reads it from a checkpoint's metadata; DataError naming the file if the checkpoint was not written by a Trainer.
 RunProgress read_run_progress(const std::string& path);
 
+/// Each parameter's gradient L2 norm, as "  fc1.W 0.0123  fc1.b 0.0045 ..." (4 significant digits).
+template <class T>
+std::string gradient_norms_text(Module<T>& model);
+
 /// Writes each parameter's gradient L2 norm after every epoch's last step, one line per epoch:
 /// "grad norms epoch 3: fc1.W 0.0123  fc1.b 0.0045 ... (all 0.0130)". The model must outlive the trainer.
 template <class T>
