@@ -128,6 +128,11 @@ tg::TrainTest RunOptions::load() const {
   return d;
 }
 
+std::string epoch_csv_row(const tg::EpochStats& e) {
+  return fmt::format("{},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g}", e.epoch, e.train_loss, e.train_accuracy, e.test_accuracy,
+                     e.learning_rate, e.seconds);
+}
+
 std::string files_read(const tg::TrainTest& data) {
   std::vector<std::string> all = data.train.files;
   all.insert(all.end(), data.test.files.begin(), data.test.files.end());

@@ -51,6 +51,11 @@ std::map<std::string, std::string> parse_metadata(const std::string& path);
 /// The network a checkpoint's metadata describes.
 tg::NetSpec spec_from(const std::map<std::string, std::string>& meta);
 
+/// An epoch's history as CSV, the same columns in `compare` and `train`: the header's names, and one row's values
+/// ("3,0.4125,0.8612,0.8477,0.01,0.27"), without the line break.
+inline constexpr const char* kEpochCsvColumns = "epoch,train loss,train accuracy,test accuracy,learning rate,seconds";
+std::string epoch_csv_row(const tg::EpochStats& e);
+
 /// The files a data set was read from, comma-separated (what the program prints as "read: ...").
 std::string files_read(const tg::TrainTest& data);
 /// folder/name (the folder is created and checked by tapegrad::prepare_output_folder before any work).

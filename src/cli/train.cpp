@@ -197,11 +197,10 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   if (run.grad_norms && processes.root()) trainer.add_callback(tg::gradient_norm_logger(*net));
   // the history as compare writes it (compare_accuracy.csv's columns), rewritten after every epoch
   const std::string history_path = output_path(run.out, "train_history.csv");
-  std::string history = "epoch,train loss,train accuracy,test accuracy,learning rate,seconds\n";
+  std::string history = std::string(kEpochCsvColumns) + "\n";
   if (processes.root())
     trainer.add_callback([&](const tg::EpochStats& e, const tg::History&) {
-      history += fmt::format("{},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g}\n", e.epoch, e.train_loss, e.train_accuracy,
-                             e.test_accuracy, e.learning_rate, e.seconds);
+      history += epoch_csv_row(e) + "\n";
       write_text(history_path, history);
       return true;
     });
