@@ -118,11 +118,10 @@ std::string band_csv(const std::vector<Group>& groups) {
 
 // Train and test accuracy after each epoch, per run (the book's chapter 4 figure).
 std::string accuracy_csv(const std::vector<Run>& runs) {
-  std::string csv = "label,seed,epoch,train loss,train accuracy,test accuracy,learning rate,seconds\n";
+  std::string csv = fmt::format("label,seed,{}\n", kEpochCsvColumns);
   for (const Run& r : runs)
     for (const tg::EpochStats& e : r.history.epochs)
-      csv += fmt::format("{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g}\n", quoted(r.label), r.seed, e.epoch, e.train_loss,
-                         e.train_accuracy, e.test_accuracy, e.learning_rate, e.seconds);
+      csv += fmt::format("{},{},{}\n", quoted(r.label), r.seed, epoch_csv_row(e));
   return csv;
 }
 
@@ -397,7 +396,7 @@ int compare_at_best_rates(const RunOptions& run, const std::vector<std::string>&
       Configuration c = configurations(sweep, {names[o]}, {})[0];
       c.optimizer.options.lr = rate;
       c.settings = {{"opt", c.optimizer.str()}};
-      c.label = tg::make_optimizer<double>(c.optimizer, {})->describe();
+      c.label = optimizer_label(c.optimizer);
       tries.push_back(std::move(c));
       tried.emplace_back(o, rate);
     }
@@ -564,7 +563,8 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
              outputs.bands_path, outputs.accuracy_path, outputs.accuracy_means_path);
   const std::string described = title.empty() ? run.net(data.train.sample_shape(), data.train.classes).str() : title;
   const std::string png = output_path(run.out, "compare_loss.png");
-  render_png(output_path(run.out, "compare_loss.gp"), loss_plot_script(by_configuration(runs, configs)), png,
+  const std::vector<Group> groups = by_configuration(runs, configs);
+  render_png(output_path(run.out, "compare_loss.gp"), loss_plot_script(groups), png,
              {outputs.bands_path,
               fmt::format("{} on {}, batch {}, seed {}{}", described,
                           std::filesystem::path(run.data).filename().string(), run.batch, run.seed,
@@ -573,7 +573,7 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
   fmt::print("plot:  {}\n", png);
   if (final_test_accuracy) {  // mean over the seeds that did not diverge; NaN if all did
     final_test_accuracy->assign(configs.size(), std::nan(""));
-    for (const Group& g : by_configuration(runs, configs)) {
+    for (const Group& g : groups) {
       double sum = 0;
       std::size_t n = 0;
       for (const Run* r : g.runs)

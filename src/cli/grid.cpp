@@ -82,12 +82,11 @@ const Axis& axis_named(const std::string& name) {
   throw tg::ValueError(fmt::format("--vary {}: unknown axis (accepted: {})", name, fmt::join(names, ", ")));
 }
 
-// "sgd(lr=0.01)": the optimizer as it will describe itself, with every setting that is not the default.
+}  // namespace
+
 std::string optimizer_label(const tg::OptimizerSpec& spec) {
   return tg::make_optimizer<double>(spec, {})->describe();
 }
-
-}  // namespace
 
 const std::vector<std::pair<std::string, std::string>>& vary_axes() {
   static const std::vector<std::pair<std::string, std::string>> list = [] {

@@ -19,6 +19,10 @@ struct Configuration {
   std::string label;                                          // the settings that differ between configurations
 };
 
+/// "sgd(lr=0.01)": the optimizer as it will describe itself, with every setting that is not the default
+/// (ValueError for a bad spec).
+std::string optimizer_label(const tg::OptimizerSpec& spec);
+
 /// The axes --vary accepts, with what each sets: "opt", "lr", "wd", "init", "activation", "batch-norm",
 /// "dropout", "schedule", "clip", "batch", "net".
 const std::vector<std::pair<std::string, std::string>>& vary_axes();
