@@ -47,14 +47,17 @@ double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labe
     throw NumericError(fmt::format(
         "training: the loss became {} at iteration {}; the learning rate ({:g}) is probably too large", value,
         iteration_, optimizer_.learning_rate()));
-  if (options_.clip.active()) {
-    if (params_.empty()) params_ = model_.parameters();
-    if (options_.clip.max_norm > 0) clip_gradient_norm(params_, options_.clip.max_norm);
-    if (options_.clip.max_value > 0) clip_gradient_values(params_, options_.clip.max_value);
-  }
+  if (options_.clip.max_norm > 0) clip_gradient_norm(model_parameters(), options_.clip.max_norm);
+  if (options_.clip.max_value > 0) clip_gradient_values(model_parameters(), options_.clip.max_value);
   if (schedule_) optimizer_.set_learning_rate(schedule_->rate(iteration_ - 1));
   optimizer_.step();
   return value;
+}
+
+template <class T>
+const std::vector<Parameter<T>*>& Trainer<T>::model_parameters() {
+  if (params_.empty()) params_ = model_.parameters();
+  return params_;
 }
 
 // Each process's gradients and loss, weighted by its share of the batch, summed over all processes in one
@@ -62,8 +65,7 @@ double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labe
 // every process stops after the same step.
 template <class T>
 double Trainer<T>::exchange_gradients(double loss, double share) {
-  if (params_.empty()) params_ = model_.parameters();
-  const std::vector<Parameter<T>*>& params = params_;
+  const std::vector<Parameter<T>*>& params = model_parameters();
   std::size_t n = 0;
   for (const Parameter<T>* p : params) n += p->grad.size();
   exchange_.resize(n + 2);

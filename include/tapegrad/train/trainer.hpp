@@ -107,6 +107,7 @@ class Trainer {
   double base_lr_;                       // the optimizer's rate when the Trainer was made: the schedule's start
   std::optional<LrSchedule> schedule_;   // during fit()
   std::vector<Parameter<T>*> params_;    // the model's, listed once per fit() (clipping needs them every step)
+  const std::vector<Parameter<T>*>& model_parameters();  // params_, listed on first use outside fit()
 };
 
 /// How far the run that wrote a Trainer checkpoint had got.
