@@ -18,6 +18,22 @@ namespace testing {
 using tg::support::kink_free;
 using tg::support::positive;
 
+/// Trainer options for tests: no bar, no lines, the given epochs, batch and batch-order seed.
+inline tg::TrainerOptions quiet_options(std::size_t epochs, std::size_t batch, std::uint64_t seed) {
+  tg::TrainerOptions o;
+  o.epochs = epochs;
+  o.batch_size = batch;
+  o.seed = seed;
+  o.progress = tg::TrainerOptions::Progress::Quiet;
+  return o;
+}
+
+/// 300 points on three spiral arms (seed 9): the training loop's small data set.
+inline const tg::Dataset& spiral() {
+  static const tg::Dataset d = tg::make_spiral(100, 3, 9);
+  return d;
+}
+
 /// A random shape of rank in [min_rank, max_rank], extents in [1, 4].
 inline tg::Shape random_shape(tg::Rng& rng, std::size_t min_rank = 1, std::size_t max_rank = 3) {
   const std::size_t rank = min_rank + rng.below(max_rank - min_rank + 1);

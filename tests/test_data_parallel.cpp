@@ -26,14 +26,7 @@ Replica make_replica(std::uint64_t init_seed, const std::string& optimizer, bool
   return r;
 }
 
-tg::TrainerOptions options(std::size_t batch) {
-  tg::TrainerOptions o;
-  o.epochs = 3;
-  o.batch_size = batch;
-  o.seed = 7;
-  o.progress = tg::TrainerOptions::Progress::Quiet;
-  return o;
-}
+tg::TrainerOptions options(std::size_t batch) { return testing::quiet_options(3, batch, 7); }
 
 // 249 rows: batches of 100, 100 and 49 (the last one's shares are uneven: 24 and 25 rows for two processes).
 const tg::Dataset& data() {

@@ -113,14 +113,7 @@ struct SmallRun {
     o.lr = lr;
     opt = tg::make_sgd<double>(net->parameters(), o);
   }
-  tg::TrainerOptions options(std::size_t epochs) const {
-    tg::TrainerOptions o;
-    o.epochs = epochs;
-    o.batch_size = 20;
-    o.seed = 4;
-    o.progress = tg::TrainerOptions::Progress::Quiet;
-    return o;
-  }
+  tg::TrainerOptions options(std::size_t epochs) const { return testing::quiet_options(epochs, 20, 4); }
   std::vector<double> flat_parameters() const {
     std::vector<double> out;
     for (tg::Parameter<double>* p : net->parameters())
@@ -131,10 +124,7 @@ struct SmallRun {
   std::unique_ptr<tg::Sequential<double>> net;
   std::unique_ptr<tg::Optimizer<double>> opt;
 };
-const tg::Dataset& spiral() {
-  static const tg::Dataset d = tg::make_spiral(100, 3, 9);
-  return d;
-}
+using testing::spiral;
 }  // namespace
 
 TEST_CASE("the Trainer follows its schedule step by step and reports each epoch's last rate") {

@@ -17,18 +17,8 @@ struct Setup {
   std::unique_ptr<tg::Sequential<double>> net;
   std::unique_ptr<tg::Optimizer<double>> opt;
 };
-tg::TrainerOptions quiet(std::size_t epochs, std::size_t batch = 30) {
-  tg::TrainerOptions o;
-  o.epochs = epochs;
-  o.batch_size = batch;
-  o.seed = 5;
-  o.progress = tg::TrainerOptions::Progress::Quiet;
-  return o;
-}
-const tg::Dataset& spiral() {
-  static const tg::Dataset d = tg::make_spiral(100, 3, 9);
-  return d;
-}
+tg::TrainerOptions quiet(std::size_t epochs, std::size_t batch = 30) { return testing::quiet_options(epochs, batch, 5); }
+using testing::spiral;
 }  // namespace
 
 TEST_CASE("a small MLP learns the spiral, and the same seed gives the same numbers") {
