@@ -149,11 +149,7 @@ std::vector<Configuration> configurations(const RunOptions& base, const std::vec
   // and weight decay, so those are not repeated when the optimizer varies too).
   std::vector<bool> varies(all_axes.size());
   for (std::size_t a = 0; a < all_axes.size(); ++a) varies[a] = all_axes[a].size() > 2;
-  const bool optimizer_varies = [&] {
-    for (std::size_t a = 0; a < all_axes.size(); ++a)
-      if (varies[a] && all_axes[a][0] == "opt") return true;
-    return false;
-  }();
+  const bool optimizer_varies = varies[0];  // the optimizer's axis is the first
   std::map<std::string, std::size_t> first_with;
   for (std::size_t k = 0; k < out.size(); ++k) {
     Configuration& c = out[k];

@@ -1,5 +1,6 @@
 // Convolution and pooling over NCHW images, the book's chapter 7 way: im2col turns every window into a row, so a
-// convolution is a GEMM (one per image, written straight into NCHW); backward is GEMMs and col2im. Buffers live in the op and are reused across steps.
+// convolution is a GEMM (one per image, written straight into NCHW); backward is GEMMs and col2im. Buffers live
+// in the op and are reused across steps.
 #include "tapegrad/ops/conv.hpp"
 
 #include <algorithm>
@@ -128,8 +129,6 @@ template <class T>
   }
 }
 
-// col (N * OH * OW, C * FH * FW + 1): row (n, oy, ox) holds the window of output (oy, ox) of image n,
-// channel-major, then a 1 that multiplies the bias (so the GEMM adds the bias, and dW's GEMM sums db).
 // Without padding no window is clipped: each window row is one copy of KW cells, a size known at compile time.
 template <class T, std::size_t KW>
 void im2col_unpadded(const Geometry& g, const T* x, T* col) {
@@ -146,6 +145,8 @@ void im2col_unpadded(const Geometry& g, const T* x, T* col) {
       }
 }
 
+// col (N * OH * OW, C * FH * FW + 1): row (n, oy, ox) holds the window of output (oy, ox) of image n,
+// channel-major, then a 1 that multiplies the bias (so the GEMM adds the bias, and dW's GEMM sums db).
 template <class T>
 void im2col_with_ones(const Geometry& g, const T* x, T* col) {
   const std::size_t width = g.c * g.window();
