@@ -692,3 +692,24 @@ TEST_CASE("mpi: bad set-ups stop every process with a message saying what to do,
   CHECK_FALSE(std::filesystem::exists(out.file("m.tgckpt")));
 }
 #endif
+
+TEST_CASE("cli: compare --function draws any surface, and names the surfaces when one does not exist") {
+  TempDir out;
+  const Result r = run("compare --function saddle --all --out " + out.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  // SGD on x^2 - y^2 from (-4, 0.001), lr 0.1, 40 steps: x *= 0.8 and y *= 1.2 each step
+  CHECK(has(r.output, fmt::format("{:.10g}", -4 * std::pow(0.8, 40))));
+  CHECK(has(r.output, fmt::format("{:.10g}", 0.001 * std::pow(1.2, 40))));
+  CHECK(has(r.output, "rmsprop:lr=0.1"));
+  CHECK(is_png(out.file("function_paths.png")));
+  const Result far = run("compare --function saddle --steps 5000 --opt sgd:lr=0.1 --out " + out.str());
+  CHECK(far.code == 0);
+  CHECK(has(far.output, "overflowed after step 3928"));
+  const Result rosenbrock = run("compare --function rosenbrock --opt adam:lr=0.05 --out " + out.str());
+  CHECK(has(rosenbrock.output, "1000 steps"));
+  CHECK(has(rosenbrock.output, "distance to the minimum (1, 1)"));
+  const Result unknown = run("compare --function banana");
+  CHECK(unknown.code == 2);
+  CHECK(has(unknown.output, "surface 'banana': no such surface (accepted: bowl, rosenbrock, beale, saddle)"));
+}

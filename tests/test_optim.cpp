@@ -178,15 +178,60 @@ tg::support::Point2 book_formula(const std::string& name, double lr, int steps) 
 }  // namespace
 
 TEST_CASE("the book's 2-D comparison: every optimizer's end point equals the book's formulas to 1e-12") {
-  for (const tg::OptimizerSpec& spec : tg::support::book_bowl_optimizers(true)) {
+  const tg::support::Surface& bowl = tg::support::book_bowl();
+  for (const tg::OptimizerSpec& spec : tg::support::surface_optimizers(bowl, true)) {
     CAPTURE(spec.str());
-    const auto path = tg::support::descend(spec, tg::support::book_bowl, tg::support::kBookStart, 30);
+    const auto descent = tg::support::descend(spec, bowl.f, bowl.start, 30);
+    const auto& path = descent.path;
     REQUIRE(path.size() == 31);
-    CHECK(path.front() == tg::support::kBookStart);
+    CHECK(path.front() == tg::support::Point2{-7, 2});
     const tg::support::Point2 expected = book_formula(spec.name, *spec.options.lr, 30);
     CHECK(path.back()[0] == doctest::Approx(expected[0]).epsilon(1e-12));
     CHECK(path.back()[1] == doctest::Approx(expected[1]).epsilon(1e-12));
   }
+}
+
+TEST_CASE("2-D surfaces: hand-derived values, gradients and steps on Rosenbrock, Beale and the saddle") {
+  namespace sp = tg::support;
+  const sp::Surface& rosenbrock = sp::surface("rosenbrock");
+  const sp::Surface& beale = sp::surface("beale");
+  const sp::Surface& saddle = sp::surface("saddle");
+  CHECK(sp::value_at(rosenbrock, {-1.5, 2}) == doctest::Approx(2.5 * 2.5 + 100 * 0.25 * 0.25).epsilon(1e-15));
+  CHECK(sp::value_at(rosenbrock, {1, 1}) == 0);
+  CHECK(sp::value_at(beale, {3, 0.5}) == 0);
+  CHECK(sp::value_at(beale, {1, 1.5}) == doctest::Approx(2.0 * 2.0 + 3.5 * 3.5 + 5.0 * 5.0).epsilon(1e-15));
+  // One SGD step from (-1.5, 2) with lr 0.001: df/dx = -2 (1 - x) - 400 x (y - x^2) = -5 - 150 = -155,
+  // df/dy = 200 (y - x^2) = -50
+  const auto one = sp::descend(tg::OptimizerSpec::parse("sgd:lr=0.001"), rosenbrock.f, rosenbrock.start, 1);
+  REQUIRE(one.path.size() == 2);
+  CHECK(one.path[1][0] == doctest::Approx(-1.5 + 0.155).epsilon(1e-15));
+  CHECK(one.path[1][1] == doctest::Approx(2 + 0.05).epsilon(1e-15));
+  // Beale at (1, 1.5): a = 2, b = 3.5, c = 5; df/dx = 2a (y - 1) + 2b (y^2 - 1) + 2c (y^3 - 1),
+  // df/dy = 2a x + 2b 2xy + 2c 3xy^2
+  const auto beale_step = sp::descend(tg::OptimizerSpec::parse("sgd:lr=0.001"), beale.f, beale.start, 1);
+  CHECK(beale_step.path[1][0] == doctest::Approx(1 - 0.001 * (4 * 0.5 + 7 * 1.25 + 10 * 2.375)).epsilon(1e-15));
+  CHECK(beale_step.path[1][1] == doctest::Approx(1.5 - 0.001 * (4 + 7 * 3 + 10 * 6.75)).epsilon(1e-15));
+  // SGD on x^2 - y^2: x *= 1 - 2 lr, y *= 1 + 2 lr each step, exactly
+  const auto sgd = sp::descend(tg::OptimizerSpec::parse("sgd:lr=0.1"), saddle.f, saddle.start, 40);
+  REQUIRE(sgd.path.size() == 41);
+  CHECK_FALSE(sgd.diverged);
+  CHECK(sgd.path.back()[0] == doctest::Approx(-4 * std::pow(0.8, 40)).epsilon(1e-12));
+  CHECK(sgd.path.back()[1] == doctest::Approx(0.001 * std::pow(1.2, 40)).epsilon(1e-12));
+  // unbounded below: y overflows after log(1e308 / 0.001) / log(1.2) steps, and the path stops before it
+  const auto far = sp::descend(tg::OptimizerSpec::parse("sgd:lr=0.1"), saddle.f, saddle.start, 100000);
+  CHECK(far.diverged);
+  CHECK(far.path.size() == 3929);
+  CHECK(std::isfinite(far.path.back()[1]));
+  // the surfaces' own optimizers show their lessons: Adam and Momentum follow Rosenbrock's valley, SGD does not
+  const auto path_end = [](const sp::Surface& s, const std::string& spec) {
+    return sp::descend(tg::OptimizerSpec::parse(spec), s.f, s.start, s.steps).path.back();
+  };
+  const auto distance = [](sp::Point2 a, sp::Point2 b) { return std::hypot(a[0] - b[0], a[1] - b[1]); };
+  CHECK(distance(path_end(rosenbrock, "adam:lr=0.05"), {1, 1}) < 0.05);
+  CHECK(distance(path_end(rosenbrock, "sgd:lr=0.001"), {1, 1}) > 1);
+  CHECK(distance(path_end(beale, "momentum:lr=0.005"), {3, 0.5}) < 1e-3);
+  CHECK_THROWS_WITH_AS(sp::surface("banana"),
+                       "surface 'banana': no such surface (accepted: bowl, rosenbrock, beale, saddle)", tg::ValueError);
 }
 
 TEST_CASE("optimizer specs parse from text and print back") {

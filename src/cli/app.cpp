@@ -60,10 +60,15 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
                         "runs trained at once, each on one thread (default: the cores this process may use; under "
                         "mpirun, spread over the processes too); results are bit for bit those of --jobs 1")
       ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
-  c.compare->add_flag("--function", c.function, "the book's 2-D comparison on f(x, y) = x^2/20 + y^2 from (-7, 2)");
+  c.compare->add_option("--function", c.function,
+                        "optimizers on a function of two variables instead of a network: bowl (the book's x^2/20 + "
+                        "y^2 from (-7, 2)), rosenbrock, beale or saddle; each path drawn over the contours")
+      ->expected(0, 1)
+      ->default_str("bowl");
   c.compare->add_flag("--all", c.all, "with --function: also Nesterov and RMSProp");
-  c.compare->add_option("--steps", c.steps, "with --function: updates per optimizer (at most 100000)")
-      ->capture_default_str()
+  c.compare->add_option("--steps", c.steps,
+                        "with --function: updates per optimizer, at most 100000 (default: the surface's own, 30 for "
+                        "the bowl)")
       ->check(CLI::Range(1, 100000));
 
   c.train = app->add_subcommand("train", "train one configuration; saves the model and optimizer state each epoch");

@@ -20,9 +20,10 @@ struct Command {
   std::size_t seeds = 1;
   bool lr_sweep = false;
   double threshold = 0.5;
-  bool function = false, all = false;
+  std::string function;  // --function's surface; empty: a comparison of networks
+  bool all = false;
   std::size_t jobs = 0;  // 0: one per available core
-  int steps = 30;
+  int steps = 0;  // 0: the surface's own
   RunOptions train_run;
   std::string train_opt = "sgd:lr=0.1", save, resume;
   bool data_parallel = false;

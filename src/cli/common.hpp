@@ -76,7 +76,10 @@ class Processes;
 int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers,
                      const std::vector<std::vector<std::string>>& vary, std::size_t seeds, bool lr_sweep,
                      double threshold, std::size_t jobs, Processes& processes);
-int compare_function(const std::vector<std::string>& optimizers, bool all, int steps, const std::string& out);
+/// `compare --function SURFACE`: the optimizers (default: the surface's own) for `steps` updates (0: the
+/// surface's default); ValueError listing the surfaces for an unknown one.
+int compare_function(const std::string& surface, const std::vector<std::string>& optimizers, bool all, int steps,
+                     const std::string& out);
 /// `given`: the options the user typed (a resumed run takes the others from its checkpoint, and refuses these
 /// when they differ from it).
 int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume,

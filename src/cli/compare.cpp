@@ -1,5 +1,5 @@
-// `tapegrad compare`: the same network, initial weights and batches under each optimizer; and `--function`,
-// the book's 2-D comparison on f(x, y) = x^2/20 + y^2.
+// `tapegrad compare`: the same network, initial weights and batches under each configuration (optimizer, or any
+// --vary axis), over seeds; and --lr-sweep, each optimizer at its best rate.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -15,7 +15,6 @@
 #include "cli/processes.hpp"
 #include "cli/progress.hpp"
 #include "support/curves.hpp"
-#include "support/descend.hpp"
 
 namespace cli {
 namespace {
@@ -23,12 +22,6 @@ namespace {
 const char* const kColors[] = {"1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "e377c2", "7f7f7f"};
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
-
-std::vector<tg::OptimizerSpec> parse_specs(const std::vector<std::string>& texts) {
-  std::vector<tg::OptimizerSpec> specs;
-  for (const std::string& t : texts) specs.push_back(tg::OptimizerSpec::parse(t));
-  return specs;
-}
 
 // One trained run: configuration `config` under seed `seed`.
 struct Run {
@@ -581,64 +574,6 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
       if (n) (*final_test_accuracy)[g.runs.front()->config] = sum / double(n);
     }
   }
-  return 0;
-}
-
-int compare_function(const std::vector<std::string>& optimizers, bool all, int steps, const std::string& out) {
-  const std::vector<tg::OptimizerSpec> specs =
-      optimizers.empty() ? tg::support::book_bowl_optimizers(all) : parse_specs(optimizers);
-  tg::prepare_output_folder(out);
-  std::vector<std::vector<tg::support::Point2>> paths;
-  std::vector<std::vector<std::string>> rows;
-  for (const tg::OptimizerSpec& spec : specs) {
-    paths.push_back(tg::support::descend(spec, tg::support::book_bowl, tg::support::kBookStart, steps));
-    const tg::support::Point2 end = paths.back().back();
-    rows.push_back({spec.str(), fmt::format("{:.10g}", end[0]), fmt::format("{:.10g}", end[1]),
-                    fmt::format("{:.6g}", tg::support::book_bowl_value(end))});
-  }
-  fmt::print("f(x, y) = x^2/20 + y^2 from (-7, 2), {} steps\n\n", steps);
-  const std::string text = table({"optimizer", "x", "y", "f(x, y)"}, rows);
-  fmt::print("{}", text);
-  write_text(output_path(out, "function_table.txt"), text);
-
-  const std::string csv = output_path(out, "function_paths.csv");
-  std::string data = "optimizer,step,x,y\n";
-  for (std::size_t i = 0; i < specs.size(); ++i)
-    for (std::size_t s = 0; s < paths[i].size(); ++s)
-      data += fmt::format("{},{},{:.17g},{:.17g}\n", quoted(specs[i].str()), s, paths[i][s][0], paths[i][s][1]);
-  write_text(csv, data);
-  // gnuplot reads the paths as blocks, one per optimizer
-  const std::string blocks = output_path(out, "function_paths.dat");
-  std::string dat;
-  for (const auto& path : paths) {
-    for (const tg::support::Point2& p : path) dat += fmt::format("{:.17g} {:.17g}\n", p[0], p[1]);
-    dat += "\n\n";
-  }
-  write_text(blocks, dat);
-
-  // One panel per optimizer: contours of f with the path over them, as the book's figure. The PNG is ARG1 and
-  // the paths ARG2: no path is written into the script.
-  const std::size_t cols = specs.size() <= 4 ? 2 : 3;
-  const std::size_t plot_rows = (specs.size() + cols - 1) / cols;
-  std::string gp = fmt::format("set terminal pngcairo size {},{} font ',10'\n", 480 * cols, 400 * plot_rows);
-  gp += "set output ARG1\n"
-        "f(x, y) = x**2/20 + y**2\nset xrange [-10:10]\nset yrange [-5:5]\n"
-        // contour lines of f, computed once into a table, then drawn as plain lines under each path
-        "set contour base\nset cntrparam levels discrete 0.25, 1, 2.5, 5, 10, 20\nunset surface\nset view map\n"
-        "set isosamples 100\nset table $contours\nsplot f(x, y)\nunset table\nunset contour\n"
-        "unset key\nset grid\n";
-  gp += fmt::format("set multiplot layout {},{}\n", plot_rows, cols);
-  for (std::size_t i = 0; i < specs.size(); ++i)
-    gp += fmt::format("set title {} noenhanced\n", gnuplot_string(specs[i].str())) +
-          fmt::format("plot $contours using 1:2 with lines lc rgb '#B0B0B0', ARG2 index {} using 1:2 with linespoints "
-                      "pt 7 ps 0.6 lw 1.5 lc rgb '#d62728', '-' using 1:2 with points pt 1 ps 2.5 lw 2 lc rgb 'black'\n"
-                      "0 0\ne\n",
-                      i);
-  gp += "unset multiplot\n";
-  fmt::print("\ntable: {}\npaths: {}\n", output_path(out, "function_table.txt"), csv);
-  const std::string png = output_path(out, "function_paths.png");
-  render_png(output_path(out, "function_paths.gp"), gp, png, {blocks});
-  fmt::print("plot:  {}\n", png);
   return 0;
 }
 

@@ -66,7 +66,7 @@ int failed(cli::Processes& processes, const std::string& message, int code) {
 int run(cli::Command& c, cli::Processes& processes) {
   try {
     if (*c.compare)
-      return c.function ? cli::compare_function(c.compare_opts, c.all, c.steps, c.compare_run.out)
+      return !c.function.empty() ? cli::compare_function(c.function, c.compare_opts, c.all, c.steps, c.compare_run.out)
                         : cli::compare_networks(c.compare_run, c.compare_opts, c.vary, c.seeds, c.lr_sweep, c.threshold,
                                                 c.jobs, processes);
     if (*c.train)
