@@ -391,6 +391,44 @@ TEST_CASE("experiment overfit: 300 images overfit, and weight decay and dropout 
   CHECK(is_png(out.file("compare_loss.png")));
 }
 
+TEST_CASE("experiment hyperparameter-search: the learning rate decides, and the test set is not used (Fashion-MNIST)") {
+  TempDir out;
+  const Result r = run("experiment hyperparameter-search --trials 20 --jobs 2 --out " + out.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK(has(r.output, "400 training images, 100 more held out from them for validation"));
+  CHECK_FALSE(has(r.output, "t10k"));  // the validation split comes from the training files
+  // trials.csv: rank,trial,lr,weight decay,validation accuracy,train accuracy, best first
+  const std::vector<std::string> lines = lines_of(text_of(out.file("hyperparameter_search.csv")));
+  REQUIRE(lines.size() == 1 + 20);
+  CHECK(lines[0] == "rank,trial,lr,weight decay,validation accuracy,train accuracy");
+  double previous = 1, best_lr = 0, best_accuracy = 0, slow_best = 0;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::vector<double> cells;
+    std::stringstream row(lines[i]);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(std::stod(cell));
+    REQUIRE(cells.size() == 6);
+    CHECK(cells[0] == double(i));
+    CHECK(cells[2] >= 1e-6);
+    CHECK(cells[2] <= 1e-2);
+    CHECK(cells[3] >= 1e-8);
+    CHECK(cells[3] <= 1e-4);
+    CHECK(cells[4] <= previous);  // ranked by validation accuracy
+    previous = cells[4];
+    if (i == 1) best_lr = cells[2], best_accuracy = cells[4];
+    if (cells[2] < 1e-4) slow_best = std::max(slow_best, cells[4]);
+  }
+  // the book's lesson: good rates lie between 0.001 and 0.01; rates below 1e-4 stay near chance in 50 epochs
+  CHECK(best_lr >= 1e-3);
+  CHECK(best_accuracy > 0.6);
+  CHECK(slow_best < 0.3);
+  CHECK(has(r.output, "the best 5: learning rate from "));
+  CHECK(lines_of(text_of(out.file("hyperparameter_best_curves.csv"))).size() == 1 + 50);
+  CHECK(is_png(out.file("hyperparameter_best.png")));
+  CHECK(is_png(out.file("hyperparameter_scatter.png")));
+  CHECK(has(text_of(out.file("trials/compare_table.txt")), "validation accuracy"));
+}
+
 TEST_CASE("experiment activation-histogram: std 1 saturates the sigmoid, std 0.01 collapses it, Xavier and He keep spread") {
   TempDir out;
   const Result r = experiment("activation-histogram", out);
@@ -464,7 +502,11 @@ TEST_CASE("cli: an unknown experiment is refused, naming the ones there are") {
   const Result r = run("experiment nope");
   CHECK(r.code == 2);
   CHECK(has(r.output,
-            "experiment 'nope': no such experiment (accepted: weight-init, batch-norm, overfit, activation-histogram)"));
+            "experiment 'nope': no such experiment (accepted: weight-init, batch-norm, overfit, hyperparameter-search, "
+            "activation-histogram)"));
+  const Result trials = run("experiment overfit --trials 5");
+  CHECK(trials.code == 2);
+  CHECK(has(trials.output, "--trials: only hyperparameter-search draws trials, not overfit"));
 }
 
 TEST_CASE("cli: gradcheck passes on built-in ops, names them, and fails on unknown names") {

@@ -125,16 +125,19 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
 
   c.experiment = app->add_subcommand("experiment", "run one of the book's chapter 6 experiments (listed below)");
   c.experiment->footer(experiments_help());
-  c.experiment->add_option("name", c.experiment_name, "weight-init, batch-norm, overfit or activation-histogram")
+  c.experiment->add_option("name", c.experiment_name, "weight-init, batch-norm, overfit, hyperparameter-search or activation-histogram")
       ->required();
   c.experiment_run.out = "";
   c.experiment->add_option("--data", c.experiment_run.data, "MNIST-format folder")->capture_default_str();
   c.experiment->add_option("--seed", c.experiment_run.seed, "initial weights and batch order")->capture_default_str();
-  c.experiment->add_option("--seeds", c.experiment_seeds, "seeds per configuration (mean and min-max band)")
+  c.experiment->add_option("--seeds", c.experiment_options.seeds, "seeds per configuration (mean and min-max band)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
-  c.experiment->add_option("--jobs", c.experiment_jobs, "runs trained at once (default: the cores this process may use)")
+  c.experiment->add_option("--jobs", c.experiment_options.jobs, "runs trained at once (default: the cores this process may use)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+  c.experiment->add_option("--trials", c.experiment_options.trials,
+                           "hyperparameter-search: random configurations to try (default 100, the book's)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
   c.experiment->add_flag("--double", c.experiment_run.use_double, "train in double precision (default float)");
   c.experiment->add_option("--out", c.experiment_run.out, "folder for the table, CSVs and plot (default: out/NAME)");
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/common.hpp"
+#include "cli/experiments.hpp"
 
 namespace cli {
 
@@ -40,7 +41,7 @@ struct Command {
   RunOptions summary_run;
   std::string experiment_name;
   RunOptions experiment_run;  // only --data, --seed, --double and --out: the experiment sets the rest
-  std::size_t experiment_seeds = 1, experiment_jobs = 0;
+  ExperimentOptions experiment_options;
   std::size_t summary_features = 784, summary_classes = 10;
 
   /// The train options the user typed (a resumed run refuses those that differ from its checkpoint).

@@ -1,5 +1,6 @@
 #include "cli/common.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
@@ -135,7 +136,8 @@ std::string epoch_csv_row(const tg::EpochStats& e) {
 
 std::string files_read(const tg::TrainTest& data) {
   std::vector<std::string> all = data.train.files;
-  all.insert(all.end(), data.test.files.begin(), data.test.files.end());
+  for (const std::string& f : data.test.files)  // a validation split comes from the training files
+    if (std::find(all.begin(), all.end(), f) == all.end()) all.push_back(f);
   return fmt::format("{}", fmt::join(all, ", "));
 }
 

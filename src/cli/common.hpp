@@ -33,6 +33,7 @@ struct RunOptions {
   std::string schedule = "constant";  // tg::ScheduleSpec text
   std::string clip;                   // tg::GradientClip text; empty: none
   bool grad_norms = false;            // print each parameter's gradient norm after every epoch
+  bool epoch_lines = true;            // a line per epoch (false: the last epoch's only)
 
   void add_to(CLI::App& app, bool with_model_options = true);
   /// The network for samples of this shape; ValueError for bad options or one that would not fit in memory.

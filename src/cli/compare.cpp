@@ -139,16 +139,40 @@ std::string accuracy_means_csv(const std::vector<Group>& groups) {
   return csv;
 }
 
+// Per configuration, the mean train and test accuracy after each epoch over the seeds that did not diverge (as
+// long as the shortest of them).
+std::vector<AccuracyCurves> accuracy_curves(const std::vector<Group>& groups, std::size_t configurations) {
+  std::vector<AccuracyCurves> curves(configurations);
+  for (const Group& g : groups) {
+    std::vector<const tg::History*> whole;
+    for (const Run* r : g.runs)
+      if (r->diverged.empty() && !r->history.epochs.empty()) whole.push_back(&r->history);
+    if (whole.empty()) continue;
+    std::size_t epochs = whole.front()->epochs.size();
+    for (const tg::History* h : whole) epochs = std::min(epochs, h->epochs.size());
+    AccuracyCurves& c = curves[g.runs.front()->config];
+    for (std::size_t e = 0; e < epochs; ++e) {
+      double train = 0, test = 0;
+      for (const tg::History* h : whole) train += h->epochs[e].train_accuracy, test += h->epochs[e].test_accuracy;
+      c.train.push_back(train / double(whole.size()));
+      c.test.push_back(test / double(whole.size()));
+    }
+  }
+  return curves;
+}
+
 // Two panels: the smoothed loss per configuration (mean over seeds, min-max band behind it) and train / test
 // accuracy per epoch. The script holds no user text: the PNG is ARG1, the loss CSV ARG2, the title ARG3, the
 // accuracy CSV ARG4 (paths and the data folder's name reach gnuplot as values, never as code); labels are the
-// program's own, quoted.
-std::string loss_plot_script(const std::vector<Group>& groups) {
-  std::string gp =
+// program's own, quoted. Above 12 configurations the keys are left out (the table names them).
+std::string loss_plot_script(const std::vector<Group>& groups, const std::string& tested) {
+  const bool keyed = groups.size() <= 12;
+  std::string gp = fmt::format(
       "set terminal pngcairo size 1000,1000 font ',11'\nset output ARG1\nset datafile separator ','\n"
       "set multiplot layout 2,1 title ARG3 noenhanced\n"
       "set xlabel 'iteration'\nset ylabel 'training loss (smoothed; min-max over seeds)'\n"
-      "set yrange [0:2.5]\nset grid\nset key top right noenhanced\nset style fill transparent solid 0.2 noborder\nplot ";
+      "set yrange [0:2.5]\nset grid\n{}\nset style fill transparent solid 0.2 noborder\nplot ",
+      keyed ? "set key top right noenhanced" : "unset key");
   for (std::size_t i = 0; i < groups.size(); ++i) {
     const char* color = kColors[i % std::size(kColors)];
     gp += fmt::format("{}ARG2 using 1:{}:{} with filledcurves lc rgb '#{}' notitle, \\\n     ARG2 using 1:{} with lines "
@@ -160,9 +184,9 @@ std::string loss_plot_script(const std::vector<Group>& groups) {
   for (const Group& g : groups)
     for (const Run* r : g.runs) epochs = std::max(epochs, r->history.epochs.size());
   const bool few = epochs <= 20;  // a point and a tick per epoch while they can be told apart
-  gp += fmt::format("\nset xlabel 'epoch'\n{}set ylabel 'accuracy (solid: test, dashed: train)'\nset yrange [*:*]\n"
-                    "set key bottom right noenhanced\nplot ",
-                    few ? "set xtics 1\n" : "");
+  gp += fmt::format("\nset xlabel 'epoch'\n{}set ylabel 'accuracy (solid: {}, dashed: train)'\nset yrange [*:*]\n"
+                    "{}\nplot ",
+                    few ? "set xtics 1\n" : "", tested, keyed ? "set key bottom right noenhanced" : "unset key");
   const char* style = few ? "linespoints" : "lines";
   for (std::size_t i = 0; i < groups.size(); ++i) {
     const char* color = kColors[i % std::size(kColors)];
@@ -181,6 +205,7 @@ struct CompareOutputs {
   double threshold;
   const std::vector<Configuration>* configs;
   std::size_t seeds;
+  std::string tested;  // what the test accuracy is measured on: "test", or "validation" for a validation split
   std::string write(const std::vector<Run>& runs) const {
     if (runs.empty()) {
       write_text(table_path, "no run has finished yet\n");
@@ -216,7 +241,7 @@ struct CompareOutputs {
     const bool only_optimizers = configs->front().settings.size() == 1 && configs->front().settings[0].first == "opt";
     const std::string text =
         (seeds > 1 ? fmt::format("mean [min, max] over {} seeds\n", seeds) : std::string()) +
-        table({only_optimizers ? "optimizer" : "configuration", "final train loss", "train accuracy", "test accuracy",
+        table({only_optimizers ? "optimizer" : "configuration", "final train loss", "train accuracy", tested + " accuracy",
                "s/epoch", fmt::format("iter: loss < {:g}", threshold)},
               rows);
     write_text(table_path, text);
@@ -275,8 +300,10 @@ Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::Optimi
   run.set_training(options);
   tg::Trainer<T> trainer(*net, *optimizer, options);
   trainer.add_callback([&](const tg::EpochStats& e, const tg::History&) {
-    log.append(fmt::format("epoch {:>2}/{}  loss {:.4f}  train acc {:.4f}  test acc {:.4f}  {:.2f} s\n", e.epoch,
-                           run.epochs, e.train_loss, e.train_accuracy, e.test_accuracy, e.seconds));
+    if (!run.epoch_lines && e.epoch != run.epochs) return true;
+    log.append(fmt::format("epoch {:>2}/{}  loss {:.4f}  train acc {:.4f}  {} acc {:.4f}  {:.2f} s\n", e.epoch,
+                           run.epochs, e.train_loss, e.train_accuracy, run.validation > 0 ? "val" : "test",
+                           e.test_accuracy, e.seconds));
     if (run.grad_norms) log.append("grad norms:" + tg::gradient_norms_text(*net) + "\n");
     return true;
   });
@@ -397,8 +424,10 @@ int compare_at_best_rates(const RunOptions& run, const std::vector<std::string>&
   fmt::print("lr sweep: {} rates for each of {} optimizers, scored by accuracy on a validation split (20% of the "
              "training images, seeded); the test set is not used\n",
              tried.size() / names.size(), names.size());
-  std::vector<double> scores;
-  compare_configurations(sweep, tries, seeds, threshold, jobs, processes, "lr sweep (validation split)", &scores);
+  std::vector<AccuracyCurves> curves;
+  compare_configurations(sweep, tries, seeds, threshold, jobs, processes, "lr sweep (validation split)", &curves);
+  std::vector<double> scores;  // final validation accuracy; NaN where every seed diverged
+  for (const AccuracyCurves& c : curves) scores.push_back(c.test.empty() ? std::nan("") : c.test.back());
 
   std::vector<std::string> chosen = names;
   std::vector<std::vector<std::string>> rows;
@@ -443,7 +472,7 @@ int compare_networks(const RunOptions& run, const std::vector<std::string>& opti
 
 int compare_configurations(const RunOptions& run, const std::vector<Configuration>& configs, std::size_t seeds,
                            double threshold, std::size_t jobs, Processes& processes, const std::string& title,
-                           std::vector<double>* final_test_accuracy) {
+                           std::vector<AccuracyCurves>* accuracy) {
   tg::TrainTest data;
   processes.all_or_none([&] {
     if (seeds < 1 || seeds > 1000) throw tg::ValueError(fmt::format("--seeds {}: give 1 to 1000 seeds", seeds));
@@ -462,7 +491,9 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
   if (jobs == 0) jobs = std::max<std::size_t>(1, available_cores() / processes.local_size());
   if (jobs > 1) tg::set_blas_threads(1);
   if (processes.root()) {
-    fmt::print("data: {} ({} training, {} test images)\nread: {}\n", run.data, data.train.rows, data.test.rows,
+    fmt::print("data: {} ({} training images, {})\nread: {}\n", run.data, data.train.rows,
+               run.validation > 0 ? fmt::format("{} more held out from them for validation", data.test.rows)
+                                  : fmt::format("{} test images", data.test.rows),
                files_read(data));
     fmt::print("{} runs of {} epochs{}, {} at a time{}\n", total, run.epochs,
                seeds > 1 ? fmt::format(" ({} configurations x {} seeds)", configs.size(), seeds) : "",
@@ -477,7 +508,8 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
                                output_path(run.out, "compare_accuracy_means.csv"),
                                threshold,
                                &configs,
-                               seeds};
+                               seeds,
+                               run.validation > 0 ? "validation" : "test"};
   std::size_t my_steps = 0;
   for (std::size_t i : mine) {
     const RunOptions& r = configs[config_of(i)].run;
@@ -557,23 +589,14 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
   const std::string described = title.empty() ? run.net(data.train.sample_shape(), data.train.classes).str() : title;
   const std::string png = output_path(run.out, "compare_loss.png");
   const std::vector<Group> groups = by_configuration(runs, configs);
-  render_png(output_path(run.out, "compare_loss.gp"), loss_plot_script(groups), png,
+  render_png(output_path(run.out, "compare_loss.gp"), loss_plot_script(groups, outputs.tested), png,
              {outputs.bands_path,
               fmt::format("{} on {}, batch {}, seed {}{}", described,
                           std::filesystem::path(run.data).filename().string(), run.batch, run.seed,
                           seeds > 1 ? fmt::format(" (+{} more)", seeds - 1) : ""),
               outputs.accuracy_means_path});
   fmt::print("plot:  {}\n", png);
-  if (final_test_accuracy) {  // mean over the seeds that did not diverge; NaN if all did
-    final_test_accuracy->assign(configs.size(), std::nan(""));
-    for (const Group& g : groups) {
-      double sum = 0;
-      std::size_t n = 0;
-      for (const Run* r : g.runs)
-        if (r->diverged.empty() && !r->history.epochs.empty()) sum += r->history.epochs.back().test_accuracy, ++n;
-      if (n) (*final_test_accuracy)[g.runs.front()->config] = sum / double(n);
-    }
-  }
+  if (accuracy) *accuracy = accuracy_curves(groups, configs.size());
   return 0;
 }
 

@@ -92,7 +92,7 @@ int activation_histogram(const RunOptions& run) {
 
 }  // namespace
 
-int experiment(const std::string& name, const RunOptions& options, std::size_t seeds, std::size_t jobs,
+int experiment(const std::string& name, const RunOptions& options, const ExperimentOptions& settings,
                Processes& processes) {
   const Experiment* chosen = nullptr;
   std::vector<std::string> names;
@@ -103,6 +103,8 @@ int experiment(const std::string& name, const RunOptions& options, std::size_t s
   names.push_back("activation-histogram");
   if (!chosen && name != "activation-histogram")
     throw tg::ValueError(fmt::format("experiment '{}': no such experiment (accepted: {})", name, fmt::join(names, ", ")));
+  if (settings.trials && name != "hyperparameter-search")
+    throw tg::ValueError(fmt::format("--trials: only hyperparameter-search draws trials, not {}", name));
   RunOptions run = options;
   if (run.out.empty()) run.out = output_path("out", name);
   if (!chosen) {
@@ -111,9 +113,18 @@ int experiment(const std::string& name, const RunOptions& options, std::size_t s
                "activations under four weight scales (the book's weight_init_activation_histogram.py)\n");
     return activation_histogram(run);
   }
-  const std::vector<Configuration> configs = chosen->plan(run);
+  const std::vector<Configuration> configs = chosen->plan(run, settings);
   if (processes.root()) fmt::print("experiment {}: {} (the book's {})\n", name, chosen->what, chosen->source);
-  return compare_configurations(run, configs, seeds, 0.5, jobs, processes, fmt::format("{} ({})", name, chosen->source), nullptr);
+  RunOptions compared = run;
+  if (!chosen->comparison_folder.empty()) {
+    if (processes.root()) tg::prepare_output_folder(run.out);
+    compared.out = output_path(run.out, chosen->comparison_folder);
+  }
+  std::vector<AccuracyCurves> accuracy;
+  compare_configurations(compared, configs, settings.seeds, 0.5, settings.jobs, processes,
+                         fmt::format("{} ({})", name, chosen->source), &accuracy);
+  if (chosen->report && processes.root()) chosen->report(run, configs, accuracy);
+  return 0;
 }
 
 }  // namespace cli

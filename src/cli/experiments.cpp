@@ -1,6 +1,8 @@
 // The book's chapter 6 experiments that are comparisons: each a base run and its configurations.
 #include "cli/experiments.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 namespace cli {
@@ -19,7 +21,7 @@ const std::vector<Experiment>& experiments() {
   static const std::vector<Experiment> list{
       {"weight-init", "weight_init_compare.py",
        "784-[100x4]-10 ReLU, SGD lr 0.01, batch 128, 2000 iterations: weights of std 0.01, Xavier, He",
-       [](RunOptions& run) {
+       [](RunOptions& run, const ExperimentOptions&) {
          run.hidden = "100-100-100-100";
          run.activation = "relu";
          run.batch = 128;
@@ -30,7 +32,7 @@ const std::vector<Experiment>& experiments() {
       {"batch-norm", "batch_norm_test.py",
        "1000 training images, 784-[100x5]-10 ReLU, SGD lr 0.01, batch 100, 20 epochs: with and without batch "
        "normalisation at weight scales from 1 to 0.001",
-       [](RunOptions& run) {
+       [](RunOptions& run, const ExperimentOptions&) {
          run.limit = 1000;
          run.hidden = "100-100-100-100-100";
          run.activation = "relu";
@@ -43,7 +45,7 @@ const std::vector<Experiment>& experiments() {
       {"overfit", "overfit_weight_decay.py, overfit_dropout.py",
        "300 training images, 784-[100x6]-10 ReLU (He), SGD lr 0.01, batch 100, 201 epochs: no regularisation, "
        "weight decay 0.1, dropout 0.2",
-       [](RunOptions& run) {
+       [](RunOptions& run, const ExperimentOptions&) {
          run.limit = 300;
          run.hidden = "100-100-100-100-100-100";
          run.activation = "relu";
@@ -60,6 +62,34 @@ const std::vector<Experiment>& experiments() {
          out.push_back(labelled(dropout, "dropout 0.2"));
          return out;
        }},
+      {"hyperparameter-search", "hyperparameter_optimization.py",
+       "500 training images, 20% held out for validation, 784-[100x6]-10 ReLU (He), SGD, batch 100, 50 epochs: "
+       "random learning rates in 10^[-6, -2] and weight decays in 10^[-8, -4], ranked by validation accuracy",
+       [](RunOptions& run, const ExperimentOptions& options) {
+         run.limit = 500;
+         run.validation = 0.2;  // the book's validation_rate; the test set is not used
+         run.hidden = "100-100-100-100-100-100";
+         run.activation = "relu";
+         run.init = "he";
+         run.batch = 100;
+         run.epochs = 50;
+         run.epoch_lines = false;  // a line per trial
+         const Configuration plain = configurations(run, {"sgd"}, {})[0];
+         tg::Rng rng(run.seed);
+         std::vector<Configuration> out;
+         for (std::size_t trial = 1; trial <= (options.trials ? options.trials : 100); ++trial) {
+           Configuration c = plain;  // the book draws the decay, then the rate
+           const double weight_decay = std::pow(10.0, rng.uniform(-8, -4)), lr = std::pow(10.0, rng.uniform(-6, -2));
+           c.optimizer.options.lr = std::stod(fmt::format("{:.3g}", lr));  // as the label shows them
+           c.optimizer.options.weight_decay = std::stod(fmt::format("{:.3g}", weight_decay));
+           c.settings = {{"lr", fmt::format("{:.3g}", *c.optimizer.options.lr)},
+                         {"wd", fmt::format("{:.3g}", c.optimizer.options.weight_decay)}};
+           c.label = fmt::format("trial {}: lr={}, wd={}", trial, c.settings[0].second, c.settings[1].second);
+           out.push_back(std::move(c));
+         }
+         return out;
+       },
+       "trials", hyperparameter_search_report},
   };
   return list;
 }
@@ -67,8 +97,8 @@ const std::vector<Experiment>& experiments() {
 std::string experiments_help() {
   std::string text = "Experiments (the book's chapter 6):\n";
   for (const Experiment& e : experiments())
-    text += fmt::format("  {:<20} {} ({})\n", e.name, e.what, e.source);
-  text += fmt::format("  {:<20} {}\n", "activation-histogram",
+    text += fmt::format("  {:<22} {} ({})\n", e.name, e.what, e.source);
+  text += fmt::format("  {:<22} {}\n", "activation-histogram",
                       "5 layers of 100, sigmoid with std 1, 0.01 and Xavier, ReLU with He: each layer's activations "
                       "(weight_init_activation_histogram.py)");
   return text;

@@ -9,14 +9,36 @@
 
 namespace cli {
 
+/// What `tapegrad experiment` takes besides the run options.
+struct ExperimentOptions {
+  std::size_t seeds = 1;
+  std::size_t jobs = 0;    // 0: the cores this process may use
+  std::size_t trials = 0;  // hyperparameter-search's random configurations; 0: the book's 100
+};
+
 struct Experiment {
   std::string name, source, what;
   // the comparison: base options and configurations, from the user's --data, --out and --seed
-  std::function<std::vector<Configuration>(RunOptions&)> plan;
+  std::function<std::vector<Configuration>(RunOptions&, const ExperimentOptions&)> plan;
+  // where the comparison writes, under --out ("": --out itself), and what the experiment writes from its results
+  // after it (none: the comparison's table and plot are the experiment's)
+  std::string comparison_folder = {};
+  std::function<void(const RunOptions&, const std::vector<Configuration>&, const std::vector<AccuracyCurves>&)>
+      report = {};
 };
 
-/// weight-init, batch-norm, overfit (activation-histogram is not a comparison: experiment.cpp runs it).
+/// weight-init, batch-norm, overfit, hyperparameter-search (activation-histogram is not a comparison:
+/// experiment.cpp runs it).
 const std::vector<Experiment>& experiments();
+
+/// `tapegrad experiment NAME` (src/cli/experiment.cpp): ValueError listing the experiments for an unknown name.
+int experiment(const std::string& name, const RunOptions& options, const ExperimentOptions& settings,
+               Processes& processes);
+
+/// hyperparameter-search's results (src/cli/search_report.cpp): the trials ranked by final validation accuracy,
+/// the ranges of the best, the best trials' curves and accuracy against each hyperparameter, under run.out.
+void hyperparameter_search_report(const RunOptions& run, const std::vector<Configuration>& trials,
+                                  const std::vector<AccuracyCurves>& accuracy);
 
 /// Every experiment with what it does, for `tapegrad experiment --help`.
 std::string experiments_help();

@@ -34,17 +34,19 @@ const std::vector<std::pair<std::string, std::string>>& vary_axes();
 std::vector<Configuration> configurations(const RunOptions& base, const std::vector<std::string>& optimizers,
                                           const std::vector<std::vector<std::string>>& vary);
 
+/// A configuration's train and test accuracy after each epoch (the test set is the validation split when
+/// RunOptions::validation is set): the means over its seeds that did not diverge; empty if every seed diverged.
+struct AccuracyCurves {
+  std::vector<double> train, test;
+};
+
 /// Trains every configuration under `seeds` seeds (the data, --limit and --out from `run`) and writes the table,
-/// CSVs and plot of a comparison; `title` heads the plot (empty: the network's description).
-/// `final_test_accuracy`, if given, receives each configuration's mean final test accuracy over its seeds (NaN
-/// where every seed diverged; process 0 only).
+/// CSVs and plot of a comparison; `title` heads the plot (empty: the network's description). `accuracy`, if
+/// given, receives each configuration's accuracy curves (process 0 only).
 int compare_configurations(const RunOptions& run, const std::vector<Configuration>& configs, std::size_t seeds,
                            double threshold, std::size_t jobs, Processes& processes, const std::string& title,
-                           std::vector<double>* final_test_accuracy);
+                           std::vector<AccuracyCurves>* accuracy);
 
-/// `tapegrad experiment NAME` (src/cli/experiment.cpp): ValueError listing the experiments for an unknown name.
-int experiment(const std::string& name, const RunOptions& options, std::size_t seeds, std::size_t jobs,
-               Processes& processes);
 
 /// The book's optimizer_compare_mnist.py: SGD, Momentum, AdaGrad and Adam at their default settings.
 extern const std::vector<std::string> kDefaultOptimizers;

@@ -77,7 +77,7 @@ int run(cli::Command& c, cli::Processes& processes) {
     if (*c.graph) return cli::graph(c.demo, c.graph_model, c.graph_data, c.graph_out, c.graph_steps);
     if (*c.summary) return cli::summary(c.summary_run, c.summary_features, c.summary_classes);
     if (*c.experiment)
-      return cli::experiment(c.experiment_name, c.experiment_run, c.experiment_seeds, c.experiment_jobs, processes);
+      return cli::experiment(c.experiment_name, c.experiment_run, c.experiment_options, processes);
     if (*c.rules) {
       fmt::print("{}", tapegrad::derivative_rules_markdown());
       return 0;
