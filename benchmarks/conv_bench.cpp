@@ -30,7 +30,8 @@ void gemm(int ta, int tb, int m, int n, int k, const T* a, const T* b, T beta, T
   bench::blas_gemm<T>(ta, tb, m, n, k, a, ta == CblasTrans ? m : k, b, tb == CblasTrans ? k : n, beta, c, n);
 }
 
-// ---- SimpleConvNet: conv 30 5x5 -> ReLU -> max pool 2 -> Linear 100 -> ReLU -> Linear 10, SGD lr 0.01
+// ---- SimpleConvNet: conv 30 5x5 -> max pool 2 -> ReLU -> Linear 100 -> ReLU -> Linear 10, SGD lr 0.01 (the book
+// pools after the ReLU; the two commute exactly, tapegrad's kSimpleConvNet pools first, and LibTorch's twin too)
 
 template <class T>
 bench::TapegradStep<T> conv_net_step(const tg::Dataset& data, std::size_t batch) {
@@ -42,8 +43,8 @@ bench::TapegradStep<T> conv_net_step(const tg::Dataset& data, std::size_t batch)
 template <class T>
 bench::TorchStep<T> torch_conv_net(const torch::Tensor& all_x, const torch::Tensor& all_y, std::size_t batch) {
   return bench::TorchStep<T>(
-      torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 30, 5)), torch::nn::ReLU(),
-                            torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)), torch::nn::Flatten(),
+      torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 30, 5)),
+                            torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)), torch::nn::ReLU(), torch::nn::Flatten(),
                             torch::nn::Linear(4320, 100), torch::nn::ReLU(), torch::nn::Linear(100, 10)),
       [](const torch::Tensor& rows) { return rows.reshape({rows.size(0), 1, 28, 28}); }, all_x, all_y, batch);
 }

@@ -9,8 +9,9 @@ export OPENBLAS_NUM_THREADS=1
 {
   echo "# Convolution benchmark results"
   echo
-  echo "SimpleConvNet (conv 30 5x5, ReLU, max pool 2, Linear 4320-100, ReLU, Linear 100-10; SGD) and conv2d alone,"
+  echo "SimpleConvNet (conv 30 5x5, max pool 2, ReLU, Linear 4320-100, ReLU, Linear 100-10; SGD) and conv2d alone,"
   echo "tapegrad against LibTorch (Debian's libtorch-dev) and against the step's GEMMs timed alone, one thread."
+  echo "Both networks pool before the ReLU (the book's order is ReLU then pool: the same values and gradients)."
   echo "Two runs in one sitting: the OpenBLAS kernel this CPU selects, then OPENBLAS_CORETYPE=Haswell."
   echo "Command: \`scripts/bench-conv.sh\`. Ratio = tapegrad / LibTorch (below 1: tapegrad is faster)."
   for coretype in "" Haswell; do

@@ -570,7 +570,7 @@ TEST_CASE("cli: a conv net trains from a layer list, draws its filters, resumes,
   CHECK(has(resumed.output, "resumed from " + model + " after epoch 2"));
   const Result conflict = run("train --data " + data.str() + " --net simple_conv --epochs 1 --resume " + model);
   CHECK(conflict.code == 2);
-  CHECK(has(conflict.output, "--net conv:30:5,relu,maxpool:2,linear:100,relu conflicts with the checkpoint's " + net));
+  CHECK(has(conflict.output, "--net conv:30:5,maxpool:2,relu,linear:100,relu conflicts with the checkpoint's " + net));
 
   const Result e = run("eval --model " + model + " --data " + data.str() + " --misclassified " + out.str());
   INFO(e.output);
@@ -590,7 +590,7 @@ TEST_CASE("cli: a network that does not fit the images is refused, naming the la
   write_toy_mnist(data);
   const Result big = run("train --data " + data.str() + " --net simple_conv --out " + out.str());
   CHECK(big.code == 2);
-  CHECK(has(big.output, "--net: network 'conv:30:5,relu,maxpool:2,linear:100,relu': layer 1 'conv:30:5': conv2d: the "
+  CHECK(has(big.output, "--net: network 'conv:30:5,maxpool:2,relu,linear:100,relu': layer 1 'conv:30:5': conv2d: the "
                         "window's height 5 is larger than the padded input's 4"));
   const Result syntax = run("compare --data " + data.str() + " --net conv:8 --out " + out.str());
   CHECK(syntax.code == 2);

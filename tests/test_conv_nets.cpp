@@ -71,15 +71,15 @@ TEST_CASE("the book's SimpleConvNet: layers, output shapes and 433,890 parameter
         "(model): Sequential\n"
         "0: Reshape(1, 28, 28)\n"
         "1: Conv2D(1 -> 30, 5, stride 1, padding 0)\n"
-        "2: ReLU\n"
-        "3: MaxPool2D(2, stride 2, padding 0)\n"
+        "2: MaxPool2D(2, stride 2, padding 0)\n"
+        "3: ReLU\n"
         "4: Linear(4320 -> 100)\n"
         "5: ReLU\n"
         "6: Linear(100 -> 10)\n");
   const auto layers = net->inspect({100, 784});
   std::vector<std::string> shapes;
   for (const auto& m : layers) shapes.push_back(m.output.str());
-  CHECK(shapes == std::vector<std::string>{"(100, 10)", "(100, 1, 28, 28)", "(100, 30, 24, 24)", "(100, 30, 24, 24)",
+  CHECK(shapes == std::vector<std::string>{"(100, 10)", "(100, 1, 28, 28)", "(100, 30, 24, 24)", "(100, 30, 12, 12)",
                                            "(100, 30, 12, 12)", "(100, 100)", "(100, 100)", "(100, 10)"});
   // conv 30*25 + 30, affine 4320*100 + 100, affine 100*10 + 10
   CHECK(net->parameter_count() == 780 + 432100 + 1010);
@@ -87,12 +87,46 @@ TEST_CASE("the book's SimpleConvNet: layers, output shapes and 433,890 parameter
   spec.sample = {1, 28, 28};
   spec.layers = "simple_conv";
   CHECK(spec.footprint().parameters == 780 + 432100 + 1010);
-  CHECK(spec.footprint().activations == 784 + 784 + 2 * 17280 + 4320 + 2 * 100 + 10);
+  CHECK(spec.footprint().activations == 784 + 784 + 17280 + 2 * 4320 + 2 * 100 + 10);
   // the book's weight_init_std = 0.01
   double sum2 = 0;
   const auto& w = net->named_parameters().front().second->value;
   for (float v : w) sum2 += double(v) * v;
   CHECK(std::sqrt(sum2 / double(w.size())) == doctest::Approx(0.01).epsilon(0.15));
+}
+
+TEST_CASE("SimpleConvNet pools before its ReLU: the book's ReLU-then-pool order's loss and gradients, bit for bit") {
+  // relu(max(window)) = max(relu(window)), and the gradient reaches the same cell: the window's first maximum when
+  // it is positive, no cell otherwise. Random images, and windows that are all negative, all zero or tied.
+  for (const char* order : {"conv:30:5,relu,maxpool:2,linear:100,relu", "conv:3:3,relu,maxpool:2,linear:7,relu"}) {
+    CAPTURE(order);
+    std::string pooled_first = order;
+    pooled_first.replace(pooled_first.find("relu,maxpool:2"), 14, "maxpool:2,relu");
+    tg::Rng data_rng(3);
+    T x = T::randn({6, 784}, data_rng);
+    for (std::size_t i = 0; i < 784; ++i) x[i] = -1;       // image 0: constant, every conv window the same
+    for (std::size_t i = 784; i < 2 * 784; ++i) x[i] = 0;  // image 1: zeros
+    const std::vector<std::size_t> labels{0, 1, 2, 3, 4, 5};
+    std::vector<double> losses;
+    std::vector<std::vector<T>> grads;
+    for (const std::string& layers : {std::string(order), pooled_first}) {
+      tg::NetSpec spec;
+      spec.sample = {1, 28, 28};
+      spec.layers = layers;
+      tg::Rng rng(7);
+      auto net = tg::make_network<double>(spec, rng);
+      tg::Tape<double> tape;
+      const auto loss = tg::softmax_cross_entropy((*net)(tape, tape.constant(x)), labels);
+      loss.backward();
+      losses.push_back(loss.value()[0]);
+      grads.emplace_back();
+      for (tg::Parameter<double>* p : net->parameters()) grads.back().push_back(p->grad);
+    }
+    CHECK(losses[0] == losses[1]);
+    REQUIRE(grads[0].size() == grads[1].size());
+    for (std::size_t k = 0; k < grads[0].size(); ++k) CHECK(grads[0][k] == grads[1][k]);
+  }
+  CHECK(std::string(tg::kSimpleConvNet) == "conv:30:5,maxpool:2,relu,linear:100,relu");
 }
 
 TEST_CASE("a whole conv net passes gradcheck: conv, relu, max and average pooling, flatten, batchnorm, linear") {
@@ -115,7 +149,7 @@ TEST_CASE("network specs: hidden sizes still build an MLP, simple_conv expands, 
   tg::NetSpec conv;
   conv.sample = {1, 28, 28};
   conv.layers = "simple_conv";
-  CHECK(conv.str() == "1x28x28 conv:30:5,relu,maxpool:2,linear:100,relu -> 10 he");
+  CHECK(conv.str() == "1x28x28 conv:30:5,maxpool:2,relu,linear:100,relu -> 10 he");
 
   tg::NetSpec bad = conv;
   bad.layers = "conv:30,relu";

@@ -91,6 +91,25 @@ TEST_CASE("gradcheck: matmul in its three forms") {
   }
 }
 
+TEST_CASE("gradcheck: affine on rows and on image batches read as rows (N, C, H, W), random shapes") {
+  tg::Rng rng(21);
+  for (int trial = 0; trial < kTrials; ++trial) {
+    const std::size_t n = 1 + rng.below(4), c = 1 + rng.below(3), h = 1 + rng.below(3), w = 1 + rng.below(3);
+    const std::size_t out = 1 + rng.below(4);
+    const std::string images_shape = tg::Shape{n, c, h, w}.str();
+    CAPTURE(images_shape);
+    auto op = [](auto&, const Vs& x) { return tg::affine(x[0], x[1], x[2]); };
+    check(op, {kink_free({n, c * h * w}, rng), kink_free({c * h * w, out}, rng), kink_free({out}, rng)});
+    const T images = kink_free({n, c, h, w}, rng), weights = kink_free({c * h * w, out}, rng), bias = kink_free({out}, rng);
+    check(op, {images, weights, bias});
+    // the same values as the rows it is read as
+    tg::Tape<double> tape;
+    const V as_images = tg::affine(tape.constant(images), tape.constant(weights), tape.constant(bias));
+    const V as_rows = tg::affine(tg::flatten_rows(tape.constant(images)), tape.constant(weights), tape.constant(bias));
+    CHECK(as_images.value() == as_rows.value());
+  }
+}
+
 TEST_CASE("gradcheck: matmul with the same operand twice (A A^T)") {
   tg::Rng rng(9);
   check([](auto&, const Vs& x) { return tg::matmul(x[0], tg::transpose(x[0])); }, {kink_free({4, 3}, rng)});

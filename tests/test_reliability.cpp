@@ -147,7 +147,8 @@ TEST_CASE("a layer given the wrong number of features names both shapes") {
   tg::Linear<double> layer(4, 3, tg::Init::he(), rng);
   tg::Tape<double> tape;
   CHECK_THROWS_WITH_AS(layer.forward(tape, tape.constant(T::zeros({2, 5}))),
-                       "affine: needs x (N, in), W (in, out), b (out,); got x (2, 5), W (4, 3), b (3,)", tg::ShapeError);
+                       "affine: needs x (N, in) or (N, ...) of in values per row, W (in, out), b (out,); got x (2, 5), W (4, "
+                       "3), b (3,)", tg::ShapeError);
 }
 
 TEST_CASE("training input errors: a batch larger than the data, an empty data set") {

@@ -144,10 +144,15 @@ Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
   const Shape& sx = x.shape();
   const Shape& sw = w.shape();
   const Shape& sb = b.shape();
-  if (sx.rank() != 2 || sw.rank() != 2 || sb.rank() != 1 || sx[1] != sw[0] || sb[0] != sw[1])
-    throw ShapeError(fmt::format("affine: needs x (N, in), W (in, out), b (out,); got x {}, W {}, b {}", sx.str(),
-                                 sw.str(), sb.str()));
-  const std::size_t m = sx[0], k = sx[1], n = sw[1];
+  // x (N, C, H, W) is read in place as N rows of C*H*W (no copy), and its gradient written in its own shape
+  std::size_t k = sx.rank() >= 2 ? 1 : 0;
+  bool overflow = false;  // possible only for an empty batch, (0, huge, huge): then no row size matches
+  for (std::size_t axis = 1; axis < sx.rank(); ++axis) overflow |= __builtin_mul_overflow(k, sx[axis], &k);
+  if (sx.rank() < 2 || sw.rank() != 2 || sb.rank() != 1 || overflow || k != sw[0] || sb[0] != sw[1])
+    throw ShapeError(fmt::format("affine: needs x (N, in) or (N, ...) of in values per row, W (in, out), b (out,); "
+                                 "got x {}, W {}, b {}",
+                                 sx.str(), sw.str(), sb.str()));
+  const std::size_t m = sx[0], n = sw[1];
   auto r = record<AffineOp<T>>("affine", {x, w, b});
   if (r.op) r.op->product = {m, n, k};
   r.output.resize({m, n});

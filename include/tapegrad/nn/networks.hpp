@@ -38,9 +38,11 @@ std::unique_ptr<Sequential<T>> make_two_layer_net(std::size_t input, std::size_t
 /// "100-50" -> {100, 50}; "" or "none" -> {}; ValueError naming the text unless each size is in [1, 100000].
 std::vector<std::size_t> parse_layer_sizes(const std::string& text);
 
-/// The book's SimpleConvNet as a layer list: conv 30 filters 5x5 (stride 1, pad 0), ReLU, max pool 2x2 stride 2,
-/// Affine 100, ReLU (then the output Affine, from the data).
-inline constexpr const char* kSimpleConvNet = "conv:30:5,relu,maxpool:2,linear:100,relu";
+/// The book's SimpleConvNet as a layer list: conv 30 filters 5x5 (stride 1, pad 0), max pool 2x2 stride 2, ReLU,
+/// Affine 100, ReLU (then the output Affine, from the data). The book applies ReLU before the pool; ReLU and max
+/// commute (the same values and gradients, bit for bit: tests/test_conv_nets.cpp), and after the pool ReLU reads
+/// and writes a quarter of the values.
+inline constexpr const char* kSimpleConvNet = "conv:30:5,maxpool:2,relu,linear:100,relu";
 
 /// How big a network is: what a program checks against the machine's memory before building it.
 struct NetFootprint {
@@ -73,7 +75,7 @@ struct NetSpec {
   std::string layer_list() const;
   /// Sizes the network without building it (same checks and errors as make_network).
   NetFootprint footprint() const;
-  /// "784-100-10 relu he", or "1x28x28 conv:30:5,relu,maxpool:2,linear:100,relu -> 10 he".
+  /// "784-100-10 relu he", or "1x28x28 conv:30:5,maxpool:2,relu,linear:100,relu -> 10 he".
   std::string str() const;
 };
 

@@ -19,7 +19,8 @@ template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b, bool transpose_a, bool transpose_b);
 
 /// The book's Affine: x W + b for x (N, in), W (in, out), b (out). One op: dW = x^T G, db = column sums of G,
-/// dx = G W^T.
+/// dx = G W^T. An x of more axes, (N, C, H, W), is read as N rows of C*H*W values, as the book's Affine reshapes
+/// it, without a copy; dx comes back in x's shape.
 template <class T>
 Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b);
 
