@@ -2,6 +2,7 @@
 #include "ops/gemm.hpp"
 
 #include <climits>
+#include <vector>
 #include <complex>  // cxxblas uses std::complex without including it
 #include <xtensor-blas/xblas_config.hpp>  // defines HAVE_CBLAS: without it cxxblas falls back to naive loops
 #include <xflens/cxxblas/cxxblas.cxx>
@@ -23,6 +24,37 @@ bool set_blas_threads(int threads) {
 }
 
 namespace detail {
+namespace {
+
+// OpenBLAS 0.3.21's AVX-512 small-matrix kernels (SkylakeX, Cooperlake) call malloc on many row-major A B
+// products of at most about 10^6 multiply-adds whose n is not a multiple of the vector width (8 doubles, 16
+// floats), e.g. a Linear 100 -> 10 at batch 100 (measured with a stand-alone cblas loop; the other transpose
+// forms do not). Such a product is computed as C^T = B^T A^T into this thread's scratch buffer and added back
+// transposed: a few microseconds, and no heap allocation once the buffer has grown.
+template <class T>
+std::vector<T>& small_gemm_transposed() {
+  thread_local std::vector<T> scratch;
+  return scratch;
+}
+
+template <class T>
+bool mallocs_in_openblas(std::size_t m, std::size_t n, std::size_t k) {
+  return n % (64 / sizeof(T)) != 0 && double(m) * double(n) * double(k) <= 1e6;
+}
+
+template <class T>
+void small_gemm_by_transposes(std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b, T beta, T* c) {
+  std::vector<T>& ct = small_gemm_transposed<T>();
+  if (ct.size() < m * n) ct.resize(m * n);
+  cxxblas::gemm(cxxblas::RowMajor, cxxblas::Trans, cxxblas::Trans, static_cast<int>(n), static_cast<int>(m),
+                static_cast<int>(k), T(1), b, static_cast<int>(n), a, static_cast<int>(k), T(0), ct.data(),
+                static_cast<int>(m));
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j)
+      c[i * n + j] = (beta == T(0) ? T(0) : beta * c[i * n + j]) + ct[j * m + i];  // 0 * NaN would be NaN
+}
+
+}  // namespace
 
 template <class T>
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b,
@@ -53,6 +85,7 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
     }
     return;
   }
+  if (!trans_a && !trans_b && mallocs_in_openblas<T>(m, n, k)) return small_gemm_by_transposes(m, n, k, a, b, beta, c);
   cxxblas::gemm(cxxblas::RowMajor, trans_a ? cxxblas::Trans : cxxblas::NoTrans,
                 trans_b ? cxxblas::Trans : cxxblas::NoTrans, static_cast<int>(m), static_cast<int>(n),
                 static_cast<int>(k), T(1), a, lda, b, ldb, beta, c, static_cast<int>(n));

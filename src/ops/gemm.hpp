@@ -5,7 +5,8 @@
 namespace tapegrad::detail {
 
 /// C (m, n) = op(A) op(B) + beta C, all row-major and contiguous; op transposes when asked. A product with one
-/// or two rows goes to gemv. ShapeError when a size exceeds BLAS's int.
+/// or two rows goes to gemv; a small A B that OpenBLAS's AVX-512 kernels would allocate in is computed transposed
+/// (gemm.cpp). ShapeError when a size exceeds BLAS's int.
 template <class T>
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b, T beta,
           T* c);
