@@ -270,17 +270,13 @@ struct MaxPool2dOp final : Op<T> {
     bool overwrite = false;
     T* dx = (tiles_2x2 ? d.input_grad_to_overwrite(0, overwrite) : d.input_grad(0)).data();
     const std::size_t planes = in[0] * in[1];
-    if (overwrite) {  // every cell lies in exactly one window: write each window whole, in one pass
-      const std::size_t out_width = width / 2, out_rows = in[2] / 2;
+    if (overwrite) {  // every cell lies in exactly one window: zero a plane (one memset, in cache), then its winners
       for (std::size_t plane = 0; plane < planes; ++plane) {
         T* cells = dx + plane * in_plane;
         const std::uint32_t* winner = argmax.data() + plane * out_plane;
         const T* gp = g + plane * out_plane;
-        for (std::size_t oy = 0; oy < out_rows; ++oy) {
-          T* r0 = cells + 2 * oy * width;
-          std::fill(r0, r0 + 2 * width, T(0));  // the two rows this row of windows covers, still in cache
-          for (std::size_t ox = 0; ox < out_width; ++ox) cells[winner[oy * out_width + ox]] = gp[oy * out_width + ox];
-        }
+        std::fill(cells, cells + in_plane, T(0));
+        for (std::size_t o = 0; o < out_plane; ++o) cells[winner[o]] = gp[o];
       }
       return;
     }
@@ -421,41 +417,63 @@ void max_pool_any(const Geometry& g, const T* in, T* y, std::uint32_t* argmax) {
   }
 }
 
-// The book's pooling (2x2 windows, stride 2, no padding), written so the compiler vectorizes it along a row.
+// The book's pooling (2x2 windows, stride 2, no padding), one pass per row of windows: each window's four cells
+// are read once for its max and its winner (the first maximal cell, found by arithmetic: no branch), in a loop
+// the compiler vectorizes. A plane holding a NaN is redone with NaN winning, as in PyTorch.
 template <class T>
-void max_pool_2x2(const Geometry& g, const T* in, T* y, std::uint32_t* argmax) {
+[[gnu::always_inline]] inline void max_pool_2x2_body(const Geometry& g, const T* in, T* y, std::uint32_t* argmax) {
+  const auto width = static_cast<std::uint32_t>(g.w);
   for (std::size_t plane = 0; plane < g.n * g.c; ++plane) {
     const T* cells = in + plane * g.in_plane();
+    int nans = 0;  // a plain OR of comparisons vectorizes; mixed into the loop below it did not
+    for (std::size_t i = 0; i < g.in_plane(); ++i) nans |= cells[i] != cells[i];
     for (std::size_t oy = 0; oy < g.oh; ++oy) {
       const T* r0 = cells + 2 * oy * g.w;
       const T* r1 = r0 + g.w;
       T* out = y + (plane * g.oh + oy) * g.ow;
-      for (std::size_t ox = 0; ox < g.ow; ++ox)
-        out[ox] = std::max(std::max(r0[2 * ox], r0[2 * ox + 1]), std::max(r1[2 * ox], r1[2 * ox + 1]));
-      int nans = 0;  // a separate pass over the two rows: a plain OR of comparisons vectorizes, the mix above did not
-      for (std::size_t i = 0; i < 2 * g.ow; ++i) nans |= (r0[i] != r0[i]) | (r1[i] != r1[i]);
-      const bool nan = nans != 0;
-      if (argmax) {
-        std::uint32_t* at = argmax + (plane * g.oh + oy) * g.ow;
-        const auto top_left = static_cast<std::uint32_t>(2 * oy * g.w);
-        const auto width = static_cast<std::uint32_t>(g.w);
-        for (std::size_t ox = 0; ox < g.ow; ++ox) {  // the first cell equal to the max, in window order
-          const T m = out[ox];
-          const std::uint32_t not_a = r0[2 * ox] != m, not_b = r0[2 * ox + 1] != m, not_c = r1[2 * ox] != m;
-          const std::uint32_t cell = not_a * (1 + not_b * (1 + not_c));  // 0..3, by arithmetic: no branch
+      std::uint32_t* at = argmax ? argmax + (plane * g.oh + oy) * g.ow : nullptr;
+      const auto top_left = static_cast<std::uint32_t>(2 * oy * g.w);
+      for (std::size_t ox = 0; ox < g.ow; ++ox) {
+        const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+        const T top = std::max(std::max(a, b), std::max(c, d));
+        out[ox] = top;
+        if (at) {
+          const std::uint32_t not_a = a != top, not_b = b != top, not_c = c != top;
+          const std::uint32_t cell = not_a * (1 + not_b * (1 + not_c));  // 0..3 in window order
           at[ox] = top_left + (cell >> 1) * width + static_cast<std::uint32_t>(2 * ox) + (cell & 1);
         }
       }
-      if (nan)  // rare: redo the row with NaN winning, as in PyTorch
-        for (std::size_t ox = 0; ox < g.ow; ++ox) {
-          const Window win = window_at(g, oy, ox);
-          const std::size_t best = first_nan_or(g, cells, win, argmax ? argmax[(plane * g.oh + oy) * g.ow + ox]
-                                                                     : 2 * oy * g.w + 2 * ox);
-          out[ox] = cells[best];
-          if (argmax) argmax[(plane * g.oh + oy) * g.ow + ox] = static_cast<std::uint32_t>(best);
-        }
     }
+    if (nans)  // rare
+      for (std::size_t oy = 0; oy < g.oh; ++oy)
+        for (std::size_t ox = 0; ox < g.ow; ++ox) {
+          const std::size_t o = (plane * g.oh + oy) * g.ow + ox;
+          const std::size_t best = first_nan_or(g, cells, window_at(g, oy, ox), argmax ? argmax[o] : 2 * oy * g.w + 2 * ox);
+          y[o] = cells[best];
+          if (argmax) argmax[o] = static_cast<std::uint32_t>(best);
+        }
   }
+}
+
+// On x86-64, the same compiled for AVX2 too (about twice as fast as the baseline build, measured), chosen at run
+// time.
+template <class T>
+void max_pool_2x2_baseline(const Geometry& g, const T* in, T* y, std::uint32_t* argmax) {
+  max_pool_2x2_body(g, in, y, argmax);
+}
+#if defined(__x86_64__)
+template <class T>
+[[gnu::target("avx2")]] void max_pool_2x2_avx2(const Geometry& g, const T* in, T* y, std::uint32_t* argmax) {
+  max_pool_2x2_body(g, in, y, argmax);
+}
+#endif
+template <class T>
+void max_pool_2x2(const Geometry& g, const T* in, T* y, std::uint32_t* argmax) {
+#if defined(__x86_64__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return max_pool_2x2_avx2(g, in, y, argmax);
+#endif
+  max_pool_2x2_baseline(g, in, y, argmax);
 }
 
 template <class T>
