@@ -52,32 +52,34 @@ bench::TorchStep<T> torch_conv_net(const torch::Tensor& all_x, const torch::Tens
 // The GEMMs of tapegrad's SimpleConvNet step at batch b, timed alone: conv forward (FN, N*OH*OW) = W col^T and
 // dW = G col; Linear 4320-100 forward, dW and dx; Linear 100-10 forward, dW and dx.
 template <class T>
-Stats conv_net_gemm_floor(std::size_t b, int reps) {
-  const int n = int(b), positions = n * 576;
-  std::vector<T> col(std::size_t(positions) * 25, T(0.5)), w(30 * 25, T(0.01)), planes(std::size_t(positions) * 30),
-      dw(30 * 25), h1(b * 4320, T(0.5)), w1(4320 * 100, T(0.01)), z1(b * 100), dw1(4320 * 100), dh1(b * 4320),
-      w2(100 * 10, T(0.01)), z2(b * 10), dw2(100 * 10), dz1(b * 100);
-  return bench::measure(
-      [&] {
-        gemm<T>(CblasNoTrans, CblasTrans, 30, positions, 25, w.data(), col.data(), T(0), planes.data());
-        gemm<T>(CblasNoTrans, CblasNoTrans, n, 100, 4320, h1.data(), w1.data(), T(0), z1.data());
-        gemm<T>(CblasNoTrans, CblasNoTrans, n, 10, 100, z1.data(), w2.data(), T(0), z2.data());
-        gemm<T>(CblasTrans, CblasNoTrans, 100, 10, n, z1.data(), z2.data(), T(1), dw2.data());
-        gemm<T>(CblasNoTrans, CblasTrans, n, 100, 10, z2.data(), w2.data(), T(0), dz1.data());
-        gemm<T>(CblasTrans, CblasNoTrans, 4320, 100, n, h1.data(), dz1.data(), T(1), dw1.data());
-        gemm<T>(CblasNoTrans, CblasTrans, n, 4320, 100, dz1.data(), w1.data(), T(0), dh1.data());
-        gemm<T>(CblasNoTrans, CblasNoTrans, 30, 25, positions, planes.data(), col.data(), T(1), dw.data());
-      },
-      5, reps);
-}
+struct ConvNetGemmFloor {
+  explicit ConvNetGemmFloor(std::size_t b)
+      : n(int(b)), positions(n * 576), col(std::size_t(positions) * 25, T(0.5)), w(30 * 25, T(0.01)),
+        planes(std::size_t(positions) * 30), dw(30 * 25), h1(b * 4320, T(0.5)), w1(4320 * 100, T(0.01)),
+        z1(b * 100), dw1(4320 * 100), dh1(b * 4320), w2(100 * 10, T(0.01)), z2(b * 10), dw2(100 * 10), dz1(b * 100) {}
+  void run() {
+    gemm<T>(CblasNoTrans, CblasTrans, 30, positions, 25, w.data(), col.data(), T(0), planes.data());
+    gemm<T>(CblasNoTrans, CblasNoTrans, n, 100, 4320, h1.data(), w1.data(), T(0), z1.data());
+    gemm<T>(CblasNoTrans, CblasNoTrans, n, 10, 100, z1.data(), w2.data(), T(0), z2.data());
+    gemm<T>(CblasTrans, CblasNoTrans, 100, 10, n, z1.data(), z2.data(), T(1), dw2.data());
+    gemm<T>(CblasNoTrans, CblasTrans, n, 100, 10, z2.data(), w2.data(), T(0), dz1.data());
+    gemm<T>(CblasTrans, CblasNoTrans, 4320, 100, n, h1.data(), dz1.data(), T(1), dw1.data());
+    gemm<T>(CblasNoTrans, CblasTrans, n, 4320, 100, dz1.data(), w1.data(), T(0), dh1.data());
+    gemm<T>(CblasNoTrans, CblasNoTrans, 30, 25, positions, planes.data(), col.data(), T(1), dw.data());
+  }
+  int n, positions;
+  std::vector<T> col, w, planes, dw, h1, w1, z1, dw1, dh1, w2, z2, dw2, dz1;
+};
 
+// The step, LibTorch's step and the floor timed in turn, round by round (the machine is shared and noisy).
 template <class T>
 void conv_net_step_rows(const tg::Dataset& data, const torch::Tensor& tx, const torch::Tensor& ty, int reps) {
   bench::TapegradStep<T> ours = conv_net_step<T>(data, 100);
   bench::TorchStep<T> theirs = torch_conv_net<T>(tx, ty, 100);
-  const Stats a = bench::measure([&] { ours.step(); }, 5, reps);
-  const Stats b = bench::measure([&] { theirs.step(); }, 5, reps);
-  const Stats floor = conv_net_gemm_floor<T>(100, reps);
+  ConvNetGemmFloor<T> gemms(100);
+  const std::vector<Stats> times =
+      bench::measure_interleaved({[&] { ours.step(); }, [&] { theirs.step(); }, [&] { gemms.run(); }}, 5, reps);
+  const Stats &a = times[0], &b = times[1], &floor = times[2];
   const std::size_t before = bench::heap_allocations();
   for (int i = 0; i < 10; ++i) ours.step();
   const double allocations = double(bench::heap_allocations() - before) / 10;
