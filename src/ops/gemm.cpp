@@ -2,6 +2,7 @@
 #include "ops/gemm.hpp"
 
 #include <climits>
+#include <string>
 #include <vector>
 #include <complex>  // cxxblas uses std::complex without including it
 #include <xtensor-blas/xblas_config.hpp>  // defines HAVE_CBLAS: without it cxxblas falls back to naive loops
@@ -14,6 +15,7 @@
 
 // Present only when the BLAS is OpenBLAS: weak, so another BLAS still links.
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+extern "C" char* openblas_get_corename() __attribute__((weak));
 
 namespace tapegrad {
 
@@ -26,7 +28,7 @@ bool set_blas_threads(int threads) {
 namespace detail {
 namespace {
 
-// OpenBLAS 0.3.21's AVX-512 small-matrix kernels (SkylakeX, Cooperlake) call malloc on many row-major A B
+// OpenBLAS 0.3.21's AVX-512 small-matrix kernels (SkylakeX, Cooperlake, SapphireRapids) call malloc on many row-major A B
 // products of at most about 10^6 multiply-adds whose n is not a multiple of the vector width (8 doubles, 16
 // floats), e.g. a Linear 100 -> 10 at batch 100 (measured with a stand-alone cblas loop; the other transpose
 // forms do not). Such a product is computed as C^T = B^T A^T into this thread's scratch buffer and added back
@@ -37,9 +39,16 @@ std::vector<T>& small_gemm_transposed() {
   return scratch;
 }
 
+bool avx512_small_kernels() {
+  if (openblas_get_corename == nullptr) return false;
+  const std::string core = openblas_get_corename();
+  return core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids";
+}
+
 template <class T>
 bool mallocs_in_openblas(std::size_t m, std::size_t n, std::size_t k) {
-  return n % (64 / sizeof(T)) != 0 && double(m) * double(n) * double(k) <= 1e6;
+  static const bool affected = avx512_small_kernels();  // the kernel is chosen once, when OpenBLAS loads
+  return affected && n % (64 / sizeof(T)) != 0 && double(m) * double(n) * double(k) <= 1e6;
 }
 
 template <class T>
