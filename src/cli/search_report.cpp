@@ -76,15 +76,16 @@ void hyperparameter_search_report(const RunOptions& run, const std::vector<Confi
   fmt::print("\nthe best {} of {} trials by final validation accuracy:\n{}", shown, order.size(),
              table({"rank", "trial", "lr", "weight decay", "validation accuracy", "train accuracy"},
                    {rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(shown)}));
-  const std::size_t best = std::min(kBestRange, order.size());
+  std::size_t ranged = 0;  // the best trials that did not diverge, at most kBestRange
   double lr_low = INFINITY, lr_high = 0, wd_low = INFINITY, wd_high = 0;
-  for (std::size_t rank = 0; rank < best; ++rank) {
-    const tg::OptimizerOptions& o = trials[order[rank]].optimizer.options;
+  for (; ranged < std::min(kBestRange, order.size()) && !accuracy[order[ranged]].test.empty(); ++ranged) {
+    const tg::OptimizerOptions& o = trials[order[ranged]].optimizer.options;
     lr_low = std::min(lr_low, *o.lr), lr_high = std::max(lr_high, *o.lr);
     wd_low = std::min(wd_low, o.weight_decay), wd_high = std::max(wd_high, o.weight_decay);
   }
-  fmt::print("the best {}: learning rate from {:.3g} to {:.3g}, weight decay from {:.3g} to {:.3g}\n", best, lr_low,
-             lr_high, wd_low, wd_high);
+  if (ranged > 0)
+    fmt::print("the best {}: learning rate from {:.3g} to {:.3g}, weight decay from {:.3g} to {:.3g}\n", ranged,
+               lr_low, lr_high, wd_low, wd_high);
 
   // the best runs' curves: "epoch,<best 1> train,<best 1> validation,..."
   std::vector<std::string> titles;
@@ -107,6 +108,10 @@ void hyperparameter_search_report(const RunOptions& run, const std::vector<Confi
   const std::string curves_path = output_path(run.out, "hyperparameter_best_curves.csv");
   write_text(curves_path, curves);
   fmt::print("\nranking: {}\ntrials: {}\nbest curves: {}\n", table_path, csv_path, curves_path);
+  if (titles.empty()) {  // nothing to draw: every trial diverged
+    fmt::print("every trial diverged: no curves to draw\n");
+    return;
+  }
   const std::string best_png = output_path(run.out, "hyperparameter_best.png");
   render_png(output_path(run.out, "hyperparameter_best.gp"), best_curves_script(titles), best_png, {curves_path});
   const std::string scatter_png = output_path(run.out, "hyperparameter_scatter.png");
