@@ -57,6 +57,9 @@ tg::NetSpec spec_from(const std::map<std::string, std::string>& meta);
 inline constexpr const char* kEpochCsvColumns = "epoch,train loss,train accuracy,test accuracy,learning rate,seconds";
 std::string epoch_csv_row(const tg::EpochStats& e);
 
+/// A CSV field in double quotes (the program's own labels, which hold commas but no quotes).
+inline std::string csv_quoted(const std::string& s) { return "\"" + s + "\""; }
+
 /// The files a data set was read from, comma-separated (what the program prints as "read: ...").
 std::string files_read(const tg::TrainTest& data);
 /// folder/name (the folder is created and checked by tapegrad::prepare_output_folder before any work).

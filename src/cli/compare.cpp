@@ -21,8 +21,6 @@ namespace {
 
 const char* const kColors[] = {"1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "e377c2", "7f7f7f"};
 
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
-
 // One trained run: configuration `config` under seed `seed`.
 struct Run {
   std::string label;  // the configuration's label, and "seed=S" when there are several seeds
@@ -80,7 +78,7 @@ std::string spread(const std::vector<double>& values, const char* format) {
 
 std::string loss_csv(const std::vector<Run>& runs) {
   std::string csv = "iteration";
-  for (const Run& r : runs) csv += "," + quoted(r.label + " loss") + "," + quoted(r.label + " smoothed");
+  for (const Run& r : runs) csv += "," + csv_quoted(r.label + " loss") + "," + csv_quoted(r.label + " smoothed");
   csv += "\n";
   std::size_t n = 0;
   for (const Run& r : runs) n = std::max(n, r.history.loss.size());
@@ -96,7 +94,7 @@ std::string loss_csv(const std::vector<Run>& runs) {
 // Per configuration: the mean smoothed loss over its seeds and the band between the lowest and highest.
 std::string band_csv(const std::vector<Group>& groups) {
   std::string csv = "iteration";
-  for (const Group& g : groups) csv += "," + quoted(g.label + " mean") + "," + quoted(g.label + " min") + "," + quoted(g.label + " max");
+  for (const Group& g : groups) csv += "," + csv_quoted(g.label + " mean") + "," + csv_quoted(g.label + " min") + "," + csv_quoted(g.label + " max");
   csv += "\n";
   std::size_t n = 0;
   for (const Group& g : groups) n = std::max(n, g.mean.size());
@@ -114,14 +112,14 @@ std::string accuracy_csv(const std::vector<Run>& runs) {
   std::string csv = fmt::format("label,seed,{}\n", kEpochCsvColumns);
   for (const Run& r : runs)
     for (const tg::EpochStats& e : r.history.epochs)
-      csv += fmt::format("{},{},{}\n", quoted(r.label), r.seed, epoch_csv_row(e));
+      csv += fmt::format("{},{},{}\n", csv_quoted(r.label), r.seed, epoch_csv_row(e));
   return csv;
 }
 
 // Per configuration, mean train and test accuracy after each epoch: "epoch,<label> train,<label> test,...".
 std::string accuracy_means_csv(const std::vector<Group>& groups) {
   std::string csv = "epoch";
-  for (const Group& g : groups) csv += "," + quoted(g.label + " train") + "," + quoted(g.label + " test");
+  for (const Group& g : groups) csv += "," + csv_quoted(g.label + " train") + "," + csv_quoted(g.label + " test");
   csv += "\n";
   std::size_t epochs = 0;
   for (const Group& g : groups) epochs = std::max(epochs, g.runs.front()->history.epochs.size());

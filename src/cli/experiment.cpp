@@ -59,7 +59,7 @@ int activation_histogram(const RunOptions& run) {
       rows.push_back({setting.label, std::to_string(layer), fmt::format("{:.4f}", mean), fmt::format("{:.4f}", std_dev),
                       fmt::format("{:.1f}%", 100.0 * double(extreme) / double(v.size()))});
       for (std::size_t b = 0; b < kBins; ++b) {
-        csv += fmt::format("\"{}\",{},{:.4f},{:.4f},{}\n", setting.label, layer, double(b) / kBins,
+        csv += fmt::format("{},{},{:.4f},{:.4f},{}\n", csv_quoted(setting.label), layer, double(b) / kBins,
                            double(b + 1) / kBins, bins[b]);
         dat += fmt::format("{:.6f} {}\n", (double(b) + 0.5) / kBins, bins[b]);
       }

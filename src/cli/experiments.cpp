@@ -79,11 +79,11 @@ const std::vector<Experiment>& experiments() {
          std::vector<Configuration> out;
          for (std::size_t trial = 1; trial <= (options.trials ? options.trials : 100); ++trial) {
            Configuration c = plain;  // the book draws the decay, then the rate
-           const double weight_decay = std::pow(10.0, rng.uniform(-8, -4)), lr = std::pow(10.0, rng.uniform(-6, -2));
-           c.optimizer.options.lr = std::stod(fmt::format("{:.3g}", lr));  // as the label shows them
-           c.optimizer.options.weight_decay = std::stod(fmt::format("{:.3g}", weight_decay));
-           c.settings = {{"lr", fmt::format("{:.3g}", *c.optimizer.options.lr)},
-                         {"wd", fmt::format("{:.3g}", c.optimizer.options.weight_decay)}};
+           const std::string weight_decay = fmt::format("{:.3g}", std::pow(10.0, rng.uniform(-8, -4)));
+           const std::string lr = fmt::format("{:.3g}", std::pow(10.0, rng.uniform(-6, -2)));
+           c.optimizer.options.lr = std::stod(lr);  // as the label shows them
+           c.optimizer.options.weight_decay = std::stod(weight_decay);
+           c.settings = {{"lr", lr}, {"wd", weight_decay}};
            c.label = fmt::format("trial {}: lr={}, wd={}", trial, c.settings[0].second, c.settings[1].second);
            out.push_back(std::move(c));
          }

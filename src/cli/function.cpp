@@ -60,7 +60,7 @@ int compare_function(const std::string& surface_name, const std::vector<std::str
   for (const tg::support::Descent& d : descents) {
     const tg::support::Point2 end = d.path.back();
     std::vector<std::string> row{specs[&d - descents.data()].str(), fmt::format("{:.10g}", end[0]),
-                                 fmt::format("{:.10g}", end[1]), fmt::format("{:.6g}", tg::support::value_at(s, end))};
+                                 fmt::format("{:.10g}", end[1]), fmt::format("{:.6g}", d.values.back())};
     if (s.has_minimum) row.push_back(fmt::format("{:.3g}", std::hypot(end[0] - s.marked[0], end[1] - s.marked[1])));
     if (any_diverged) row.push_back(d.diverged ? fmt::format("overflowed after step {}", d.path.size() - 1) : "");
     rows.push_back(std::move(row));
@@ -79,8 +79,8 @@ int compare_function(const std::string& surface_name, const std::vector<std::str
   for (std::size_t i = 0; i < specs.size(); ++i) {
     const std::vector<tg::support::Point2>& path = descents[i].path;
     for (std::size_t step = 0; step < path.size(); ++step)
-      data += fmt::format("\"{}\",{},{:.17g},{:.17g},{:.17g}\n", specs[i].str(), step, path[step][0], path[step][1],
-                          tg::support::value_at(s, path[step]));
+      data += fmt::format("{},{},{:.17g},{:.17g},{:.17g}\n", csv_quoted(specs[i].str()), step, path[step][0],
+                          path[step][1], descents[i].values[step]);
     for (const tg::support::Point2& p : path) dat += fmt::format("{:.17g} {:.17g}\n", p[0], p[1]);
     dat += "\n\n";
   }

@@ -13,6 +13,8 @@ namespace {
 
 constexpr std::size_t kBestShown = 20;  // the book plots its best 20
 constexpr std::size_t kBestRange = 5;   // the ranges the best share
+const std::vector<std::string> kRankingHeader{"rank", "trial", "lr", "weight decay", "validation accuracy",
+                                              "train accuracy"};
 
 // The book's figure: a panel per best trial, validation accuracy solid and train accuracy dashed. ARG1 is the
 // PNG, ARG2 the curves' CSV; the titles are the program's own text.
@@ -66,7 +68,7 @@ void hyperparameter_search_report(const RunOptions& run, const std::vector<Confi
       csv += fmt::format("{},{},{},{},{:.6g},{:.6g}\n", rank + 1, i + 1, lr, wd, accuracy[i].test.back(),
                          accuracy[i].train.back());
   }
-  const std::string text = table({"rank", "trial", "lr", "weight decay", "validation accuracy", "train accuracy"}, rows);
+  const std::string text = table(kRankingHeader, rows);
   const std::string table_path = output_path(run.out, "hyperparameter_search.txt");
   write_text(table_path, text);
   const std::string csv_path = output_path(run.out, "hyperparameter_search.csv");
@@ -74,8 +76,7 @@ void hyperparameter_search_report(const RunOptions& run, const std::vector<Confi
 
   const std::size_t shown = std::min(kBestShown, order.size());
   fmt::print("\nthe best {} of {} trials by final validation accuracy:\n{}", shown, order.size(),
-             table({"rank", "trial", "lr", "weight decay", "validation accuracy", "train accuracy"},
-                   {rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(shown)}));
+             table(kRankingHeader, {rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(shown)}));
   std::size_t ranged = 0;  // the best trials that did not diverge, at most kBestRange
   double lr_low = INFINITY, lr_high = 0, wd_low = INFINITY, wd_high = 0;
   for (; ranged < std::min(kBestRange, order.size()) && !accuracy[order[ranged]].test.empty(); ++ranged) {

@@ -78,10 +78,17 @@ const Surface& surface(const std::string& name) {
   throw ValueError(fmt::format("surface '{}': no such surface (accepted: {})", name, fmt::join(names, ", ")));
 }
 
-double value_at(const Surface& s, const Point2& p) {
+namespace {
+double value_of(const Function2& f, const Point2& p, Tape<double>& tape) {
   NoGradGuard no_grad;
+  tape.clear();
+  return f(tape.constant(Tensor<double>{p[0], p[1]})).value()[0];
+}
+}  // namespace
+
+double value_at(const Surface& s, const Point2& p) {
   Tape<double> tape;
-  return s.f(tape.constant(Tensor<double>{p[0], p[1]})).value()[0];
+  return value_of(s.f, p, tape);
 }
 
 std::vector<OptimizerSpec> surface_optimizers(const Surface& s, bool all) {
@@ -93,20 +100,23 @@ std::vector<OptimizerSpec> surface_optimizers(const Surface& s, bool all) {
 Descent descend(const OptimizerSpec& spec, const Function2& f, Point2 start, int steps) {
   Parameter<double> xy("xy", Tensor<double>{start[0], start[1]});
   auto optimizer = make_optimizer<double>(spec, {&xy});
-  Descent out{{start}, false};
+  Descent out{{start}, {}, false};
   Tape<double> tape;
   for (int i = 0; i < steps; ++i) {
     tape.clear();
     optimizer->zero_grad();
-    f(tape.parameter(xy)).backward();
+    const Var<double> value = f(tape.parameter(xy));
+    out.values.push_back(value.value()[0]);
+    value.backward();
     optimizer->step();
     const Point2 next{xy.value[0], xy.value[1]};
     if (!std::isfinite(next[0]) || !std::isfinite(next[1])) {
       out.diverged = true;
-      break;
+      return out;  // f was taken at every point of the path
     }
     out.path.push_back(next);
   }
+  out.values.push_back(value_of(f, out.path.back(), tape));
   return out;
 }
 

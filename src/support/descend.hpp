@@ -42,10 +42,11 @@ std::vector<OptimizerSpec> surface_optimizers(const Surface& s, bool all = false
 /// lr 1.5, Adam lr 0.3; with `all`, also Nesterov lr 0.1 and RMSProp lr 0.3).
 inline const Surface& book_bowl() { return surface("bowl"); }
 
-/// An optimizer's path on f: start, then each iterate. It stops early, with `diverged` set, at the first
-/// iterate that is not finite (that point is left out).
+/// An optimizer's path on f: start, then each iterate, and f at each of them. It stops early, with `diverged`
+/// set, at the first iterate that is not finite (that point is left out).
 struct Descent {
   std::vector<Point2> path;
+  std::vector<double> values;  // f(path[i]): the values the descent computed its gradients from, and the last
   bool diverged = false;
 };
 /// `steps` updates of the optimizer on f from start, gradients by the tape.
