@@ -45,6 +45,11 @@ struct UnaryOp final : Op<T> {
   void backward_on_tape(TapeBackwardContext<T>& d) override {
     if (d.needs_grad(0)) d.accumulate(0, rule.dx_on_tape(d.grad_output(), d.input(0), d.output()));
   }
+  bool reevaluate(ChangeContext<T>& c) const override {
+    const T* x = c.input(0).data();
+    for (std::size_t i : c.changed(0)) c.set(i, rule.f(x[i]));
+    return true;
+  }
 };
 
 /// A constant of x's shape holding pick(x's value) elementwise: a mask or a sign, which a rule on the tape treats
@@ -111,6 +116,19 @@ struct BinaryOp final : Op<T> {
     const Var<T> g = d.grad_output(), a = d.input(0), b = d.input(1), y = d.output();
     if (d.needs_grad(0)) d.accumulate(0, summed_to(rule.da_on_tape(g, a, b, y), a.shape()));
     if (d.needs_grad(1)) d.accumulate(1, summed_to(rule.db_on_tape(g, a, b, y), b.shape()));
+  }
+  // Same shapes: the changed elements. Broadcast: every element again (set() keeps only those that differ).
+  bool reevaluate(ChangeContext<T>& c) const override {
+    const T* a = c.input(0).data();
+    const T* b = c.input(1).data();
+    if (c.input(0).shape() == c.output().shape() && c.input(1).shape() == c.output().shape()) {
+      for (std::size_t k = 0; k < 2; ++k)
+        for (std::size_t i : c.changed(k)) c.set(i, rule.f(a[i], b[i]));
+      return true;
+    }
+    BroadcastWalk(c.output().shape(), c.input(0).shape(), c.input(1).shape())
+        .run([&](std::size_t i, std::size_t ia, std::size_t ib) { c.set(i, rule.f(a[ia], b[ib])); });
+    return true;
   }
 };
 

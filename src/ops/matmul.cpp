@@ -39,6 +39,37 @@ struct Product {
       else detail::gemm<T>(true, trans_a, n, k, m, g, a, T(1), db);             // G^T op(A)
     }
   }
+  // Re-evaluation: a changed element of A changes a row of Y, one of B a column (bias: a column too); each
+  // element of those is its dot product again, from the inputs' current values.
+  template <class T>
+  void reevaluate(ChangeContext<T>& c, const T* bias) const {
+    const T* a = c.input(0).data();
+    const T* b = c.input(1).data();
+    const auto a_at = [&](std::size_t i, std::size_t j) { return trans_a ? a[j * m + i] : a[i * k + j]; };
+    const auto b_at = [&](std::size_t j, std::size_t col) { return trans_b ? b[col * k + j] : b[j * n + col]; };
+    const auto element = [&](std::size_t row, std::size_t col) {
+      T total = bias ? bias[col] : T(0);
+      for (std::size_t j = 0; j < k; ++j) total += a_at(row, j) * b_at(j, col);
+      return total;
+    };
+    std::vector<T> row_values;  // a row at a time, walking B by rows: the same sums in the same order
+    for (std::size_t index : c.changed(0)) {
+      const std::size_t row = trans_a ? index % m : index / k;
+      row_values.assign(n, T(0));
+      if (bias) row_values.assign(bias, bias + n);
+      for (std::size_t j = 0; j < k; ++j) {
+        const T a_rj = a_at(row, j);
+        for (std::size_t col = 0; col < n; ++col) row_values[col] += a_rj * b_at(j, col);
+      }
+      for (std::size_t col = 0; col < n; ++col) c.set(row * n + col, row_values[col]);
+    }
+    const auto redo_column = [&](std::size_t col) {
+      for (std::size_t row = 0; row < m; ++row) c.set(row * n + col, element(row, col));
+    };
+    for (std::size_t index : c.changed(1)) redo_column(trans_b ? index / k : index % n);
+    if (bias)
+      for (std::size_t col : c.changed(2)) redo_column(col);
+  }
   // The same products on the tape, as transposed-operand matmuls (no transposed copies); 1-D operands are
   // viewed as the matrices above and the results viewed back.
   template <class T>
@@ -62,6 +93,10 @@ struct MatMulOp final : Op<T> {
   Product product;
   void backward(BackwardContext<T>& d) override { product.backward(d); }
   void backward_on_tape(TapeBackwardContext<T>& d) override { product.backward_on_tape(d); }
+  bool reevaluate(ChangeContext<T>& c) const override {
+    product.reevaluate(c, static_cast<const T*>(nullptr));
+    return true;
+  }
 };
 
 // The book's Affine, fused: one op instead of matmul, broadcast and add.
@@ -81,6 +116,10 @@ struct AffineOp final : Op<T> {
   void backward_on_tape(TapeBackwardContext<T>& d) override {
     product.backward_on_tape(d);
     if (d.needs_grad(2)) d.accumulate(2, sum(d.grad_output(), {0}));
+  }
+  bool reevaluate(ChangeContext<T>& c) const override {
+    product.reevaluate(c, c.input(2).data());
+    return true;
   }
 };
 

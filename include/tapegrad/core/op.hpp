@@ -103,6 +103,55 @@ class TapeBackwardContext {
   std::vector<std::uint32_t>* grads_;
 };
 
+/// What an op's re-evaluation rule sees (gradcheck's full mode, which perturbs one element at a time): some
+/// elements of its inputs changed in place since the op ran. The rule recomputes from the inputs' current values
+/// the output elements those can change, and writes each through set(); the rest of the output stays as it was.
+template <class T>
+class ChangeContext {
+ public:
+  /// One input: its current value and the flat indices of its elements that changed (empty: none).
+  struct Input {
+    const Tensor<T>* value;
+    const std::vector<std::size_t>* changed;
+  };
+  /// What changed in one output: its elements' flat indices, their values before, and a mark per element.
+  struct Journal {
+    std::vector<std::size_t> changed;
+    std::vector<T> before;
+    std::vector<unsigned char> written;
+  };
+  ChangeContext(const char* name, const Input* inputs, std::size_t count, Tensor<T>& output, Journal& journal)
+      : name_(name), inputs_(inputs), input_count_(count), output_(&output), journal_(&journal) {
+    if (journal.written.size() != output.size()) journal.written.assign(output.size(), 0);
+  }
+
+  const char* op_name() const { return name_; }
+  std::size_t input_count() const { return input_count_; }
+  const Tensor<T>& input(std::size_t k) const { return *inputs_[k].value; }
+  const std::vector<std::size_t>& changed(std::size_t k) const { return *inputs_[k].changed; }
+  /// The output as it is now: recorded values, and the ones set() wrote.
+  const Tensor<T>& output() const { return *output_; }
+  /// Output element `index` is now `value`. Writing the value it holds changes nothing, and writing one element
+  /// twice keeps the last value (inputs may share elements, as in x * x).
+  void set(std::size_t index, T value) {
+    T& slot = (*output_)[index];
+    if (!journal_->written[index]) {
+      if (value == slot) return;
+      journal_->written[index] = 1;
+      journal_->changed.push_back(index);
+      journal_->before.push_back(slot);
+    }
+    slot = value;
+  }
+
+ private:
+  const char* name_;
+  const Input* inputs_;
+  std::size_t input_count_;
+  Tensor<T>* output_;
+  Journal* journal_;
+};
+
 /// The base of every op. Derived classes are default-constructible and keep their state as members; the tape
 /// keeps the object across tape.clear() and hands it back to the next recording of the same op at the same
 /// position, so buffers held in members are reused (steady-state steps do not allocate).
@@ -116,6 +165,14 @@ class Op {
   /// differentiated again (create_graph): context.accumulate(k, g) for each input that needs it. Every built-in
   /// op has one; this default refuses with a TapeError naming the op.
   virtual void backward_on_tape(TapeBackwardContext<T>& context);
+  /// Optional: recompute the output elements that the changed input elements affect (see ChangeContext), from
+  /// the inputs alone (what the op saved describes the recorded values, not the changed ones). Lets gradcheck's
+  /// full mode evaluate a perturbation in time proportional to what it changes; without it (false, the default)
+  /// gradcheck runs the whole function again.
+  virtual bool reevaluate(ChangeContext<T>& context) const {
+    (void)context;
+    return false;
+  }
 };
 
 /// What recording an op gives its forward implementation.

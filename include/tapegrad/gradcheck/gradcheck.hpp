@@ -24,10 +24,15 @@ struct GradcheckOptions {
   double eps = 0;   // central-difference step; 0 picks 1e-6 for double, 1e-3 for float
   double atol = 0;  // pass when |a - n| <= atol + rtol * |n|; 0 picks 1e-5 (double) / 1e-2 (float)
   double rtol = 0;  // 0 picks 1e-3 (double) / 1e-2 (float)
-  bool fast = false;          // random directional derivatives instead of every element
+  bool fast = false;          // directional derivatives along random directions (uniform coordinates, variance 1)
   std::size_t directions = 8; // fast mode: directions per checked tensor
   std::uint64_t seed = 1234;  // upstream gradient and fast-mode directions
   int order = 1;  // 2: gradgradcheck, the second derivatives (see below)
+  // Full mode: evaluate each perturbation by recomputing only what it changes on the recorded tape, through the
+  // ops' reevaluate rules (Op::reevaluate), instead of running f again. Used for a tensor only when a few
+  // sampled elements give the same differences both ways (so an f that reads a value without recording it, or
+  // branches on one, is evaluated in full); any op without a rule falls back to running f.
+  bool incremental = true;
 };
 
 /// How one checked tensor fared.
@@ -49,6 +54,8 @@ struct GradcheckEntry {
   std::vector<std::size_t> first_kink;  // its index, and what was seen there:
   double kink_analytic = 0, kink_forward = 0, kink_backward = 0;
   bool passed = false;  // every element not at a kink within tolerance, and not all zero
+  // Full mode: perturbations evaluated incrementally (see GradcheckOptions::incremental) and by running f.
+  std::size_t incremental_evaluations = 0, full_evaluations = 0;
 };
 
 struct GradcheckReport {
