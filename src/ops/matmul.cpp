@@ -2,6 +2,8 @@
 // (beta = 1 accumulates gradients in place), so no operand is copied or transposed in memory.
 #include "tapegrad/ops/linalg.hpp"
 
+#include <algorithm>
+
 #include "ops/gemm.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/reduce.hpp"
@@ -47,24 +49,43 @@ struct Product {
     const T* b = c.input(1).data();
     const auto a_at = [&](std::size_t i, std::size_t j) { return trans_a ? a[j * m + i] : a[i * k + j]; };
     const auto b_at = [&](std::size_t j, std::size_t col) { return trans_b ? b[col * k + j] : b[j * n + col]; };
-    const auto element = [&](std::size_t row, std::size_t col) {
-      T total = bias ? bias[col] : T(0);
-      for (std::size_t j = 0; j < k; ++j) total += a_at(row, j) * b_at(j, col);
-      return total;
-    };
-    std::vector<T> row_values;  // a row at a time, walking B by rows: the same sums in the same order
+    std::vector<T> sums;  // a row or a column at a time, the same sums in the same order (j ascending)
     for (std::size_t index : c.changed(0)) {
       const std::size_t row = trans_a ? index % m : index / k;
-      row_values.assign(n, T(0));
-      if (bias) row_values.assign(bias, bias + n);
-      for (std::size_t j = 0; j < k; ++j) {
+      sums.assign(n, T(0));
+      if (bias) sums.assign(bias, bias + n);
+      for (std::size_t j = 0; j < k; ++j) {  // B walked by rows
         const T a_rj = a_at(row, j);
-        for (std::size_t col = 0; col < n; ++col) row_values[col] += a_rj * b_at(j, col);
+        for (std::size_t col = 0; col < n; ++col) sums[col] += a_rj * b_at(j, col);
       }
-      for (std::size_t col = 0; col < n; ++col) c.set(row * n + col, row_values[col]);
+      for (std::size_t col = 0; col < n; ++col) c.set(row * n + col, sums[col]);
     }
+    // B's column read once per 4 rows, whose sums stay in registers (4 independent chains of additions: a sum
+    // kept in memory would make every step wait for the last)
+    const std::size_t a_step = trans_a ? m : 1, b_step = trans_b ? 1 : n;
     const auto redo_column = [&](std::size_t col) {
-      for (std::size_t row = 0; row < m; ++row) c.set(row * n + col, element(row, col));
+      const T* column = trans_b ? b + col * k : b + col;
+      for (std::size_t first = 0; first < m; first += 4) {
+        const auto row_start = [&](std::size_t r) {  // past the end: the last row again
+          const std::size_t row = std::min(first + r, m - 1);
+          return trans_a ? a + row : a + row * k;
+        };
+        const T *a0 = row_start(0), *a1 = row_start(1), *a2 = row_start(2), *a3 = row_start(3);
+        const T start = bias ? bias[col] : T(0);
+        T s0 = start, s1 = start, s2 = start, s3 = start;
+        for (std::size_t j = 0; j < k; ++j) {
+          const T b_jc = column[j * b_step];
+          const std::size_t at = j * a_step;
+          s0 += a0[at] * b_jc;
+          s1 += a1[at] * b_jc;
+          s2 += a2[at] * b_jc;
+          s3 += a3[at] * b_jc;
+        }
+        c.set(first * n + col, s0);
+        if (first + 1 < m) c.set((first + 1) * n + col, s1);
+        if (first + 2 < m) c.set((first + 2) * n + col, s2);
+        if (first + 3 < m) c.set((first + 3) * n + col, s3);
+      }
     };
     for (std::size_t index : c.changed(1)) redo_column(trans_b ? index / k : index % n);
     if (bias)
