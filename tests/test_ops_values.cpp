@@ -1,4 +1,6 @@
 // Forward values and gradients of ops against results derived by hand.
+#include <limits>
+
 #include "helpers.hpp"
 
 using V = tg::Var<double>;
@@ -13,6 +15,27 @@ TEST_CASE("broadcast add and its reduced gradient") {
   tg::sum(c * tape.constant(T{{1, 2, 3}, {4, 5, 6}})).backward();
   CHECK(b.grad() == T{5, 7, 9});  // column sums of the upstream gradient
   CHECK(a.grad() == T{{1, 2, 3}, {4, 5, 6}});
+}
+
+TEST_CASE("matmul with an inner size of 1 (an outer product) in every transpose form, over a buffer holding NaN") {
+  tg::Tape<double> tape;
+  const V col = tape.variable(T{1.0, 2.0, 3.0}.reshaped({3, 1}));
+  const V row = tape.variable(T{{4.0, 5.0}});           // (1, 2)
+  const T expected{{4, 5}, {8, 10}, {12, 15}};
+  CHECK(tg::matmul(col, row).value() == expected);
+  CHECK(tg::matmul(tg::transpose(col), row, true, false).value() == expected);
+  CHECK(tg::matmul(col, tg::transpose(row), false, true).value() == expected);
+  CHECK(tg::matmul(tg::transpose(col), tg::transpose(row), true, true).value() == expected);
+  // backward of a (1, 3) x (3, 2) product at batch 1: dW = x^T g, an outer product added into W's gradient
+  tg::Parameter<double> w("w", T::zeros({3, 2}));
+  w.grad.fill(std::numeric_limits<double>::quiet_NaN());
+  w.discard_grad();
+  tape.clear();
+  tg::sum(tg::matmul(tape.constant(T{{1.0, 2.0, 3.0}}), tape.parameter(w)) * tape.constant(T{{4.0, 5.0}})).backward();
+  CHECK(w.grad == expected);
+  tape.clear();
+  tg::sum(tg::matmul(tape.constant(T{{1.0, 2.0, 3.0}}), tape.parameter(w)) * tape.constant(T{{4.0, 5.0}})).backward();
+  CHECK(w.grad == T{{8, 10}, {16, 20}, {24, 30}});  // beta = 1: added
 }
 
 TEST_CASE("matmul values and gradients, all three forms") {

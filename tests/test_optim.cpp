@@ -33,6 +33,18 @@ TEST_CASE("SGD: p -= lr g, with optional weight decay") {
   CHECK(run("sgd", o, 1)[0] == doctest::Approx(0.94));
 }
 
+TEST_CASE("SGD over 1,000 elements (the vectorised loop and its tail) and discard_grads/settle_grads") {
+  tg::Parameter<double> p("p", T::zeros({1001}));
+  for (std::size_t i = 0; i < 1001; ++i) p.grad[i] = double(i);
+  auto sgd = tg::make_sgd<double>({&p}, {0.5});
+  sgd->step();
+  for (std::size_t i : {std::size_t(0), std::size_t(7), std::size_t(1000)}) CHECK(p.value[i] == -0.5 * double(i));
+  sgd->discard_grads();  // no backward follows: settling zero-fills
+  CHECK(p.grad_discarded());
+  sgd->settle_grads();
+  CHECK(p.grad == T::zeros({1001}));
+}
+
 TEST_CASE("Momentum: the book's v = m v - lr g and PyTorch's b = m b + g agree while lr is constant") {
   const auto book = run("momentum", lr(0.1), 2);
   CHECK(book[0] == doctest::Approx(0.95));

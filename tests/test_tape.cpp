@@ -1,4 +1,6 @@
 // The tape: recording, the reverse sweep, accumulation, reuse, no-grad, detach.
+#include <limits>
+
 #include "helpers.hpp"
 
 using V = tg::Var<double>;
@@ -67,6 +69,29 @@ TEST_CASE("parameter gradients accumulate over backward passes until zeroed") {
   CHECK(w.grad == T{6.0});
   w.zero_grad();
   CHECK(w.grad == T{0.0});
+}
+
+TEST_CASE("a discarded parameter gradient is written over by the next backward, or zero-filled when none reaches it") {
+  tg::Parameter<double> w("w", T{{1.0, 2.0}, {3.0, 4.0}});
+  tg::Parameter<double> unused("unused", T{5.0});
+  const T x{{1.0, -1.0}, {2.0, 0.5}};
+  for (tg::Parameter<double>* p : {&w, &unused}) p->grad.fill(std::numeric_limits<double>::quiet_NaN());  // stale
+  for (tg::Parameter<double>* p : {&w, &unused}) p->discard_grad();
+  CHECK(w.grad_discarded());
+  tg::Tape<double> tape;
+  // the weight gradient of x W is written by one product with beta = 0 (no zero-fill, no read of the stale NaN)
+  tg::sum(tg::matmul(tape.constant(x), tape.parameter(w))).backward();
+  CHECK_FALSE(w.grad_discarded());
+  CHECK(w.grad == T{{3.0, 3.0}, {-0.5, -0.5}});  // x^T 1: row i holds the sum of column i of x
+  CHECK(unused.grad_discarded());
+  unused.settle_grad();
+  CHECK(unused.grad == T{0.0});
+  // a parameter read twice: the second contribution adds to the first
+  w.discard_grad();
+  tape.clear();
+  const V wv = tape.parameter(w);
+  tg::sum(wv * 2.0 + tg::matmul(tape.constant(x), tape.parameter(w))).backward();
+  CHECK(w.grad == T{{5.0, 5.0}, {1.5, 1.5}});
 }
 
 TEST_CASE("tape.zero_grad clears gradients on the tape and in its parameters") {

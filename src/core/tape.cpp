@@ -222,8 +222,9 @@ template <class T>
 Tensor<T>& Tape<T>::grad(std::uint32_t index) {
   detail::Node<T>& n = *nodes_[index];
   if (n.parameter) {
-    if (n.parameter->grad.shape() != n.parameter->value.shape()) n.parameter->zero_grad();
-    return n.parameter->grad;
+    Parameter<T>& p = *n.parameter;
+    if (p.grad_discarded_ || p.grad.shape() != p.value.shape()) p.zero_grad();
+    return p.grad;
   }
   if (!n.has_grad) {
     n.grad.resize(n.value.shape());
@@ -236,7 +237,15 @@ Tensor<T>& Tape<T>::grad(std::uint32_t index) {
 template <class T>
 Tensor<T>& Tape<T>::grad_to_overwrite(std::uint32_t index, bool& overwrite) {
   detail::Node<T>& n = *nodes_[index];
-  overwrite = !n.parameter && !n.has_grad;
+  if (n.parameter) {  // a discarded gradient is written over: the first write of this backward
+    Parameter<T>& p = *n.parameter;
+    overwrite = p.grad_discarded_;
+    if (!overwrite) return grad(index);
+    p.grad.resize(p.value.shape());
+    p.grad_discarded_ = false;
+    return p.grad;
+  }
+  overwrite = !n.has_grad;
   if (!overwrite) return grad(index);
   n.grad.resize(n.value.shape());
   n.has_grad = true;

@@ -63,6 +63,22 @@ void small_gemm_by_transposes(std::size_t m, std::size_t n, std::size_t k, const
       c[i * n + j] = (beta == T(0) ? T(0) : beta * c[i * n + j]) + ct[j * m + i];  // 0 * NaN would be NaN
 }
 
+// An outer product, C = beta C + a b^T (a backward dW at batch 1): one pass writing C. BLAS would fill C for
+// beta = 0 first, then add into it: at 784 x 100 that was twice the time. Built for AVX-512 and AVX2 as well as
+// the baseline, picked when the library loads: the loop is bound by how wide a store is.
+template <class T>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void outer_product(std::size_t m, std::size_t n,
+                                                                               const T* a, const T* b, T beta, T* c) {
+  for (std::size_t i = 0; i < m; ++i) {
+    const T a_i = a[i];  // op(A) is a column and op(B) a row, contiguous whether transposed or not
+    T* row = c + i * n;
+    if (beta == T(0))
+      for (std::size_t j = 0; j < n; ++j) row[j] = a_i * b[j];
+    else
+      for (std::size_t j = 0; j < n; ++j) row[j] = beta * row[j] + a_i * b[j];
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -76,6 +92,7 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
     if (beta == T(0)) std::fill(c, c + m * n, T(0));
     return;
   }
+  if (k == 1) return outer_product(m, n, a, b, beta, c);
   const int lda = static_cast<int>(trans_a ? m : k);
   const int ldb = static_cast<int>(trans_b ? k : n);
   if (m <= 2) {

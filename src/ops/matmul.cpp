@@ -36,9 +36,11 @@ struct Product {
       else detail::gemm<T>(trans_b, true, k, m, n, b, g, beta, da);              // op(B) G^T
     }
     if (d.needs_grad(1)) {
-      T* db = d.input_grad(1).data();
-      if (!trans_b) detail::gemm<T>(!trans_a, false, k, n, m, a, g, T(1), db);  // op(A)^T G
-      else detail::gemm<T>(true, trans_a, n, k, m, g, a, T(1), db);             // G^T op(A)
+      bool overwrite = false;  // a parameter's discarded gradient (Parameter::discard_grad) is written over
+      T* db = d.input_grad_to_overwrite(1, overwrite).data();
+      const T beta = overwrite ? T(0) : T(1);
+      if (!trans_b) detail::gemm<T>(!trans_a, false, k, n, m, a, g, beta, db);  // op(A)^T G
+      else detail::gemm<T>(true, trans_a, n, k, m, g, a, beta, db);             // G^T op(A)
     }
   }
   // Re-evaluation: a changed element of A changes a row of Y, one of B a column (bias: a column too); each

@@ -87,6 +87,16 @@ void Optimizer<T>::zero_grad() {
 }
 
 template <class T>
+void Optimizer<T>::discard_grads() {
+  for (Parameter<T>* p : params_) p->discard_grad();
+}
+
+template <class T>
+void Optimizer<T>::settle_grads() {
+  for (Parameter<T>* p : params_) p->settle_grad();
+}
+
+template <class T>
 OptimizerState<T> Optimizer<T>::state() const {
   OptimizerState<T> s;
   s.optimizer = name_;

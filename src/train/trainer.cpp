@@ -33,7 +33,7 @@ Trainer<T>::Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions op
 template <class T>
 double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labels, double share) {
   tape_.clear();
-  optimizer_.zero_grad();
+  optimizer_.discard_grads();  // backward writes the gradients over; settled below for any it does not reach
   ++iteration_;
   double value = 0;
   if (!labels.empty()) {  // a process's share of a short last batch can be empty
@@ -42,6 +42,7 @@ double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labe
     // data parallel, a non-finite loss still goes through the exchange so that every process stops on it
     if (std::isfinite(value) || distributed()) loss.backward();
   }
+  optimizer_.settle_grads();
   if (distributed()) value = exchange_gradients(value, share);
   if (!std::isfinite(value))
     throw NumericError(fmt::format(

@@ -37,11 +37,24 @@ struct Parameter {
   void zero_grad() {
     grad.resize(value.shape());  // keeps the allocation
     grad.fill(T(0));
+    grad_discarded_ = false;
   }
+  /// zero_grad() without its pass over memory, for a backward that comes next: that backward writes the gradient
+  /// instead of adding to it. Until then `grad` holds stale values; settle_grad() zero-fills a gradient that no
+  /// backward reached. (Trainer::step does both: at batch 1 the zero-fill was a fifth of a step.)
+  void discard_grad() { grad_discarded_ = true; }
+  void settle_grad() {
+    if (grad_discarded_) zero_grad();
+  }
+  bool grad_discarded() const { return grad_discarded_; }
 
   std::string name;
   Tensor<T> value;
   Tensor<T> grad;
+
+ private:
+  friend class Tape<T>;
+  bool grad_discarded_ = false;
 };
 
 /// A handle to one value recorded on a tape. Cheap to copy; valid until that tape is cleared.

@@ -54,6 +54,10 @@ class Optimizer {
   /// One update of every parameter from its current gradient.
   void step();
   void zero_grad();
+  /// zero_grad() for a backward that comes next, without writing zeros (Parameter::discard_grad); settle_grads()
+  /// after that backward zero-fills the gradients it did not reach.
+  void discard_grads();
+  void settle_grads();
   const std::string& name() const { return name_; }
   /// "momentum(lr=0.01, momentum=0.9)"
   virtual std::string describe() const = 0;
