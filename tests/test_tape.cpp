@@ -121,6 +121,66 @@ TEST_CASE("no-grad scope records values but no backward rules") {
   CHECK_THROWS_AS(tg::sum(y).backward(), tg::TapeError);
 }
 
+TEST_CASE("under no-grad a node no Var and no recorded op reads is reclaimed: a 1,000,000-op chain keeps 3 nodes") {
+  tg::Tape<double> tape;
+  tg::NoGradGuard no_grad;
+  const V c = tape.constant(T{{1.0, 0.5}});
+  V y = tape.constant(T{{0.0, 0.0}});
+  for (int i = 0; i < 1000000; ++i) y = y + c;
+  CHECK(y.value() == T{{1e6, 5e5}});  // exact in double
+  CHECK(tape.capacity() == 3);        // c, y, and the sum being formed while the old y still has its Var
+  // while recording, every node stays: backward needs them
+  tg::GradModeGuard recording(true);
+  tape.clear();
+  const V x = tape.variable(T{2.0});
+  V z = x;
+  for (int i = 0; i < 100; ++i) z = z * 1.0;
+  CHECK(tape.size() == 201);  // x, and a scalar and a product per step
+  tg::sum(z).backward();
+  CHECK(x.grad() == T{1.0});
+}
+
+TEST_CASE("a no-grad value read by a recorded op outlives its Var; gradients computed under no-grad keep theirs") {
+  tg::Tape<double> tape;
+  const V w = tape.variable(T{3.0});
+  V scale;
+  {
+    tg::NoGradGuard no_grad;
+    V tmp = tape.constant(T{2.0}) * tape.constant(T{5.0});  // 10
+    scale = tmp * tape.constant(T{0.5});                     // 5
+  }
+  const V y = tg::sum(w * scale);  // the product's backward reads scale's value
+  scale = V();                     // its last Var goes: still read by the product
+  {
+    tg::NoGradGuard no_grad;
+    for (int i = 0; i < 10; ++i) (void)(tape.constant(T{7.0}) + tape.constant(T{8.0}));  // reuse what is free
+  }
+  y.backward();
+  CHECK(w.grad() == T{5.0});
+  // grad() without create_graph computes its gradients with recording off: they are not reclaimed under it
+  tape.clear();
+  const V x = tape.variable(T{1.5});
+  const V cube = x * x * x;
+  tg::NoGradGuard no_grad;
+  const auto g = tg::grad(cube, {x});
+  for (int i = 0; i < 10; ++i) (void)(tape.constant(T{7.0}) + tape.constant(T{8.0}));
+  CHECK(g[0].item() == doctest::Approx(3 * 1.5 * 1.5));
+}
+
+TEST_CASE("a Var that outlives its tape says so, and letting it go is safe") {
+  V survivor;
+  {
+    tg::Tape<double> tape;
+    survivor = tape.variable(T{1.0});
+    V copy = survivor;
+  }
+  CHECK_FALSE(survivor.valid());
+  CHECK_THROWS_WITH_AS(survivor.value(), "this Var belongs to a tape that was destroyed", tg::TapeError);
+  CHECK_THROWS_WITH_AS(survivor + survivor, "this Var belongs to a tape that was destroyed", tg::TapeError);
+  V moved = std::move(survivor);
+  CHECK_FALSE(moved.valid());
+}
+
 TEST_CASE("detach stops the gradient") {
   tg::Tape<double> tape;
   const V x = tape.variable(T{3.0});

@@ -1,5 +1,6 @@
 #include "tapegrad/core/tape.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include <fmt/format.h>
@@ -16,15 +17,17 @@ namespace tapegrad {
 
 template <class T>
 bool Var<T>::valid() const {
-  return tape_ != nullptr && generation_ == tape_->generation() && index_ < tape_->size();
+  return handles_ != nullptr && handles_->tape != nullptr && generation_ == handles_->generation &&
+         index_ < handles_->tape->size();
 }
 
 template <class T>
 Tape<T>& Var<T>::tape() const {
   if (!valid())
-    throw TapeError(tape_ == nullptr ? "this Var was default-constructed and refers to no tape"
-                                     : "this Var belongs to a tape that was cleared since; record it again");
-  return *tape_;
+    throw TapeError(handles_ == nullptr         ? "this Var was default-constructed and refers to no tape"
+                    : handles_->tape == nullptr ? "this Var belongs to a tape that was destroyed"
+                                                : "this Var belongs to a tape that was cleared since; record it again");
+  return *handles_->tape;
 }
 
 template <class T>
@@ -57,7 +60,7 @@ Var<T> Var<T>::grad_var() const {
         "root that depends on it; call root.backward(tapegrad::kCreateGraph), or tapegrad::grad(root, {{x}}, "
         "tapegrad::kCreateGraph)",
         n.name, tape().value(index_).shape().str()));
-  return tape_->handle(n.grad_var);
+  return tape().handle(n.grad_var);
 }
 
 // ---- BackwardContext
@@ -154,18 +157,51 @@ Var<T> finish(const Var<T>& out) {
 // ---- Tape
 
 template <class T>
-Tape<T>::Tape() = default;
+Tape<T>::Tape() : handles_(new detail::Handles<T>) {
+  handles_->tape = this;
+  handles_->generation = generation_;
+}
 template <class T>
-Tape<T>::~Tape() = default;
+Tape<T>::~Tape() {
+  if (handles_->vars == 0) delete handles_;
+  else handles_->tape = nullptr;  // the last Var deletes it
+}
 
 template <class T>
-detail::Node<T>& Tape<T>::push(const char* op) {
-  if (size_ == std::numeric_limits<std::uint32_t>::max())
-    throw TapeError(fmt::format("{}: the tape is full (2^32 - 1 nodes); clear it between steps", op));
-  if (size_ == nodes_.size()) nodes_.push_back(std::make_unique<detail::Node<T>>());
-  detail::Node<T>& n = *nodes_[size_++];
+struct Tape<T>::PauseReclaim {
+  explicit PauseReclaim(Tape& tape) : tape(tape) { ++tape.reclaim_paused_; }
+  ~PauseReclaim() { --tape.reclaim_paused_; }
+  Tape& tape;
+};
+
+template <class T>
+std::uint32_t Tape<T>::push(const char* op) {
+  const bool reclaimable = !is_grad_enabled() && reclaim_paused_ == 0;
+  std::uint32_t index = 0;
+  if (reclaimable && !reclaimed_.empty()) {
+    index = reclaimed_.back();
+    reclaimed_.pop_back();
+  } else {
+    if (size_ == std::numeric_limits<std::uint32_t>::max())
+      throw TapeError(fmt::format("{}: the tape is full (2^32 - 1 nodes); clear it between steps", op));
+    if (size_ == nodes_.size()) {
+      nodes_.push_back(std::make_unique<detail::Node<T>>());
+      handles_->per_node.resize(nodes_.size(), 0);
+    }
+    index = static_cast<std::uint32_t>(size_++);
+  }
+  detail::Node<T>& n = *nodes_[index];
   n.reset(op);
-  return n;
+  n.reclaimable = reclaimable;
+  return index;
+}
+
+template <class T>
+void Tape<T>::unreferenced(std::uint32_t index) {
+  detail::Node<T>& n = *nodes_[index];
+  if (!n.reclaimable || n.read_by_op || reclaim_paused_ > 0) return;
+  n.reset("reclaimed");  // no parameter or outside value left for uses_of() or a graph to find
+  reclaimed_.push_back(index);
 }
 
 template <class T>
@@ -177,8 +213,10 @@ const detail::Node<T>& Tape<T>::node(std::uint32_t index) const { return *nodes_
 template <class T>
 Tape<T>& Tape<T>::of(const char* op, const Var<T>* inputs, std::size_t count) {
   if (count == 0) throw ValueError(fmt::format("{}: an op needs at least one input variable", op));
-  if (inputs[0].tape_ == nullptr) throw TapeError(fmt::format("{}: input 0 refers to no tape", op));
-  Tape& tape = *inputs[0].tape_;
+  if (inputs[0].handles_ == nullptr) throw TapeError(fmt::format("{}: input 0 refers to no tape", op));
+  if (inputs[0].handles_->tape == nullptr)
+    throw TapeError(fmt::format("{}: input 0 belongs to a tape that was destroyed", op));
+  Tape& tape = *inputs[0].handles_->tape;
   for (std::size_t k = 0; k < count; ++k) tape.check(inputs[k], op);
   return tape;
 }
@@ -188,13 +226,16 @@ std::uint32_t Tape<T>::append(const char* name, const Var<T>* inputs, std::size_
   bool requires = false;
   if (is_grad_enabled())
     for (std::size_t k = 0; k < count; ++k) requires = requires || nodes_[inputs[k].index()]->requires_grad;
-  detail::Node<T>& n = push(name);
+  const std::uint32_t index = push(name);
+  detail::Node<T>& n = *nodes_[index];
   for (std::size_t k = 0; k < count; ++k) n.inputs.push_back(inputs[k].index());
   n.requires_grad = requires;
   n.differentiable = requires;
+  if (requires)  // its backward reads the inputs' values
+    for (std::size_t k = 0; k < count; ++k) nodes_[inputs[k].index()]->read_by_op = true;
   if (!requires)  // a value computed from an unrecorded gradient stays one: backward explains why it cannot go on
     for (std::size_t k = 0; k < count; ++k) n.unrecorded_gradient |= nodes_[inputs[k].index()]->unrecorded_gradient;
-  return static_cast<std::uint32_t>(size_ - 1);
+  return index;
 }
 
 template <class T>
@@ -254,56 +295,60 @@ Tensor<T>& Tape<T>::grad_to_overwrite(std::uint32_t index, bool& overwrite) {
 
 template <class T>
 void Tape<T>::check(const Var<T>& v, const char* op) const {
-  if (v.tape_ == nullptr) throw TapeError(fmt::format("{}: the variable refers to no tape", op));
-  if (v.tape_ != this) throw TapeError(fmt::format("{}: the variables live on different tapes", op));
+  if (v.handles_ == nullptr) throw TapeError(fmt::format("{}: the variable refers to no tape", op));
+  if (v.handles_ != handles_) throw TapeError(fmt::format("{}: the variables live on different tapes", op));
   if (v.generation_ != generation_ || v.index_ >= size_)
     throw TapeError(fmt::format("{}: the variable was recorded before tape.clear(); record it again", op));
 }
 
 template <class T>
-Var<T> Tape<T>::leaf_done() {
-  const auto index = static_cast<std::uint32_t>(size_ - 1);
+Var<T> Tape<T>::leaf_done(std::uint32_t index) {
   if (is_anomaly_detection_enabled()) detail::check_value(*this, index);
   return handle(index);
 }
 
 template <class T>
 Var<T> Tape<T>::constant(const Tensor<T>& value) {
-  detail::Node<T>& n = push("constant");
+  const std::uint32_t index = push("constant");
+  detail::Node<T>& n = *nodes_[index];
   n.value = value;
-  return leaf_done();
+  return leaf_done(index);
 }
 
 template <class T>
 Var<T> Tape<T>::constant_ref(const Tensor<T>& value) {
-  detail::Node<T>& n = push("constant");
+  const std::uint32_t index = push("constant");
+  detail::Node<T>& n = *nodes_[index];
   n.value_ref = &value;
-  return leaf_done();
+  return leaf_done(index);
 }
 
 template <class T>
 Var<T> Tape<T>::scalar(T value) {
-  detail::Node<T>& n = push("constant");
+  const std::uint32_t index = push("constant");
+  detail::Node<T>& n = *nodes_[index];
   n.value.resize(Shape{});
   n.value[0] = value;
-  return leaf_done();
+  return leaf_done(index);
 }
 
 template <class T>
 Var<T> Tape<T>::variable(const Tensor<T>& value, bool requires_grad) {
-  detail::Node<T>& n = push("leaf");
+  const std::uint32_t index = push("leaf");
+  detail::Node<T>& n = *nodes_[index];
   n.value = value;
   n.requires_grad = requires_grad;
-  return leaf_done();
+  return leaf_done(index);
 }
 
 template <class T>
 Var<T> Tape<T>::parameter(Parameter<T>& p) {
-  detail::Node<T>& n = push("parameter");
+  const std::uint32_t index = push("parameter");
+  detail::Node<T>& n = *nodes_[index];
   n.parameter = &p;
   n.value_ref = &p.value;
   n.requires_grad = true;
-  return leaf_done();
+  return leaf_done(index);
 }
 
 template <class T>
@@ -339,6 +384,7 @@ void Tape<T>::backward(const Var<T>& root, GradOptions options) {
     throw TapeError(fmt::format("backward: with create_graph the root must have one element, got shape {}; reduce it "
                                 "first (e.g. sum or mean)",
                                 shape.str()));
+  const PauseReclaim keep_gradient_nodes(*this);  // grads and grad_var hold indices, not Vars
   const std::vector<std::uint32_t> grads = gradient_nodes(root, true);
   for (std::uint32_t i = 0; i < grads.size(); ++i) {
     detail::Node<T>& n = *nodes_[i];
@@ -372,6 +418,7 @@ template <class T>
 std::vector<std::uint32_t> Tape<T>::gradient_nodes(const Var<T>& root, bool create_graph) {
   check(root, "grad");
   check_root(root, "grad");
+  const PauseReclaim keep_gradient_nodes(*this);  // grads holds indices, not Vars
   constexpr std::uint32_t none = TapeBackwardContext<T>::kNoGradient;
   std::vector<std::uint32_t> grads(root.index() + std::size_t{1}, none);
   grads[root.index()] = constant(Tensor<T>::ones(value(root.index()).shape())).index();  // the seed, d(root)/d(root)
@@ -422,8 +469,11 @@ void Tape<T>::sweep(const Var<T>& root, const Tensor<T>* upstream) {
 
 template <class T>
 void Tape<T>::clear() {
+  std::fill(handles_->per_node.begin(), handles_->per_node.begin() + static_cast<std::ptrdiff_t>(size_), 0);
   size_ = 0;
+  reclaimed_.clear();
   ++generation_;
+  handles_->generation = generation_;
   consumed_ = false;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tapegrad/core/tensor.hpp"
@@ -18,7 +19,18 @@ class Op;
 namespace detail {
 template <class T>
 struct Node;
-}
+/// How many Vars point at each node of one tape (internal). Under NoGradGuard a node that no Var and no recorded
+/// op reads any more is reclaimed: its slot and value buffer serve the next node, so a long no-grad chain keeps a
+/// few buffers. Kept apart from the tape so that a Var outliving its tape can still let go: the tape and its
+/// Vars share it, and the last of them to go deletes it.
+template <class T>
+struct Handles {
+  Tape<T>* tape = nullptr;       // null once the tape is destroyed
+  std::uint64_t generation = 1;  // the tape's: Vars of an older generation count nowhere
+  std::vector<std::uint32_t> per_node;
+  std::size_t vars = 0;  // live Vars of any generation
+};
+}  // namespace detail
 
 /// How a gradient is computed. create_graph (PyTorch's name) records the gradient computation on the tape, so
 /// a gradient is a variable that can be used further and differentiated again, to any order.
@@ -62,6 +74,23 @@ template <class T>
 class Var {
  public:
   Var() = default;
+  Var(const Var& other) noexcept : handles_(other.handles_), index_(other.index_), generation_(other.generation_) {
+    hold();
+  }
+  Var(Var&& other) noexcept : handles_(other.handles_), index_(other.index_), generation_(other.generation_) {
+    other.handles_ = nullptr;
+  }
+  Var& operator=(const Var& other) noexcept {
+    Var copy(other);
+    swap(copy);
+    return *this;
+  }
+  Var& operator=(Var&& other) noexcept {
+    Var moved(std::move(other));
+    swap(moved);
+    return *this;
+  }
+  ~Var() { let_go(); }
 
   const Tensor<T>& value() const;
   /// d(root)/d(this) after backward(); zeros if nothing flowed here.
@@ -87,10 +116,24 @@ class Var {
 
  private:
   friend class Tape<T>;
-  Var(Tape<T>* tape, std::uint32_t index, std::uint64_t generation)
-      : tape_(tape), index_(index), generation_(generation) {}
+  Var(detail::Handles<T>* handles, std::uint32_t index, std::uint64_t generation)
+      : handles_(handles), index_(index), generation_(generation) {
+    hold();
+  }
+  void swap(Var& other) noexcept {
+    std::swap(handles_, other.handles_);
+    std::swap(index_, other.index_);
+    std::swap(generation_, other.generation_);
+  }
+  bool counted() const { return handles_->tape != nullptr && generation_ == handles_->generation; }
+  void hold() noexcept {
+    if (handles_ == nullptr) return;
+    ++handles_->vars;
+    if (counted()) ++handles_->per_node[index_];
+  }
+  void let_go() noexcept;
 
-  Tape<T>* tape_ = nullptr;
+  detail::Handles<T>* handles_ = nullptr;
   std::uint32_t index_ = 0;
   std::uint64_t generation_ = 0;  // detects use after tape.clear()
 };
@@ -155,7 +198,7 @@ class Tape {
   /// The same for a rule that writes every element: on first use in this pass the buffer is sized but not
   /// filled and `overwrite` is set (write, do not add: saves a pass over memory); otherwise it is grad(index).
   Tensor<T>& grad_to_overwrite(std::uint32_t index, bool& overwrite);
-  Var<T> handle(std::uint32_t index) const { return Var<T>(const_cast<Tape*>(this), index, generation_); }
+  Var<T> handle(std::uint32_t index) const { return Var<T>(handles_, index, generation_); }
   void check(const Var<T>& v, const char* op) const;  // throws TapeError for a foreign or stale handle
   /// The recorded sweep behind grad() and backward(kCreateGraph): runs each op's backward_on_tape from `root`
   /// (seeded with ones) and returns, for every node up to the root, the index of the node
@@ -168,14 +211,32 @@ class Tape {
   // nodes_[0, size_) are live; the rest keep their buffers for reuse. Held by pointer so that a node never
   // moves: references to values stay valid while more nodes are recorded.
   std::vector<std::unique_ptr<detail::Node<T>>> nodes_;
-  detail::Node<T>& push(const char* name);  // a fresh node at the end, fields reset, buffers kept
-  Var<T> leaf_done();  // the handle of the leaf just pushed, checked in anomaly mode
+  // A fresh node, fields reset, buffers kept: at the end, or under NoGradGuard in a reclaimed slot. Its index.
+  std::uint32_t push(const char* name);
+  friend class Var<T>;
+  void unreferenced(std::uint32_t index);  // the last Var of a node let go: reclaim it if nothing else reads it
+  // Shared with the Vars (see detail::Handles): deleted here, or by the last Var when this tape is gone first.
+  detail::Handles<T>* handles_;
+  std::vector<std::uint32_t> reclaimed_;  // free slots, reused by nodes recorded under NoGradGuard
+  // While a backward sweep keeps node indices of its own (gradients), nothing it records is reclaimed.
+  int reclaim_paused_ = 0;
+  struct PauseReclaim;
+  Var<T> leaf_done(std::uint32_t index);  // the handle of the leaf just pushed, checked in anomaly mode
   void sweep(const Var<T>& root, const Tensor<T>* upstream);  // the reverse pass; null upstream: seed 1
   void check_root(const Var<T>& root, const char* op) const;  // requires a gradient; the errors say what to do
   std::size_t size_ = 0;
   std::uint64_t generation_ = 1;
   bool consumed_ = false;
 };
+
+template <class T>
+void Var<T>::let_go() noexcept {
+  if (handles_ == nullptr) return;
+  detail::Handles<T>* h = handles_;
+  handles_ = nullptr;
+  if (h->tape != nullptr && generation_ == h->generation && --h->per_node[index_] == 0) h->tape->unreferenced(index_);
+  if (--h->vars == 0 && h->tape == nullptr) delete h;
+}
 
 /// A copy of `v`'s value on the same tape that no gradient flows back through.
 template <class T>
