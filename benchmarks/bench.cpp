@@ -152,12 +152,13 @@ Stats epoch_torch(const torch::Tensor& tx, const torch::Tensor& ty, int reps) {
 }
 
 // ---- gradcheck of a 784x100 Linear on a batch of 2, in double: full (every element) and fast (8 directions)
-Stats gradcheck_tapegrad(bool fast, int reps) {
+Stats gradcheck_tapegrad(bool fast, int reps, bool incremental = true) {
   tg::Rng rng(3);
   tg::Linear<double> layer(784, 100, tg::Init::he(), rng);
   const tg::Tensor<double> x = tg::Tensor<double>::randn({2, 784}, rng);
   tg::GradcheckOptions o;
   o.fast = fast;
+  o.incremental = incremental;
   return bench::measure([&] { tg::gradcheck_module(layer, x, o); }, fast ? 1 : 0, reps);
 }
 
@@ -284,11 +285,12 @@ double allocations_per_step_torch(const torch::Tensor& tx, const torch::Tensor& 
   return double(bench::heap_allocations() - before) / 200;
 }
 
-// Peak resident memory (MiB) of a child process running 5 epochs.
-double peak_rss_mib(const char* self, const char* which, const std::string& data_dir) {
+// Peak resident memory (MiB) of a child process running this binary with `mode` (--epochs-run: 5 epochs,
+// --chain-run: a 1,000,000-op chain).
+double peak_rss_mib(const char* self, const char* mode, const char* which, const std::string& argument) {
   const pid_t pid = fork();
   if (pid == 0) {
-    execl(self, self, "--epochs-run", which, data_dir.c_str(), static_cast<char*>(nullptr));
+    execl(self, self, mode, which, argument.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   int status = 0;
@@ -306,6 +308,28 @@ int epochs_run(const std::string& which, const std::string& dir) {
     epoch_torch(bench::all_features(data.train), bench::all_labels(data.train), 4);
   }
   return 0;
+}
+
+// A 1,000,000-op chain y = y + c on a one-element float tensor, recorded or under no-grad.
+constexpr int kLongChain = 1000000;
+int chain_run(const std::string& which, const std::string& mode) {
+  const bool no_grad = mode.rfind("no-grad", 0) == 0;
+  const int ops = mode.find("empty") != std::string::npos ? 0 : kLongChain;  // "...-empty": the baseline
+  if (which == "tapegrad") {
+    tg::Tape<float> tape;
+    std::unique_ptr<tg::NoGradGuard> guard;
+    if (no_grad) guard = std::make_unique<tg::NoGradGuard>();
+    const tg::Var<float> c = tape.constant(tg::Tensor<float>{1.0f});
+    tg::Var<float> y = tape.variable(tg::Tensor<float>{0.0f});
+    for (int i = 0; i < ops; ++i) y = y + c;
+    return y.item() == float(ops) ? 0 : 1;
+  }
+  std::unique_ptr<torch::NoGradGuard> guard;
+  if (no_grad) guard = std::make_unique<torch::NoGradGuard>();
+  const auto c = torch::ones({1});
+  auto y = torch::zeros({1}).requires_grad_(!no_grad);
+  for (int i = 0; i < ops; ++i) y = y + c;
+  return y.item<float>() == float(ops) ? 0 : 1;
 }
 
 std::string read_first_line(const std::string& path, const std::string& key) {
@@ -336,6 +360,7 @@ int main(int argc, char** argv) {
   torch::set_num_interop_threads(1);
   tg::set_blas_threads(1);
   if (argc == 4 && std::string(argv[1]) == "--epochs-run") return epochs_run(argv[2], argv[3]);
+  if (argc == 4 && std::string(argv[1]) == "--chain-run") return chain_run(argv[2], argv[3]);
   if (argc == 2 && std::string(argv[1]) == "--tape-only") return tape_only();
   const std::string dir = argc > 1 ? argv[1] : tg::default_data_dir();
   const tg::TrainTest data = tg::load_mnist(dir);
@@ -356,10 +381,13 @@ int main(int argc, char** argv) {
   report.add("Fashion-MNIST epoch, 600 steps of batch 100, shuffled, float32", "s", 1, epoch_tapegrad(data.train, 5),
       epoch_torch(tx, ty, 5));
   fmt::print(stderr, "gradcheck\n");
-  report.add("gradcheck of Linear 784x100 (batch 2, float64), full", "s", 1, gradcheck_tapegrad(false, 3),
-      gradcheck_torch(false, 3), "80,068 elements, 2 forward passes each");
+  const Stats full_torch = gradcheck_torch(false, 3);
+  report.add("gradcheck of Linear 784x100 (batch 2, float64), full", "s", 1, gradcheck_tapegrad(false, 3), full_torch,
+      "80,068 elements, 2 evaluations each; tapegrad recomputes only what each perturbation changes");
+  report.add("gradcheck of Linear 784x100 (batch 2, float64), full, running f for every perturbation", "s", 1,
+      gradcheck_tapegrad(false, 3, false), full_torch, "GradcheckOptions::incremental = false: the same algorithm");
   report.add("gradcheck of Linear 784x100 (batch 2, float64), fast", "ms", 1e3, gradcheck_tapegrad(true, 20),
-      gradcheck_torch(true, 20), "8 directions per tensor");
+      gradcheck_torch(true, 20), "8 directions per tensor (tapegrad: uniform coordinates; LibTorch: randn)");
   fmt::print(stderr, "Hessian-vector product\n");
   {
     HvpProblem hvp(data.train);
@@ -369,8 +397,17 @@ int main(int argc, char** argv) {
   fmt::print(stderr, "memory\n");
   const double allocs_ours = allocations_per_step_tapegrad(data.train);
   const double allocs_theirs = allocations_per_step_torch(tx, ty);
-  const double rss_ours = peak_rss_mib(argv[0], "tapegrad", dir);
-  const double rss_theirs = peak_rss_mib(argv[0], "torch", dir);
+  const double rss_ours = peak_rss_mib(argv[0], "--epochs-run", "tapegrad", dir);
+  const double rss_theirs = peak_rss_mib(argv[0], "--epochs-run", "torch", dir);
+  // what the chain adds to a process: its peak minus the peak of the same run with 0 ops (the libraries loaded)
+  double chain_rss[2][2];  // [tapegrad, torch][no-grad, recorded]
+  for (int lib = 0; lib < 2; ++lib)
+    for (int mode = 0; mode < 2; ++mode) {
+      const char* which = lib == 0 ? "tapegrad" : "torch";
+      const std::string name = mode == 0 ? "no-grad" : "recorded";
+      chain_rss[lib][mode] = peak_rss_mib(argv[0], "--chain-run", which, name) -
+                             peak_rss_mib(argv[0], "--chain-run", which, name + "-empty");
+    }
 
   // ---- RESULTS.md
   char date[32];
@@ -393,5 +430,13 @@ int main(int argc, char** argv) {
   fmt::print("| peak resident memory of a 5-epoch run (batch 100, float32) | MiB | {:.0f} | {:.0f} | {:.2f} | "
              "child process each, data loaded once |\n",
              rss_ours, rss_theirs, rss_ours / rss_theirs);
+  for (int mode = 0; mode < 2; ++mode)
+    fmt::print("| memory a 1,000,000-op chain y = y + c on one float adds, {} | MiB | {:.1f} | {:.1f} | {} | {} |\n",
+               mode == 0 ? "no-grad" : "recorded", chain_rss[0][mode], chain_rss[1][mode],
+               chain_rss[1][mode] > 0.5 ? fmt::format("{:.2f}", chain_rss[0][mode] / chain_rss[1][mode]) : "-",
+               mode == 0 ? std::string("peak resident memory minus a 0-op run's, child process each")
+                         : fmt::format("{:.0f} vs {:.0f} bytes per recorded op",
+                                       chain_rss[0][1] * 1048576.0 / kLongChain,
+                                       chain_rss[1][1] * 1048576.0 / kLongChain));
   return 0;
 }
