@@ -140,7 +140,7 @@ TEST_CASE("under no-grad a node no Var and no recorded op reads is reclaimed: a 
   CHECK(x.grad() == T{1.0});
 }
 
-TEST_CASE("a no-grad value read by a recorded op outlives its Var; gradients computed under no-grad keep theirs") {
+TEST_CASE("a no-grad value read by a recorded op outlives its Var, and gradients computed under no-grad keep theirs") {
   tg::Tape<double> tape;
   const V w = tape.variable(T{3.0});
   V scale;
