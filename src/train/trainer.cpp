@@ -251,7 +251,8 @@ std::vector<std::size_t> Trainer<T>::predict_rows(const Dataset& data, std::size
     const std::size_t count = std::min(options_.eval_batch, order.size() - start);
     data.gather(order.data() + start, count, x, labels);
     tape.clear();
-    const Tensor<T>& logits = model_.forward(tape, tape.constant_ref(x)).value();
+    const Var<T> scores = model_.forward(tape, tape.constant_ref(x));  // held: under no-grad a node is reclaimed
+    const Tensor<T>& logits = scores.value();                           // once no Var refers to it
     const std::size_t classes = logits.shape()[1];
     for (std::size_t i = 0; i < count; ++i) {
       const T* row = logits.data() + i * classes;
