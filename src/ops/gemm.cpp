@@ -67,8 +67,8 @@ void small_gemm_by_transposes(std::size_t m, std::size_t n, std::size_t k, const
 // beta = 0 first, then add into it: at 784 x 100 that was twice the time. Built for AVX-512 and AVX2 as well as
 // the baseline, picked when the library loads: the loop is bound by how wide a store is.
 template <class T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void outer_product(std::size_t m, std::size_t n,
-                                                                               const T* a, const T* b, T beta, T* c) {
+inline __attribute__((always_inline)) void outer_product_loop(std::size_t m, std::size_t n, const T* a, const T* b,
+                                                             T beta, T* c) {
   for (std::size_t i = 0; i < m; ++i) {
     const T a_i = a[i];  // op(A) is a column and op(B) a row, contiguous whether transposed or not
     T* row = c + i * n;
@@ -77,6 +77,17 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void outer_product(
     else
       for (std::size_t j = 0; j < n; ++j) row[j] = beta * row[j] + a_i * b[j];
   }
+}
+// one clone set per precision (clang multiversions plain functions only)
+__attribute__((target_clones("avx512f", "avx2", "default"))) void outer_product(std::size_t m, std::size_t n,
+                                                                               const float* a, const float* b,
+                                                                               float beta, float* c) {
+  outer_product_loop(m, n, a, b, beta, c);
+}
+__attribute__((target_clones("avx512f", "avx2", "default"))) void outer_product(std::size_t m, std::size_t n,
+                                                                               const double* a, const double* b,
+                                                                               double beta, double* c) {
+  outer_product_loop(m, n, a, b, beta, c);
 }
 
 }  // namespace
