@@ -27,10 +27,6 @@ struct Node {
   bool unrecorded_gradient = false;
   // A leaf's gradient recorded by backward(kCreateGraph): its node index, or none.
   std::uint32_t grad_var = TapeBackwardContext<T>::kNoGradient;
-  // Recorded under NoGradGuard: once no Var refers to it and no recorded op reads it (`read_by_op`), its slot
-  // and buffer are reused.
-  bool reclaimable = false;
-  bool read_by_op = false;
 
   void reset(const char* op_name) {
     name = op_name;
@@ -42,8 +38,6 @@ struct Node {
     has_grad = false;
     unrecorded_gradient = false;
     grad_var = TapeBackwardContext<T>::kNoGradient;
-    reclaimable = false;
-    read_by_op = false;
   }
 };
 

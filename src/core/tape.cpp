@@ -1,6 +1,5 @@
 #include "tapegrad/core/tape.hpp"
 
-#include <algorithm>
 #include <limits>
 
 #include <fmt/format.h>
@@ -17,8 +16,7 @@ namespace tapegrad {
 
 template <class T>
 bool Var<T>::valid() const {
-  return handles_ != nullptr && handles_->tape != nullptr && generation_ == handles_->generation &&
-         index_ < handles_->tape->size();
+  return handles_ != nullptr && counted() && index_ < handles_->tape->size();
 }
 
 template <class T>
@@ -190,17 +188,15 @@ std::uint32_t Tape<T>::push(const char* op) {
     }
     index = static_cast<std::uint32_t>(size_++);
   }
-  detail::Node<T>& n = *nodes_[index];
-  n.reset(op);
-  n.reclaimable = reclaimable;
+  nodes_[index]->reset(op);
+  handles_->per_node[index] = reclaimable ? 0 : detail::Handles<T>::kKept;
   return index;
 }
 
 template <class T>
 void Tape<T>::unreferenced(std::uint32_t index) {
-  detail::Node<T>& n = *nodes_[index];
-  if (!n.reclaimable || n.read_by_op || reclaim_paused_ > 0) return;
-  n.reset("reclaimed");  // no parameter or outside value left for uses_of() or a graph to find
+  if (reclaim_paused_ > 0) return;
+  nodes_[index]->reset("reclaimed");  // no parameter or outside value left for uses_of() or a graph to find
   reclaimed_.push_back(index);
 }
 
@@ -231,8 +227,8 @@ std::uint32_t Tape<T>::append(const char* name, const Var<T>* inputs, std::size_
   for (std::size_t k = 0; k < count; ++k) n.inputs.push_back(inputs[k].index());
   n.requires_grad = requires;
   n.differentiable = requires;
-  if (requires)  // its backward reads the inputs' values
-    for (std::size_t k = 0; k < count; ++k) nodes_[inputs[k].index()]->read_by_op = true;
+  if (requires)  // its backward reads the inputs' values: they are kept
+    for (std::size_t k = 0; k < count; ++k) handles_->per_node[inputs[k].index()] |= detail::Handles<T>::kKept;
   if (!requires)  // a value computed from an unrecorded gradient stays one: backward explains why it cannot go on
     for (std::size_t k = 0; k < count; ++k) n.unrecorded_gradient |= nodes_[inputs[k].index()]->unrecorded_gradient;
   return index;
@@ -469,8 +465,7 @@ void Tape<T>::sweep(const Var<T>& root, const Tensor<T>* upstream) {
 
 template <class T>
 void Tape<T>::clear() {
-  std::fill(handles_->per_node.begin(), handles_->per_node.begin() + static_cast<std::ptrdiff_t>(size_), 0);
-  size_ = 0;
+  size_ = 0;  // push() sets each node's count afresh; Vars of older generations count nowhere
   reclaimed_.clear();
   ++generation_;
   handles_->generation = generation_;

@@ -25,9 +25,12 @@ struct Node;
 /// Vars share it, and the last of them to go deletes it.
 template <class T>
 struct Handles {
+  // Added to the count of a node that is never reclaimed (recorded with gradients, or read by a recorded op), so
+  // that its count never drops to 0 and letting go of its Vars costs no call into the tape.
+  static constexpr std::uint32_t kKept = 1u << 31;
   Tape<T>* tape = nullptr;       // null once the tape is destroyed
   std::uint64_t generation = 1;  // the tape's: Vars of an older generation count nowhere
-  std::vector<std::uint32_t> per_node;
+  std::vector<std::uint32_t> per_node;  // Vars of the current generation per node, plus kKept
   std::size_t vars = 0;  // live Vars of any generation
 };
 }  // namespace detail
@@ -131,7 +134,12 @@ class Var {
     ++handles_->vars;
     if (counted()) ++handles_->per_node[index_];
   }
-  void let_go() noexcept;
+  void let_go() noexcept {
+    if (handles_ == nullptr) return;
+    if (counted() && --handles_->per_node[index_] == 0) handles_->tape->unreferenced(index_);
+    if (--handles_->vars == 0 && handles_->tape == nullptr) delete handles_;
+    handles_ = nullptr;
+  }
 
   detail::Handles<T>* handles_ = nullptr;
   std::uint32_t index_ = 0;
@@ -214,7 +222,7 @@ class Tape {
   // A fresh node, fields reset, buffers kept: at the end, or under NoGradGuard in a reclaimed slot. Its index.
   std::uint32_t push(const char* name);
   friend class Var<T>;
-  void unreferenced(std::uint32_t index);  // the last Var of a node let go: reclaim it if nothing else reads it
+  void unreferenced(std::uint32_t index);  // the last Var of a reclaimable node let go: reclaim it
   // Shared with the Vars (see detail::Handles): deleted here, or by the last Var when this tape is gone first.
   detail::Handles<T>* handles_;
   std::vector<std::uint32_t> reclaimed_;  // free slots, reused by nodes recorded under NoGradGuard
@@ -228,15 +236,6 @@ class Tape {
   std::uint64_t generation_ = 1;
   bool consumed_ = false;
 };
-
-template <class T>
-void Var<T>::let_go() noexcept {
-  if (handles_ == nullptr) return;
-  detail::Handles<T>* h = handles_;
-  handles_ = nullptr;
-  if (h->tape != nullptr && generation_ == h->generation && --h->per_node[index_] == 0) h->tape->unreferenced(index_);
-  if (--h->vars == 0 && h->tape == nullptr) delete h;
-}
 
 /// A copy of `v`'s value on the same tape that no gradient flows back through.
 template <class T>
