@@ -51,11 +51,11 @@ struct Product {
     const T* b = c.input(1).data();
     const auto a_at = [&](std::size_t i, std::size_t j) { return trans_a ? a[j * m + i] : a[i * k + j]; };
     const auto b_at = [&](std::size_t j, std::size_t col) { return trans_b ? b[col * k + j] : b[j * n + col]; };
-    std::vector<T> sums;  // a row or a column at a time, the same sums in the same order (j ascending)
+    std::vector<T> sums;  // a row's, summed over j ascending like the column's below
     for (std::size_t index : c.changed(0)) {
       const std::size_t row = trans_a ? index % m : index / k;
-      sums.assign(n, T(0));
       if (bias) sums.assign(bias, bias + n);
+      else sums.assign(n, T(0));
       for (std::size_t j = 0; j < k; ++j) {  // B walked by rows
         const T a_rj = a_at(row, j);
         for (std::size_t col = 0; col < n; ++col) sums[col] += a_rj * b_at(j, col);
