@@ -20,7 +20,7 @@ inline tg::Tensor<double> gradient_descent_tape(tg::Tensor<double> init, double 
     tape.clear();
     x.zero_grad();
     function_2(tape.parameter(x)).backward();
-    for (std::size_t j = 0; j < x.value.size(); ++j) x.value[j] -= lr * x.grad[j];
+    for (std::size_t j = 0; j < x.value.size(); ++j) x.value[j] -= lr * x.grad()[j];
   }
   return x.value;
 }
@@ -57,7 +57,7 @@ struct SimpleNet {
     tg::Tape<double> tape;
     W.zero_grad();
     loss(tape, x, t).backward();
-    return W.grad;
+    return W.grad();
   }
   /// dL/dW by the book's numerical_gradient over W (which the loss reads in place).
   tg::Tensor<double> numerical_gradient(const tg::Tensor<double>& x, const tg::Tensor<double>& t) {

@@ -256,7 +256,7 @@ int main(int argc, char** argv) try {
       const Var loss = net.loss(tape, x, t);
       loss.backward();
       for (tg::Parameter<double>* p : net.parameters())
-        for (std::size_t i = 0; i < p->value.size(); ++i) p->value[i] -= lr * p->grad[i];
+        for (std::size_t i = 0; i < p->value.size(); ++i) p->value[i] -= lr * p->grad()[i];
       loss_sum += loss.item();
     }
     batches.next_epoch();

@@ -120,7 +120,7 @@ TEST_CASE("SimpleConvNet pools before its ReLU: the book's ReLU-then-pool order'
       loss.backward();
       losses.push_back(loss.value()[0]);
       grads.emplace_back();
-      for (tg::Parameter<double>* p : net->parameters()) grads.back().push_back(p->grad);
+      for (tg::Parameter<double>* p : net->parameters()) grads.back().push_back(p->grad());
     }
     CHECK(losses[0] == losses[1]);
     REQUIRE(grads[0].size() == grads[1].size());

@@ -203,7 +203,7 @@ TEST_CASE("Hessian-vector product of a small MLP loss equals central differences
     loss(tape).backward();
     std::vector<T> g;
     for (std::size_t k = 0; k < params.size(); ++k) {
-      g.push_back(params[k]->grad);
+      g.push_back(params[k]->grad());
       params[k]->value = saved[k];
     }
     return g;

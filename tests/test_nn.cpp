@@ -90,9 +90,9 @@ TEST_CASE("backward adds into existing parameter gradients rather than overwriti
     tg::sum(layer.forward(tape, tape.constant(x))).backward();
   };
   run();
-  const T once = layer.W.grad;
+  const T once = layer.W.grad();
   run();
-  for (std::size_t i = 0; i < once.size(); ++i) CHECK(layer.W.grad[i] == doctest::Approx(2 * once[i]));
+  for (std::size_t i = 0; i < once.size(); ++i) CHECK(layer.W.grad()[i] == doctest::Approx(2 * once[i]));
 }
 
 TEST_CASE("weight init: the book's fixed std, Xavier sqrt(1/n) and He sqrt(2/n)") {
@@ -167,5 +167,5 @@ TEST_CASE("gradcheck_module leaves the module as it found it: running statistics
   CHECK(tg::gradcheck_module(*net, x).passed());
   CHECK(*net->buffers()[0].tensor == mean_before);
   CHECK(net->parameters()[0]->value == w_before);
-  CHECK(net->parameters()[0]->grad == T::zeros(w_before.shape()));
+  CHECK(net->parameters()[0]->grad() == T::zeros(w_before.shape()));
 }

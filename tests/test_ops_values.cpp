@@ -28,14 +28,14 @@ TEST_CASE("matmul with an inner size of 1 (an outer product) in every transpose 
   CHECK(tg::matmul(tg::transpose(col), tg::transpose(row), true, true).value() == expected);
   // backward of a (1, 3) x (3, 2) product at batch 1: dW = x^T g, an outer product added into W's gradient
   tg::Parameter<double> w("w", T::zeros({3, 2}));
-  w.grad.fill(std::numeric_limits<double>::quiet_NaN());
+  w.grad().fill(std::numeric_limits<double>::quiet_NaN());
   w.discard_grad();
   tape.clear();
   tg::sum(tg::matmul(tape.constant(T{{1.0, 2.0, 3.0}}), tape.parameter(w)) * tape.constant(T{{4.0, 5.0}})).backward();
-  CHECK(w.grad == expected);
+  CHECK(w.grad() == expected);
   tape.clear();
   tg::sum(tg::matmul(tape.constant(T{{1.0, 2.0, 3.0}}), tape.parameter(w)) * tape.constant(T{{4.0, 5.0}})).backward();
-  CHECK(w.grad == T{{8, 10}, {16, 20}, {24, 30}});  // beta = 1: added
+  CHECK(w.grad() == T{{8, 10}, {16, 20}, {24, 30}});  // beta = 1: added
 }
 
 TEST_CASE("matmul values and gradients, all three forms") {

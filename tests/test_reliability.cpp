@@ -228,10 +228,10 @@ TEST_CASE("the library defends itself: values that make no sense are a ValueErro
 TEST_CASE("the library defends itself: optimizer state is checked against each parameter at every step") {
   tg::Parameter<double> w("w", T{1.0, 2.0});
   auto momentum = tg::make_momentum<double>({&w});
-  w.grad = T{0.1, 0.1};
+  w.grad() = T{0.1, 0.1};
   momentum->step();
   w.value = T{1.0, 2.0, 3.0};  // resized behind the optimizer's back
-  w.grad = T{0.1, 0.1, 0.1};
+  w.grad() = T{0.1, 0.1, 0.1};
   CHECK_THROWS_WITH_AS(momentum->step(), doctest::Contains("parameter 'w' has shape (3,) but its state"), tg::ShapeError);
   CHECK_THROWS_WITH_AS(tg::make_sgd<double>({&w, &w}), doctest::Contains("parameter 'w' is given twice"), tg::ValueError);
   CHECK_THROWS_AS(tg::make_adam<double>({&w, nullptr}), tg::ValueError);

@@ -19,7 +19,7 @@ void check_close(const std::vector<double>& got, const std::vector<double>& want
 }
 tg::Parameter<double> param(const std::string& name, std::vector<double> grad) {
   tg::Parameter<double> p(name, tg::Tensor<double>::zeros(tg::Shape{grad.size()}));
-  for (std::size_t i = 0; i < grad.size(); ++i) p.grad[i] = grad[i];
+  for (std::size_t i = 0; i < grad.size(); ++i) p.grad()[i] = grad[i];
   return p;
 }
 }  // namespace
@@ -85,15 +85,15 @@ TEST_CASE("clipping by global norm and by value, as PyTorch's clip_grad_norm_ an
   const std::vector<tg::Parameter<double>*> both{&a, &b};
   CHECK(tg::gradient_norm(both) == doctest::Approx(5));
   CHECK(tg::clip_gradient_norm(both, 10.0) == doctest::Approx(5));  // under the threshold: unchanged
-  CHECK(a.grad[0] == 3);
+  CHECK(a.grad()[0] == 3);
   CHECK(tg::clip_gradient_norm(both, 1.0) == doctest::Approx(5));
-  CHECK(a.grad[0] == doctest::Approx(3 / (5 + 1e-6)).epsilon(1e-15));
-  CHECK(b.grad[0] == doctest::Approx(4 / (5 + 1e-6)).epsilon(1e-15));
+  CHECK(a.grad()[0] == doctest::Approx(3 / (5 + 1e-6)).epsilon(1e-15));
+  CHECK(b.grad()[0] == doctest::Approx(4 / (5 + 1e-6)).epsilon(1e-15));
   tg::Parameter<double> c = param("c", {-3, 0.2, 5});
   tg::clip_gradient_values(std::vector<tg::Parameter<double>*>{&c}, 1.0);
-  CHECK(c.grad[0] == -1);
-  CHECK(c.grad[1] == 0.2);
-  CHECK(c.grad[2] == 1);
+  CHECK(c.grad()[0] == -1);
+  CHECK(c.grad()[1] == 0.2);
+  CHECK(c.grad()[2] == 1);
   CHECK_THROWS_WITH_AS(tg::clip_gradient_norm(both, 0.0),
                        "clip_gradient_norm: max_norm must be a positive finite number, got 0", tg::ValueError);
   CHECK_THROWS_WITH_AS(tg::GradientClip::parse("norm=0"), "clip 'norm=0': the threshold norm=0 must be positive",

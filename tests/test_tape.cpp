@@ -51,8 +51,8 @@ TEST_CASE("parameters outlive a cleared tape, and the tape keeps its memory") {
     const V wv = tape.parameter(w);
     const V loss = tg::sum(wv * wv * 0.5);
     loss.backward();
-    CHECK(w.grad == w.value);  // d(0.5 w^2)/dw = w
-    for (std::size_t i = 0; i < w.value.size(); ++i) w.value[i] -= 0.5 * w.grad[i];
+    CHECK(w.grad() == w.value);  // d(0.5 w^2)/dw = w
+    for (std::size_t i = 0; i < w.value.size(); ++i) w.value[i] -= 0.5 * w.grad()[i];
     if (step == 0) capacity = tape.capacity();
     CHECK(tape.capacity() == capacity);
   }
@@ -66,32 +66,82 @@ TEST_CASE("parameter gradients accumulate over backward passes until zeroed") {
     tape.clear();
     tg::sum(tape.parameter(w) * 3.0).backward();
   }
-  CHECK(w.grad == T{6.0});
+  CHECK(w.grad() == T{6.0});
   w.zero_grad();
-  CHECK(w.grad == T{0.0});
+  CHECK(w.grad() == T{0.0});
 }
 
 TEST_CASE("a discarded parameter gradient is written over by the next backward, or zero-filled when none reaches it") {
   tg::Parameter<double> w("w", T{{1.0, 2.0}, {3.0, 4.0}});
   tg::Parameter<double> unused("unused", T{5.0});
   const T x{{1.0, -1.0}, {2.0, 0.5}};
-  for (tg::Parameter<double>* p : {&w, &unused}) p->grad.fill(std::numeric_limits<double>::quiet_NaN());  // stale
+  for (tg::Parameter<double>* p : {&w, &unused}) p->grad().fill(std::numeric_limits<double>::quiet_NaN());  // stale
   for (tg::Parameter<double>* p : {&w, &unused}) p->discard_grad();
   CHECK(w.grad_discarded());
   tg::Tape<double> tape;
   // the weight gradient of x W is written by one product with beta = 0 (no zero-fill, no read of the stale NaN)
   tg::sum(tg::matmul(tape.constant(x), tape.parameter(w))).backward();
   CHECK_FALSE(w.grad_discarded());
-  CHECK(w.grad == T{{3.0, 3.0}, {-0.5, -0.5}});  // x^T 1: row i holds the sum of column i of x
+  CHECK(w.grad() == T{{3.0, 3.0}, {-0.5, -0.5}});  // x^T 1: row i holds the sum of column i of x
   CHECK(unused.grad_discarded());
   unused.settle_grad();
-  CHECK(unused.grad == T{0.0});
+  CHECK(unused.grad() == T{0.0});
   // a parameter read twice: the second contribution adds to the first
   w.discard_grad();
   tape.clear();
   const V wv = tape.parameter(w);
   tg::sum(wv * 2.0 + tg::matmul(tape.constant(x), tape.parameter(w))).backward();
-  CHECK(w.grad == T{{5.0, 5.0}, {1.5, 1.5}});
+  CHECK(w.grad() == T{{5.0, 5.0}, {1.5, 1.5}});
+}
+
+TEST_CASE("a deferred parameter gradient at a batch of one is kept as its two factors and written when read") {
+  const T x{{1.0, -2.0, 0.5}};  // one row
+  tg::Tape<double> tape;
+  SUBCASE("x W: dW = x^T G, row i is x_i times G") {
+    tg::Parameter<double> w("w", T{{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}});
+    w.defer_grad();
+    tg::sum(tg::matmul(tape.constant(x), tape.parameter(w)) * tape.constant(T{{1.0, 3.0}})).backward();
+    CHECK(w.grad_factored());
+    CHECK(w.grad() == T{{1.0, 3.0}, {-2.0, -6.0}, {0.5, 1.5}});
+    CHECK_FALSE(w.grad_factored());  // written out by the read
+  }
+  SUBCASE("x W^T: dW = G^T x, row j is G_j times x") {
+    tg::Parameter<double> w("w", T{{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
+    w.defer_grad();
+    tg::sum(tg::matmul(tape.constant(x), tape.parameter(w), false, true) * tape.constant(T{{1.0, 3.0}})).backward();
+    CHECK(w.grad_factored());
+    CHECK(w.grad() == T{{1.0, -2.0, 0.5}, {3.0, -6.0, 1.5}});
+  }
+  SUBCASE("a Linear layer (affine): the weight is factored, the bias written") {
+    tg::Rng rng(2);
+    tg::Linear<double> layer(3, 2, tg::Init::he(), rng);
+    for (tg::Parameter<double>* p : layer.parameters()) p->defer_grad();
+    tg::sum(layer.forward(tape, tape.constant(x)) * tape.constant(T{{1.0, 3.0}})).backward();
+    CHECK(layer.W.grad_factored());
+    CHECK_FALSE(layer.b.grad_factored());
+    CHECK(layer.b.grad() == T{1.0, 3.0});
+    CHECK(layer.W.grad() == T{{1.0, 3.0}, {-2.0, -6.0}, {0.5, 1.5}});
+  }
+  SUBCASE("two rows, or a parameter read twice: written as before") {
+    tg::Parameter<double> w("w", T{{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}});
+    w.defer_grad();
+    tg::sum(tg::matmul(tape.constant(T{{1.0, -2.0, 0.5}, {1.0, 1.0, 1.0}}), tape.parameter(w))).backward();
+    CHECK_FALSE(w.grad_factored());
+    CHECK(w.grad() == T{{2.0, 2.0}, {-1.0, -1.0}, {1.5, 1.5}});
+    w.defer_grad();
+    tape.clear();
+    const V wv = tape.parameter(w);
+    // (3, 2) + (1, 2): the product's row is broadcast to 3 rows, so G = (3, 3); dW = 2 + x_i 3
+    tg::sum(wv * 2.0 + tg::matmul(tape.constant(x), wv)).backward();
+    CHECK_FALSE(w.grad_factored());
+    CHECK(w.grad() == T{{5.0, 5.0}, {-4.0, -4.0}, {3.5, 3.5}});
+  }
+  SUBCASE("no backward reached it: reads as zeros") {
+    tg::Parameter<double> w("w", T{{1.0, 2.0}});
+    w.grad().fill(std::numeric_limits<double>::quiet_NaN());
+    w.defer_grad();
+    CHECK(w.grad() == T{{0.0, 0.0}});
+  }
 }
 
 TEST_CASE("tape.zero_grad clears gradients on the tape and in its parameters") {
@@ -103,7 +153,7 @@ TEST_CASE("tape.zero_grad clears gradients on the tape and in its parameters") {
   CHECK(x.grad() == T{2.0});
   tape.zero_grad();
   CHECK(x.grad() == T{0.0});
-  CHECK(w.grad == T{0.0});
+  CHECK(w.grad() == T{0.0});
 }
 
 TEST_CASE("no-grad scope records values but no backward rules") {

@@ -40,7 +40,7 @@ void apple(const std::string& out, bool steps) {
                      tape.parameter(tax);
   price.backward();
   fmt::print("price {:g}; gradients: apple {:g}, apple_num {:g}, orange {:g}, orange_num {:g}, tax {:g}\n", price.item(),
-             apple.grad.item(), apple_num.grad.item(), orange.grad.item(), orange_num.grad.item(), tax.grad.item());
+             apple.grad().item(), apple_num.grad().item(), orange.grad().item(), orange_num.grad().item(), tax.grad().item());
   draw(tape, price, out, "apple", "the book's apples and oranges (figure 5-17)", steps);
 }
 

@@ -14,7 +14,7 @@ struct Node {
   const char* name = "leaf";
   Tensor<T> value;                       // the value, unless value_ref is set
   const Tensor<T>* value_ref = nullptr;  // a value living outside the tape (parameters, constant_ref)
-  Tensor<T> grad;                        // valid when has_grad (or parameter->grad for parameters)
+  Tensor<T> grad;                        // valid when has_grad (or parameter->grad() for parameters)
   Parameter<T>* parameter = nullptr;     // leaf living outside the tape
   std::vector<std::uint32_t> inputs;     // tape indices; keeps its capacity across clear()
   // The op of this node, kept across clear() so that the next step reuses it (and the buffers it owns).

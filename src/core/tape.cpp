@@ -1,5 +1,6 @@
 #include "tapegrad/core/tape.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include <fmt/format.h>
@@ -260,8 +261,9 @@ Tensor<T>& Tape<T>::grad(std::uint32_t index) {
   detail::Node<T>& n = *nodes_[index];
   if (n.parameter) {
     Parameter<T>& p = *n.parameter;
-    if (p.grad_discarded_ || p.grad.shape() != p.value.shape()) p.zero_grad();
-    return p.grad;
+    p.settle();
+    if (p.grad_.shape() != p.value.shape()) p.zero_grad();
+    return p.grad_;
   }
   if (!n.has_grad) {
     n.grad.resize(n.value.shape());
@@ -276,17 +278,32 @@ Tensor<T>& Tape<T>::grad_to_overwrite(std::uint32_t index, bool& overwrite) {
   detail::Node<T>& n = *nodes_[index];
   if (n.parameter) {  // a discarded gradient is written over: the first write of this backward
     Parameter<T>& p = *n.parameter;
-    overwrite = p.grad_discarded_;
+    overwrite = p.grad_discarded();
     if (!overwrite) return grad(index);
-    p.grad.resize(p.value.shape());
-    p.grad_discarded_ = false;
-    return p.grad;
+    p.grad_.resize(p.value.shape());
+    p.state_ = Parameter<T>::GradState::Written;
+    return p.grad_;
   }
   overwrite = !n.has_grad;
   if (!overwrite) return grad(index);
   n.grad.resize(n.value.shape());
   n.has_grad = true;
   return n.grad;
+}
+
+template <class T>
+bool Tape<T>::defer_outer_grad(std::uint32_t index, const T* column, std::size_t rows, const T* row,
+                               std::size_t cols) {
+  Parameter<T>* p = nodes_[index]->parameter;
+  if (p == nullptr || p->state_ != Parameter<T>::GradState::Deferred) return false;
+  const Shape& shape = p->value.shape();
+  if (shape.rank() != 2 || shape[0] != rows || shape[1] != cols) return false;
+  p->column_.resize({rows});  // initializer lists: no Shape allocated in a training step
+  p->row_.resize({cols});
+  std::copy(column, column + rows, p->column_.data());
+  std::copy(row, row + cols, p->row_.data());
+  p->state_ = Parameter<T>::GradState::Factored;
+  return true;
 }
 
 template <class T>

@@ -174,7 +174,7 @@ GradcheckReport second_order(const std::function<Var<T>(Tape<T>&)>& f, const std
   const auto projected_by_buffers = [&](Tape<T>& tape) {
     std::vector<Tensor<T>> saved;
     for (Parameter<T>* p : checked) {
-      saved.push_back(p->grad);
+      saved.push_back(p->grad());
       p->zero_grad();
     }
     GradModeGuard recording(true);
@@ -182,8 +182,8 @@ GradcheckReport second_order(const std::function<Var<T>(Tape<T>&)>& f, const std
     if (s.requires_grad()) s.backward();
     double total = 0;
     for (std::size_t k = 0; k < params.size(); ++k)
-      for (std::size_t i = 0; i < w[k].size(); ++i) total += double(w[k][i]) * double(params[k]->grad[i]);
-    for (std::size_t k = 0; k < checked.size(); ++k) checked[k]->grad = saved[k];
+      for (std::size_t i = 0; i < w[k].size(); ++i) total += double(w[k][i]) * double(params[k]->grad()[i]);
+    for (std::size_t k = 0; k < checked.size(); ++k) checked[k]->grad() = saved[k];
     return tape.constant(Tensor<T>::scalar(static_cast<T>(total)));
   };
   // <w, G> with G recorded by the ops' backward_on_tape rules (create_graph): the analytic side, differentiated
@@ -261,7 +261,7 @@ GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::v
     entry.name = p->name;
     entry.shape = p->value.shape();
     EntryBuilder builder(entry, report.atol, report.rtol);
-    const Tensor<T> analytic = p->grad;
+    const Tensor<T> analytic = p->grad();
     Tensor<T>& x = p->value;
     if (!options.fast) {
       // L(x_i = value) - L(x): by running f, or by recomputing what the change touches

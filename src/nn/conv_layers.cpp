@@ -21,9 +21,9 @@ Conv2D<T>::Conv2D(std::size_t in_channels, std::size_t filters, Extent2d kernel,
                                  in_channels, filters, kernel.str()));
   const Shape shape{filters, in_channels, kernel.h, kernel.w};
   W.value = Tensor<T>::randn(shape, rng, static_cast<T>(init.scale(in_channels * kernel.h * kernel.w)));
-  W.grad = Tensor<T>::zeros(shape);
+  W.grad() = Tensor<T>::zeros(shape);
   b.value = Tensor<T>::zeros({filters});
-  b.grad = Tensor<T>::zeros({filters});
+  b.grad() = Tensor<T>::zeros({filters});
   this->register_parameter("W", W);
   this->register_parameter("b", b);
 }

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "core/outer_product.hpp"
 #include "tapegrad/core/error.hpp"
 #include "tapegrad/ops/linalg.hpp"
 
@@ -61,33 +62,6 @@ void small_gemm_by_transposes(std::size_t m, std::size_t n, std::size_t k, const
   for (std::size_t i = 0; i < m; ++i)
     for (std::size_t j = 0; j < n; ++j)
       c[i * n + j] = (beta == T(0) ? T(0) : beta * c[i * n + j]) + ct[j * m + i];  // 0 * NaN would be NaN
-}
-
-// An outer product, C = beta C + a b^T (a backward dW at batch 1): one pass writing C. BLAS would fill C for
-// beta = 0 first, then add into it: at 784 x 100 that was twice the time. Built for AVX-512 and AVX2 as well as
-// the baseline, picked when the library loads: the loop is bound by how wide a store is.
-template <class T>
-inline __attribute__((always_inline)) void outer_product_loop(std::size_t m, std::size_t n, const T* a, const T* b,
-                                                             T beta, T* c) {
-  for (std::size_t i = 0; i < m; ++i) {
-    const T a_i = a[i];  // op(A) is a column and op(B) a row, contiguous whether transposed or not
-    T* row = c + i * n;
-    if (beta == T(0))
-      for (std::size_t j = 0; j < n; ++j) row[j] = a_i * b[j];
-    else
-      for (std::size_t j = 0; j < n; ++j) row[j] = beta * row[j] + a_i * b[j];
-  }
-}
-// one clone set per precision (clang multiversions plain functions only)
-__attribute__((target_clones("avx512f", "avx2", "default"))) void outer_product(std::size_t m, std::size_t n,
-                                                                               const float* a, const float* b,
-                                                                               float beta, float* c) {
-  outer_product_loop(m, n, a, b, beta, c);
-}
-__attribute__((target_clones("avx512f", "avx2", "default"))) void outer_product(std::size_t m, std::size_t n,
-                                                                               const double* a, const double* b,
-                                                                               double beta, double* c) {
-  outer_product_loop(m, n, a, b, beta, c);
 }
 
 }  // namespace

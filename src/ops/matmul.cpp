@@ -36,6 +36,8 @@ struct Product {
       else detail::gemm<T>(trans_b, true, k, m, n, b, g, beta, da);              // op(B) G^T
     }
     if (d.needs_grad(1)) {
+      // one row in A: dB is an outer product (a row of A with G, or G with it), which a deferring parameter keeps
+      if (m == 1 && (trans_b ? d.input_grad_outer(1, g, n, a, k) : d.input_grad_outer(1, a, k, g, n))) return;
       bool overwrite = false;  // a parameter's discarded gradient (Parameter::discard_grad) is written over
       T* db = d.input_grad_to_overwrite(1, overwrite).data();
       const T beta = overwrite ? T(0) : T(1);

@@ -62,17 +62,19 @@ void Optimizer<T>::step() {
   begin_step();
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Parameter<T>& p = *params_[i];
-    if (p.grad.shape() != p.value.shape())
-      throw ShapeError(fmt::format("{}: parameter '{}' has shape {} but its gradient {}", name_, p.name,
-                                   p.value.shape().str(), p.grad.shape().str()));
     for (const auto& [slot, tensors] : slots_)
       if (!tensors.empty() && tensors[i].shape() != p.value.shape())
         throw ShapeError(fmt::format("{}: parameter '{}' has shape {} but its state '{}' has shape {} (was the "
                                      "parameter resized after the optimizer was made?)",
                                      name_, p.name, p.value.shape().str(), slot, tensors[i].shape().str()));
-    const Tensor<T>* g = &p.grad;
+    if (p.grad_factored() && weight_decay_ == 0 && update_factored(i, p)) continue;
+    p.settle_grad();
+    if (p.grad().shape() != p.value.shape())
+      throw ShapeError(fmt::format("{}: parameter '{}' has shape {} but its gradient {}", name_, p.name,
+                                   p.value.shape().str(), p.grad().shape().str()));
+    const Tensor<T>* g = &p.grad();
     if (weight_decay_ > 0) {
-      decayed_[i] = p.grad;
+      decayed_[i] = p.grad();
       const T wd = static_cast<T>(weight_decay_);
       for (std::size_t j = 0; j < p.value.size(); ++j) decayed_[i][j] += wd * p.value[j];
       g = &decayed_[i];
@@ -89,6 +91,11 @@ void Optimizer<T>::zero_grad() {
 template <class T>
 void Optimizer<T>::discard_grads() {
   for (Parameter<T>* p : params_) p->discard_grad();
+}
+
+template <class T>
+void Optimizer<T>::defer_grads() {
+  for (Parameter<T>* p : params_) p->defer_grad();
 }
 
 template <class T>

@@ -30,6 +30,10 @@ class Sgd : public Optimizer<T> {
   void update(std::size_t, Tensor<T>& p, const Tensor<T>& g) override {
     subtract_scaled(p.data(), g.data(), static_cast<T>(this->lr_), p.size());
   }
+  // a batch of one's weight gradient, written and applied in one pass (the same values as the two passes above)
+  bool update_factored(std::size_t, Parameter<T>& p) override {
+    return p.descend_factored(static_cast<T>(this->lr_));
+  }
 };
 }  // namespace
 

@@ -33,7 +33,9 @@ Trainer<T>::Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions op
 template <class T>
 double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labels, double share) {
   tape_.clear();
-  optimizer_.discard_grads();  // backward writes the gradients over; settled below for any it does not reach
+  // backward writes the gradients over, or leaves a batch of one's weight gradients factored; step() settles
+  // them (SGD as it applies them), and so does anything below that reads them first
+  optimizer_.defer_grads();
   ++iteration_;
   double value = 0;
   if (!labels.empty()) {  // a process's share of a short last batch can be empty
@@ -42,7 +44,8 @@ double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labe
     // data parallel, a non-finite loss still goes through the exchange so that every process stops on it
     if (std::isfinite(value) || distributed()) loss.backward();
   }
-  optimizer_.settle_grads();
+  const bool clipping = options_.clip.max_norm > 0 || options_.clip.max_value > 0;
+  if (distributed() || clipping || !std::isfinite(value)) optimizer_.settle_grads();
   if (distributed()) value = exchange_gradients(value, share);
   if (!std::isfinite(value))
     throw NumericError(fmt::format(
@@ -68,17 +71,17 @@ template <class T>
 double Trainer<T>::exchange_gradients(double loss, double share) {
   const std::vector<Parameter<T>*>& params = model_parameters();
   std::size_t n = 0;
-  for (const Parameter<T>* p : params) n += p->grad.size();
+  for (const Parameter<T>* p : params) n += p->grad().size();
   exchange_.resize(n + 2);
   T* slot = exchange_.data();
   for (const Parameter<T>* p : params)
-    for (std::size_t i = 0; i < p->grad.size(); ++i) *slot++ = T(share) * p->grad[i];
+    for (std::size_t i = 0; i < p->grad().size(); ++i) *slot++ = T(share) * p->grad()[i];
   exchange_[n] = T(share * loss);
   exchange_[n + 1] = options_.should_stop && options_.should_stop() ? T(1) : T(0);
   options_.collective->allreduce_sum(exchange_);
   slot = exchange_.data();
   for (Parameter<T>* p : params)
-    for (std::size_t i = 0; i < p->grad.size(); ++i) p->grad[i] = *slot++;
+    for (std::size_t i = 0; i < p->grad().size(); ++i) p->grad()[i] = *slot++;
   stop_requested_ = exchange_[n + 1] > 0;
   return double(exchange_[n]);
 }

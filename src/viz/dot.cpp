@@ -72,7 +72,7 @@ std::string tape_to_dot(const Tape<T>& tape, const Var<T>& root, const DotOption
     const bool reached = options.backward_steps >= last || i + options.backward_steps >= last;
     const bool has_gradient = n.parameter ? true : n.has_grad;
     if (options.gradients && tape.consumed() && n.requires_grad && has_gradient && reached)
-      label += "\ngrad " + show(n.parameter ? n.parameter->grad : n.grad, options.max_values);
+      label += "\ngrad " + show(n.parameter ? n.parameter->grad() : n.grad, options.max_values);
     out += fmt::format("  n{} [label=\"{}\", {}];\n", i, dot_escape(label), style);
   }
   for (std::uint32_t i = 0; i <= last; ++i) {

@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   tg::Parameter<double> p("p", tg::Tensor<double>{1.0, -2.0});
   try {
     auto optimizer = tg::make_optimizer<double>(spec, {&p});
-    p.grad = tg::Tensor<double>{0.5, 0.25};
+    p.grad() = tg::Tensor<double>{0.5, 0.25};
     optimizer->step();
   } catch (const tg::ValueError&) {
   }

@@ -51,6 +51,12 @@ class BackwardContext {
     overwrite = false;
     return local_ ? (*local_)[k] : tape_->grad_to_overwrite(inputs_[k], overwrite);
   }
+  /// For a rule whose gradient of input k is an outer product, column (rows) x row (cols), as a weight's at a
+  /// batch of one: true when input k is a parameter that keeps it as those factors (Parameter::defer_grad, and
+  /// nothing added yet); otherwise false, and the rule writes it as usual.
+  bool input_grad_outer(std::size_t k, const T* column, std::size_t rows, const T* row, std::size_t cols) {
+    return !local_ && tape_->defer_outer_grad(inputs_[k], column, rows, row, cols);
+  }
   /// input_grad(k) += g when input k needs a gradient; ShapeError naming the op and both shapes if g does not
   /// have input k's shape.
   void accumulate(std::size_t k, const Tensor<T>& g);

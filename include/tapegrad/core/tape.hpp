@@ -48,28 +48,51 @@ template <class T>
 struct Parameter {
   Parameter() = default;
   Parameter(std::string name, Tensor<T> initial)
-      : name(std::move(name)), value(std::move(initial)), grad(Tensor<T>::zeros(value.shape())) {}
+      : name(std::move(name)), value(std::move(initial)), grad_(Tensor<T>::zeros(value.shape())) {}
+
+  /// The gradient backward() accumulated. A discarded gradient no backward reached reads as zeros, a factored
+  /// one is written out on first read (not safe to call from two threads at once).
+  const Tensor<T>& grad() const {
+    settle();
+    return grad_;
+  }
+  Tensor<T>& grad() {
+    settle();
+    return grad_;
+  }
   void zero_grad() {
-    grad.resize(value.shape());  // keeps the allocation
-    grad.fill(T(0));
-    grad_discarded_ = false;
+    grad_.resize(value.shape());  // keeps the allocation
+    grad_.fill(T(0));
+    state_ = GradState::Written;
   }
   /// zero_grad() without its pass over memory, for a backward that comes next: that backward writes the gradient
-  /// instead of adding to it. Until then `grad` holds stale values; settle_grad() zero-fills a gradient that no
-  /// backward reached. (Trainer::step does both: at batch 1 the zero-fill was a fifth of a step.)
-  void discard_grad() { grad_discarded_ = true; }
-  void settle_grad() {
-    if (grad_discarded_) zero_grad();
-  }
-  bool grad_discarded() const { return grad_discarded_; }
+  /// instead of adding to it (Trainer::step does this: at batch 1 the zero-fill was a fifth of a step).
+  void discard_grad() { state_ = GradState::Discarded; }
+  /// discard_grad(), and the backward that comes next may keep a rank-one gradient (a matrix product's weight at
+  /// a batch of one) as its two factors, grad = column x row, instead of writing it: SGD applies it in one pass
+  /// over the value and never writes it (descend_factored); grad() writes it when read.
+  void defer_grad() { state_ = GradState::Deferred; }
+  /// Writes what grad() would (zeros, or the outer product) now.
+  void settle_grad() { settle(); }
+  /// For a factored gradient: value -= lr grad in one pass over the value, true; the gradient stays factored.
+  /// Otherwise false, and nothing changes.
+  bool descend_factored(T lr);
+  bool grad_discarded() const { return state_ == GradState::Discarded || state_ == GradState::Deferred; }
+  bool grad_factored() const { return state_ == GradState::Factored; }
 
   std::string name;
   Tensor<T> value;
-  Tensor<T> grad;
 
  private:
   friend class Tape<T>;
-  bool grad_discarded_ = false;
+  enum class GradState : std::uint8_t { Written, Discarded, Deferred, Factored };
+  void settle() const {
+    if (state_ != GradState::Written) write_grad();
+  }
+  void write_grad() const;
+  mutable Tensor<T> grad_;
+  mutable GradState state_ = GradState::Written;
+  Tensor<T> column_, row_;  // a Factored gradient's factors
 };
 
 /// A handle to one value recorded on a tape. Cheap to copy; valid until that tape is cleared.
@@ -162,7 +185,7 @@ class Tape {
   Var<T> scalar(T value);
   /// A leaf owned by this tape; read its gradient with var.grad() after backward().
   Var<T> variable(const Tensor<T>& value, bool requires_grad = true);
-  /// A leaf that refers to `p` without copying it; backward() adds into p.grad.
+  /// A leaf that refers to `p` without copying it; backward() adds into p.grad().
   /// `p` must stay where it is while the tape records.
   Var<T> parameter(Parameter<T>& p);
 
@@ -206,6 +229,9 @@ class Tape {
   /// The same for a rule that writes every element: on first use in this pass the buffer is sized but not
   /// filled and `overwrite` is set (write, do not add: saves a pass over memory); otherwise it is grad(index).
   Tensor<T>& grad_to_overwrite(std::uint32_t index, bool& overwrite);
+  // Node `index`'s gradient is column (rows) x row (cols): kept as those factors when the node is a parameter
+  // whose gradient is deferred (Parameter::defer_grad) and nothing was added to it yet; false otherwise.
+  bool defer_outer_grad(std::uint32_t index, const T* column, std::size_t rows, const T* row, std::size_t cols);
   Var<T> handle(std::uint32_t index) const { return Var<T>(handles_, index, generation_); }
   void check(const Var<T>& v, const char* op) const;  // throws TapeError for a foreign or stale handle
   /// The recorded sweep behind grad() and backward(kCreateGraph): runs each op's backward_on_tape from `root`

@@ -57,6 +57,9 @@ class Optimizer {
   /// zero_grad() for a backward that comes next, without writing zeros (Parameter::discard_grad); settle_grads()
   /// after that backward zero-fills the gradients it did not reach.
   void discard_grads();
+  /// discard_grads(), and the backward may leave rank-one gradients factored (Parameter::defer_grad); step()
+  /// settles them, SGD while it applies them.
+  void defer_grads();
   void settle_grads();
   const std::string& name() const { return name_; }
   /// "momentum(lr=0.01, momentum=0.9)"
@@ -77,6 +80,10 @@ class Optimizer {
   std::string weight_decay_text() const;
   /// The update rule for parameter i with gradient g (weight decay already applied).
   virtual void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) = 0;
+  /// The update rule for parameter i whose gradient is factored (Parameter::grad_factored), weight decay off: a
+  /// rule that can apply it while writing it (SGD) does so and returns true; by default the gradient is written
+  /// first and update() applies it.
+  virtual bool update_factored(std::size_t, Parameter<T>&) { return false; }
   virtual void begin_step() {}
 
   std::string name_;
