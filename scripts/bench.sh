@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing (LibTorch too: it is the reference), builds the benchmarks in build-bench/, runs them
 # under the CPU's own OpenBLAS kernel and under Haswell's, and writes benchmarks/RESULTS.md (to a temporary file,
-# then renamed), then runs scripts/bench-conv.sh (benchmarks/CONV_RESULTS.md). About 15 minutes in all.
+# then renamed) and benchmarks/GEMV_ROWS.md, then runs scripts/bench-conv.sh (benchmarks/CONV_RESULTS.md). About 15 minutes in all.
 # Then prints the accuracy comparison with LibTorch (same weights, same batches).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +23,21 @@ export OPENBLAS_NUM_THREADS=1
 } > benchmarks/RESULTS.md.tmp
 mv benchmarks/RESULTS.md.tmp benchmarks/RESULTS.md
 echo "wrote benchmarks/RESULTS.md"
+# The measurements behind gemm's gemv-or-gemm table (src/ops/gemm.cpp), both kernels.
+{
+  echo "# gemv per row or one gemm: the measurements behind src/ops/gemm.cpp's table"
+  echo
+  echo "Measured $(date -u +%Y-%m-%d) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'),"
+  echo "one thread. Command: \`scripts/bench.sh\` (\`build-bench/benchmarks/tapegrad_gemv_rows\`)."
+  for coretype in "" Haswell; do
+    echo
+    if [ -z "$coretype" ]; then echo "## The CPU's own kernel"; else echo "## OPENBLAS_CORETYPE=$coretype"; fi
+    echo
+    if [ -z "$coretype" ]; then env -u OPENBLAS_CORETYPE build-bench/benchmarks/tapegrad_gemv_rows
+    else OPENBLAS_CORETYPE="$coretype" build-bench/benchmarks/tapegrad_gemv_rows; fi
+  done
+} > benchmarks/GEMV_ROWS.md.tmp
+mv benchmarks/GEMV_ROWS.md.tmp benchmarks/GEMV_ROWS.md
+echo "wrote benchmarks/GEMV_ROWS.md"
 scripts/bench-conv.sh --no-build
 build-bench/benchmarks/torch_accuracy

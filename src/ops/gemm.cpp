@@ -46,6 +46,24 @@ bool avx512_small_kernels() {
   return core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids";
 }
 
+// How many rows a product may have and still be faster as one gemv per row (gemv reads op(B) once per row, where
+// gemm would first pack it) than as one gemm, measured per OpenBLAS kernel by benchmarks/gemv_rows.cpp (the
+// largest row count whose geometric mean of gemv / gemm over both precisions and both layouts of B stays below 1;
+// benchmarks/GEMV_ROWS.md). A table, not a timing at start-up: the same product takes the same path, so results
+// are the same bit for bit from run to run.
+struct GemvRows {
+  std::size_t small, large;  // for op(B) under 16384 elements (measured at 1,000 to 4,096), and above (65,536+)
+};
+GemvRows gemv_rows_for_kernel() {
+  if (avx512_small_kernels()) return {0, 1};  // measured under Cooperlake; SkylakeX and SapphireRapids share its GEMM
+  if (openblas_get_corename != nullptr && std::string(openblas_get_corename()) == "Haswell") return {3, 7};
+  return {2, 2};  // a kernel not measured: the rule before the table
+}
+bool gemv_is_faster(std::size_t m, std::size_t n, std::size_t k) {
+  static const GemvRows rows = gemv_rows_for_kernel();  // the kernel is fixed when OpenBLAS loads
+  return m <= (n * k < 16384 ? rows.small : rows.large);
+}
+
 template <class T>
 bool mallocs_in_openblas(std::size_t m, std::size_t n, std::size_t k) {
   static const bool affected = avx512_small_kernels();  // the kernel is chosen once, when OpenBLAS loads
@@ -80,9 +98,7 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
   if (k == 1) return outer_product(m, n, a, b, beta, c);
   const int lda = static_cast<int>(trans_a ? m : k);
   const int ldb = static_cast<int>(trans_b ? k : n);
-  if (m <= 2) {
-    // A product with one or two rows is a matrix-vector product per row: gemv reads op(B) once per row,
-    // where gemm would first pack (copy) all of it.
+  if (gemv_is_faster(m, n, k)) {  // a few rows: a matrix-vector product per row
     if (beta == T(0)) std::fill(c, c + m * n, T(0));  // a reused buffer may hold NaN, and 0 * NaN is NaN
     for (std::size_t i = 0; i < m; ++i) {
       const T* row = trans_a ? a + i : a + i * k;
