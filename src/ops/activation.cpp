@@ -22,16 +22,16 @@ struct Relu {  // derivative 0 at x <= 0, as the book's Relu layer
 struct Sigmoid {
   static constexpr const char* forward_text = "y = 1 / (1 + exp(-x))";
   static constexpr const char* backward_text = "dx = g * y * (1 - y)";
-  static constexpr bool vectorised = true;
-  template <class V> V f(V x) const { using std::exp; return V(1) / (V(1) + exp(-x)); }
+  static constexpr detail::VectorFunction vector = detail::VectorFunction::Sigmoid;
+  template <class T> T f(T x) const { return detail::formula::sigmoid_of(x); }
   template <class T> T dx(T g, T, T y) const { return g * y * (T(1) - y); }
   template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>&, const Var<T>& y) const { return g * y * (T(1) - y); }
 };
 struct Tanh {
   static constexpr const char* forward_text = "y = tanh(x)";
   static constexpr const char* backward_text = "dx = g * (1 - y^2)";
-  static constexpr bool vectorised = true;
-  template <class V> V f(V x) const { using std::tanh; return tanh(x); }
+  static constexpr detail::VectorFunction vector = detail::VectorFunction::Tanh;
+  template <class T> T f(T x) const { return detail::formula::tanh_of(x); }
   template <class T> T dx(T g, T, T y) const { return g * (T(1) - y * y); }
   template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>&, const Var<T>& y) const { return g * (T(1) - y * y); }
 };

@@ -65,8 +65,8 @@ struct Pow {
 struct Exp {
   static constexpr const char* forward_text = "y = exp(x)";
   static constexpr const char* backward_text = "dx = g * y";
-  static constexpr bool vectorised = true;
-  template <class V> V f(V x) const { using std::exp; return exp(x); }
+  static constexpr detail::VectorFunction vector = detail::VectorFunction::Exp;
+  template <class T> T f(T x) const { return detail::formula::exp_of(x); }
   template <class T> T dx(T g, T, T y) const { return g * y; }
   template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>&, const Var<T>& y) const { return g * y; }
 };

@@ -10,20 +10,21 @@
 // that add_sum_to uses for every other op.
 #include <type_traits>
 
-#include <xsimd/xsimd.hpp>
-
 #include "ops/kernel.hpp"
+#include "ops/vector_formulas.hpp"
+#include "ops/vector_math.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/shaping.hpp"
 
 namespace tapegrad::detail {
 
-// Rules marked `vectorised` write f generically (`using std::exp; return exp(x);`) so that it also takes an
-// xsimd batch: exp, tanh and sigmoid then run several lanes at a time instead of one libm call per element.
+// Rules that name a `vector` function (exp, tanh, sigmoid) write f with its formula from vector_formulas.hpp;
+// their forward runs over the whole array at the CPU's SIMD width (vector_math.hpp) instead of one libm call per
+// element.
 template <class Rule, class = void>
-struct is_vectorised : std::false_type {};
+struct has_vector_function : std::false_type {};
 template <class Rule>
-struct is_vectorised<Rule, std::void_t<decltype(Rule::vectorised)>> : std::bool_constant<Rule::vectorised> {};
+struct has_vector_function<Rule, std::void_t<decltype(Rule::vector)>> : std::true_type {};
 
 /// The op of a unary rule: owns the rule (and so its parameters, e.g. pow's exponent or clamp's bounds).
 template <class T, class Rule>
@@ -78,12 +79,11 @@ Var<T> unary(const char* name, const Var<T>& a, const Rule& rule = Rule{}) {
   T* y = r.output.data();
   const T* xs = x.data();
   const std::size_t n = x.size();
-  std::size_t i = 0;
-  if constexpr (is_vectorised<Rule>::value) {
-    using Batch = xsimd::batch<T>;
-    for (; i + Batch::size <= n; i += Batch::size) rule.f(Batch::load_unaligned(xs + i)).store_unaligned(y + i);
+  if constexpr (has_vector_function<Rule>::value) {
+    apply_vector_function(Rule::vector, xs, y, n);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) y[i] = rule.f(xs[i]);
   }
-  for (; i < n; ++i) y[i] = rule.f(xs[i]);
   return finish(r.var);
 }
 
