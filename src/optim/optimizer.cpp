@@ -68,13 +68,13 @@ void Optimizer<T>::step() {
                                      "parameter resized after the optimizer was made?)",
                                      name_, p.name, p.value.shape().str(), slot, tensors[i].shape().str()));
     if (p.grad_factored() && weight_decay_ == 0 && update_factored(i, p)) continue;
-    p.settle_grad();
-    if (p.grad().shape() != p.value.shape())
+    const Tensor<T>& grad = p.grad();  // written out here if it was factored
+    if (grad.shape() != p.value.shape())
       throw ShapeError(fmt::format("{}: parameter '{}' has shape {} but its gradient {}", name_, p.name,
-                                   p.value.shape().str(), p.grad().shape().str()));
-    const Tensor<T>* g = &p.grad();
+                                   p.value.shape().str(), grad.shape().str()));
+    const Tensor<T>* g = &grad;
     if (weight_decay_ > 0) {
-      decayed_[i] = p.grad();
+      decayed_[i] = grad;
       const T wd = static_cast<T>(weight_decay_);
       for (std::size_t j = 0; j < p.value.size(); ++j) decayed_[i][j] += wd * p.value[j];
       g = &decayed_[i];

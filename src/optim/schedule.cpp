@@ -178,7 +178,7 @@ template <class T>
 double gradient_norm(const std::vector<Parameter<T>*>& params) {
   double squares = 0;
   for (const Parameter<T>* p : params)
-    for (std::size_t i = 0; i < p->grad().size(); ++i) squares += double(p->grad()[i]) * double(p->grad()[i]);
+    for (const T g : p->grad()) squares += double(g) * double(g);
   return std::sqrt(squares);
 }
 
@@ -190,7 +190,7 @@ double clip_gradient_norm(const std::vector<Parameter<T>*>& params, double max_n
   const double scale = max_norm / (norm + 1e-6);
   if (scale < 1)
     for (Parameter<T>* p : params)
-      for (std::size_t i = 0; i < p->grad().size(); ++i) p->grad()[i] = T(p->grad()[i] * scale);
+      for (T& g : p->grad()) g = T(g * scale);
   return norm;
 }
 
@@ -201,7 +201,7 @@ void clip_gradient_values(const std::vector<Parameter<T>*>& params, double max_v
         fmt::format("clip_gradient_values: max_value must be a positive finite number, got {}", max_value));
   const T hi = T(max_value);
   for (Parameter<T>* p : params)
-    for (std::size_t i = 0; i < p->grad().size(); ++i) p->grad()[i] = std::clamp(p->grad()[i], -hi, hi);
+    for (T& g : p->grad()) g = std::clamp(g, -hi, hi);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                  \

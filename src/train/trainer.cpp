@@ -33,8 +33,8 @@ Trainer<T>::Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions op
 template <class T>
 double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labels, double share) {
   tape_.clear();
-  // backward writes the gradients over, or leaves a batch of one's weight gradients factored; step() settles
-  // them (SGD as it applies them), and so does anything below that reads them first
+  // backward writes the gradients over, or keeps a batch of one's weight gradients factored: SGD applies those
+  // without writing them, and whatever reads one first (an exchange, clipping, the caller) has it written
   optimizer_.defer_grads();
   ++iteration_;
   double value = 0;
@@ -44,8 +44,6 @@ double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labe
     // data parallel, a non-finite loss still goes through the exchange so that every process stops on it
     if (std::isfinite(value) || distributed()) loss.backward();
   }
-  const bool clipping = options_.clip.max_norm > 0 || options_.clip.max_value > 0;
-  if (distributed() || clipping || !std::isfinite(value)) optimizer_.settle_grads();
   if (distributed()) value = exchange_gradients(value, share);
   if (!std::isfinite(value))
     throw NumericError(fmt::format(
@@ -75,13 +73,13 @@ double Trainer<T>::exchange_gradients(double loss, double share) {
   exchange_.resize(n + 2);
   T* slot = exchange_.data();
   for (const Parameter<T>* p : params)
-    for (std::size_t i = 0; i < p->grad().size(); ++i) *slot++ = T(share) * p->grad()[i];
+    for (const T g : p->grad()) *slot++ = T(share) * g;
   exchange_[n] = T(share * loss);
   exchange_[n + 1] = options_.should_stop && options_.should_stop() ? T(1) : T(0);
   options_.collective->allreduce_sum(exchange_);
   slot = exchange_.data();
   for (Parameter<T>* p : params)
-    for (std::size_t i = 0; i < p->grad().size(); ++i) p->grad()[i] = *slot++;
+    for (T& g : p->grad()) g = *slot++;
   stop_requested_ = exchange_[n + 1] > 0;
   return double(exchange_[n]);
 }
