@@ -14,13 +14,7 @@ export OPENBLAS_NUM_THREADS=1
   echo "Both networks pool before the ReLU (the book's order is ReLU then pool: the same values and gradients)."
   echo "Two runs in one sitting: the OpenBLAS kernel this CPU selects, then OPENBLAS_CORETYPE=Haswell."
   echo "Command: \`scripts/bench-conv.sh\`. Ratio = tapegrad / LibTorch (below 1: tapegrad is faster)."
-  for coretype in "" Haswell; do
-    echo
-    if [ -z "$coretype" ]; then echo "## The CPU's own kernel"; else echo "## OPENBLAS_CORETYPE=$coretype"; fi
-    echo
-    if [ -z "$coretype" ]; then env -u OPENBLAS_CORETYPE build-bench/benchmarks/tapegrad_conv_bench
-    else OPENBLAS_CORETYPE="$coretype" build-bench/benchmarks/tapegrad_conv_bench; fi
-  done
+  scripts/under-both-kernels.sh build-bench/benchmarks/tapegrad_conv_bench
 } > benchmarks/CONV_RESULTS.md.tmp
 mv benchmarks/CONV_RESULTS.md.tmp benchmarks/CONV_RESULTS.md
 echo "wrote benchmarks/CONV_RESULTS.md"

@@ -14,12 +14,7 @@ export OPENBLAS_NUM_THREADS=1
   echo
   echo "Two runs in one sitting: first under the OpenBLAS kernel this CPU selects (OPENBLAS_CORETYPE unset), then"
   echo "under OPENBLAS_CORETYPE=Haswell. Command: \`scripts/bench.sh\`."
-  for coretype in "" Haswell; do
-    echo
-    if [ -z "$coretype" ]; then echo "## The CPU's own kernel"; else echo "## OPENBLAS_CORETYPE=$coretype"; fi
-    if [ -z "$coretype" ]; then env -u OPENBLAS_CORETYPE build-bench/benchmarks/tapegrad_bench
-    else OPENBLAS_CORETYPE="$coretype" build-bench/benchmarks/tapegrad_bench; fi | tail -n +2
-  done
+  scripts/under-both-kernels.sh build-bench/benchmarks/tapegrad_bench 2  # its title and the blank line after
 } > benchmarks/RESULTS.md.tmp
 mv benchmarks/RESULTS.md.tmp benchmarks/RESULTS.md
 echo "wrote benchmarks/RESULTS.md"
@@ -29,13 +24,7 @@ echo "wrote benchmarks/RESULTS.md"
   echo
   echo "Measured $(date -u +%Y-%m-%d) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'),"
   echo "one thread. Command: \`scripts/bench.sh\` (\`build-bench/benchmarks/tapegrad_gemv_rows\`)."
-  for coretype in "" Haswell; do
-    echo
-    if [ -z "$coretype" ]; then echo "## The CPU's own kernel"; else echo "## OPENBLAS_CORETYPE=$coretype"; fi
-    echo
-    if [ -z "$coretype" ]; then env -u OPENBLAS_CORETYPE build-bench/benchmarks/tapegrad_gemv_rows
-    else OPENBLAS_CORETYPE="$coretype" build-bench/benchmarks/tapegrad_gemv_rows; fi
-  done
+  scripts/under-both-kernels.sh build-bench/benchmarks/tapegrad_gemv_rows
 } > benchmarks/GEMV_ROWS.md.tmp
 mv benchmarks/GEMV_ROWS.md.tmp benchmarks/GEMV_ROWS.md
 echo "wrote benchmarks/GEMV_ROWS.md"

@@ -181,8 +181,10 @@ GradcheckReport second_order(const std::function<Var<T>(Tape<T>&)>& f, const std
     const Var<T> s = sum(f(tape) * tape.parameter(upstream));
     if (s.requires_grad()) s.backward();
     double total = 0;
-    for (std::size_t k = 0; k < params.size(); ++k)
-      for (std::size_t i = 0; i < w[k].size(); ++i) total += double(w[k][i]) * double(params[k]->grad()[i]);
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      const Tensor<T>& grad = params[k]->grad();
+      for (std::size_t i = 0; i < w[k].size(); ++i) total += double(w[k][i]) * double(grad[i]);
+    }
     for (std::size_t k = 0; k < checked.size(); ++k) checked[k]->grad() = saved[k];
     return tape.constant(Tensor<T>::scalar(static_cast<T>(total)));
   };

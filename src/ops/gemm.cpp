@@ -40,9 +40,11 @@ std::vector<T>& small_gemm_transposed() {
   return scratch;
 }
 
+// The OpenBLAS kernel in use ("" for another BLAS), fixed when OpenBLAS loads.
+std::string openblas_core() { return openblas_get_corename == nullptr ? "" : openblas_get_corename(); }
+
 bool avx512_small_kernels() {
-  if (openblas_get_corename == nullptr) return false;
-  const std::string core = openblas_get_corename();
+  const std::string core = openblas_core();
   return core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids";
 }
 
@@ -56,7 +58,7 @@ struct GemvRows {
 };
 GemvRows gemv_rows_for_kernel() {
   if (avx512_small_kernels()) return {0, 1};  // measured under Cooperlake; SkylakeX and SapphireRapids share its GEMM
-  if (openblas_get_corename != nullptr && std::string(openblas_get_corename()) == "Haswell") return {3, 7};
+  if (openblas_core() == "Haswell") return {3, 7};
   return {2, 2};  // a kernel not measured: the rule before the table
 }
 bool gemv_is_faster(std::size_t m, std::size_t n, std::size_t k) {

@@ -1,7 +1,7 @@
 // The dispatch: AVX2 width when the CPU has AVX2 and FMA, else the baseline's.
 #include "ops/vector_math.hpp"
 
-#include "ops/vector_batches.hpp"
+#include "ops/vector_apply.hpp"
 
 namespace tapegrad::detail {
 

@@ -1,6 +1,6 @@
 // vector_apply for AVX2 with FMA: this file alone is compiled with -mavx2 -mfma (src/CMakeLists.txt). It
 // instantiates only templates of xsimd's avx2 types, so nothing it emits can stand in for a baseline function.
-#include "ops/vector_batches.hpp"
+#include "ops/vector_apply.hpp"
 
 namespace tapegrad::detail {
 
