@@ -315,53 +315,47 @@ void Tape<T>::check(const Var<T>& v, const char* op) const {
 }
 
 template <class T>
-Var<T> Tape<T>::leaf_done(std::uint32_t index) {
+template <class Fill>
+Var<T> Tape<T>::leaf(const char* name, Fill&& fill) {
+  const std::uint32_t index = push(name);
+  fill(*nodes_[index]);
   if (is_anomaly_detection_enabled()) detail::check_value(*this, index);
   return handle(index);
 }
 
 template <class T>
 Var<T> Tape<T>::constant(const Tensor<T>& value) {
-  const std::uint32_t index = push("constant");
-  detail::Node<T>& n = *nodes_[index];
-  n.value = value;
-  return leaf_done(index);
+  return leaf("constant", [&](detail::Node<T>& n) { n.value = value; });
 }
 
 template <class T>
 Var<T> Tape<T>::constant_ref(const Tensor<T>& value) {
-  const std::uint32_t index = push("constant");
-  detail::Node<T>& n = *nodes_[index];
-  n.value_ref = &value;
-  return leaf_done(index);
+  return leaf("constant", [&](detail::Node<T>& n) { n.value_ref = &value; });
 }
 
 template <class T>
 Var<T> Tape<T>::scalar(T value) {
-  const std::uint32_t index = push("constant");
-  detail::Node<T>& n = *nodes_[index];
-  n.value.resize(Shape{});
-  n.value[0] = value;
-  return leaf_done(index);
+  return leaf("constant", [&](detail::Node<T>& n) {
+    n.value.resize(Shape{});
+    n.value[0] = value;
+  });
 }
 
 template <class T>
 Var<T> Tape<T>::variable(const Tensor<T>& value, bool requires_grad) {
-  const std::uint32_t index = push("leaf");
-  detail::Node<T>& n = *nodes_[index];
-  n.value = value;
-  n.requires_grad = requires_grad;
-  return leaf_done(index);
+  return leaf("leaf", [&](detail::Node<T>& n) {
+    n.value = value;
+    n.requires_grad = requires_grad;
+  });
 }
 
 template <class T>
 Var<T> Tape<T>::parameter(Parameter<T>& p) {
-  const std::uint32_t index = push("parameter");
-  detail::Node<T>& n = *nodes_[index];
-  n.parameter = &p;
-  n.value_ref = &p.value;
-  n.requires_grad = true;
-  return leaf_done(index);
+  return leaf("parameter", [&](detail::Node<T>& n) {
+    n.parameter = &p;
+    n.value_ref = &p.value;
+    n.requires_grad = true;
+  });
 }
 
 template <class T>

@@ -255,7 +255,9 @@ class Tape {
   // While a backward sweep keeps node indices of its own (gradients), nothing it records is reclaimed.
   int reclaim_paused_ = 0;
   struct PauseReclaim;
-  Var<T> leaf_done(std::uint32_t index);  // the handle of the leaf just pushed, checked in anomaly mode
+  // A leaf: a fresh node that fill() sets up; its handle, its value checked in anomaly mode.
+  template <class Fill>
+  Var<T> leaf(const char* name, Fill&& fill);
   void sweep(const Var<T>& root, const Tensor<T>* upstream);  // the reverse pass; null upstream: seed 1
   void check_root(const Var<T>& root, const char* op) const;  // requires a gradient; the errors say what to do
   std::size_t size_ = 0;
