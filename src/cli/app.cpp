@@ -1,5 +1,6 @@
 // The program's command line: every subcommand and option, in one place (the fuzz target parses with it too).
 #include "cli/app.hpp"
+#include "cli/exit_codes.hpp"
 #include "cli/experiments.hpp"
 #include "cli/grid.hpp"
 
@@ -30,6 +31,8 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   auto app = std::make_unique<CLI::App>(
       "tapegrad: reverse-mode autodiff in C++ -- compare optimizers, train, evaluate, gradient-check");
   app->require_subcommand(1);
+  app->set_version_flag("--version", "tapegrad " TAPEGRAD_VERSION);
+  app->footer(exit_codes_help());
   app->add_option("--threads", c.threads, "OpenBLAS threads (1 is fastest on two cores)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -51,6 +54,11 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
                         "the mean and the min-max band")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+  c.compare->add_option("--max-runs", c.max_runs,
+                        "refuse a comparison of more runs than this (configurations x seeds), counted before anything "
+                        "is built")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, kLargestMaxRuns));
   c.compare->add_flag("--lr-sweep", c.lr_sweep,
                       "first choose each optimizer's learning rate (its rate x 10, 3, 1, 1/3, 1/10) by accuracy on a "
                       "validation split (20% of the training images), then compare at those rates");
@@ -75,13 +83,19 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.train->footer(optimizers_help());
   c.train_run.add_to(*c.train);
   c.train->add_option("--opt", c.train_opt, "optimizer with options (the list is below)")->capture_default_str();
-  c.train->add_option("--save", c.save, "checkpoint path (default: OUT/model.tgckpt; with --resume: that file)");
+  c.train->add_option("--save", c.save,
+                      "checkpoint path (default: OUT/model.tgckpt; with --resume: that file); a device such as "
+                      "/dev/null, a FIFO or a folder is refused (every run is saved), a symbolic link's target is "
+                      "replaced");
   c.train->add_flag("--data-parallel", c.data_parallel,
                     "under `mpirun -np N`: train one model on N processes, each on 1/N of every batch (the batch "
                     "must divide among them); checkpoints and output from process 0");
   c.train->add_option("--resume", c.resume,
                       "continue the run this checkpoint records (network, optimizer and its state, data, batch, seed, "
-                      "batch order) for --epochs more; options that differ from it are refused");
+                      "batch order, the step where --iterations stopped it) for --epochs more, appending to "
+                      "train_history.csv; options that differ from it, and data whose contents changed, are refused");
+  c.train->add_flag("--allow-changed-data", c.allow_changed_data,
+                    "with --resume: continue although the data's contents differ from those the checkpoint records");
 
   c.eval = app->add_subcommand("eval", "accuracy and confusion matrix of a saved model on the test set");
   c.eval->add_option("--model", c.model, "checkpoint written by `tapegrad train`")->capture_default_str();
@@ -138,10 +152,15 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.experiment->add_option("--trials", c.experiment_options.trials,
                            "hyperparameter-search: random configurations to try (default 100, the book's)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
+  c.experiment->add_option("--max-runs", c.experiment_options.max_runs,
+                           "refuse an experiment of more runs than this (configurations x seeds)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, kLargestMaxRuns));
   c.experiment->add_flag("--double", c.experiment_run.use_double, "train in double precision (default float)");
   c.experiment->add_option("--out", c.experiment_run.out, "folder for the table, CSVs and plot (default: out/NAME)");
 
   c.rules = app->add_subcommand("rules", "print every built-in op's derivative rule (docs/derivatives.md)");
+  c.exit_codes = app->add_subcommand("exit-codes", "print the table of exit codes (docs/reference/exit-codes.md)");
   return app;
 }
 

@@ -7,6 +7,7 @@
 
 #include "cli/common.hpp"
 #include "cli/experiments.hpp"
+#include "cli/grid.hpp"
 
 namespace cli {
 
@@ -14,11 +15,12 @@ struct Command {
   int threads = 1;
   CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr,
            *experiment = nullptr,
-           *graph = nullptr, *summary = nullptr;
+           *graph = nullptr, *summary = nullptr, *exit_codes = nullptr;
   RunOptions compare_run;
   std::vector<std::string> compare_opts;
   std::vector<std::vector<std::string>> vary;  // each: an axis and its values
   std::size_t seeds = 1;
+  std::size_t max_runs = kDefaultMaxRuns;
   bool lr_sweep = false;
   double threshold = 0.5;
   std::string function;  // --function's surface; empty: a comparison of networks
@@ -27,7 +29,7 @@ struct Command {
   int steps = 0;  // 0: the surface's own
   RunOptions train_run;
   std::string train_opt = "sgd:lr=0.1", save, resume;
-  bool data_parallel = false;
+  bool data_parallel = false, allow_changed_data = false;
   std::string model = "out/model.tgckpt", eval_data = tapegrad::default_data_dir();
   std::size_t eval_limit = 0;
   std::string misclassified;

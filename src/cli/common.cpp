@@ -141,6 +141,10 @@ std::string files_read(const tg::TrainTest& data) {
   return fmt::format("{}", fmt::join(all, ", "));
 }
 
+std::string data_contents(const tg::TrainTest& data) {
+  return fmt::format("train {}; test {}", data.train.fingerprint(), data.test.fingerprint());
+}
+
 std::string output_path(const std::string& folder, const std::string& name) {
   return (std::filesystem::path(folder) / name).string();
 }

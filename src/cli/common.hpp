@@ -62,6 +62,9 @@ inline std::string csv_quoted(const std::string& s) { return "\"" + s + "\""; }
 
 /// The files a data set was read from, comma-separated (what the program prints as "read: ...").
 std::string files_read(const tg::TrainTest& data);
+/// The training and the test set's fingerprints (tg::Dataset::fingerprint): what a resumed run and the processes
+/// of an MPI job must find alike.
+std::string data_contents(const tg::TrainTest& data);
 /// folder/name (the folder is created and checked by tapegrad::prepare_output_folder before any work).
 std::string output_path(const std::string& folder, const std::string& name);
 /// Text of a table: a header row and rows of cells, columns padded, numbers right-aligned.
@@ -78,16 +81,16 @@ class Processes;
 /// process (0: one per core, shared with the other processes on this machine).
 /// `lr_sweep`: first each optimizer's best learning rate on a validation split, then the comparison at those.
 int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers,
-                     const std::vector<std::vector<std::string>>& vary, std::size_t seeds, bool lr_sweep,
-                     double threshold, std::size_t jobs, Processes& processes);
+                     const std::vector<std::vector<std::string>>& vary, std::size_t seeds, std::size_t max_runs,
+                     bool lr_sweep, double threshold, std::size_t jobs, Processes& processes);
 /// `compare --function SURFACE`: the optimizers (default: the surface's own) for `steps` updates (0: the
 /// surface's default); ValueError listing the surfaces for an unknown one.
 int compare_function(const std::string& surface, const std::vector<std::string>& optimizers, bool all, int steps,
                      const std::string& out);
 /// `given`: the options the user typed (a resumed run takes the others from its checkpoint, and refuses these
-/// when they differ from it).
+/// when they differ from it). A resumed run whose data's contents changed is refused unless `allow_changed_data`.
 int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume,
-          const std::set<std::string>& given, bool data_parallel, Processes& processes);
+          const std::set<std::string>& given, bool data_parallel, bool allow_changed_data, Processes& processes);
 /// `gallery`: a folder for misclassified.png, or "" for none.
 int evaluate(const std::string& model, const std::string& data, std::size_t limit, const std::string& gallery);
 /// `tapegrad graph`: a demo's tape (apple, simple-net, two-layer) or a saved model's, drawn through Graphviz.

@@ -1,6 +1,7 @@
 // `tapegrad compare`: the same network, initial weights and batches under each configuration (optimizer, or any
 // --vary axis), over seeds; and --lr-sweep, each optimizer at its best rate.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -399,7 +400,7 @@ std::vector<double> sweep_rates(const tg::OptimizerSpec& spec) {
 // --lr-sweep: each optimizer's best rate on a validation split of the training set, then the comparison at
 // those rates on the whole training set and the test set.
 int compare_at_best_rates(const RunOptions& run, const std::vector<std::string>& optimizers, std::size_t seeds,
-                          double threshold, std::size_t jobs, Processes& processes) {
+                          std::size_t max_runs, double threshold, std::size_t jobs, Processes& processes) {
   if (processes.distributed())
     throw tg::ValueError("--lr-sweep: runs on one process (under mpirun, compare without it)");
   RunOptions sweep = run;
@@ -423,7 +424,8 @@ int compare_at_best_rates(const RunOptions& run, const std::vector<std::string>&
              "training images, seeded); the test set is not used\n",
              tried.size() / names.size(), names.size());
   std::vector<AccuracyCurves> curves;
-  compare_configurations(sweep, tries, seeds, threshold, jobs, processes, "lr sweep (validation split)", &curves);
+  compare_configurations(sweep, tries, seeds, max_runs, threshold, jobs, processes, "lr sweep (validation split)",
+                         &curves);
   std::vector<double> scores;  // final validation accuracy; NaN where every seed diverged
   for (const AccuracyCurves& c : curves) scores.push_back(c.test.empty() ? std::nan("") : c.test.back());
 
@@ -449,35 +451,38 @@ int compare_at_best_rates(const RunOptions& run, const std::vector<std::string>&
   write_text(output_path(run.out, "lr_sweep.txt"), text);
   fmt::print("sweep: {}\n\ncomparison at the chosen rates:\n", output_path(run.out, "lr_sweep.txt"));
   std::vector<Configuration> configs = configurations(run, chosen, {});
-  return compare_configurations(run, configs, seeds, threshold, jobs, processes, "", nullptr);
+  return compare_configurations(run, configs, seeds, max_runs, threshold, jobs, processes, "", nullptr);
 }
 }  // namespace
 
 int compare_networks(const RunOptions& run, const std::vector<std::string>& optimizers,
-                     const std::vector<std::vector<std::string>>& vary, std::size_t seeds, bool lr_sweep,
-                     double threshold, std::size_t jobs, Processes& processes) {
+                     const std::vector<std::vector<std::string>>& vary, std::size_t seeds, std::size_t max_runs,
+                     bool lr_sweep, double threshold, std::size_t jobs, Processes& processes) {
   std::vector<Configuration> configs;
   processes.all_or_none([&] {
+    check_run_count(count_configurations(optimizers, vary), lr_sweep ? 1 : seeds, max_runs);  // before building it
     configs = configurations(run, optimizers, vary);  // before the data is read
     if (lr_sweep && !vary.empty())
       throw tg::ValueError("--lr-sweep chooses each optimizer's rate: give the optimizers with --opt, not --vary");
     if (lr_sweep) tg::prepare_output_folder(run.out);
   });
-  if (lr_sweep) return compare_at_best_rates(run, optimizers, seeds, threshold, jobs, processes);
-  return compare_configurations(run, configs, seeds, threshold, jobs, processes,
+  if (lr_sweep) return compare_at_best_rates(run, optimizers, seeds, max_runs, threshold, jobs, processes);
+  return compare_configurations(run, configs, seeds, max_runs, threshold, jobs, processes,
                                 vary.empty() ? "" : fmt::format("{} configurations", configs.size()), nullptr);
 }
 
 int compare_configurations(const RunOptions& run, const std::vector<Configuration>& configs, std::size_t seeds,
-                           double threshold, std::size_t jobs, Processes& processes, const std::string& title,
-                           std::vector<AccuracyCurves>* accuracy) {
+                           std::size_t max_runs, double threshold, std::size_t jobs, Processes& processes,
+                           const std::string& title, std::vector<AccuracyCurves>* accuracy) {
   tg::TrainTest data;
   processes.all_or_none([&] {
     if (seeds < 1 || seeds > 1000) throw tg::ValueError(fmt::format("--seeds {}: give 1 to 1000 seeds", seeds));
+    check_run_count(configs.size(), seeds, max_runs);
     if (processes.root()) tg::prepare_output_folder(run.out);  // before any training: not found out at its end
     data = run.load();
     for (const Configuration& c : configs) c.run.net(data.train.sample_shape(), data.train.classes);
   });
+  if (processes.distributed()) processes.agree({{"data contents", data_contents(data)}});
   // Run i is configuration i / seeds under seed run.seed + i % seeds: every configuration sees the same initial
   // weights and batches for a given seed.
   const std::size_t total = configs.size() * seeds;
@@ -519,6 +524,7 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
   std::vector<Run> trained(mine.size());
   std::vector<Run> runs;  // process 0, one process: the finished runs, in order
   if (processes.root() && !processes.distributed()) outputs.write(runs);  // no stale table from an earlier run
+  auto last_write = std::chrono::steady_clock::now();
   const auto task = [&](std::size_t k, const std::function<bool()>& should_stop) {
     const std::size_t i = mine[k];
     const Configuration& c = configs[config_of(i)];
@@ -544,7 +550,20 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
     ++live;
     trained[k].smoothed = tg::support::smooth_curve(trained[k].history.loss);
     runs.push_back(std::move(trained[k]));
-    outputs.write(runs);  // after each run: Ctrl-C or a failure later keeps this one
+    // the finished runs are rewritten at most every two seconds (a long grid costs linear time), and once more
+    // when the comparison stops for any reason: Ctrl-C or a failure later keeps them
+    if (std::chrono::steady_clock::now() - last_write >= std::chrono::seconds(2)) {
+      outputs.write(runs);
+      last_write = std::chrono::steady_clock::now();
+    }
+  };
+  const auto keep_finished = [&] {
+    if (processes.distributed() || runs.empty()) return;
+    try {
+      outputs.write(runs);
+    } catch (const tg::Error& e) {
+      fmt::print(stderr, "tapegrad: the finished runs could not be kept: {}\n", e.what());
+    }
   };
   try {
     run_in_order(mine.size(), jobs, task, finished, [&] {
@@ -554,8 +573,13 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
   } catch (const tg::Interrupted&) {
     progress.clear();
     if (processes.distributed()) throw;
+    keep_finished();
     throw tg::Interrupted(fmt::format("interrupted; the finished runs are kept in {} and {}", outputs.table_path,
                                       outputs.csv_path));
+  } catch (...) {
+    progress.clear();
+    keep_finished();
+    throw;
   }
   progress.clear();
   if (processes.distributed()) {

@@ -121,7 +121,7 @@ int experiment(const std::string& name, const RunOptions& options, const Experim
     compared.out = output_path(run.out, chosen->comparison_folder);
   }
   std::vector<AccuracyCurves> accuracy;
-  compare_configurations(compared, configs, settings.seeds, 0.5, settings.jobs, processes,
+  compare_configurations(compared, configs, settings.seeds, settings.max_runs, 0.5, settings.jobs, processes,
                          fmt::format("{} ({})", name, chosen->source), &accuracy);
   if (chosen->report && processes.root()) chosen->report(run, configs, accuracy);
   return 0;

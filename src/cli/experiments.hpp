@@ -14,6 +14,7 @@ struct ExperimentOptions {
   std::size_t seeds = 1;
   std::size_t jobs = 0;    // 0: the cores this process may use
   std::size_t trials = 0;  // hyperparameter-search's random configurations; 0: the book's 100
+  std::size_t max_runs = 10000;  // cli::kDefaultMaxRuns
 };
 
 struct Experiment {

@@ -97,6 +97,36 @@ const std::vector<std::pair<std::string, std::string>>& vary_axes() {
   return list;
 }
 
+namespace {
+std::size_t saturating_product(std::size_t a, std::size_t b) {
+  std::size_t product = 0;
+  return __builtin_mul_overflow(a, b, &product) ? SIZE_MAX : product;
+}
+}  // namespace
+
+std::size_t count_configurations(const std::vector<std::string>& optimizers,
+                                 const std::vector<std::vector<std::string>>& vary) {
+  bool vary_opt = false;
+  std::size_t count = 1;
+  for (const std::vector<std::string>& v : vary) {
+    count = saturating_product(count, v.size() > 1 ? v.size() - 1 : 1);
+    vary_opt = vary_opt || (!v.empty() && v[0] == "opt");
+  }
+  if (!vary_opt) count = saturating_product(count, optimizers.empty() ? kDefaultOptimizers.size() : optimizers.size());
+  return count;
+}
+
+std::size_t check_run_count(std::size_t configurations, std::size_t seeds, std::size_t max_runs) {
+  const std::size_t runs = saturating_product(configurations, seeds);
+  if (runs > max_runs)
+    throw tg::ValueError(fmt::format(
+        "{} runs asked for ({} configurations x {} seeds), more than the limit of {}; narrow the grid, or raise the "
+        "limit with --max-runs N (at most {})",
+        runs == SIZE_MAX ? std::string("too many") : std::to_string(runs), configurations, seeds, max_runs,
+        kLargestMaxRuns));
+  return runs;
+}
+
 std::vector<Configuration> configurations(const RunOptions& base, const std::vector<std::string>& optimizers,
                                           const std::vector<std::vector<std::string>>& vary) {
   std::vector<std::string> seen_axes;

@@ -40,11 +40,21 @@ struct AccuracyCurves {
   std::vector<double> train, test;
 };
 
+/// Runs a comparison may train unless --max-runs says otherwise, and the most --max-runs accepts.
+inline constexpr std::size_t kDefaultMaxRuns = 10000, kLargestMaxRuns = 1000000;
+/// The runs a grid asks for (the optimizers, or the book's four, times each --vary axis's values, times
+/// `seeds`), counted before anything is built; ValueError with the count and how to raise the limit when it
+/// exceeds `max_runs` (the product saturates instead of overflowing).
+std::size_t check_run_count(std::size_t configurations, std::size_t seeds, std::size_t max_runs);
+std::size_t count_configurations(const std::vector<std::string>& optimizers,
+                                 const std::vector<std::vector<std::string>>& vary);
+
 /// Trains every configuration under `seeds` seeds (the data, --limit and --out from `run`) and writes the table,
 /// CSVs and plot of a comparison; `title` heads the plot (empty: the network's description). `accuracy`, if
-/// given, receives each configuration's accuracy curves (process 0 only).
+/// given, receives each configuration's accuracy curves (process 0 only). More than `max_runs` runs are refused
+/// (check_run_count) before the data is read.
 int compare_configurations(const RunOptions& run, const std::vector<Configuration>& configs, std::size_t seeds,
-                           double threshold, std::size_t jobs, Processes& processes, const std::string& title,
+                           std::size_t max_runs, double threshold, std::size_t jobs, Processes& processes, const std::string& title,
                            std::vector<AccuracyCurves>* accuracy);
 
 

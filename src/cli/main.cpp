@@ -1,14 +1,20 @@
 // tapegrad: compare optimizers, train, evaluate and gradient-check from the command line.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/ranges.h>
 
 #include <fmt/format.h>
 
 #include "cli/app.hpp"
+#include "cli/exit_codes.hpp"
 #include "cli/grid.hpp"
 #include "cli/processes.hpp"
 
@@ -18,11 +24,30 @@ namespace {
 int flushed(int code) {
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
     std::fprintf(stderr, "tapegrad: writing to standard output failed\n");
-    return code == 0 ? 2 : code;
+    return code == 0 ? int(cli::Exit::error) : code;
   }
   return code;
 }
 int run(cli::Command& c, cli::Processes& processes);
+int failed(cli::Processes& processes, const std::string& message, cli::Exit code);
+
+// What every process of an MPI job must share: the subcommand and every option's value as given ("" when not
+// given, so the same default applies), in the order the program defines them.
+std::vector<std::pair<std::string, std::string>> settings_of(const CLI::App& app) {
+  std::vector<std::pair<std::string, std::string>> settings;
+  const auto add = [&](const CLI::App& level) {
+    for (const CLI::Option* o : level.get_options()) {
+      if (o->get_name() == "--help") continue;
+      settings.emplace_back(o->get_name(), fmt::format("{}", fmt::join(o->results(), " ")));
+    }
+  };
+  add(app);
+  for (const CLI::App* sub : app.get_subcommands()) {
+    settings.emplace_back("the subcommand", sub->get_name());
+    add(*sub);
+  }
+  return settings;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -31,14 +56,24 @@ int main(int argc, char** argv) {
     processes = std::make_unique<cli::Processes>(argc, argv);  // joins the MPI job under mpirun
   } catch (const tapegrad::Error& e) {
     fmt::print(stderr, "tapegrad: {}\n", e.what());
-    return 2;
+    return int(cli::Exit::error);
   }
   cli::Command c;
   const auto app = cli::make_app(c);
+  if (argc == 1) {  // what there is to do
+    fmt::print(stderr, "{}\ntapegrad: give a subcommand\n", app->help());
+    return int(cli::Exit::error);
+  }
   try {
     app->parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app->exit(e);
+    // --help and --version end with 0; every mistake on the command line with the table's one code
+    return app->exit(e) == 0 ? int(cli::Exit::ok) : int(cli::Exit::error);
+  }
+  try {
+    processes->agree(settings_of(*app));
+  } catch (const tapegrad::Error& e) {
+    return failed(*processes, e.what(), cli::Exit::error);
   }
   cli::install_signal_handlers();
   if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr || app->count("--threads")) tapegrad::set_blas_threads(c.threads);
@@ -48,29 +83,58 @@ int main(int argc, char** argv) {
 namespace {
 // An error one process of several has seen alone ends them all (none is left waiting for it); one they all
 // share is reported once, by process 0, and each ends normally.
-int failed(cli::Processes& processes, const std::string& message, int code) {
+int failed(cli::Processes& processes, const std::string& message, cli::Exit code) {
   if (!processes.distributed()) {
     fmt::print(stderr, "tapegrad: {}\n", message);
-    return code;
+    return int(code);
   }
   if (processes.failure_is_shared()) {
     if (processes.root()) fmt::print(stderr, "tapegrad: {}\n", message);
-    return code;
+    return int(code);
   }
   fmt::print(stderr, "tapegrad: process {} of {}: {}; stopping every process\n", processes.rank(), processes.size(),
              message);
   std::fflush(stdout);
-  processes.abort(code);
+  processes.abort(int(code));
+}
+
+// Options given to `sub` that the chosen mode does not read: refused, naming the first and why, never ignored.
+void refuse_inapplicable(const CLI::App& sub, const std::vector<std::string>& applicable, const std::string& mode) {
+  for (const CLI::Option* o : sub.get_options()) {
+    if (o->count() == 0) continue;
+    const std::string name = o->get_name();
+    if (std::find(applicable.begin(), applicable.end(), name) == applicable.end())
+      throw tapegrad::ValueError(fmt::format("{} does not apply to {}; leave it out", name, mode));
+  }
+}
+
+void check_applicable(const cli::Command& c) {
+  if (*c.compare && c.compare->count("--function")) {
+    refuse_inapplicable(*c.compare, {"--function", "--opt", "--all", "--steps", "--out"},
+                        "compare --function (it runs optimizers on a surface, it trains no network)");
+    if (c.function.empty())
+      throw tapegrad::ValueError("--function: give a surface (bowl, rosenbrock, beale or saddle), or leave the "
+                                 "option out to compare networks");
+  } else if (*c.compare) {
+    for (const char* option : {"--all", "--steps"})
+      if (c.compare->count(option))
+        throw tapegrad::ValueError(fmt::format("{} applies to compare --function only; add --function SURFACE", option));
+  }
+  if (*c.experiment && c.experiment_name == "activation-histogram")
+    refuse_inapplicable(*c.experiment, {"name", "--seed", "--out"},
+                        "experiment activation-histogram (it draws random inputs and trains nothing)");
 }
 
 int run(cli::Command& c, cli::Processes& processes) {
   try {
+    check_applicable(c);
     if (*c.compare)
-      return !c.function.empty() ? cli::compare_function(c.function, c.compare_opts, c.all, c.steps, c.compare_run.out)
-                        : cli::compare_networks(c.compare_run, c.compare_opts, c.vary, c.seeds, c.lr_sweep, c.threshold,
+      return c.compare->count("--function") ? cli::compare_function(c.function, c.compare_opts, c.all, c.steps, c.compare_run.out)
+                        : cli::compare_networks(c.compare_run, c.compare_opts, c.vary, c.seeds, c.max_runs, c.lr_sweep, c.threshold,
                                                 c.jobs, processes);
     if (*c.train)
       return cli::train(c.train_run, c.train_opt, c.save, c.resume, c.given_train_options(), c.data_parallel,
+                        c.allow_changed_data,
                         processes);
     if (*c.eval) return cli::evaluate(c.model, c.eval_data, c.eval_limit, c.misclassified);
     if (*c.check) return cli::gradcheck(c.names, c.check_net, c.fast, c.order, c.seed, c.verbose);
@@ -82,16 +146,24 @@ int run(cli::Command& c, cli::Processes& processes) {
       fmt::print("{}", tapegrad::derivative_rules_markdown());
       return 0;
     }
+    if (*c.exit_codes) {
+      fmt::print("{}", cli::exit_codes_markdown());
+      return 0;
+    }
   } catch (const tapegrad::Interrupted& e) {
-    return failed(processes, e.what(), 130);
+    return failed(processes, e.what(), cli::Exit::interrupted);
+  } catch (const tapegrad::MemoryError& e) {
+    return failed(processes, e.what(), cli::Exit::out_of_memory);
   } catch (const tapegrad::Error& e) {
-    return failed(processes, e.what(), 2);
+    return failed(processes, e.what(), cli::Exit::error);
   } catch (const std::bad_alloc&) {
-    return failed(processes, "out of memory: the sizes asked for need more memory than this machine has", 3);
+    return failed(processes, "out of memory: the sizes asked for need more memory than this machine gives",
+                  cli::Exit::out_of_memory);
   } catch (const std::exception& e) {
-    return failed(processes, fmt::format("unexpected error: {}", e.what()), 1);
+    return failed(processes, fmt::format("unexpected error (a bug: please report it): {}", e.what()),
+                  cli::Exit::internal);
   } catch (...) {
-    return failed(processes, "unexpected error of unknown type", 1);
+    return failed(processes, "unexpected error of unknown type (a bug: please report it)", cli::Exit::internal);
   }
   return 0;
 }

@@ -113,10 +113,11 @@ void render_into(const std::vector<std::string>& argv, const std::string& tmp, c
 void render_png(const std::string& script_path, const std::string& script, const std::string& png,
                 const std::vector<std::string>& args) {
   write_text(script_path, script);
-  const std::string tmp = tapegrad::make_temporary_beside(png);
+  const std::string target = tapegrad::output_target(png);
+  const std::string tmp = tapegrad::make_temporary_beside(target);
   std::vector<std::string> argv{"gnuplot", "-c", script_path, tmp};
   argv.insert(argv.end(), args.begin(), args.end());
-  render_into(argv, tmp, png, "plot not written",
+  render_into(argv, tmp, target, "plot not written",
               "gnuplot is not installed (apt-get install gnuplot-nox); the tables and CSV files are written");
 }
 
@@ -124,7 +125,7 @@ void render_dot(const std::string& base, const std::string& dot) {
   const std::string source = base + ".dot";
   write_text(source, dot);
   for (const std::string format : {"png", "svg"}) {
-    const std::string target = base + "." + format;
+    const std::string target = tapegrad::output_target(base + "." + format);
     const std::string tmp = tapegrad::make_temporary_beside(target);
     render_into({"dot", "-T" + format, "-o", tmp, source}, tmp, target, "graph not drawn",
                 fmt::format("Graphviz's dot is not installed (apt-get install graphviz); the graph is written as {}",

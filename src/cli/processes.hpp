@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tapegrad/train/collective.hpp"
@@ -34,6 +35,10 @@ class Processes {
   /// Runs `part` on every process; if it throws on any, every process throws the first failed one's error
   /// (naming that process), so that all stop together and none waits for the others.
   void all_or_none(const std::function<void()>& part);
+  /// Every process must run with the same settings (name and value pairs, in one order): if one process's differ
+  /// from process 0's, every process throws a ValueError naming the first setting that differs, both values and
+  /// the process, so that all stop together before any work. One process: nothing to compare.
+  void agree(const std::vector<std::pair<std::string, std::string>>& settings);
   /// True after all_or_none threw: every process knows, so each can end normally.
   bool failure_is_shared() const { return failure_is_shared_; }
   /// Ends every process of the job with this exit code (an error only this process has seen).

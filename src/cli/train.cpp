@@ -1,6 +1,9 @@
 // `tapegrad train` and `tapegrad eval`: one configuration, saved with its optimizer's state; accuracy and a
 // confusion matrix from a saved model.
+#include <charconv>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -23,6 +26,31 @@ std::map<std::string, std::string> parse_metadata(const std::string& path) {
   return meta;
 }
 
+namespace {
+// A number in a checkpoint's metadata; DataError naming the field when it is not one (a crafted or damaged file).
+double number_field(const std::map<std::string, std::string>& meta, const std::string& key) {
+  const std::string& text = meta.at(key);
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || !std::isfinite(value))
+    throw tg::DataError(fmt::format("checkpoint metadata: {}={} is not a number", key, text));
+  return value;
+}
+std::uint64_t count_field(const std::map<std::string, std::string>& meta, const std::string& key) {
+  const std::string& text = meta.at(key);
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size())
+    throw tg::DataError(fmt::format("checkpoint metadata: {}={} is not a whole number", key, text));
+  return value;
+}
+}  // namespace
+
 // Checkpoints of MLPs carry sizes=784-100-10 (as before layer lists existed); others net=, sample= and classes=.
 tg::NetSpec spec_from(const std::map<std::string, std::string>& meta) {
   tg::NetSpec spec;
@@ -30,7 +58,7 @@ tg::NetSpec spec_from(const std::map<std::string, std::string>& meta) {
   spec.init = tg::Init::parse(meta.at("init"));
   // checkpoints from before these settings had neither
   spec.batchnorm = meta.count("batchnorm") && meta.at("batchnorm") == "1";
-  if (meta.count("dropout")) spec.dropout = std::stod(meta.at("dropout"));
+  if (meta.count("dropout")) spec.dropout = number_field(meta, "dropout");
   if (meta.count("net")) {
     spec.layers = meta.at("net");
     std::vector<std::size_t> dims;
@@ -85,17 +113,20 @@ const char* const kFashionClasses[] = {"T-shirt/top", "Trouser", "Pullover", "Dr
 
 // The metadata a checkpoint carries so that eval rebuilds the model and resume continues the run with no option
 // repeated: "key=value" lines (the Trainer appends epochs_done and iteration).
-std::string describe_run(const RunOptions& run, const tg::NetSpec& net, const std::string& optimizer) {
+std::string absolute(const std::string& path) { return std::filesystem::weakly_canonical(std::filesystem::absolute(path)).string(); }
+
+std::string describe_run(const RunOptions& run, const tg::NetSpec& net, const std::string& optimizer,
+                         const std::string& contents) {
   const std::string network =
       net.is_mlp() ? fmt::format("sizes={}", fmt::join(net.mlp().sizes, "-"))
                    : fmt::format("net={}\nsample={}\nclasses={}", net.layer_list(), fmt::join(net.sample.dims(), "x"),
                                  net.classes);
   return fmt::format(
-      "{}\nactivation={}\ninit={}\nbatchnorm={}\ndropout={}\ndtype={}\noptimizer={}\ndata={}\nlimit={}\nbatch={}\nseed={}\n"
-      "schedule={}\nclip={}\n",
+      "{}\nactivation={}\ninit={}\nbatchnorm={}\ndropout={}\ndtype={}\noptimizer={}\ndata={}\ndata_contents={}\n"
+      "limit={}\nbatch={}\nseed={}\nschedule={}\nclip={}\n",
       network, run.activation, run.init, run.batch_norm ? 1 : 0, run.dropout, run.use_double ? "double" : "float",
-      optimizer, run.data, run.limit, run.batch, run.seed, tg::ScheduleSpec::parse(run.schedule).str(),
-      run.clip.empty() ? "none" : tg::GradientClip::parse(run.clip).str());
+      optimizer, absolute(run.data), contents, run.limit, run.batch, run.seed,
+      tg::ScheduleSpec::parse(run.schedule).str(), run.clip.empty() ? "none" : tg::GradientClip::parse(run.clip).str());
 }
 
 // The run a checkpoint records, as options: what `train --resume` continues. An option the user gave that
@@ -134,47 +165,83 @@ RunOptions resumed_run(const std::string& path, RunOptions run, const std::set<s
   run.schedule = saved_schedule;
   run.clip = saved_clip == "none" ? "" : saved_clip;
   run.data = meta.at("data");
-  run.limit = std::stoull(meta.at("limit"));
+  run.limit = count_field(meta, "limit");
   run.hidden = saved_net;
   run.activation = meta.at("activation");
   run.init = meta.at("init");
   run.use_double = meta.at("dtype") == "double";
-  run.batch = std::stoull(meta.at("batch"));
-  run.seed = std::stoull(meta.at("seed"));
+  run.batch = count_field(meta, "batch");
+  run.seed = count_field(meta, "seed");
   optimizer = meta.at("optimizer");
   return run;
 }
 
+// The train_history.csv a resumed run continues: its rows up to iteration `iterations` (those of epochs the
+// checkpoint holds), or only the header when there is none or it is not one of ours.
+std::string history_until(const std::string& path, std::size_t epochs_done) {
+  std::string kept = std::string(kEpochCsvColumns) + "\n";
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line) || line != kEpochCsvColumns) return kept;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string epoch;
+    std::getline(fields, epoch, ',');
+    std::size_t e = 0;
+    try {
+      e = std::stoull(epoch);
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (e <= epochs_done) kept += line + "\n";
+  }
+  return kept;
+}
+
+struct Resumed {
+  std::string path;      // empty: a new run
+  tg::RunProgress done;  // whole epochs and steps it records
+  std::string contents;  // its data's fingerprint; empty in checkpoints from before it was stored
+};
+
 template <class T>
-int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::string& save, const std::string& resume,
-             tg::Collective* data_parallel, Processes& processes) {
+int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::string& save, const Resumed& resumed,
+             bool allow_changed_data, tg::Collective* data_parallel, Processes& processes) {
+  const std::string& resume = resumed.path;
   // Where the checkpoint goes must be writable before any work starts.
   const std::string path = !save.empty() ? save : !resume.empty() ? resume : output_path(run.out, "model.tgckpt");
   tg::TrainTest data;
   std::unique_ptr<tg::Sequential<T>> net;
   std::unique_ptr<tg::Optimizer<T>> optimizer;
-  std::size_t done = 0;
+  const std::size_t done = resumed.done.epochs_done;
+  std::string contents;
   // Every process reads the data (and the checkpoint it resumes); if one cannot, all stop, naming it.
   processes.all_or_none([&] {
     if (std::filesystem::is_directory(path))
       throw tg::DataError(fmt::format("{}: is a folder; --save needs a file path (e.g. {})", path,
                                       output_path(path, "model.tgckpt")));
+    tg::output_target(path);  // a device node (/dev/null too), FIFO or socket is refused, before any work
     if (processes.root()) {
       const std::filesystem::path save_folder = std::filesystem::path(path).parent_path();
       tg::prepare_output_folder(save_folder.empty() ? "." : save_folder.string());
       tg::prepare_output_folder(run.out);  // the filters' pictures of a conv net
     }
     data = run.load();
+    contents = data_contents(data);
+    if (!resume.empty() && !resumed.contents.empty() && resumed.contents != contents && !allow_changed_data)
+      throw tg::DataError(fmt::format(
+          "{}: the data in {} changed since the checkpoint was written (then: {}; now: {}); resuming would train "
+          "on other data. Give --allow-changed-data to continue on purpose",
+          resume, run.data, resumed.contents, contents));
     tg::Rng rng(run.seed);
     net = tg::make_network<T>(run.net(data.train.sample_shape(), data.train.classes), rng);
     optimizer = tg::make_optimizer<T>(spec, net->parameters());
-    if (!resume.empty()) {
-      tg::load_checkpoint(resume, *net, optimizer.get());
-      done = tg::read_run_progress(resume).epochs_done;
-    }
+    if (!resume.empty()) tg::load_checkpoint(resume, *net, optimizer.get());
   });
+  processes.agree({{"data contents", contents}});
   const tg::NetSpec net_spec = run.net(data.train.sample_shape(), data.train.classes);
-  if (!resume.empty()) fmt::print("resumed from {} after epoch {}\n", resume, done);
+  if (!resume.empty())
+    fmt::print("resumed from {} after epoch {} (iteration {})\n", resume, done, resumed.done.iteration);
   fmt::print("{} on {} ({} training, {} test images)\nread: {}\n{}{}\n", net_spec.str(), run.data, data.train.rows,
              data.test.rows, files_read(data), net->summary(tg::Shape{run.batch, data.train.features}), optimizer->describe());
   if (data_parallel)
@@ -182,22 +249,24 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
                run.batch / data_parallel->size(), run.batch);
   tg::TrainerOptions options;
   options.start_epoch = done;
+  options.start_iteration = resumed.done.iteration;  // mid-epoch when --iterations stopped it there
   options.epochs = done + run.epochs;  // --epochs more
   options.batch_size = run.batch;
   options.seed = run.seed;
 
   options.checkpoint = path;
   options.should_stop = interrupted;  // after every epoch: an interrupted or diverging run keeps its last good state
-  options.checkpoint_metadata = describe_run(run, net_spec, spec.str());
+  options.checkpoint_metadata = describe_run(run, net_spec, spec.str(), contents);
   options.collective = data_parallel;
   run.set_training(options);
   if (!options.schedule.constant()) fmt::print("schedule: {}\n", options.schedule.str());
   if (options.clip.active()) fmt::print("clip: {}\n", options.clip.str());
   tg::Trainer<T> trainer(*net, *optimizer, options);
   if (run.grad_norms && processes.root()) trainer.add_callback(tg::gradient_norm_logger(*net));
-  // the history as compare writes it (compare_accuracy.csv's columns), rewritten after every epoch
+  // the history as compare writes it (compare_accuracy.csv's columns), rewritten after every epoch; a resumed
+  // run continues the rows of the epochs its checkpoint holds
   const std::string history_path = output_path(run.out, "train_history.csv");
-  std::string history = std::string(kEpochCsvColumns) + "\n";
+  std::string history = resume.empty() ? std::string(kEpochCsvColumns) + "\n" : history_until(history_path, done);
   if (processes.root())
     trainer.add_callback([&](const tg::EpochStats& e, const tg::History&) {
       history += epoch_csv_row(e) + "\n";
@@ -279,10 +348,11 @@ int evaluate_as(const std::string& model, const tg::NetSpec& spec, const tg::Dat
 }  // namespace
 
 int train(const RunOptions& options, const std::string& optimizer_text, const std::string& save, const std::string& resume,
-          const std::set<std::string>& given, bool data_parallel, Processes& processes) {
+          const std::set<std::string>& given, bool data_parallel, bool allow_changed_data, Processes& processes) {
   std::string optimizer = optimizer_text;
   RunOptions run;
   tg::OptimizerSpec spec;
+  Resumed resumed;
   // Checks that every process makes alike, so that all give up together.
   processes.all_or_none([&] {
     if (data_parallel && !Processes::built_with_mpi())
@@ -299,7 +369,13 @@ int train(const RunOptions& options, const std::string& optimizer_text, const st
           "train: started by mpirun on {} processes without --data-parallel, every process would train the same run "
           "into the same files; add --data-parallel to train one model on all of them",
           processes.size()));
+    if (allow_changed_data && resume.empty())
+      throw tg::ValueError("--allow-changed-data applies to --resume only; this run starts afresh");
     run = resume.empty() ? options : resumed_run(resume, options, given, optimizer);
+    if (!resume.empty()) {
+      const auto meta = parse_metadata(resume);
+      resumed = {resume, tg::read_run_progress(resume), meta.count("data_contents") ? meta.at("data_contents") : ""};
+    }
     spec = tg::OptimizerSpec::parse(optimizer);
     run.check_net();  // check the network options before spending time on the data
     if (data_parallel && run.batch % processes.size() != 0)
@@ -308,8 +384,8 @@ int train(const RunOptions& options, const std::string& optimizer_text, const st
                                        (run.batch / processes.size() + 1) * processes.size()));
   });
   tg::Collective* collective = data_parallel ? processes.collective() : nullptr;
-  return run.use_double ? train_as<double>(run, spec, save, resume, collective, processes)
-                        : train_as<float>(run, spec, save, resume, collective, processes);
+  return run.use_double ? train_as<double>(run, spec, save, resumed, allow_changed_data, collective, processes)
+                        : train_as<float>(run, spec, save, resumed, allow_changed_data, collective, processes);
 }
 
 int evaluate(const std::string& model, const std::string& data, std::size_t limit, const std::string& gallery) {

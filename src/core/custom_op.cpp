@@ -8,6 +8,11 @@
 
 namespace tapegrad::detail {
 
+void input_out_of_range(const char* op, std::size_t k, std::size_t count) {
+  throw OpError(fmt::format("{}: input {} asked for, but the op has {} input{} (0 to {})", op, k, count,
+                            count == 1 ? "" : "s", count == 0 ? 0 : count - 1));
+}
+
 void rethrow_from_custom_op(const char* op, const char* stage) {
   const auto where = [&](const char* what) { return fmt::format("{}: {} threw: {}", op, stage, what); };
   try {

@@ -174,7 +174,18 @@ struct Tape<T>::PauseReclaim {
 };
 
 template <class T>
+void Tape<T>::check_thread(const char* op) {
+  const std::thread::id me = std::this_thread::get_id();
+  if (size_ == 0) owner_ = me;
+  else if (__builtin_expect(owner_ != me, 0))
+    throw TapeError(fmt::format("{}: this tape is in use by another thread; a Tape serves one thread at a time: give "
+                                "each thread its own Tape (after clear() another thread may take it over)",
+                                op));
+}
+
+template <class T>
 std::uint32_t Tape<T>::push(const char* op) {
+  check_thread(op);
   const bool reclaimable = !is_grad_enabled() && reclaim_paused_ == 0;
   std::uint32_t index = 0;
   if (reclaimable && !reclaimed_.empty()) {
@@ -455,6 +466,7 @@ std::vector<Var<T>> Tape<T>::uses_of(const Parameter<T>& p) const {
 template <class T>
 void Tape<T>::sweep(const Var<T>& root, const Tensor<T>* upstream) {
   check_root(root, "backward");
+  check_thread("backward");
   if (consumed_)
     throw TapeError(
         "backward: this tape was already backpropagated; call tape.clear() and record the forward pass again "

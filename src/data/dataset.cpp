@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include "core/labels.hpp"
 #include "tapegrad/core/error.hpp"
@@ -45,6 +47,27 @@ void Dataset::validate() const {
     if (labels[i] >= classes)
       throw ValueError(fmt::format("data set '{}': label {} (row {}) is not one of its {} classes", name, labels[i], i,
                                    classes));
+  for (std::size_t k = 0; k < values.size(); ++k)  // image bytes are finite by construction
+    if (!std::isfinite(values[k]))
+      throw ValueError(fmt::format("data set '{}': feature {} of row {} is {}; remove or repair that row before training",
+                                   name, k % features, k / features, values[k]));
+}
+
+std::string Dataset::fingerprint() const {
+  std::uint32_t crc = crc32(0L, Z_NULL, 0);
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw DataError(fmt::format("{}: cannot be read again to check its contents", file));
+    std::vector<char> block(1 << 16);
+    while (in.read(block.data(), static_cast<std::streamsize>(block.size())) || in.gcount() > 0)
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(block.data()), static_cast<uInt>(in.gcount()));
+  }
+  if (files.empty()) {  // synthetic: its values and labels
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(values.data()), static_cast<uInt>(values.size() * sizeof(float)));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(labels.data()),
+                static_cast<uInt>(labels.size() * sizeof(std::size_t)));
+  }
+  return fmt::format("{} rows x {} features, {} classes, crc32 {:08x}", rows, features, classes, crc);
 }
 
 template <class T>

@@ -94,6 +94,14 @@ std::vector<std::string> MpiCollective::gather(const std::string& bytes) {
   return parts;
 }
 
+std::string MpiCollective::broadcast_bytes(const std::string& bytes) {
+  int length = count_of(bytes.size(), "MPI_Bcast");
+  check(MPI_Bcast(&length, 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  std::string out = rank_ == 0 ? bytes : std::string(std::size_t(length), '\0');
+  check(MPI_Bcast(out.data(), length, MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  return out;
+}
+
 std::string MpiCollective::first_failure(const std::string& my_error) {
   int mine = my_error.empty() ? int(size_) : int(rank_), first = 0;
   check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");

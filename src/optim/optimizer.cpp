@@ -59,6 +59,10 @@ double& Optimizer<T>::add_scalar(const std::string& name) {
 
 template <class T>
 void Optimizer<T>::step() {
+  if (params_.empty())
+    throw ValueError(fmt::format("{}: step() with no parameters to update; did you register the model's layers "
+                                 "(register_module / register_parameter) before taking its parameters()?",
+                                 name_));
   begin_step();
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Parameter<T>& p = *params_[i];

@@ -1,5 +1,6 @@
 #include "tapegrad/train/checkpoint.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -81,6 +82,8 @@ class Reader {
     Tensor<T> t(Shape(std::move(dims)));
     if (count > 0) std::memcpy(t.data(), bytes_.data() + at_, count * sizeof(T));  // an empty tensor has no buffer
     at_ += count * sizeof(T);
+    for (std::size_t i = 0; i < count; ++i)  // a crafted or diverged file must not load as weights
+      if (!std::isfinite(t.data()[i])) fail(fmt::format("tensor '{}' holds {} at element {}", name, t.data()[i], i));
     return t;
   }
   [[noreturn]] void fail(const std::string& what) const {
@@ -187,6 +190,9 @@ struct Opened {
 };
 Opened open_checkpoint(const std::string& path) {
   std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw DataError(fmt::format("{}: not a checkpoint: {}", path,
+                                ec ? ec.message() : std::string("not a regular file (a folder, device or FIFO)")));
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) throw DataError(fmt::format("{}: cannot read checkpoint ({})", path, ec.message()));
   std::ifstream in(path, std::ios::binary);
@@ -223,7 +229,9 @@ std::map<std::string, std::string> read_checkpoint_fields(const std::string& pat
   for (std::size_t start = 0; start < metadata.size();) {
     const std::size_t end = std::min(metadata.find('\n', start), metadata.size());
     const std::string line = metadata.substr(start, end - start);
-    if (const std::size_t eq = line.find('='); eq != std::string::npos) fields[line.substr(0, eq)] = line.substr(eq + 1);
+    if (const std::size_t eq = line.find('='); eq != std::string::npos)
+      if (!fields.emplace(line.substr(0, eq), line.substr(eq + 1)).second)
+        throw DataError(fmt::format("{}: corrupt checkpoint: metadata field '{}' appears twice", path, line.substr(0, eq)));
     start = end + 1;
   }
   return fields;
@@ -247,6 +255,7 @@ void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* op
   const auto tensor_count = r.get<std::uint32_t>("the tensor count");
   for (std::uint32_t i = 0; i < tensor_count; ++i) {
     std::string name = r.get_string("a tensor name");
+    if (tensors.count(name)) r.fail(fmt::format("tensor '{}' appears twice", name));
     tensors[name] = r.get_tensor<T>(name);
   }
   OptimizerState<T> state;
@@ -255,7 +264,11 @@ void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* op
   for (std::uint32_t i = 0; i < scalar_count; ++i) {
     const std::string name = r.get_string("a scalar name");
     if (name.rfind("optim/", 0) != 0) r.fail(fmt::format("scalar '{}' is not an optimizer's", name));
-    state.scalars.emplace_back(name.substr(6), r.get<double>("a scalar"));
+    for (const auto& [seen, value] : state.scalars)
+      if (seen == name.substr(6)) r.fail(fmt::format("scalar '{}' appears twice", name));
+    const double value = r.get<double>("a scalar");
+    if (!std::isfinite(value)) r.fail(fmt::format("scalar '{}' is {}", name, value));
+    state.scalars.emplace_back(name.substr(6), value);
   }
   if (r.position() != r.end()) r.fail("bytes left over after the last section");
 

@@ -28,6 +28,25 @@ Trainer<T>::Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions op
       throw ValueError(fmt::format("trainer: a clip threshold must be positive (or 0: off), got {}", threshold));
   if (options_.batch_size == 0) throw ValueError("trainer: the batch size must be at least 1");
   if (options_.eval_batch == 0) throw ValueError("trainer: the evaluation batch must be at least 1");
+  if (model.parameters().empty())
+    throw ValueError(fmt::format("trainer: the model ({}) has no parameters to train; did you register its layers "
+                                 "(register_module / register_parameter)?",
+                                 model.describe()));
+}
+
+// Every parameter finite, or a NumericError naming the first that is not: ReLU turns a NaN weight's output into
+// 0, so a loss can stay finite while the weights are lost.
+template <class T>
+void Trainer<T>::check_parameters_finite() {
+  for (const auto& [name, p] : model_.named_parameters()) {
+    const Tensor<T>& w = p->value;
+    for (std::size_t i = 0; i < w.size(); ++i)
+      if (!std::isfinite(w.data()[i]))
+        throw NumericError(fmt::format(
+            "training: parameter '{}' holds {} at element {} after iteration {}; the learning rate ({:g}) is "
+            "probably too large",
+            name, w.data()[i], i, iteration_, optimizer_.learning_rate()));
+  }
 }
 
 template <class T>
@@ -53,6 +72,9 @@ double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labe
   if (options_.clip.max_value > 0) clip_gradient_values(model_parameters(), options_.clip.max_value);
   if (schedule_) optimizer_.set_learning_rate(schedule_->rate(iteration_ - 1));
   optimizer_.step();
+  // every 64 steps (a pass over the weights each step would cost a batch-1 step a third of its time), and
+  // before every checkpoint
+  if (iteration_ % 64 == 0) check_parameters_finite();
   return value;
 }
 
@@ -149,7 +171,11 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
   BatchSampler sampler(train.rows, options_.batch_size, true, options_.seed);
   // A resumed run continues where a straight one would be: the same batch order, the same iteration count.
   for (std::size_t e = 0; e < options_.start_epoch; ++e) sampler.next_epoch();
-  iteration_ = options_.start_epoch * sampler.batches();
+  iteration_ = std::max(options_.start_epoch * sampler.batches(), options_.start_iteration);
+  if (iteration_ >= (options_.start_epoch + 1) * sampler.batches())
+    throw ValueError(fmt::format("trainer: start_iteration {} lies beyond epoch {} ({} batches each)",
+                                 options_.start_iteration, options_.start_epoch + 1, sampler.batches()));
+  std::size_t skip = iteration_ - options_.start_epoch * sampler.batches();  // done already in the first epoch
   checkpointed_epoch_ = options_.start_epoch;
   if (options_.max_iterations > 0 && iteration_ >= options_.max_iterations)
     throw ValueError(fmt::format("trainer: {} iterations are done already; max_iterations is {}", iteration_,
@@ -178,7 +204,9 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
     const auto start = std::chrono::steady_clock::now();
     double loss_sum = 0;
     std::size_t batches_done = 0;
-    for (std::size_t b = 0; b < sampler.batches(); ++b) {
+    std::size_t b = skip;
+    skip = 0;
+    for (; b < sampler.batches(); ++b) {
       if (options_.max_iterations > 0 && iteration_ >= options_.max_iterations) break;
       // data parallel: process r of R takes rows [r n / R, (r + 1) n / R) of the batch's n
       const std::size_t rows = sampler.size(b);
@@ -224,11 +252,17 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
       fmt::print(options_.out, "{}  {:.2f} s\n", line, stats.seconds);
       std::fflush(options_.out);
     }
+    try {
+      check_parameters_finite();
+    } catch (const NumericError& e) {
+      throw NumericError(fmt::format("{}; {}", e.what(), where_saved()));
+    }
     if (!options_.checkpoint.empty()) {
       if (speaks())
         save_checkpoint(options_.checkpoint, model_, &optimizer_,
                         options_.checkpoint_metadata +
-                            fmt::format("epochs_done={}\niteration={}\n", epoch, iteration_));
+                            fmt::format("epochs_done={}\niteration={}\n",
+                                        b == sampler.batches() ? epoch : epoch - 1, iteration_));
       checkpointed_epoch_ = epoch;
     }
     bool go_on = true;

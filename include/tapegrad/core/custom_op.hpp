@@ -44,12 +44,17 @@ namespace tapegrad {
 template <class T>
 class Inputs {
  public:
-  explicit Inputs(std::vector<const Tensor<T>*> tensors) : tensors_(std::move(tensors)) {}
-  const Tensor<T>& operator[](std::size_t k) const { return *tensors_.at(k); }
+  Inputs(std::vector<const Tensor<T>*> tensors, const char* op) : tensors_(std::move(tensors)), op_(op) {}
+  /// Input k's value; OpError naming the op when k >= size().
+  const Tensor<T>& operator[](std::size_t k) const {
+    if (k >= tensors_.size()) detail::input_out_of_range(op_, k, tensors_.size());
+    return *tensors_[k];
+  }
   std::size_t size() const { return tensors_.size(); }
 
  private:
   std::vector<const Tensor<T>*> tensors_;
+  const char* op_;
 };
 
 /// Base of a user-written op: forward computes the output from the inputs' values and keeps in members what
@@ -71,7 +76,8 @@ class CustomOp {
                                                const Var<T>& output);
 
  protected:
-  /// During backward: whether input k needs a gradient (skip the work when it does not).
+  /// During backward: whether input k needs a gradient (skip the work when it does not); OpError naming the op
+  /// for k out of range.
   bool needs_grad(std::size_t k) const { return context_ != nullptr && context_->needs_grad(k); }
   /// During backward: the value of input k (saves copying inputs in forward).
   const Tensor<T>& input(std::size_t k) const;
@@ -152,7 +158,7 @@ void CustomOpNode<T, U>::backward_on_tape(TapeBackwardContext<T>& context) {
 template <class T>
 const Tensor<T>& CustomOp<T>::input(std::size_t k) const {
   if (context_ == nullptr) throw TapeError(std::string(name()) + ": input(k) can be read only during backward");
-  return context_->input(k);
+  return context_->input(k);  // OpError naming the op for k out of range
 }
 
 /// Runs op U (a CustomOp<T>, constructed from `args`) on `inputs` and records it: the output's handle.
@@ -167,7 +173,7 @@ Var<T> apply(const std::vector<Var<T>>& inputs, Args&&... args) {
   for (const Var<T>& v : inputs) values.push_back(&tape.value(v.index()));
   Tensor<T> out;
   try {
-    out = user.forward(Inputs<T>(std::move(values)));
+    out = user.forward(Inputs<T>(std::move(values), name));
   } catch (...) {
     detail::rethrow_from_custom_op(name, "forward");
   }

@@ -24,6 +24,11 @@
 
 namespace tapegrad {
 
+namespace detail {
+/// OpError "<op>: input k asked for, it has n input(s)": an op's rule reading past its inputs.
+[[noreturn]] void input_out_of_range(const char* op, std::size_t k, std::size_t count);
+}  // namespace detail
+
 /// What an op's backward rule sees: the upstream gradient, the output, the inputs and their gradient buffers.
 template <class T>
 class BackwardContext {
@@ -40,28 +45,34 @@ class BackwardContext {
   const Tensor<T>& grad_output() const { return *grad_output_; }
   const Tensor<T>& output() const { return *output_; }
   std::size_t input_count() const { return input_count_; }
-  const Tensor<T>& input(std::size_t k) const { return tape_->value(inputs_[k]); }
+  /// Input k's value; OpError naming the op when k >= input_count() (so for every k below).
+  const Tensor<T>& input(std::size_t k) const { return tape_->value(at(k)); }
   /// Does input k want a gradient? A rule may skip the work for inputs that do not.
-  bool needs_grad(std::size_t k) const { return tape_->requires_grad(inputs_[k]); }
+  bool needs_grad(std::size_t k) const { return tape_->requires_grad(at(k)); }
   /// The gradient buffer of input k (its shape, zero-filled on first use in the pass): add into it.
-  Tensor<T>& input_grad(std::size_t k) { return local_ ? (*local_)[k] : tape_->grad(inputs_[k]); }
+  Tensor<T>& input_grad(std::size_t k) { return local_ ? (*local_)[checked(k)] : tape_->grad(at(k)); }
   /// For a rule that writes every element of input k's gradient: the buffer, and whether to write (`overwrite`,
   /// nothing was added to it yet in this pass: it is not zero-filled) or to add.
   Tensor<T>& input_grad_to_overwrite(std::size_t k, bool& overwrite) {
     overwrite = false;
-    return local_ ? (*local_)[k] : tape_->grad_to_overwrite(inputs_[k], overwrite);
+    return local_ ? (*local_)[checked(k)] : tape_->grad_to_overwrite(at(k), overwrite);
   }
   /// For a rule whose gradient of input k is an outer product, column (rows) x row (cols), as a weight's at a
   /// batch of one: true when input k is a parameter that keeps it as those factors (Parameter::defer_grad, and
   /// nothing added yet); otherwise false, and the rule writes it as usual.
   bool input_grad_outer(std::size_t k, const T* column, std::size_t rows, const T* row, std::size_t cols) {
-    return !local_ && tape_->defer_outer_grad(inputs_[k], column, rows, row, cols);
+    return !local_ && tape_->defer_outer_grad(at(k), column, rows, row, cols);
   }
   /// input_grad(k) += g when input k needs a gradient; ShapeError naming the op and both shapes if g does not
   /// have input k's shape.
   void accumulate(std::size_t k, const Tensor<T>& g);
 
  private:
+  std::size_t checked(std::size_t k) const {
+    if (__builtin_expect(k >= input_count_, 0)) detail::input_out_of_range(name_, k, input_count_);
+    return k;
+  }
+  std::uint32_t at(std::size_t k) const { return inputs_[checked(k)]; }
   Tape<T>* tape_;
   const char* name_;
   const Tensor<T>* grad_output_;
@@ -85,8 +96,8 @@ class TapeBackwardContext {
   const Var<T>& grad_output() const { return grad_output_; }
   Var<T> output() const { return tape_->handle(index_); }
   std::size_t input_count() const { return input_count_; }
-  Var<T> input(std::size_t k) const { return tape_->handle(inputs_[k]); }
-  bool needs_grad(std::size_t k) const { return tape_->requires_grad(inputs_[k]); }
+  Var<T> input(std::size_t k) const { return tape_->handle(at(k)); }
+  bool needs_grad(std::size_t k) const { return tape_->requires_grad(at(k)); }
   /// A value the rule treats as fixed (a mask, a sign: its own derivative is zero where it is defined).
   Var<T> constant(const Tensor<T>& value) const { return tape_->constant(value); }
   /// Adds g into input k's gradient when input k needs one; ShapeError naming the op and both shapes if g does
@@ -99,6 +110,10 @@ class TapeBackwardContext {
   void accumulate_from_buffer_rule(Op<T>& op);
 
  private:
+  std::uint32_t at(std::size_t k) const {
+    if (__builtin_expect(k >= input_count_, 0)) detail::input_out_of_range(name_, k, input_count_);
+    return inputs_[k];
+  }
   Tape<T>* tape_;
   std::uint32_t index_;
   bool recording_;
@@ -133,8 +148,8 @@ class ChangeContext {
 
   const char* op_name() const { return name_; }
   std::size_t input_count() const { return input_count_; }
-  const Tensor<T>& input(std::size_t k) const { return *inputs_[k].value; }
-  const std::vector<std::size_t>& changed(std::size_t k) const { return *inputs_[k].changed; }
+  const Tensor<T>& input(std::size_t k) const { return *at(k).value; }
+  const std::vector<std::size_t>& changed(std::size_t k) const { return *at(k).changed; }
   /// The output as it is now: recorded values, and the ones set() wrote.
   const Tensor<T>& output() const { return *output_; }
   /// Output element `index` is now `value`. Writing the value it holds changes nothing, and writing one element
@@ -151,6 +166,10 @@ class ChangeContext {
   }
 
  private:
+  const Input& at(std::size_t k) const {
+    if (__builtin_expect(k >= input_count_, 0)) detail::input_out_of_range(name_, k, input_count_);
+    return inputs_[k];
+  }
   const char* name_;
   const Input* inputs_;
   std::size_t input_count_;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <thread>
 #include <vector>
 
 #include "tapegrad/core/tensor.hpp"
@@ -260,6 +261,10 @@ class Tape {
   Var<T> leaf(const char* name, Fill&& fill);
   void sweep(const Var<T>& root, const Tensor<T>* upstream);  // the reverse pass; null upstream: seed 1
   void check_root(const Var<T>& root, const char* op) const;  // requires a gradient; the errors say what to do
+  // The thread that recorded the first node since the last clear(): a Tape serves one thread at a time, and
+  // another thread that records or sweeps on it before clear() hands it over gets a TapeError.
+  void check_thread(const char* op);
+  std::thread::id owner_;
   std::size_t size_ = 0;
   std::uint64_t generation_ = 1;
   bool consumed_ = false;

@@ -26,10 +26,14 @@ struct Dataset {
   /// Feature j of a row, in [0, 1] for images.
   float feature(std::size_t row, std::size_t j) const;
 
-  /// ValueError unless the counts agree with the data (rows * features values, rows labels, each < classes).
-  /// The Trainer calls it before the first epoch.
+  /// ValueError unless the counts agree with the data (rows * features values, rows labels, each < classes) and
+  /// every feature is finite (a NaN or inf is named by row and column). The Trainer calls it before the first
+  /// epoch.
   void validate() const;
-  /// The same without the pass over the labels (what gather checks each time).
+  /// What identifies the data: its counts and a CRC-32 of the files it was read from (of its values and labels
+  /// when synthetic), so that MPI processes and a resumed run can tell whether they hold the same data.
+  std::string fingerprint() const;
+  /// The same as validate without the pass over the labels (what gather checks each time).
   void check_sizes() const;
   /// Copies rows `indices[0, count)` into x (count, features) and their labels; ValueError for a row out of
   /// range or counts that disagree with the data.

@@ -30,6 +30,8 @@ class MpiCollective final : public Collective {
   /// Collective: each process says how its part went ("" for success). Returns "" when every process
   /// succeeded, otherwise the first failed process's message prefixed with its rank, on every process.
   std::string first_failure(const std::string& my_error);
+  /// Process 0's bytes, on every process (a collective call).
+  std::string broadcast_bytes(const std::string& bytes);
   /// Ends every process of the job now with this exit code: an error on one process must not leave the
   /// others waiting in a collective call.
   [[noreturn]] void abort(int exit_code);

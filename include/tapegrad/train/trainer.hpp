@@ -20,6 +20,8 @@ struct TrainerOptions {
   std::size_t epochs = 5;        // the epoch to end after, counting those already done (start_epoch)
   std::size_t start_epoch = 0;   // epochs already done (resuming a run): epoch start_epoch + 1 comes next, with
                                  // the batch order and iteration count a straight run would have there
+  std::size_t start_iteration = 0;  // steps already done when more than start_epoch whole epochs' (a run stopped
+                                    // mid-epoch by max_iterations): epoch start_epoch + 1 goes on at the next step
   std::size_t batch_size = 100;
   std::size_t max_iterations = 0;  // > 0: stop after this many steps in all, mid-epoch if need be (the book's
                                    // "iters_num"); that last epoch's stats cover the batches it trained on
@@ -30,7 +32,7 @@ struct TrainerOptions {
   std::FILE* out = stdout;       // per-epoch lines
   std::string checkpoint;        // if set: model and optimizer saved here after every epoch (the last good one
   std::string checkpoint_metadata;  // survives a run that later diverges or is killed), with this metadata and
-                                    // "epochs_done=N\niteration=I\n" appended (read_run_progress)
+                                    // "epochs_done=N\niteration=I\n" appended (read_run_progress; N counts whole epochs)
   std::function<bool()> should_stop;  // polled after every step; true stops fit() with Interrupted
   std::function<void()> after_step;   // called after every step (progress of work that spans many runs)
   // Data parallel: the processes of `collective` (which must outlive fit) train one model. fit() first gives
@@ -94,6 +96,7 @@ class Trainer {
   Tensor<T> batch_x_;
   std::vector<std::size_t> batch_y_;
   std::size_t iteration_ = 0;
+  void check_parameters_finite();
   std::size_t checkpointed_epoch_ = 0;  // the epoch the checkpoint file holds (0: none written yet)
   std::string where_saved() const;      // "the last checkpoint is <path> (epoch N)", or that there is none
   std::vector<T> exchange_;             // data parallel: the flat buffer of each step's allreduce
