@@ -26,7 +26,7 @@ train=(train --data-parallel --data "$fashion" --limit 400 --net 8 --epochs 1 --
 expect "subcommand" "process 1 of 2: the processes disagree: the subcommand is compare here and train on process 0" -- \
   -np 1 "$tapegrad" "${train[@]}" : -np 1 "$tapegrad" compare --data "$fashion" --limit 400 --epochs 1 --out "$work"
 for setting in "--batch 50:--batch 100" "--seed 1:--seed 2" "--opt sgd:--opt adam" "--clip norm=1:--clip norm=2" \
-               "--schedule constant:--schedule step:every=1" "--threads 1:--threads 2"; do
+               "--schedule constant:--schedule step:every=1" "--init he:--init xavier"; do
   a=${setting%%:*} b=${setting#*:}
   expect "${a%% *}" "process 1 of 2: the processes disagree: ${a%% *} is ${b#* } here and ${a#* } on process 0" -- \
     -np 1 "$tapegrad" "${train[@]}" $a : -np 1 "$tapegrad" "${train[@]}" $b
