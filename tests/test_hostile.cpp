@@ -3,6 +3,7 @@
 // act on; every input against truncated, oversized and NaN-holding files; options that do not apply; grids that
 // are too large; MPI processes that disagree. Each case: a clear message, a documented exit code (docs/reference/
 // exit-codes.md), and nothing replaced or lost. New subcommands join the tables.
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -274,4 +275,33 @@ TEST_CASE("hostile: the exit codes are one table: --help lists it, docs/referenc
   CHECK(unknown.code == 2);
   const Proc bad_value = spawn({"train", "--epochs", "many"}, dir.str());
   CHECK(bad_value.code == 2);
+}
+
+TEST_CASE("hostile: resume appends to the history and refuses data whose contents changed, unless told") {
+  TempDir dir;
+  write_toy_mnist(dir.file("data"));
+  const std::vector<std::string> first{"train", "--data", dir.file("data"), "--net", "8", "--epochs", "2",
+                                       "--batch", "100", "--save", dir.file("m.tgckpt"), "--out", dir.file("out")};
+  REQUIRE(spawn(first, dir.str()).code == 0);
+  const Proc more = spawn({"train", "--resume", dir.file("m.tgckpt"), "--epochs", "1", "--out", dir.file("out")},
+                          dir.str());
+  INFO(more.output);
+  REQUIRE(more.code == 0);
+  const auto history = read_bytes(dir.file("out/train_history.csv"));
+  const std::string text(history.begin(), history.end());
+  CHECK(std::count(text.begin(), text.end(), '\n') == 4);  // the header and epochs 1, 2 and 3
+  CHECK(text.find("\n1,") != std::string::npos);
+  CHECK(text.find("\n3,") != std::string::npos);
+
+  write_toy_mnist(dir.file("data"), 4, 300);  // the same folder, other contents
+  const Proc changed = spawn({"train", "--resume", dir.file("m.tgckpt"), "--epochs", "1", "--out", dir.file("out")},
+                             dir.str());
+  CHECK(changed.code == 2);
+  CHECK(has(changed.output, "changed since the checkpoint was written"));
+  CHECK(has(changed.output, "--allow-changed-data"));
+  const Proc anyway = spawn({"train", "--resume", dir.file("m.tgckpt"), "--epochs", "1", "--allow-changed-data",
+                             "--out", dir.file("out")},
+                            dir.str());
+  INFO(anyway.output);
+  CHECK(anyway.code == 0);
 }
