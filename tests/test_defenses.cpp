@@ -104,6 +104,25 @@ TEST_CASE("defenses: a model with no parameters is refused by the Trainer and by
                        tg::ValueError);
 }
 
+TEST_CASE("defenses: gradcheck_module refuses a tree with no parameters unless each layer is parameter-free by design") {
+  tg::Rng rng(2);
+  const T x = testing::kink_free({3, 2}, rng);
+  Unregistered model;
+  CHECK_THROWS_WITH_AS(tg::gradcheck_module(model, x),
+                       doctest::Contains("gradcheck_module: the module (Unregistered) has no parameters to check; "
+                                         "did you register its layers"),
+                       tg::ValueError);
+  tg::Sequential<double> empty;
+  CHECK_THROWS_AS(tg::gradcheck_module(empty, x), tg::ValueError);
+  tg::Sequential<double> activations;  // nothing to register: its input gradient is what is checked
+  activations.add<tg::Tanh<double>>();
+  activations.add<tg::Sigmoid<double>>();
+  CHECK(activations.parameter_free());
+  const tg::GradcheckReport report = tg::gradcheck_module(activations, x);
+  CHECK(report.passed());
+  CHECK(report.entries.size() == 1);  // the input
+}
+
 TEST_CASE("defenses: a NaN weight stops training naming the parameter, though ReLU keeps the loss finite") {
   tg::Rng rng(3);
   auto net = tg::make_mlp<double>({{2, 8, 3}, tg::Activation::ReLU, tg::Init::he(), false, 0}, rng);

@@ -35,8 +35,19 @@ const std::vector<Output>& outputs() {
       {"summary --out", [](auto&, auto& t) { return std::vector<std::string>{"summary", "--net", "8", "--features", "16", "--out", t}; }, true},
       {"graph --out", [](auto&, auto& t) { return std::vector<std::string>{"graph", "apple", "--out", t}; }, true},
       {"experiment --out", [](auto&, auto& t) { return std::vector<std::string>{"experiment", "activation-histogram", "--out", t}; }, true},
+      {"eval --misclassified", [](auto& d, auto& t) { return std::vector<std::string>{"eval", "--model", d + ".tgckpt", "--data", d, "--misclassified", t}; }, true},
+      {"graph --model --out", [](auto& d, auto& t) { return std::vector<std::string>{"graph", "--model", d + ".tgckpt", "--data", d, "--out", t}; }, true},
   };
   return table;
+}
+
+// The toy data every row reads, in `dir`/data, and the model the eval and graph rows read, in `dir`/data.tgckpt.
+void write_data_and_model(const TempDir& dir) {
+  write_toy_mnist(dir.file("data"));
+  const Proc trained = spawn({"train", "--data", dir.file("data"), "--net", "8", "--epochs", "1", "--batch", "100",
+                              "--save", dir.file("data.tgckpt"), "--out", dir.file("trained")},
+                             dir.str());
+  REQUIRE(trained.code == 0);
 }
 
 void make_device(const std::string& path) {
@@ -52,7 +63,7 @@ mode_t kind_of(const std::string& path) {
 
 TEST_CASE("hostile: every output refuses a device node, a FIFO or a socket-like target and leaves it as it was") {
   TempDir dir;
-  write_toy_mnist(dir.file("data"));
+  write_data_and_model(dir);
   for (const Output& o : outputs()) {
     CAPTURE(o.name);
     for (const std::string kind : {"device", "fifo"}) {
@@ -73,13 +84,15 @@ TEST_CASE("hostile: every output refuses a device node, a FIFO or a socket-like 
 
 TEST_CASE("hostile: a device node or FIFO among the files an --out folder gets is refused, never replaced") {
   TempDir dir;
-  write_toy_mnist(dir.file("data"));
+  write_data_and_model(dir);
   // the first file each subcommand writes into its folder
   const std::vector<std::pair<std::size_t, std::string>> first_files{{1, "train_history.csv"},
                                                                        {2, "compare_table.txt"},
                                                                        {3, "function_paths.csv"},
                                                                        {4, "model.dot"},
-                                                                       {5, "apple.dot"}};
+                                                                       {5, "apple.dot"},
+                                                                       {7, "misclassified.png"},
+                                                                       {8, "model.dot"}};
   for (const auto& [row, file] : first_files) {
     const Output& o = outputs()[row];
     CAPTURE(o.name);
@@ -124,7 +137,7 @@ TEST_CASE("hostile: a symlinked checkpoint stays a link, its target is what a sa
 
 TEST_CASE("hostile: outputs into a read-only folder or past a file-size limit fail with the file named") {
   TempDir dir;
-  write_toy_mnist(dir.file("data"));
+  write_data_and_model(dir);
   for (const Output& o : outputs()) {
     CAPTURE(o.name);
     const std::string folder = dir.file("ro-" + std::to_string(&o - outputs().data()));
@@ -151,7 +164,7 @@ TEST_CASE("hostile: outputs into a read-only folder or past a file-size limit fa
 
 TEST_CASE("hostile: names with quotes, $(), backticks, a leading $ and a newline are only names, plots whole") {
   TempDir dir;
-  write_toy_mnist(dir.file("data"));
+  write_data_and_model(dir);
   for (const std::string name : {std::string("$HOME"), std::string("$(touch PWNED4)"), std::string("`touch PWNED5`"),
                                  std::string("it's \"q\""), std::string("line\nbreak"), std::string("@ARG1 %s")}) {
     for (const Output& o : outputs()) {
@@ -300,4 +313,15 @@ TEST_CASE("hostile: resume appends to the history and refuses data whose content
   CHECK(has(changed.output, "changed since the checkpoint was written"));
   CHECK(has(changed.output, "--allow-changed-data"));
   CHECK_FALSE(has(changed.output, "epoch  3/"));  // refused before any training
+
+  const Proc allowed = spawn({"train", "--resume", dir.file("m.tgckpt"), "--epochs", "1", "--allow-changed-data",
+                              "--out", dir.file("out")},
+                             dir.str());
+  INFO(allowed.output);
+  CHECK(allowed.code == 0);
+  CHECK(has(allowed.output, "the data changed (--allow-changed-data): continuing at epoch 4"));
+  const auto longer = read_bytes(dir.file("out/train_history.csv"));
+  const std::string appended(longer.begin(), longer.end());
+  CHECK(std::count(appended.begin(), appended.end(), '\n') == 5);
+  CHECK(appended.find("\n4,") != std::string::npos);
 }

@@ -249,7 +249,11 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
                run.batch / data_parallel->size(), run.batch);
   tg::TrainerOptions options;
   options.start_epoch = done;
-  options.start_iteration = resumed.done.iteration;  // mid-epoch when --iterations stopped it there
+  // Mid-epoch when --iterations stopped it there; on data changed on purpose (other rows, so other batches) the
+  // interrupted epoch's position means nothing, and the run continues at the next whole epoch.
+  const bool data_changed = !resumed.contents.empty() && resumed.contents != contents;
+  options.start_iteration = data_changed ? 0 : resumed.done.iteration;
+  if (data_changed) fmt::print("the data changed (--allow-changed-data): continuing at epoch {}\n", done + 1);
   options.epochs = done + run.epochs;  // --epochs more
   options.batch_size = run.batch;
   options.seed = run.seed;

@@ -1,9 +1,17 @@
 #include "tapegrad/nn/check.hpp"
+#include <fmt/format.h>
+
+#include "tapegrad/core/error.hpp"
 
 namespace tapegrad {
 
 template <class T>
 GradcheckReport gradcheck_module(Module<T>& module, const Tensor<T>& input, const GradcheckOptions& options) {
+  if (module.parameters().empty() && !module.parameter_free())
+    throw ValueError(fmt::format("gradcheck_module: the module ({}) has no parameters to check; did you register "
+                                 "its layers (register_module, register_parameter)? A layer without parameters by "
+                                 "design says so by overriding parameter_free()",
+                                 module.describe()));
   std::vector<Tensor<T>> saved_buffers;
   for (const Buffer<T>& b : module.buffers()) saved_buffers.push_back(*b.tensor);
   // Thaw the random draws and restore the buffers however the check ends.

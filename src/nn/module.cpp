@@ -75,6 +75,14 @@ Tensor<T>& Module<T>::register_buffer(const std::string& name, Tensor<T>& t) {
 }
 
 template <class T>
+bool Module<T>::parameter_free() const {
+  if (children_.empty() || !parameters_.empty()) return false;
+  for (const auto& [name, child] : children_)
+    if (!child->parameter_free()) return false;
+  return true;
+}
+
+template <class T>
 void Module<T>::add_child(const std::string& name, Module<T>& child) {
   check_new_name(name);
   if (&child == this) throw ValueError(fmt::format("{}: a module cannot be its own child", describe()));

@@ -30,6 +30,7 @@ class MaxPool2D : public Module<T> {
  public:
   explicit MaxPool2D(Pool2dSettings settings) : settings_(settings) {}
   Var<T> forward(Tape<T>&, const Var<T>& x) override { return max_pool2d(x, settings_); }
+  bool parameter_free() const override { return true; }
   std::string describe() const override;  // "MaxPool2D(2, stride 2, padding 0)"
 
  private:
@@ -41,6 +42,7 @@ class AvgPool2D : public Module<T> {
  public:
   explicit AvgPool2D(Pool2dSettings settings) : settings_(settings) {}
   Var<T> forward(Tape<T>&, const Var<T>& x) override { return avg_pool2d(x, settings_); }
+  bool parameter_free() const override { return true; }
   std::string describe() const override;
 
  private:
@@ -53,6 +55,7 @@ class Flatten : public Module<T> {
  public:
   Var<T> forward(Tape<T>&, const Var<T>& x) override;
   std::string describe() const override { return "Flatten"; }
+  bool parameter_free() const override { return true; }
 };
 
 /// (N, ...) -> (N, sample...): rows of pixels back into images, e.g. sample (1, 28, 28).
@@ -61,6 +64,7 @@ class Reshape : public Module<T> {
  public:
   explicit Reshape(Shape sample);
   Var<T> forward(Tape<T>&, const Var<T>& x) override;
+  bool parameter_free() const override { return true; }
   std::string describe() const override;  // "Reshape(1, 28, 28)"
 
  private:

@@ -22,6 +22,7 @@ class ReLU : public Module<T> {
  public:
   Var<T> forward(Tape<T>&, const Var<T>& x) override;
   std::string describe() const override { return "ReLU"; }
+  bool parameter_free() const override { return true; }
 };
 
 template <class T>
@@ -29,6 +30,7 @@ class Sigmoid : public Module<T> {
  public:
   Var<T> forward(Tape<T>&, const Var<T>& x) override;
   std::string describe() const override { return "Sigmoid"; }
+  bool parameter_free() const override { return true; }
 };
 
 template <class T>
@@ -36,6 +38,7 @@ class Tanh : public Module<T> {
  public:
   Var<T> forward(Tape<T>&, const Var<T>& x) override;
   std::string describe() const override { return "Tanh"; }
+  bool parameter_free() const override { return true; }
 };
 
 template <class T>
@@ -43,6 +46,7 @@ class Softmax : public Module<T> {
  public:
   Var<T> forward(Tape<T>&, const Var<T>& x) override;
   std::string describe() const override { return "Softmax"; }
+  bool parameter_free() const override { return true; }
 };
 
 /// Drops each input with probability `ratio` in train mode.
@@ -55,6 +59,7 @@ class Dropout : public Module<T> {
   Dropout(double ratio, std::uint64_t seed, Mode mode = Mode::Book);
   Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
   std::string describe() const override;
+  bool parameter_free() const override { return true; }
 
  protected:
   void on_freeze_randomness(bool frozen) override { frozen_ = frozen; }

@@ -46,6 +46,10 @@ class Module {
   /// A container describes its own settings only ("Sequential"); its children are listed by description().
   /// By default, the class's name ("Block" for a struct Block): override it to show settings.
   virtual std::string describe() const;
+  /// True for a module that has no parameters by design: built-in activations, pooling, Dropout and shaping layers
+  /// override it; a container is when it has children and all of them are. gradcheck_module refuses a tree with
+  /// no parameters unless this holds, since such a tree is most often one whose layers were never registered.
+  virtual bool parameter_free() const;
 
   // ---- the tree
   /// Trainable parameters with qualified names, in registration order, depth first. Also stores each
