@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "helpers.hpp"
-#include "tapegrad/core/files.hpp"
+#include "tapegrad/io/files.hpp"
 
 using testing::TempDir;
 namespace fs = std::filesystem;

@@ -77,6 +77,31 @@ TEST_CASE("backward(kCreateGraph) records each leaf's gradient, and a second bac
   CHECK(x.grad().item() == 44);  // 12x^2 - 4
 }
 
+TEST_CASE("where two paths meet, the engine's accumulate sums their gradients, recorded and differentiable again") {
+  tg::Tape<double> tape;
+  const V x = scalar_variable(tape, 3.0);
+  const V y = x * x * x;  // x reaches y along three paths: dy/dx = 3x^2 = 27, d2y/dx2 = 6x = 18, d3y/dx3 = 6
+  const V dy = tg::grad(y, {x}, tg::kCreateGraph)[0];
+  CHECK(dy.item() == 27);
+  CHECK(std::string(dy.op()) == "accumulate");  // the sum over the paths is a node of its own
+  const V d2y = tg::grad(dy, {x}, tg::kCreateGraph)[0];
+  CHECK(d2y.item() == 18);
+  CHECK(tg::grad(d2y, {x})[0].item() == 6);
+  const std::string dot = tg::tape_to_dot(tape, dy);
+  CHECK(dot.find("accumulate") != std::string::npos);
+  // its own second derivatives, through a function whose gradient sums two paths of a tensor
+  tg::Rng rng(4);
+  tg::Parameter<double> p("p", kink_free({2, 3}, rng));
+  const tg::GradcheckReport report = tg::gradgradcheck<double>(
+      [&](tg::Tape<double>& t) {
+        const V v = t.parameter(p);
+        return tg::sum(tg::tanh(v) * v);
+      },
+      {&p});
+  INFO(report.table());
+  CHECK(report.passed());
+}
+
 TEST_CASE("grad(): mixed partials, several inputs, an input the root does not depend on") {
   tg::Tape<double> tape;
   const V x = scalar_variable(tape, 3.0), y = scalar_variable(tape, -2.0), z = scalar_variable(tape, 5.0);

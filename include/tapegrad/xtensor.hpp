@@ -13,7 +13,7 @@
 #include <xtensor/xexpression.hpp>
 #include <xtensor/xnoalias.hpp>
 
-#include "tapegrad/core/tensor.hpp"
+#include "tapegrad/tensor/tensor.hpp"
 
 namespace tapegrad {
 

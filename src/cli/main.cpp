@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -159,6 +160,12 @@ int run(cli::Command& c, cli::Processes& processes) {
   } catch (const std::bad_alloc&) {
     return failed(processes, "out of memory: the sizes asked for need more memory than this machine gives",
                   cli::Exit::out_of_memory);
+  } catch (const std::system_error& e) {
+    // fmt::print throws when a write to stdout fails (a full disk, a closed pipe) once its buffer is full
+    if (std::ferror(stdout))
+      return failed(processes, fmt::format("writing to standard output failed: {}", e.what()), cli::Exit::error);
+    return failed(processes, fmt::format("unexpected error (a bug: please report it): {}", e.what()),
+                  cli::Exit::internal);
   } catch (const std::exception& e) {
     return failed(processes, fmt::format("unexpected error (a bug: please report it): {}", e.what()),
                   cli::Exit::internal);

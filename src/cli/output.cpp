@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
-#include "tapegrad/core/error.hpp"
-#include "tapegrad/core/files.hpp"
+#include "tapegrad/tensor/error.hpp"
+#include "tapegrad/io/files.hpp"
 
 extern char** environ;
 

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/output.hpp"
-#include "tapegrad/core/error.hpp"
+#include "tapegrad/tensor/error.hpp"
 
 namespace cli {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "tapegrad/core/error.hpp"
+#include "tapegrad/tensor/error.hpp"
 #ifdef TAPEGRAD_WITH_MPI
 #include "tapegrad/distributed/mpi.hpp"
 #endif

@@ -8,9 +8,9 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
-#include "core/labels.hpp"
-#include "tapegrad/core/error.hpp"
-#include "tapegrad/core/random.hpp"
+#include "tensor/labels.hpp"
+#include "tapegrad/tensor/error.hpp"
+#include "tapegrad/tensor/random.hpp"
 #include "tapegrad/data/idx.hpp"
 
 namespace tapegrad {

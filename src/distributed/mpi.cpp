@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
-#include "tapegrad/core/error.hpp"
+#include "tapegrad/tensor/error.hpp"
 
 namespace tapegrad {
 namespace {

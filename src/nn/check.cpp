@@ -1,7 +1,7 @@
 #include "tapegrad/nn/check.hpp"
 #include <fmt/format.h>
 
-#include "tapegrad/core/error.hpp"
+#include "tapegrad/tensor/error.hpp"
 
 namespace tapegrad {
 

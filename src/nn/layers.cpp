@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "tapegrad/core/error.hpp"
-#include "tapegrad/core/grad_mode.hpp"
+#include "tapegrad/tensor/error.hpp"
+#include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/linalg.hpp"
@@ -32,14 +32,16 @@ std::string Linear<T>::describe() const {
   return fmt::format("Linear({} -> {})", W.value.shape()[0], W.value.shape()[1]);
 }
 
+namespace detail {
 template <class T>
-Var<T> ReLU<T>::forward(Tape<T>&, const Var<T>& x) { return relu(x); }
+Var<T> ReLUFunction::apply(const Var<T>& x) { return relu(x); }
 template <class T>
-Var<T> Sigmoid<T>::forward(Tape<T>&, const Var<T>& x) { return sigmoid(x); }
+Var<T> SigmoidFunction::apply(const Var<T>& x) { return sigmoid(x); }
 template <class T>
-Var<T> Tanh<T>::forward(Tape<T>&, const Var<T>& x) { return tanh(x); }
+Var<T> TanhFunction::apply(const Var<T>& x) { return tanh(x); }
 template <class T>
-Var<T> Softmax<T>::forward(Tape<T>&, const Var<T>& x) { return softmax(x); }
+Var<T> SoftmaxFunction::apply(const Var<T>& x) { return softmax(x); }
+}  // namespace detail
 
 template <class T>
 Dropout<T>::Dropout(double ratio, std::uint64_t seed, Mode mode) : ratio_(ratio), mode_(mode), rng_(seed) {
@@ -115,10 +117,15 @@ std::string BatchNorm<T>::describe() const {
   template class L<float>;    \
   template class L<double>;
 TAPEGRAD_LAYER(Linear)
-TAPEGRAD_LAYER(ReLU)
-TAPEGRAD_LAYER(Sigmoid)
-TAPEGRAD_LAYER(Tanh)
-TAPEGRAD_LAYER(Softmax)
+#define TAPEGRAD_ACTIVATION(F)                                  \
+  template Var<float> detail::F::apply(const Var<float>&);      \
+  template Var<double> detail::F::apply(const Var<double>&);   \
+  template class ActivationLayer<float, detail::F>;             \
+  template class ActivationLayer<double, detail::F>;
+TAPEGRAD_ACTIVATION(ReLUFunction)
+TAPEGRAD_ACTIVATION(SigmoidFunction)
+TAPEGRAD_ACTIVATION(TanhFunction)
+TAPEGRAD_ACTIVATION(SoftmaxFunction)
 TAPEGRAD_LAYER(Dropout)
 TAPEGRAD_LAYER(BatchNorm)
 

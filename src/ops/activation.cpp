@@ -89,15 +89,19 @@ void log_softmax_slices(const T* x, T* out, const Slices& r) {
   });
 }
 
-template <class T>
-struct SoftmaxOp final : Op<T> {
-  static constexpr const char* forward_text = "y = exp(x - max) / sum(exp(x - max))  along the axis";
-  static constexpr const char* backward_text = "dx = y * (g - sum(g * y))  along the axis";
+// softmax and log_softmax along one axis: one op, whose output is probabilities or their logarithms.
+template <class T, bool Log>
+struct SoftmaxFamilyOp final : Op<T> {
+  static constexpr const char* forward_text = Log ? "y = x - max - ln(sum(exp(x - max)))  along the axis"
+                                                  : "y = exp(x - max) / sum(exp(x - max))  along the axis";
+  static constexpr const char* backward_text =
+      Log ? "dx = g - exp(y) * sum(g)  along the axis" : "dx = y * (g - sum(g * y))  along the axis";
   Slices slices;
   int axis = -1;
   void backward_on_tape(TapeBackwardContext<T>& d) override {
     const Var<T> g = d.grad_output(), y = d.output();
-    d.accumulate(0, y * (g - sum(g * y, {axis}, true)));
+    if constexpr (Log) d.accumulate(0, g - exp(y) * sum(g, {axis}, true));
+    else d.accumulate(0, y * (g - sum(g * y, {axis}, true)));
   }
   void backward(BackwardContext<T>& d) override {
     if (!d.needs_grad(0)) return;
@@ -105,35 +109,29 @@ struct SoftmaxOp final : Op<T> {
     const T* g = d.grad_output().data();
     T* dx = d.input_grad(0).data();
     slices.for_each([&, n = slices.length](std::size_t first, std::size_t stride) {
-      T dot = 0;
-      for (std::size_t j = 0, at = first; j < n; ++j, at += stride) dot += g[at] * y[at];
-      for (std::size_t j = 0, at = first; j < n; ++j, at += stride) dx[at] += y[at] * (g[at] - dot);
+      T dot = 0;  // sum(g) for log_softmax, sum(g * y) for softmax
+      for (std::size_t j = 0, at = first; j < n; ++j, at += stride) dot += Log ? g[at] : g[at] * y[at];
+      for (std::size_t j = 0, at = first; j < n; ++j, at += stride)
+        dx[at] += Log ? g[at] - std::exp(y[at]) * dot : y[at] * (g[at] - dot);
     });
   }
 };
-
 template <class T>
-struct LogSoftmaxOp final : Op<T> {
-  static constexpr const char* forward_text = "y = x - max - ln(sum(exp(x - max)))  along the axis";
-  static constexpr const char* backward_text = "dx = g - exp(y) * sum(g)  along the axis";
-  Slices slices;
-  int axis = -1;
-  void backward_on_tape(TapeBackwardContext<T>& d) override {
-    const Var<T> g = d.grad_output();
-    d.accumulate(0, g - exp(d.output()) * sum(g, {axis}, true));
-  }
-  void backward(BackwardContext<T>& d) override {
-    if (!d.needs_grad(0)) return;
-    const T* y = d.output().data();
-    const T* g = d.grad_output().data();
-    T* dx = d.input_grad(0).data();
-    slices.for_each([&, n = slices.length](std::size_t first, std::size_t stride) {
-      T total = 0;
-      for (std::size_t j = 0, at = first; j < n; ++j, at += stride) total += g[at];
-      for (std::size_t j = 0, at = first; j < n; ++j, at += stride) dx[at] += g[at] - std::exp(y[at]) * total;
-    });
-  }
-};
+using SoftmaxOp = SoftmaxFamilyOp<T, false>;
+template <class T>
+using LogSoftmaxOp = SoftmaxFamilyOp<T, true>;
+
+template <class T, bool Log>
+Var<T> softmax_family(const char* name, const Var<T>& a, int axis) {
+  const Slices s = slices_of(a.shape(), axis, name);
+  auto r = record<SoftmaxFamilyOp<T, Log>>(name, {a});
+  if (r.op) r.op->slices = s, r.op->axis = axis;
+  r.output.resize(a.shape());
+  log_softmax_slices(r.var.tape().value(a.index()).data(), r.output.data(), s);
+  if constexpr (!Log)
+    for (T& v : r.output) v = std::exp(v);
+  return finish(r.var);
+}
 }  // namespace
 
 namespace detail {
@@ -147,23 +145,12 @@ std::vector<DerivativeRule> activation_rules() {
 
 template <class T>
 Var<T> softmax(const Var<T>& a, int axis) {
-  const Slices s = slices_of(a.shape(), axis, "softmax");
-  auto r = record<SoftmaxOp<T>>("softmax", {a});
-  if (r.op) r.op->slices = s, r.op->axis = axis;
-  r.output.resize(a.shape());
-  log_softmax_slices(r.var.tape().value(a.index()).data(), r.output.data(), s);
-  for (T& v : r.output) v = std::exp(v);
-  return finish(r.var);
+  return softmax_family<T, false>("softmax", a, axis);
 }
 
 template <class T>
 Var<T> log_softmax(const Var<T>& a, int axis) {
-  const Slices s = slices_of(a.shape(), axis, "log_softmax");
-  auto r = record<LogSoftmaxOp<T>>("log_softmax", {a});
-  if (r.op) r.op->slices = s, r.op->axis = axis;
-  r.output.resize(a.shape());
-  log_softmax_slices(r.var.tape().value(a.index()).data(), r.output.data(), s);
-  return finish(r.var);
+  return softmax_family<T, true>("log_softmax", a, axis);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                    \

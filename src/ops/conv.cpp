@@ -14,7 +14,7 @@
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shaping.hpp"
-#include "ops/kernel.hpp"
+#include "ops/broadcast.hpp"
 #include "ops/rule_text.hpp"
 
 namespace tapegrad {

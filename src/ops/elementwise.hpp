@@ -6,11 +6,11 @@
 //   dx_on_tape      the same term on variables, recorded   da_on_tape, db_on_tape  (create_graph)
 // where g is the upstream gradient and y the op's output at that element. The kernels below apply them:
 // flat loops when shapes agree, and NumPy broadcasting otherwise, where the backward loop adds each term into
-// the input element it came from: broadcasting's gradient reduction, by the same BroadcastWalk (kernel.hpp)
+// the input element it came from: broadcasting's gradient reduction, by the same BroadcastWalk (broadcast.hpp)
 // that add_sum_to uses for every other op.
 #include <type_traits>
 
-#include "ops/kernel.hpp"
+#include "ops/broadcast.hpp"
 #include "ops/vector_formulas.hpp"
 #include "ops/vector_math.hpp"
 #include "tapegrad/ops/arithmetic.hpp"

@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "core/outer_product.hpp"
-#include "tapegrad/core/error.hpp"
+#include "autograd/outer_product.hpp"
+#include "tapegrad/tensor/error.hpp"
 #include "tapegrad/ops/linalg.hpp"
 
 // Present only when the BLAS is OpenBLAS: weak, so another BLAS still links.

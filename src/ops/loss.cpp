@@ -5,8 +5,8 @@
 #include <cmath>
 #include <optional>
 
-#include "core/labels.hpp"
-#include "ops/kernel.hpp"
+#include "tensor/labels.hpp"
+#include "ops/broadcast.hpp"
 #include "ops/rule_text.hpp"
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/arithmetic.hpp"

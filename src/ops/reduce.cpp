@@ -8,7 +8,7 @@
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/shaping.hpp"
 
-#include "ops/kernel.hpp"
+#include "ops/broadcast.hpp"
 #include "ops/rule_text.hpp"
 
 namespace tapegrad {

@@ -6,8 +6,8 @@
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmanipulation.hpp>
 
-#include "core/labels.hpp"
-#include "ops/kernel.hpp"
+#include "tensor/labels.hpp"
+#include "ops/broadcast.hpp"
 #include "ops/rule_text.hpp"
 
 namespace tapegrad {
@@ -75,7 +75,7 @@ struct SumToOp final : Op<T> {
 };
 
 // gather and scatter_add move values by one index list, each the other's adjoint (and so its gradient; the
-// kernels in ops/kernel.hpp).
+// kernels in ops/broadcast.hpp).
 template <class T>
 struct GatherOp final : Op<T> {
   static constexpr const char* forward_text = "y[i] = x[index_i]  (0 where index_i is kNoElement)";

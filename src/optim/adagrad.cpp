@@ -2,7 +2,7 @@
 // PyTorch form: eps 1e-10. Keras: initial_accumulator 0.1 (and eps inside the sqrt; not offered).
 #include <cmath>
 
-#include "optim/rules.hpp"
+#include "optim/validation.hpp"
 
 namespace tapegrad {
 namespace {

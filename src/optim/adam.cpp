@@ -3,7 +3,7 @@
 // p -= lr_t m / (sqrt(v) + eps); defaults lr 0.001, b1 0.9, b2 0.999, eps 1e-7
 #include <cmath>
 
-#include "optim/rules.hpp"
+#include "optim/validation.hpp"
 
 namespace tapegrad {
 namespace {

@@ -1,6 +1,6 @@
 // Momentum. Book: v = m v - lr g; p += v.  PyTorch form: b = m b + g; p -= lr b
 // (the same iterates while lr is constant; they differ once lr changes).
-#include "optim/rules.hpp"
+#include "optim/validation.hpp"
 
 namespace tapegrad {
 namespace {

@@ -1,5 +1,5 @@
 // Nesterov (book): p += m m v - (1 + m) lr g; v = m v - lr g  (algebraically Keras's nesterov=True)
-#include "optim/rules.hpp"
+#include "optim/validation.hpp"
 
 namespace tapegrad {
 namespace {

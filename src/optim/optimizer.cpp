@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "optim/rules.hpp"
-#include "tapegrad/core/error.hpp"
+#include "optim/validation.hpp"
+#include "tapegrad/tensor/error.hpp"
 
 namespace tapegrad {
 

@@ -1,7 +1,7 @@
 // RMSProp (book): h = r h + (1 - r) g g; p -= lr g / (sqrt(h) + eps), r 0.99, eps 1e-7
 #include <cmath>
 
-#include "optim/rules.hpp"
+#include "optim/validation.hpp"
 
 namespace tapegrad {
 namespace {

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "optim/settings_text.hpp"
-#include "tapegrad/core/error.hpp"
+#include "tapegrad/tensor/error.hpp"
 
 namespace tapegrad {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "tapegrad/core/error.hpp"
+#include "tapegrad/tensor/error.hpp"
 
 namespace tapegrad::detail {
 

@@ -1,5 +1,5 @@
 // SGD (book common/optimizer.py): p -= lr g
-#include "optim/rules.hpp"
+#include "optim/validation.hpp"
 
 namespace tapegrad {
 namespace {

@@ -1,6 +1,6 @@
 #include <algorithm>
 
-#include "optim/rules.hpp"
+#include "optim/validation.hpp"
 #include "optim/settings_text.hpp"
 
 namespace tapegrad {

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "optim/rules.hpp"
+#include "optim/validation.hpp"
 
 namespace tapegrad {
 

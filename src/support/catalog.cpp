@@ -1,5 +1,7 @@
 #include "support/catalog.hpp"
 
+#include "autograd/accumulate.hpp"
+
 #include "tapegrad/nn/check.hpp"
 #include "tapegrad/nn/networks.hpp"
 #include "tapegrad/ops/activation.hpp"
@@ -84,6 +86,18 @@ std::vector<std::size_t> labels_for(std::size_t rows, std::size_t classes, Rng& 
 
 std::vector<CatalogCheck> build() {
   std::vector<CatalogCheck> c;
+  // step's own derivative is zero (away from 0): checked through a product, whose gradient is step(x)
+  c.push_back(entry(
+      "step", "activation", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free(small_matrix(rng), rng)}; },
+      [](auto&, const Vs& v) { return step(v[0]) * v[0]; }));
+  // the engine's own rule, which create_graph records where two paths' gradients meet
+  c.push_back(entry(
+      "accumulate", "engine",
+      [](Rng& rng) {
+        const Shape s = small_matrix(rng);
+        return std::vector<Tensor<double>>{kink_free(s, rng), kink_free(s, rng)};
+      },
+      [](auto&, const Vs& v) { return detail::accumulate(tanh(v[0]), v[0] * v[1]); }));
   c.push_back(binary("add", [](auto&, const Vs& v) { return v[0] + v[1]; }));
   c.push_back(binary("sub", [](auto&, const Vs& v) { return v[0] - v[1]; }));
   c.push_back(binary("mul", [](auto&, const Vs& v) { return v[0] * v[1]; }));
@@ -176,7 +190,7 @@ std::vector<CatalogCheck> build() {
   c.push_back(entry("mse", "loss", prediction_and_target, [](auto&, const Vs& v) { return mse(v[0], v[1]); }));
   c.push_back(entry("cross_entropy", "loss", prediction_and_target,
                     [](auto&, const Vs& v) { return cross_entropy(v[0], v[1]); }));
-  c.push_back({"cross_entropy(labels)", "loss", [](Rng& rng, const GradcheckOptions& o) {
+  c.push_back({"cross_entropy (labels)", "loss", [](Rng& rng, const GradcheckOptions& o) {
                  const auto labels = labels_for(4, 3, rng);
                  return gradcheck<double>([labels](auto&, const Vs& v) { return cross_entropy(v[0], labels); },
                                           {positive({4, 3}, rng, 0.1, 0.9)}, o);
@@ -185,7 +199,7 @@ std::vector<CatalogCheck> build() {
       "softmax_cross_entropy", "loss",
       [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({4, 3}, rng), positive({4, 3}, rng, 0.0, 1.0)}; },
       [](auto&, const Vs& v) { return softmax_cross_entropy(v[0], v[1]); }));
-  c.push_back({"softmax_cross_entropy(labels)", "loss", [](Rng& rng, const GradcheckOptions& o) {
+  c.push_back({"softmax_cross_entropy (labels)", "loss", [](Rng& rng, const GradcheckOptions& o) {
                  const auto labels = labels_for(4, 3, rng);
                  return gradcheck<double>([labels](auto&, const Vs& v) { return softmax_cross_entropy(v[0], labels); },
                                           {kink_free({4, 3}, rng)}, o);

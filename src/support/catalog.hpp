@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "tapegrad/core/random.hpp"
-#include "tapegrad/gradcheck/gradcheck.hpp"
+#include "tapegrad/tensor/random.hpp"
+#include "tapegrad/calculus/gradcheck.hpp"
 
 namespace tapegrad::support {
 

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "tapegrad/core/error.hpp"
-#include "tapegrad/core/grad_mode.hpp"
+#include "tapegrad/tensor/error.hpp"
+#include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shaping.hpp"

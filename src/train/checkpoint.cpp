@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
-#include "tapegrad/core/error.hpp"
-#include "tapegrad/core/files.hpp"
+#include "tapegrad/tensor/error.hpp"
+#include "tapegrad/io/files.hpp"
 
 namespace tapegrad {
 namespace {

@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "tapegrad/core/error.hpp"
-#include "tapegrad/core/grad_mode.hpp"
+#include "tapegrad/tensor/error.hpp"
+#include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/data/batches.hpp"
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/train/checkpoint.hpp"

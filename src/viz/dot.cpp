@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "core/node.hpp"
-#include "tapegrad/core/error.hpp"
+#include "autograd/node.hpp"
+#include "tapegrad/tensor/error.hpp"
 
 namespace tapegrad {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "tapegrad/core/random.hpp"
+#include "tapegrad/tensor/random.hpp"
 
 namespace tapegrad {
 

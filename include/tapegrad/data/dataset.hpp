@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "tapegrad/core/tensor.hpp"
+#include "tapegrad/tensor/tensor.hpp"
 
 namespace tapegrad {
 

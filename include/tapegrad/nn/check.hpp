@@ -1,6 +1,6 @@
 #pragma once
 // Gradient-check a whole module with one call: every parameter and the input, on a batch.
-#include "tapegrad/gradcheck/gradcheck.hpp"
+#include "tapegrad/calculus/gradcheck.hpp"
 #include "tapegrad/nn/module.hpp"
 
 namespace tapegrad {

@@ -1,6 +1,6 @@
 #pragma once
 // The book's chapter 7 layers as modules: Convolution, Pooling, and the reshapes between images and rows.
-#include "tapegrad/core/random.hpp"
+#include "tapegrad/tensor/random.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/ops/conv.hpp"

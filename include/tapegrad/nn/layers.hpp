@@ -1,6 +1,6 @@
 #pragma once
 // The book's layers as modules.
-#include "tapegrad/core/random.hpp"
+#include "tapegrad/tensor/random.hpp"
 #include "tapegrad/nn/init.hpp"
 #include "tapegrad/nn/module.hpp"
 
@@ -17,37 +17,47 @@ class Linear : public Module<T> {
   Parameter<T> W, b;  // registered as "W" and "b"
 };
 
-template <class T>
-class ReLU : public Module<T> {
+/// A layer that applies one function of the ops and holds nothing: ReLU, Sigmoid, Tanh, Softmax. `Function`
+/// names it (describe(), summaries) and applies it.
+template <class T, class Function>
+class ActivationLayer : public Module<T> {
  public:
-  Var<T> forward(Tape<T>&, const Var<T>& x) override;
-  std::string describe() const override { return "ReLU"; }
+  Var<T> forward(Tape<T>&, const Var<T>& x) override { return Function::apply(x); }
+  std::string describe() const override { return Function::name; }
   bool parameter_free() const override { return true; }
 };
 
-template <class T>
-class Sigmoid : public Module<T> {
- public:
-  Var<T> forward(Tape<T>&, const Var<T>& x) override;
-  std::string describe() const override { return "Sigmoid"; }
-  bool parameter_free() const override { return true; }
+namespace detail {
+struct ReLUFunction {
+  static constexpr const char* name = "ReLU";
+  template <class T>
+  static Var<T> apply(const Var<T>& x);
 };
+struct SigmoidFunction {
+  static constexpr const char* name = "Sigmoid";
+  template <class T>
+  static Var<T> apply(const Var<T>& x);
+};
+struct TanhFunction {
+  static constexpr const char* name = "Tanh";
+  template <class T>
+  static Var<T> apply(const Var<T>& x);
+};
+struct SoftmaxFunction {  // over the last axis
+  static constexpr const char* name = "Softmax";
+  template <class T>
+  static Var<T> apply(const Var<T>& x);
+};
+}  // namespace detail
 
 template <class T>
-class Tanh : public Module<T> {
- public:
-  Var<T> forward(Tape<T>&, const Var<T>& x) override;
-  std::string describe() const override { return "Tanh"; }
-  bool parameter_free() const override { return true; }
-};
-
+using ReLU = ActivationLayer<T, detail::ReLUFunction>;
 template <class T>
-class Softmax : public Module<T> {
- public:
-  Var<T> forward(Tape<T>&, const Var<T>& x) override;
-  std::string describe() const override { return "Softmax"; }
-  bool parameter_free() const override { return true; }
-};
+using Sigmoid = ActivationLayer<T, detail::SigmoidFunction>;
+template <class T>
+using Tanh = ActivationLayer<T, detail::TanhFunction>;
+template <class T>
+using Softmax = ActivationLayer<T, detail::SoftmaxFunction>;
 
 /// Drops each input with probability `ratio` in train mode.
 /// Book mode (default, as the book): train x * mask, eval x * (1 - ratio).
@@ -92,12 +102,16 @@ class BatchNorm : public Module<T> {
   extern template class L<float>; \
   extern template class L<double>;
 TAPEGRAD_EXTERN_LAYER(Linear)
-TAPEGRAD_EXTERN_LAYER(ReLU)
-TAPEGRAD_EXTERN_LAYER(Sigmoid)
-TAPEGRAD_EXTERN_LAYER(Tanh)
-TAPEGRAD_EXTERN_LAYER(Softmax)
 TAPEGRAD_EXTERN_LAYER(Dropout)
 TAPEGRAD_EXTERN_LAYER(BatchNorm)
 #undef TAPEGRAD_EXTERN_LAYER
+#define TAPEGRAD_EXTERN_ACTIVATION(F)                                  \
+  extern template Var<float> detail::F::apply(const Var<float>&);      \
+  extern template Var<double> detail::F::apply(const Var<double>&);
+TAPEGRAD_EXTERN_ACTIVATION(ReLUFunction)
+TAPEGRAD_EXTERN_ACTIVATION(SigmoidFunction)
+TAPEGRAD_EXTERN_ACTIVATION(TanhFunction)
+TAPEGRAD_EXTERN_ACTIVATION(SoftmaxFunction)
+#undef TAPEGRAD_EXTERN_ACTIVATION
 
 }  // namespace tapegrad

@@ -2,7 +2,7 @@
 // Reading predictions: the class each row votes for, and how often that is right.
 #include <vector>
 
-#include "tapegrad/core/tensor.hpp"
+#include "tapegrad/tensor/tensor.hpp"
 
 namespace tapegrad {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Activations and (log-)softmax (src/ops/activation.cpp).
-#include "tapegrad/core/tape.hpp"
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tapegrad {
 

@@ -2,7 +2,7 @@
 // Elementwise arithmetic with NumPy broadcasting. Rules (forward and backward) live in src/ops/arithmetic.cpp.
 #include <type_traits>
 
-#include "tapegrad/core/tape.hpp"
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tapegrad {
 

@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <string>
 
-#include "tapegrad/core/tape.hpp"
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tapegrad {
 

@@ -1,6 +1,6 @@
 #pragma once
-// Matrix products through BLAS (src/ops/matmul.cpp).
-#include "tapegrad/core/tape.hpp"
+// Matrix products through BLAS (src/ops/linalg.cpp).
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tapegrad {
 

@@ -2,7 +2,7 @@
 // Losses (src/ops/loss.cpp). A 1-D prediction counts as a batch of one, as in the book.
 #include <vector>
 
-#include "tapegrad/core/tape.hpp"
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tapegrad {
 

@@ -2,7 +2,7 @@
 // Reductions (src/ops/reduce.cpp). Axes may be negative (counted from the end).
 #include <vector>
 
-#include "tapegrad/core/tape.hpp"
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tapegrad {
 

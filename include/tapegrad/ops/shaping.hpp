@@ -4,7 +4,7 @@
 #include <limits>
 #include <vector>
 
-#include "tapegrad/core/tape.hpp"
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tapegrad {
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "tapegrad/core/tape.hpp"
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tapegrad {
 

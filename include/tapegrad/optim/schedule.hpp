@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "tapegrad/core/tape.hpp"
+#include "tapegrad/autograd/tape.hpp"
 
 namespace tapegrad {
 

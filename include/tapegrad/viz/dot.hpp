@@ -5,8 +5,8 @@
 #include <limits>
 #include <string>
 
-#include "tapegrad/core/shape.hpp"
-#include "tapegrad/core/tape.hpp"
+#include "tapegrad/tensor/shape.hpp"
+#include "tapegrad/autograd/tape.hpp"
 #include "tapegrad/nn/module.hpp"
 
 namespace tapegrad {

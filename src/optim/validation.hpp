@@ -1,0 +1,25 @@
+#pragma once
+// Validation shared by the optimizer files (internal): rates and fractions checked, options or the book's defaults.
+#include <algorithm>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "tapegrad/tensor/error.hpp"
+#include "tapegrad/optim/optimizer.hpp"
+
+namespace tapegrad::detail {
+
+double positive(const char* optimizer, const char* what, double value);  // ValueError unless finite and > 0
+double fraction(const char* optimizer, const char* what, double value);  // ValueError unless in [0, 1)
+/// An option, or the book's default when unset.
+inline double or_default(const std::optional<double>& value, double book_default) {
+  return value.value_or(book_default);
+}
+
+}  // namespace tapegrad::detail
+
+/// Explicit instantiations of one make_* function.
+#define TAPEGRAD_INSTANTIATE_OPTIMIZER(make)                                                                \
+  template std::unique_ptr<Optimizer<float>> make(std::vector<Parameter<float>*>, const OptimizerOptions&); \
+  template std::unique_ptr<Optimizer<double>> make(std::vector<Parameter<double>*>, const OptimizerOptions&);
