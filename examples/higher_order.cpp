@@ -4,14 +4,19 @@
 //      descent on the same function;
 //   3. tanh and its derivatives up to order 4 on [-4, 4]: tanh_derivatives.csv and tanh_derivatives.png in the
 //      folder given as the first argument (default: the current folder).
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <cmath>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "cli/output.hpp"
 #include "tapegrad/tapegrad.hpp"
+
+extern char** environ;  // the environment gnuplot inherits
 
 namespace tg = tapegrad;
 using V = tg::Var<double>;
@@ -19,6 +24,26 @@ using V = tg::Var<double>;
 namespace {
 
 V f(const V& x) { return tg::pow(x, 4) - 2.0 * tg::pow(x, 2); }
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary);
+  file << text;
+  if (!file.flush()) throw tg::DataError(fmt::format("{}: cannot write", path));
+}
+
+// gnuplot SCRIPT with arguments ARG1.., as an argument vector (no shell sees the file names).
+void run_gnuplot(const std::string& script, std::vector<std::string> args) {
+  std::vector<std::string> words{"gnuplot", "-c", script};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  int status = 0;
+  if (posix_spawnp(&pid, "gnuplot", nullptr, nullptr, argv.data(), environ) != 0 || waitpid(pid, &status, 0) != pid ||
+      !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw tg::Error(fmt::format("gnuplot {} failed (is gnuplot installed?)", script));
+}
 
 // One Newton step, x - f'(x) / f''(x), both derivatives from the tape.
 double newton_step(double x) {
@@ -94,7 +119,7 @@ int main(int argc, char** argv) try {
     csv += "\n";
   }
   const std::string csv_path = out + "/tanh_derivatives.csv", png = out + "/tanh_derivatives.png";
-  cli::write_text(csv_path, csv);
+  write_text(csv_path, csv);
   const std::string script =
       "set terminal pngcairo size 900,600 font ',11'\nset output ARG1\nset datafile separator ','\n"
       "set title 'tanh and its derivatives, each from the tape (create\\_graph)'\nset xlabel 'x'\nset grid\n"
@@ -104,7 +129,8 @@ int main(int argc, char** argv) try {
       "     ARG2 using 1:4 with lines lw 2 lc rgb '#2ca02c' title \"y''\", \\\n"
       "     ARG2 using 1:5 with lines lw 2 lc rgb '#ff7f0e' title \"y'''\", \\\n"
       "     ARG2 using 1:6 with lines lw 2 lc rgb '#d62728' title \"y''''\"\n";
-  cli::render_png(out + "/tanh_derivatives.gp", script, png, {csv_path});
+  write_text(out + "/tanh_derivatives.gp", script);
+  run_gnuplot(out + "/tanh_derivatives.gp", {png, csv_path});
   fmt::print("\ntanh and its derivatives up to order 4 on [-4, 4] ({} points): {} and {}\n", points, csv_path, png);
   return 0;
 } catch (const std::exception& e) {

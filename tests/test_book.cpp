@@ -1,8 +1,9 @@
 // Figures printed by the book ("Deep Learning from Scratch", ch04), reproduced through tapegrad.
-#include "../examples/book_exercises.hpp"
+#include "support/book_chapter4.hpp"
 #include "helpers.hpp"
 
 using T = tg::Tensor<double>;
+namespace book = tg::support::book;
 
 TEST_CASE("ch04 numerical_diff of 0.01x^2 + 0.1x at 5 is the book's 0.1999999999990898") {
   const double d = tg::numerical_diff([](double x) { return 0.01 * x * x + 0.1 * x; }, 5.0);

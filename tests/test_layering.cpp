@@ -103,3 +103,24 @@ TEST_CASE("layering: the old include paths are one-line forwards to the new ones
       CHECK(text.find("namespace") == std::string::npos);  // nothing but includes
     }
 }
+
+TEST_CASE("layering: clients depend downward only: nothing includes examples/, examples include only tapegrad/") {
+  const std::regex include_line(R"re(^\s*#\s*include\s*"([^"]+)")re");
+  for (const std::string folder : {"src", "tests", "benchmarks", "examples"})
+    for (const auto& entry : fs::recursive_directory_iterator(kSource + "/" + folder)) {
+      if (!entry.is_regular_file()) continue;
+      const std::string ext = entry.path().extension().string();
+      if (ext != ".cpp" && ext != ".hpp") continue;
+      std::ifstream in(entry.path());
+      std::string line;
+      while (std::getline(in, line)) {
+        std::smatch m;
+        if (!std::regex_search(line, m, include_line)) continue;
+        const std::string included = m[1];
+        CAPTURE(entry.path().string());
+        CAPTURE(included);
+        CHECK(included.find("examples/") == std::string::npos);
+        if (folder == "examples") CHECK(included.rfind("tapegrad/", 0) == 0);
+      }
+    }
+}

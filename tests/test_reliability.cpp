@@ -10,12 +10,13 @@
 
 #include <zlib.h>
 
-#include "../examples/book_exercises.hpp"
+#include "support/book_chapter4.hpp"
 #include "fuzz/feed.hpp"
 #include "helpers.hpp"
 
 using testing::TempDir;
 using T = tg::Tensor<double>;
+namespace book = tg::support::book;
 using V = tg::Var<double>;
 
 TEST_CASE("anomaly detection names the op, its tape position and its input shapes") {

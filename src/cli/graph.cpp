@@ -6,11 +6,12 @@
 
 #include <fmt/format.h>
 
-#include "../examples/book_exercises.hpp"
+#include "support/book_chapter4.hpp"
 #include "cli/common.hpp"
 
 namespace cli {
 namespace {
+namespace book = tapegrad::support::book;
 
 // The tape drawn once, or (steps) once per step of the reverse sweep: the gradient reaching one more node in each.
 template <class T>

@@ -1,11 +1,13 @@
 #pragma once
 // The book's chapter-4 exercises ("Deep Learning from Scratch", ch04/gradient_method.py, ch04/gradient_simplenet.py),
-// written against tapegrad. Shared by the examples, which print them, and the tests, which assert their figures.
+// written against tapegrad. The program draws simpleNet's graph (`tapegrad graph simple-net`) and the tests
+// assert the book's figures; examples/gradient_descent.cpp and examples/simple_net.cpp show the same exercises on
+// their own, against the installed package.
 #include <functional>
 
 #include "tapegrad/tapegrad.hpp"
 
-namespace book {
+namespace tapegrad::support::book {
 
 namespace tg = tapegrad;
 
@@ -74,4 +76,4 @@ struct SimpleNet {
 inline const tg::Tensor<double> simple_net_x{0.6, 0.9};
 inline const tg::Tensor<double> simple_net_t{0, 0, 1};
 
-}  // namespace book
+}  // namespace tapegrad::support::book
