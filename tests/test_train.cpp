@@ -189,3 +189,29 @@ TEST_CASE("a resumed Trainer (start_epoch) continues bit for bit where a straigh
   CHECK_THROWS_WITH_AS(tg::Trainer<double>(*second_half.net, *second_half.opt, options(4, 4)).fit(spiral()),
                        doctest::Contains("4 epochs are done already"), tg::ValueError);
 }
+
+TEST_CASE("predict and accuracy are free functions of a model and data: no optimizer, the model's mode kept") {
+  tg::Rng rng(5);
+  auto net = tg::make_mlp<double>({{2, 8, 2}, tg::Activation::ReLU, tg::Init::he(), false, 0}, rng);
+  const tg::Dataset data = tg::make_xor(37, 2);
+  // by hand: the largest logit of each row
+  std::vector<std::size_t> all(data.rows), labels;
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  tg::Tensor<double> x;
+  data.gather(all.data(), all.size(), x, labels);
+  tg::Tape<double> tape;
+  const tg::Tensor<double> logits = net->forward(tape, tape.constant(x)).value();
+  const std::vector<std::size_t> expected = tg::argmax(logits);
+  CHECK(net->training());
+  for (std::size_t batch : {1, 5, 37, 1000}) {
+    CAPTURE(batch);
+    CHECK(tg::predict(*net, data, batch) == expected);
+  }
+  CHECK(net->training());  // evaluation mode only while predicting
+  CHECK(tg::predict(*net, data, 4, 10, 20) == std::vector<std::size_t>(expected.begin() + 10, expected.begin() + 20));
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < data.rows; ++i) right += expected[i] == data.labels[i];
+  CHECK(tg::accuracy(*net, data) == double(right) / 37.0);
+  CHECK_THROWS_WITH_AS(tg::predict(*net, data, 0), doctest::Contains("at least one row"), tg::ValueError);
+  CHECK_THROWS_AS(tg::predict(*net, data, 4, 30, 20), tg::ValueError);
+}

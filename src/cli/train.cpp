@@ -318,9 +318,7 @@ int evaluate_as(const std::string& model, const tg::NetSpec& spec, const tg::Dat
   tg::Rng rng(0);
   auto net = tg::make_network<T>(spec, rng);
   tg::load_checkpoint(model, *net);
-  auto sgd = tg::make_sgd<T>(net->parameters());
-  tg::Trainer<T> trainer(*net, *sgd);
-  const std::vector<std::size_t> predicted = trainer.predict(test);
+  const std::vector<std::size_t> predicted = tg::predict(*net, test);
   std::vector<std::vector<std::size_t>> confusion(test.classes, std::vector<std::size_t>(test.classes));
   std::size_t correct = 0;
   for (std::size_t i = 0; i < test.rows; ++i) {

@@ -1,4 +1,5 @@
 #include "tapegrad/train/trainer.hpp"
+#include "tapegrad/train/evaluate.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -274,33 +275,8 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
 }
 
 template <class T>
-std::vector<std::size_t> Trainer<T>::predict_rows(const Dataset& data, std::size_t begin, std::size_t end) {
-  const bool was_training = model_.training();
-  model_.set_training(false);
-  NoGradGuard no_grad;
-  std::vector<std::size_t> order(end - begin), predicted(end - begin), labels;
-  std::iota(order.begin(), order.end(), begin);
-  Tensor<T> x;
-  Tape<T> tape;
-  for (std::size_t start = 0; start < order.size(); start += options_.eval_batch) {
-    const std::size_t count = std::min(options_.eval_batch, order.size() - start);
-    data.gather(order.data() + start, count, x, labels);
-    tape.clear();
-    const Var<T> scores = model_.forward(tape, tape.constant_ref(x));  // held: under no-grad a node is reclaimed
-    const Tensor<T>& logits = scores.value();                           // once no Var refers to it
-    const std::size_t classes = logits.shape()[1];
-    for (std::size_t i = 0; i < count; ++i) {
-      const T* row = logits.data() + i * classes;
-      predicted[start + i] = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
-    }
-  }
-  model_.set_training(was_training);
-  return predicted;
-}
-
-template <class T>
 std::vector<std::size_t> Trainer<T>::predict(const Dataset& data) {
-  return predict_rows(data, 0, data.rows);
+  return tapegrad::predict(model_, data, options_.eval_batch);
 }
 
 template <class T>
@@ -312,7 +288,7 @@ double Trainer<T>::accuracy(const Dataset& data) {
     begin = data.rows * r / processes;
     end = data.rows * (r + 1) / processes;
   }
-  const std::vector<std::size_t> predicted = predict_rows(data, begin, end);
+  const std::vector<std::size_t> predicted = tapegrad::predict(model_, data, options_.eval_batch, begin, end);
   std::vector<double> correct{0};
   for (std::size_t i = begin; i < end; ++i) correct[0] += predicted[i - begin] == data.labels[i];
   if (distributed()) options_.collective->allreduce_sum(correct);

@@ -84,7 +84,7 @@ class Trainer {
   /// Fraction of rows whose largest logit is the label (evaluation mode, no gradients). Data parallel: a
   /// collective call, each process counting its share of the rows.
   double accuracy(const Dataset& data);
-  /// Predicted class of each row.
+  /// Predicted class of each row (tapegrad::predict with options.eval_batch).
   std::vector<std::size_t> predict(const Dataset& data);
 
  private:
@@ -106,7 +106,6 @@ class Trainer {
   void check_distributed(std::size_t train_rows);
   double exchange_gradients(double loss, double share);
   void broadcast_parameters();
-  std::vector<std::size_t> predict_rows(const Dataset& data, std::size_t begin, std::size_t end);
   double base_lr_;                       // the optimizer's rate when the Trainer was made: the schedule's start
   std::optional<LrSchedule> schedule_;   // during fit()
   std::vector<Parameter<T>*> params_;    // the model's, listed once per fit() (clipping needs them every step)

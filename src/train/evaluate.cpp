@@ -1,0 +1,62 @@
+#include "tapegrad/train/evaluate.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "tapegrad/autograd/grad_mode.hpp"
+#include "tapegrad/tensor/error.hpp"
+
+namespace tapegrad {
+
+template <class T>
+std::vector<std::size_t> predict(Module<T>& model, const Dataset& data, std::size_t batch, std::size_t begin,
+                                 std::size_t end) {
+  if (batch == 0) throw ValueError("predict: the batch must hold at least one row");
+  end = std::min(end, data.rows);
+  if (begin > end) throw ValueError(fmt::format("predict: rows {} to {} of {}", begin, end, data.rows));
+  struct RestoreMode {
+    Module<T>& model;
+    bool training;
+    ~RestoreMode() { model.set_training(training); }
+  } restore{model, model.training()};
+  model.set_training(false);
+  NoGradGuard no_grad;
+  std::vector<std::size_t> order(end - begin), predicted(end - begin), labels;
+  std::iota(order.begin(), order.end(), begin);
+  Tensor<T> x;
+  Tape<T> tape;
+  for (std::size_t start = 0; start < order.size(); start += batch) {
+    const std::size_t count = std::min(batch, order.size() - start);
+    data.gather(order.data() + start, count, x, labels);
+    tape.clear();
+    const Var<T> scores = model.forward(tape, tape.constant_ref(x));  // held: under no-grad a node is reclaimed
+    const Tensor<T>& logits = scores.value();                          // once no Var refers to it
+    if (logits.rank() != 2 || logits.shape()[0] != count)
+      throw ShapeError(fmt::format("predict: the model gives {} for a batch of {} rows; it must give (rows, classes)",
+                                   logits.shape().str(), count));
+    const std::size_t classes = logits.shape()[1];
+    for (std::size_t i = 0; i < count; ++i) {
+      const T* row = logits.data() + i * classes;
+      predicted[start + i] = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
+    }
+  }
+  return predicted;
+}
+
+template <class T>
+double accuracy(Module<T>& model, const Dataset& data, std::size_t batch) {
+  if (data.rows == 0) throw ValueError(fmt::format("accuracy: the data set '{}' is empty", data.name));
+  const std::vector<std::size_t> predicted = predict(model, data, batch);
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < data.rows; ++i) correct += predicted[i] == data.labels[i];
+  return double(correct) / double(data.rows);
+}
+
+template std::vector<std::size_t> predict(Module<float>&, const Dataset&, std::size_t, std::size_t, std::size_t);
+template std::vector<std::size_t> predict(Module<double>&, const Dataset&, std::size_t, std::size_t, std::size_t);
+template double accuracy(Module<float>&, const Dataset&, std::size_t);
+template double accuracy(Module<double>&, const Dataset&, std::size_t);
+
+}  // namespace tapegrad
