@@ -279,7 +279,8 @@ TEST_CASE("hostile: the exit codes are one table: --help lists it, docs/referenc
                 "docs/reference/exit-codes.md is stale: build/tapegrad exit-codes > docs/reference/exit-codes.md");
   const Proc nothing = spawn({}, dir.str());
   CHECK(nothing.code == 2);
-  for (const char* sub : {"compare", "train", "eval", "gradcheck", "graph", "summary", "experiment", "rules"})
+  for (const char* sub : {"compare", "train", "eval", "gradcheck", "graph", "summary", "experiment", "rules",
+                          "optimizers"})
     CHECK(has(nothing.output, sub));
   const Proc version = spawn({"--version"}, dir.str());
   CHECK(version.code == 0);

@@ -120,8 +120,12 @@ TEST_CASE("AdaGrad: h += g g, p -= lr g / (sqrt(h) + eps), eps 1e-7 (book) or 1e
   CHECK(trace[0] == doctest::Approx(1 - 0.05 / (0.5 + 1e-7)).epsilon(1e-14));
   CHECK(trace[1] == doctest::Approx(trace[0] - 0.05 / (std::sqrt(0.5) + 1e-7)).epsilon(1e-14));
   auto pt = lr(0.1);
-  pt.pytorch_form = true;
+  pt.eps = 1e-10;  // PyTorch's AdaGrad
   CHECK(run("adagrad", pt, 1)[0] == doctest::Approx(1 - 0.05 / (0.5 + 1e-10)).epsilon(1e-15));
+  pt.pytorch_form = true;  // a key of Momentum's alone
+  tg::Parameter<double> p("p", T{1.0});
+  CHECK_THROWS_WITH_AS(tg::make_optimizer<double>("adagrad", {&p}, pt),
+                       "optimizer 'adagrad' does not use 'pytorch' (it takes: lr eps h0 wd)", tg::ValueError);
   auto keras = lr(0.1);
   keras.initial_accumulator = 0.1;  // h = 0.1 + 0.25
   CHECK(run("adagrad", keras, 1)[0] == doctest::Approx(1 - 0.05 / (std::sqrt(0.35) + 1e-7)).epsilon(1e-14));
@@ -342,11 +346,38 @@ TEST_CASE("the optimizer table: every key an optimizer lists changes its steps, 
     }
     // the defaults the table states are the ones the optimizer takes when a key is not given
     std::string with_defaults = kind.name + ":";
-    std::istringstream defaults(kind.defaults);
+    std::istringstream defaults(kind.defaults_text());
     for (std::string pair; defaults >> pair;) with_defaults += pair + ",";
     with_defaults.pop_back();
     CHECK(after_three_steps(with_defaults) == plain);
   }
+}
+
+TEST_CASE("the optimizer table's defaults are typed, and a spec reads a key as given or as its default") {
+  CHECK(tg::optimizer_kind("adam").default_of("lr") == 0.001);
+  CHECK(tg::optimizer_kind("adagrad").default_of("eps") == 1e-7);
+  CHECK(tg::optimizer_kind("momentum").defaults_text() == "lr=0.01 momentum=0.9 wd=0 pytorch=0");
+  CHECK_THROWS_WITH_AS(tg::optimizer_kind("sgd").default_of("beta1"),
+                       "optimizer 'sgd' does not use 'beta1' (it takes: lr wd)", tg::ValueError);
+  CHECK(tg::OptimizerSpec::parse("adam").value("lr") == 0.001);
+  CHECK(tg::OptimizerSpec::parse("adam:lr=0.02").value("lr") == 0.02);
+  CHECK(tg::OptimizerSpec::parse("momentum:pytorch=1").value("pytorch") == 1);
+  CHECK_THROWS_AS(tg::OptimizerSpec::parse("sgd").value("momentum"), tg::ValueError);
+  // each optimizer's learning rate, with no key given, is its row's
+  tg::Parameter<double> p("p", T{1.0});
+  for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) {
+    CAPTURE(kind.name);
+    CHECK(tg::make_optimizer<double>(kind.name, {&p})->learning_rate() == kind.default_of("lr"));
+  }
+}
+
+TEST_CASE("docs/optimizers.md is the table the code reads") {
+  std::ifstream page(TAPEGRAD_SOURCE_DIR "/docs/optimizers.md", std::ios::binary);
+  REQUIRE_MESSAGE(page, "docs/optimizers.md is missing: build/tapegrad optimizers > docs/optimizers.md");
+  const std::string text((std::istreambuf_iterator<char>(page)), std::istreambuf_iterator<char>());
+  CHECK_MESSAGE(text == tg::optimizers_markdown(),
+                "docs/optimizers.md is stale: build/tapegrad optimizers > docs/optimizers.md");
+  for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) CHECK(text.find("| `" + kind.name + "` |") != std::string::npos);
 }
 
 TEST_CASE("optimizer specs: a repeated key, an unknown key, and options the optimizer does not use are errors") {

@@ -15,7 +15,7 @@ namespace {
 std::string optimizers_help() {
   std::string text = "Optimizers, for --opt NAME or NAME:key=value,... (each key at most once):\n";
   for (const tapegrad::OptimizerKind& kind : tapegrad::optimizer_kinds())
-    text += fmt::format("  {:<9} {}\n            keys: {}\n", kind.name, kind.rule, kind.defaults);
+    text += fmt::format("  {:<9} {}\n            keys: {}\n", kind.name, kind.rule, kind.defaults_text());
   text += "Keys:\n";
   for (const auto& [key, meaning] : tapegrad::optimizer_keys()) text += fmt::format("  {:<9} {}\n", key, meaning);
   return text;
@@ -160,6 +160,8 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.experiment->add_option("--out", c.experiment_run.out, "folder for the table, CSVs and plot (default: out/NAME)");
 
   c.rules = app->add_subcommand("rules", "print every built-in op's derivative rule (docs/derivatives.md)");
+  c.optimizers =
+      app->add_subcommand("optimizers", "print the optimizer table: updates, keys, defaults (docs/optimizers.md)");
   c.exit_codes = app->add_subcommand("exit-codes", "print the table of exit codes (docs/reference/exit-codes.md)");
   return app;
 }

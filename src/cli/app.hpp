@@ -14,8 +14,7 @@ namespace cli {
 struct Command {
   int threads = 1;
   CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr,
-           *experiment = nullptr,
-           *graph = nullptr, *summary = nullptr, *exit_codes = nullptr;
+           *optimizers = nullptr, *experiment = nullptr, *graph = nullptr, *summary = nullptr, *exit_codes = nullptr;
   RunOptions compare_run;
   std::vector<std::string> compare_opts;
   std::vector<std::vector<std::string>> vary;  // each: an axis and its values

@@ -391,7 +391,7 @@ std::size_t unpack(Unpacker& u, Run& r, std::string& log) {
 namespace {
 // The learning rates an lr sweep tries for an optimizer: its rate (given or default) times 10, 3, 1, 1/3, 1/10.
 std::vector<double> sweep_rates(const tg::OptimizerSpec& spec) {
-  const double base = tg::make_optimizer<double>(spec, {})->learning_rate();
+  const double base = spec.value("lr");
   std::vector<double> rates;
   for (double factor : {10.0, 3.0, 1.0, 1 / 3.0, 0.1}) rates.push_back(std::stod(fmt::format("{:.3g}", base * factor)));
   return rates;

@@ -143,6 +143,10 @@ int run(cli::Command& c, cli::Processes& processes) {
     if (*c.summary) return cli::summary(c.summary_run, c.summary_features, c.summary_classes);
     if (*c.experiment)
       return cli::experiment(c.experiment_name, c.experiment_run, c.experiment_options, processes);
+    if (*c.optimizers) {
+      fmt::print("{}", tapegrad::optimizers_markdown());
+      return 0;
+    }
     if (*c.rules) {
       fmt::print("{}", tapegrad::derivative_rules_markdown());
       return 0;

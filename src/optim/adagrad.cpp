@@ -1,5 +1,5 @@
 // AdaGrad (book): h += g g; p -= lr g / (sqrt(h) + eps), eps 1e-7, h0 = 0.
-// PyTorch form: eps 1e-10. Keras: initial_accumulator 0.1 (and eps inside the sqrt; not offered).
+// PyTorch's: eps=1e-10. Keras's: h0=0.1 (and eps inside the sqrt; not offered).
 #include <cmath>
 
 #include "optim/validation.hpp"
@@ -10,8 +10,8 @@ template <class T>
 class AdaGrad : public Optimizer<T> {
  public:
   AdaGrad(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("adagrad", std::move(params), detail::or_default(o.lr, 0.01), o.weight_decay),
-        eps_(detail::positive("adagrad", "eps", detail::or_default(o.eps, o.pytorch_form ? 1e-10 : 1e-7))),
+      : Optimizer<T>("adagrad", std::move(params), detail::or_default(o.lr, "adagrad", "lr"), o.weight_decay),
+        eps_(detail::positive("adagrad", "eps", detail::or_default(o.eps, "adagrad", "eps"))),
         initial_(o.initial_accumulator),
         h_(this->add_slot("h", static_cast<T>(o.initial_accumulator))) {
     if (!(initial_ >= 0) || !std::isfinite(initial_))

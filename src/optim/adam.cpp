@@ -11,10 +11,10 @@ template <class T>
 class Adam : public Optimizer<T> {
  public:
   Adam(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("adam", std::move(params), detail::or_default(o.lr, 0.001), o.weight_decay),
-        beta1_(detail::fraction("adam", "beta1", detail::or_default(o.beta1, 0.9))),
-        beta2_(detail::fraction("adam", "beta2", detail::or_default(o.beta2, 0.999))),
-        eps_(detail::positive("adam", "eps", detail::or_default(o.eps, 1e-7))),
+      : Optimizer<T>("adam", std::move(params), detail::or_default(o.lr, "adam", "lr"), o.weight_decay),
+        beta1_(detail::fraction("adam", "beta1", detail::or_default(o.beta1, "adam", "beta1"))),
+        beta2_(detail::fraction("adam", "beta2", detail::or_default(o.beta2, "adam", "beta2"))),
+        eps_(detail::positive("adam", "eps", detail::or_default(o.eps, "adam", "eps"))),
         m_(this->add_slot("m")),
         v_(this->add_slot("v")),
         t_(this->add_scalar("t")) {}

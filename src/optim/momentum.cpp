@@ -8,8 +8,9 @@ template <class T>
 class Momentum : public Optimizer<T> {
  public:
   Momentum(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("momentum", std::move(params), detail::or_default(o.lr, 0.01), o.weight_decay),
-        momentum_(detail::fraction("momentum", "momentum", detail::or_default(o.momentum, 0.9))),
+      : Optimizer<T>("momentum", std::move(params), detail::or_default(o.lr, "momentum", "lr"), o.weight_decay),
+        momentum_(
+            detail::fraction("momentum", "momentum", detail::or_default(o.momentum, "momentum", "momentum"))),
         pytorch_(o.pytorch_form),
         v_(this->add_slot(pytorch_ ? "b" : "v")) {}
   std::string describe() const override {

@@ -7,8 +7,9 @@ template <class T>
 class Nesterov : public Optimizer<T> {
  public:
   Nesterov(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("nesterov", std::move(params), detail::or_default(o.lr, 0.01), o.weight_decay),
-        momentum_(detail::fraction("nesterov", "momentum", detail::or_default(o.momentum, 0.9))),
+      : Optimizer<T>("nesterov", std::move(params), detail::or_default(o.lr, "nesterov", "lr"), o.weight_decay),
+        momentum_(
+            detail::fraction("nesterov", "momentum", detail::or_default(o.momentum, "nesterov", "momentum"))),
         v_(this->add_slot("v")) {}
   std::string describe() const override {
     return fmt::format("nesterov(lr={:g}, momentum={:g}{})", this->lr_, momentum_, this->weight_decay_text());

@@ -9,9 +9,9 @@ template <class T>
 class RmsProp : public Optimizer<T> {
  public:
   RmsProp(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("rmsprop", std::move(params), detail::or_default(o.lr, 0.01), o.weight_decay),
-        decay_(detail::fraction("rmsprop", "decay", detail::or_default(o.decay, 0.99))),
-        eps_(detail::positive("rmsprop", "eps", detail::or_default(o.eps, 1e-7))),
+      : Optimizer<T>("rmsprop", std::move(params), detail::or_default(o.lr, "rmsprop", "lr"), o.weight_decay),
+        decay_(detail::fraction("rmsprop", "decay", detail::or_default(o.decay, "rmsprop", "decay"))),
+        eps_(detail::positive("rmsprop", "eps", detail::or_default(o.eps, "rmsprop", "eps"))),
         h_(this->add_slot("h")) {}
   std::string describe() const override {
     return fmt::format("rmsprop(lr={:g}, decay={:g}, eps={:g}{})", this->lr_, decay_, eps_, this->weight_decay_text());

@@ -67,4 +67,19 @@ std::string OptimizerSpec::str() const {
   return parts.empty() ? name : fmt::format("{}:{}", name, fmt::join(parts, ","));
 }
 
+double OptimizerSpec::value(const std::string& key) const {
+  const OptimizerKind& kind = optimizer_kind(name);
+  const double table_default = kind.default_of(key);  // ValueError for a key this optimizer does not take
+  const OptimizerOptions& o = options;
+  if (key == "lr") return o.lr.value_or(table_default);
+  if (key == "momentum") return o.momentum.value_or(table_default);
+  if (key == "decay") return o.decay.value_or(table_default);
+  if (key == "beta1") return o.beta1.value_or(table_default);
+  if (key == "beta2") return o.beta2.value_or(table_default);
+  if (key == "eps") return o.eps.value_or(table_default);
+  if (key == "h0") return o.initial_accumulator;
+  if (key == "wd") return o.weight_decay;
+  return o.pytorch_form ? 1 : 0;  // "pytorch"
+}
+
 }  // namespace tapegrad

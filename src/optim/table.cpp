@@ -1,5 +1,6 @@
 // The optimizer table: names, update rules, the keys each uses and its factories, in one place. Specs,
-// make_optimizer and the program's --help read it; adding an optimizer is one row here.
+// make_optimizer, the constructors' defaults, the program's --help and docs/optimizers.md read it; adding an
+// optimizer is one row here (and its file).
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -15,35 +16,69 @@ const std::vector<std::pair<std::string, std::string>>& optimizer_keys() {
       {"decay", "RMSProp's decay rate r"},
       {"beta1", "Adam's first-moment decay"},
       {"beta2", "Adam's second-moment decay"},
-      {"eps", "epsilon added to the root in the denominator"},
+      {"eps", "epsilon added to the root in the denominator (PyTorch's AdaGrad: 1e-10)"},
       {"h0", "AdaGrad's initial accumulator (Keras: 0.1)"},
       {"wd", "weight decay: g += wd p before the update"},
-      {"pytorch", "1: PyTorch's form (Momentum: b = m b + g, p -= lr b; AdaGrad: eps 1e-10)"},
+      {"pytorch", "Momentum in PyTorch's form when 1: b = m b + g, p -= lr b (the same steps while lr is constant)"},
   };
   return keys;
 }
 
 const std::vector<OptimizerKind>& optimizer_kinds() {
   static const std::vector<OptimizerKind> kinds{
-      {"sgd", "p -= lr g", {"lr", "wd"}, "lr=0.01 wd=0", &make_sgd<float>, &make_sgd<double>},
-      {"momentum", "v = m v - lr g; p += v", {"lr", "momentum", "wd", "pytorch"}, "lr=0.01 momentum=0.9 wd=0 pytorch=0",
+      {"sgd", "p -= lr g", {{"lr", 0.01}, {"wd", 0}}, &make_sgd<float>, &make_sgd<double>},
+      {"momentum", "v = m v - lr g; p += v", {{"lr", 0.01}, {"momentum", 0.9}, {"wd", 0}, {"pytorch", 0}},
        &make_momentum<float>, &make_momentum<double>},
-      {"nesterov", "p += m m v - (1 + m) lr g; v = m v - lr g", {"lr", "momentum", "wd"}, "lr=0.01 momentum=0.9 wd=0",
+      {"nesterov", "p += m m v - (1 + m) lr g; v = m v - lr g", {{"lr", 0.01}, {"momentum", 0.9}, {"wd", 0}},
        &make_nesterov<float>, &make_nesterov<double>},
-      {"adagrad", "h += g g; p -= lr g / (sqrt(h) + eps)", {"lr", "eps", "h0", "wd", "pytorch"},
-       "lr=0.01 eps=1e-07 h0=0 wd=0 pytorch=0", &make_adagrad<float>, &make_adagrad<double>},
-      {"rmsprop", "h = r h + (1 - r) g g; p -= lr g / (sqrt(h) + eps)", {"lr", "decay", "eps", "wd"},
-       "lr=0.01 decay=0.99 eps=1e-07 wd=0", &make_rmsprop<float>, &make_rmsprop<double>},
+      {"adagrad", "h += g g; p -= lr g / (sqrt(h) + eps)", {{"lr", 0.01}, {"eps", 1e-7}, {"h0", 0}, {"wd", 0}},
+       &make_adagrad<float>, &make_adagrad<double>},
+      {"rmsprop", "h = r h + (1 - r) g g; p -= lr g / (sqrt(h) + eps)",
+       {{"lr", 0.01}, {"decay", 0.99}, {"eps", 1e-7}, {"wd", 0}}, &make_rmsprop<float>, &make_rmsprop<double>},
       {"adam", "m += (1 - b1)(g - m); v += (1 - b2)(g g - v); p -= lr_t m / (sqrt(v) + eps)",
-       {"lr", "beta1", "beta2", "eps", "wd"}, "lr=0.001 beta1=0.9 beta2=0.999 eps=1e-07 wd=0", &make_adam<float>,
+       {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-7}, {"wd", 0}}, &make_adam<float>,
        &make_adam<double>},
   };
   return kinds;
 }
 
-bool OptimizerKind::uses(const std::string& key) const { return std::find(keys.begin(), keys.end(), key) != keys.end(); }
+bool OptimizerKind::uses(const std::string& key) const {
+  return std::any_of(keys.begin(), keys.end(), [&](const Key& k) { return k.key == key; });
+}
 
-std::string OptimizerKind::keys_text() const { return fmt::format("{}", fmt::join(keys, " ")); }
+double OptimizerKind::default_of(const std::string& key) const {
+  for (const Key& k : keys)
+    if (k.key == key) return k.value;
+  throw ValueError(fmt::format("optimizer '{}' does not use '{}' (it takes: {})", name, key, keys_text()));
+}
+
+std::string OptimizerKind::keys_text() const {
+  std::vector<std::string> names;
+  for (const Key& k : keys) names.push_back(k.key);
+  return fmt::format("{}", fmt::join(names, " "));
+}
+
+std::string OptimizerKind::defaults_text() const {
+  std::vector<std::string> pairs;
+  for (const Key& k : keys) pairs.push_back(fmt::format("{}={:g}", k.key, k.value));
+  return fmt::format("{}", fmt::join(pairs, " "));
+}
+
+std::string optimizers_markdown() {
+  std::string out =
+      "# Optimizers\n\n"
+      "Generated from the optimizer table (`src/optim/table.cpp`), which the constructors, `OptimizerSpec::parse`, "
+      "`tapegrad --help` and this page all read; `tests/test_optim.cpp` fails when this file and the table differ. "
+      "Regenerate with `build/tapegrad optimizers > docs/optimizers.md`.\n\n"
+      "A spec names an optimizer and any of its keys: `momentum:lr=0.05,momentum=0.8`. A key left out takes the "
+      "default below (the book's); a key the optimizer does not take is an error.\n\n"
+      "| optimizer | update | keys and defaults |\n|---|---|---|\n";
+  for (const OptimizerKind& kind : optimizer_kinds())
+    out += fmt::format("| `{}` | `{}` | `{}` |\n", kind.name, kind.rule, kind.defaults_text());
+  out += "\n| key | what it sets |\n|---|---|\n";
+  for (const auto& [key, meaning] : optimizer_keys()) out += fmt::format("| `{}` | {} |\n", key, meaning);
+  return out;
+}
 
 const OptimizerKind& optimizer_kind(const std::string& name) {
   for (const OptimizerKind& kind : optimizer_kinds())

@@ -12,9 +12,9 @@ namespace tapegrad::detail {
 
 double positive(const char* optimizer, const char* what, double value);  // ValueError unless finite and > 0
 double fraction(const char* optimizer, const char* what, double value);  // ValueError unless in [0, 1)
-/// An option, or the book's default when unset.
-inline double or_default(const std::optional<double>& value, double book_default) {
-  return value.value_or(book_default);
+/// An option as set, or its default in the optimizer table's row for `optimizer`.
+inline double or_default(const std::optional<double>& value, const char* optimizer, const char* key) {
+  return value ? *value : optimizer_kind(optimizer).default_of(key);
 }
 
 }  // namespace tapegrad::detail

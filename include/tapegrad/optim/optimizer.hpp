@@ -27,10 +27,10 @@ struct OptimizerOptions {
   std::optional<double> momentum;  // Momentum, Nesterov (book 0.9)
   std::optional<double> decay;     // RMSProp's rho (book 0.99)
   std::optional<double> beta1, beta2;  // Adam (book 0.9, 0.999)
-  std::optional<double> eps;       // book 1e-7 (PyTorch AdaGrad: 1e-10)
+  std::optional<double> eps;       // book 1e-7 (PyTorch's AdaGrad: 1e-10)
   double initial_accumulator = 0;  // AdaGrad's h0 (book 0, Keras 0.1)
   double weight_decay = 0;     // L2: g += weight_decay * p before the update
-  bool pytorch_form = false;   // Momentum: b = m b + g, p -= lr b.  AdaGrad: eps 1e-10
+  bool pytorch_form = false;   // Momentum only: PyTorch's b = m b + g, p -= lr b
 };
 
 /// An optimizer by name with its options, as written on a command line: "sgd:lr=0.1",
@@ -42,6 +42,8 @@ struct OptimizerSpec {
   OptimizerOptions options;
   static OptimizerSpec parse(const std::string& text);  // ValueError naming the bad part
   std::string str() const;                              // back to the same form, only the keys that were set
+  /// A key's value: as given, or the table's default for this optimizer (ValueError for a key it does not take).
+  double value(const std::string& key) const;
 };
 
 template <class T>
@@ -120,15 +122,22 @@ std::unique_ptr<Optimizer<T>> make_adam(std::vector<Parameter<T>*> params, const
 /// One row of the optimizer table (src/optim/table.cpp): everything the library and the program know of an
 /// optimizer by name. Specs, make_optimizer and the program's help all read this one table.
 struct OptimizerKind {
+  /// One key the optimizer takes and the book's default for it in this optimizer.
+  struct Key {
+    std::string key;  // "momentum"
+    double value;     // 0.9
+  };
   std::string name;
-  std::string rule;               // the update, as the book writes it
-  std::vector<std::string> keys;  // the spec keys it uses, e.g. {"lr", "momentum", "wd", "pytorch"}
-  std::string defaults;           // the book's defaults of those keys, e.g. "lr=0.01 momentum=0.9 wd=0"
+  std::string rule;         // the update, as the book writes it
+  std::vector<Key> keys;    // the spec keys it takes, with their defaults: {{"lr", 0.01}, {"momentum", 0.9}, ...}
   std::unique_ptr<Optimizer<float>> (*make_float)(std::vector<Parameter<float>*>, const OptimizerOptions&);
   std::unique_ptr<Optimizer<double>> (*make_double)(std::vector<Parameter<double>*>, const OptimizerOptions&);
 
   bool uses(const std::string& key) const;
-  std::string keys_text() const;  // "lr momentum wd pytorch"
+  /// The default of a key it takes; ValueError naming the optimizer and its keys otherwise.
+  double default_of(const std::string& key) const;
+  std::string keys_text() const;      // "lr momentum wd pytorch"
+  std::string defaults_text() const;  // "lr=0.01 momentum=0.9 wd=0 pytorch=0"
   template <class T>
   std::unique_ptr<Optimizer<T>> make(std::vector<Parameter<T>*> params, const OptimizerOptions& o) const {
     if constexpr (std::is_same_v<T, float>) return make_float(std::move(params), o);
@@ -142,6 +151,9 @@ const std::vector<OptimizerKind>& optimizer_kinds();
 const OptimizerKind& optimizer_kind(const std::string& name);
 /// Every spec key (lr momentum decay beta1 beta2 eps h0 wd pytorch) with what it sets.
 const std::vector<std::pair<std::string, std::string>>& optimizer_keys();
+/// The table as a Markdown page (docs/optimizers.md, `tapegrad optimizers`): each optimizer's update, its keys
+/// and their defaults, then what each key sets.
+std::string optimizers_markdown();
 
 /// By name (a row of the table). ValueError for an unknown name, and for an option set in `o` that this optimizer
 /// does not use (e.g. momentum for sgd), naming the keys it accepts.
