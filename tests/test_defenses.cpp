@@ -180,3 +180,21 @@ TEST_CASE("defenses: a run stopped mid-epoch by max_iterations resumes at its ne
   rest.start_iteration = 25;  // beyond epoch 2
   CHECK_THROWS_AS(tg::Trainer<double>(*second, *qo, rest).fit(data), tg::ValueError);
 }
+
+TEST_CASE("defenses: a Checkpoint is read once: what was checked is what loads, however the file changes after") {
+  TempDir dir;
+  tg::Rng rng(1);
+  auto net = tg::make_mlp<double>({{2, 3, 2}, tg::Activation::ReLU, tg::Init::he(), false, 0}, rng);
+  tg::save_checkpoint<double>(dir.file("m.tgckpt"), *net, nullptr, "epochs_done=1\niteration=7\n");
+  const std::vector<tg::Parameter<double>*> params = net->parameters();
+  const tg::Tensor<double> saved = params[0]->value;
+  const tg::Checkpoint checkpoint(dir.file("m.tgckpt"));
+  CHECK(checkpoint.fields().at("iteration") == "7");
+  CHECK(tg::read_run_progress(checkpoint).iteration == 7);
+  testing::write_bytes(dir.file("m.tgckpt"), {'g', 'o', 'n', 'e'});  // replaced after the check
+  params[0]->value.fill(0.0);
+  tg::load_checkpoint(checkpoint, *net);
+  CHECK(params[0]->value == saved);
+  CHECK_THROWS_WITH_AS(tg::Checkpoint(dir.file("m.tgckpt")), doctest::Contains("not a tapegrad checkpoint"),
+                       tg::DataError);
+}

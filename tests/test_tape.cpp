@@ -271,3 +271,24 @@ TEST_CASE("float gradcheck works and warns that double is the precision to check
   CHECK(report.passed());
   CHECK_FALSE(report.warning.empty());
 }
+
+TEST_CASE("Tape::view: each recorded node read-only, as drawings read it; an index past the tape is refused") {
+  tg::Tape<double> tape;
+  tg::Parameter<double> w("w", tg::Tensor<double>{2.0});
+  const tg::Var<double> x = tape.variable(tg::Tensor<double>{3.0});
+  const tg::Var<double> y = x * tape.parameter(w);
+  tg::sum(y).backward();
+  const tg::NodeView<double> leaf = tape.view(x.index()), param = tape.view(1), mul = tape.view(y.index());
+  CHECK(std::string(leaf.op) == "leaf");
+  CHECK(leaf.input_count == 0);
+  REQUIRE(leaf.grad != nullptr);
+  CHECK((*leaf.grad)[0] == 2.0);
+  CHECK(param.parameter == &w);
+  CHECK(param.grad == nullptr);  // a parameter's gradient is its own
+  CHECK(std::string(mul.op) == "mul");
+  REQUIRE(mul.input_count == 2);
+  CHECK(mul.inputs[0] == x.index());
+  CHECK((*mul.value)[0] == 6.0);
+  CHECK(mul.requires_grad);
+  CHECK_THROWS_WITH_AS(tape.view(99), doctest::Contains("node 99 asked for, but the tape holds"), tg::ValueError);
+}

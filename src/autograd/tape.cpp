@@ -128,6 +128,15 @@ template <class T>
 const detail::Node<T>& Tape<T>::node(std::uint32_t index) const { return *nodes_[index]; }
 
 template <class T>
+NodeView<T> Tape<T>::view(std::uint32_t index) const {
+  if (index >= size_)
+    throw ValueError(fmt::format("Tape::view: node {} asked for, but the tape holds {} nodes", index, size_));
+  const detail::Node<T>& n = *nodes_[index];
+  return {n.name, n.inputs.data(), n.inputs.size(), &value(index), n.requires_grad, n.parameter,
+          !n.parameter && n.has_grad ? &n.grad : nullptr};
+}
+
+template <class T>
 Tape<T>& Tape<T>::of(const char* op, const Var<T>* inputs, std::size_t count) {
   if (count == 0) throw ValueError(fmt::format("{}: an op needs at least one input variable", op));
   if (inputs[0].handles_ == nullptr) throw TapeError(fmt::format("{}: input 0 refers to no tape", op));

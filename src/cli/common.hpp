@@ -49,6 +49,7 @@ struct RunOptions {
 /// The key=value metadata `tapegrad train` writes into its checkpoints; DataError naming the file if it was
 /// not written by `tapegrad train`.
 std::map<std::string, std::string> parse_metadata(const std::string& path);
+std::map<std::string, std::string> parse_metadata(const tg::Checkpoint& checkpoint);
 /// The network a checkpoint's metadata describes.
 tg::NetSpec spec_from(const std::map<std::string, std::string>& meta);
 

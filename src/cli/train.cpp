@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -17,8 +18,11 @@
 
 namespace cli {
 
-std::map<std::string, std::string> parse_metadata(const std::string& path) {
-  const std::map<std::string, std::string> meta = tg::read_checkpoint_fields(path);
+std::map<std::string, std::string> parse_metadata(const std::string& path) { return parse_metadata(tg::Checkpoint(path)); }
+
+std::map<std::string, std::string> parse_metadata(const tg::Checkpoint& checkpoint) {
+  const std::string& path = checkpoint.path();
+  const std::map<std::string, std::string> meta = checkpoint.fields();
   for (const char* key : {"activation", "init", "dtype", "optimizer"})
     if (!meta.count(key)) throw tg::DataError(fmt::format("{}: not saved by `tapegrad train` (no '{}')", path, key));
   if (!meta.count("sizes") && !(meta.count("net") && meta.count("sample") && meta.count("classes")))
@@ -131,8 +135,10 @@ std::string describe_run(const RunOptions& run, const tg::NetSpec& net, const st
 
 // The run a checkpoint records, as options: what `train --resume` continues. An option the user gave that
 // differs from the checkpoint is refused, naming both values.
-RunOptions resumed_run(const std::string& path, RunOptions run, const std::set<std::string>& given, std::string& optimizer) {
-  const auto meta = parse_metadata(path);
+RunOptions resumed_run(const tg::Checkpoint& checkpoint, RunOptions run, const std::set<std::string>& given,
+                       std::string& optimizer) {
+  const std::string& path = checkpoint.path();
+  const auto meta = parse_metadata(checkpoint);
   for (const char* key : {"data", "limit", "batch", "seed"})
     if (!meta.count(key))
       throw tg::DataError(fmt::format("{}: cannot be resumed: written by an older tapegrad (no '{}')", path, key));
@@ -200,6 +206,7 @@ std::string history_until(const std::string& path, std::size_t epochs_done) {
 
 struct Resumed {
   std::string path;      // empty: a new run
+  std::optional<tg::Checkpoint> checkpoint;  // read once: its metadata is checked and its tensors loaded
   tg::RunProgress done;  // whole epochs and steps it records
   std::string contents;  // its data's fingerprint; empty in checkpoints from before it was stored
 };
@@ -236,7 +243,7 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
     tg::Rng rng(run.seed);
     net = tg::make_network<T>(run.net(data.train.sample_shape(), data.train.classes), rng);
     optimizer = tg::make_optimizer<T>(spec, net->parameters());
-    if (!resume.empty()) tg::load_checkpoint(resume, *net, optimizer.get());
+    if (resumed.checkpoint) tg::load_checkpoint(*resumed.checkpoint, *net, optimizer.get());
   });
   processes.agree({{"data contents", contents}});
   const tg::NetSpec net_spec = run.net(data.train.sample_shape(), data.train.classes);
@@ -311,13 +318,15 @@ void draw_misclassified(const tg::Dataset& test, const std::vector<std::size_t>&
 }
 
 template <class T>
-int evaluate_as(const std::string& model, const tg::NetSpec& spec, const tg::Dataset& test, const std::string& gallery) {
+int evaluate_as(const tg::Checkpoint& checkpoint, const tg::NetSpec& spec, const tg::Dataset& test,
+                const std::string& gallery) {
+  const std::string& model = checkpoint.path();
   if (spec.sample.numel() != test.features || spec.classes != test.classes)
     throw tg::ShapeError(fmt::format("eval: the model takes {} features and gives {} classes; the data has {} and {}",
                                      spec.sample.numel(), spec.classes, test.features, test.classes));
   tg::Rng rng(0);
   auto net = tg::make_network<T>(spec, rng);
-  tg::load_checkpoint(model, *net);
+  tg::load_checkpoint(checkpoint, *net);
   const std::vector<std::size_t> predicted = tg::predict(*net, test);
   std::vector<std::vector<std::size_t>> confusion(test.classes, std::vector<std::size_t>(test.classes));
   std::size_t correct = 0;
@@ -373,10 +382,14 @@ int train(const RunOptions& options, const std::string& optimizer_text, const st
           processes.size()));
     if (allow_changed_data && resume.empty())
       throw tg::ValueError("--allow-changed-data applies to --resume only; this run starts afresh");
-    run = resume.empty() ? options : resumed_run(resume, options, given, optimizer);
+    run = options;
     if (!resume.empty()) {
-      const auto meta = parse_metadata(resume);
-      resumed = {resume, tg::read_run_progress(resume), meta.count("data_contents") ? meta.at("data_contents") : ""};
+      resumed.path = resume;
+      resumed.checkpoint.emplace(resume);  // the one read of the file
+      run = resumed_run(*resumed.checkpoint, options, given, optimizer);
+      const auto meta = resumed.checkpoint->fields();
+      resumed.done = tg::read_run_progress(*resumed.checkpoint);
+      resumed.contents = meta.count("data_contents") ? meta.at("data_contents") : "";
     }
     spec = tg::OptimizerSpec::parse(optimizer);
     run.check_net();  // check the network options before spending time on the data
@@ -391,13 +404,14 @@ int train(const RunOptions& options, const std::string& optimizer_text, const st
 }
 
 int evaluate(const std::string& model, const std::string& data, std::size_t limit, const std::string& gallery) {
-  const auto meta = parse_metadata(model);
+  const tg::Checkpoint checkpoint(model);  // read once: what is checked is what is loaded
+  const auto meta = parse_metadata(checkpoint);
   if (!gallery.empty()) tg::prepare_output_folder(gallery);
   tg::TrainTest d = tg::load_mnist(data);
   if (limit > 0) d.test = d.test.head(limit);
   const tg::NetSpec spec = spec_from(meta);
-  return meta.at("dtype") == "double" ? evaluate_as<double>(model, spec, d.test, gallery)
-                                        : evaluate_as<float>(model, spec, d.test, gallery);
+  return meta.at("dtype") == "double" ? evaluate_as<double>(checkpoint, spec, d.test, gallery)
+                                        : evaluate_as<float>(checkpoint, spec, d.test, gallery);
 }
 
 }  // namespace cli

@@ -48,8 +48,8 @@ class Writer {
 // Bounds-checked reader: every read names the file and what ran out.
 class Reader {
  public:
-  Reader(std::string path, std::vector<unsigned char> bytes, std::size_t end)
-      : path_(std::move(path)), bytes_(std::move(bytes)), end_(end) {}
+  Reader(std::string path, const std::vector<unsigned char>& bytes, std::size_t at, std::size_t end)
+      : path_(std::move(path)), bytes_(bytes), end_(end), at_(at) {}
   template <class U>
   U get(const char* what) {
     need(sizeof(U), what);
@@ -97,8 +97,8 @@ class Reader {
     if (n > end_ - at_) fail(fmt::format("truncated while reading {}", what));
   }
   std::string path_;
-  std::vector<unsigned char> bytes_;
-  std::size_t end_, at_ = 0;
+  const std::vector<unsigned char>& bytes_;
+  std::size_t end_, at_;
 };
 
 std::uint32_t crc_of(const unsigned char* data, std::size_t n) {
@@ -181,14 +181,7 @@ void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<
   write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(w.buffer.data()), w.buffer.size()));
 }
 
-namespace {
-// A checkpoint file, checked (magic, version, checksum), its header read, the reader positioned after it.
-struct Opened {
-  std::uint32_t scalar_size = 0;
-  std::string model, optimizer, metadata;
-  std::unique_ptr<Reader> reader;
-};
-Opened open_checkpoint(const std::string& path) {
+Checkpoint::Checkpoint(const std::string& path) : path_(path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw DataError(fmt::format("{}: not a checkpoint: {}", path,
@@ -196,56 +189,61 @@ Opened open_checkpoint(const std::string& path) {
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) throw DataError(fmt::format("{}: cannot read checkpoint ({})", path, ec.message()));
   std::ifstream in(path, std::ios::binary);
-  std::vector<unsigned char> bytes(size);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size)))
+  bytes_.resize(size);
+  if (!in.read(reinterpret_cast<char*>(bytes_.data()), static_cast<std::streamsize>(size)))
     throw DataError(fmt::format("{}: cannot read checkpoint", path));
-  if (size < 8 + 4 + 4 + 4 || std::memcmp(bytes.data(), kMagic, 8) != 0)
+  if (size < 8 + 4 + 4 + 4 || std::memcmp(bytes_.data(), kMagic, 8) != 0)
     throw DataError(fmt::format("{}: not a tapegrad checkpoint (no TAPEGRAD magic)", path));
   std::uint32_t stored_crc;
-  std::memcpy(&stored_crc, bytes.data() + size - 4, 4);
-  const bool intact = crc_of(bytes.data(), size - 4) == stored_crc;
-  Opened o;
-  o.reader = std::make_unique<Reader>(path, std::move(bytes), size - 4);
-  Reader& r = *o.reader;
+  std::memcpy(&stored_crc, bytes_.data() + size - 4, 4);
+  const bool intact = crc_of(bytes_.data(), size - 4) == stored_crc;
+  end_ = size - 4;
+  Reader r(path, bytes_, 0, end_);
   r.get<std::uint64_t>("magic");
   const auto version = r.get<std::uint32_t>("version");
   if (version != kVersion)
     throw DataError(fmt::format("{}: checkpoint version {} is not supported (this tapegrad reads {})", path, version,
                                 kVersion));
   if (!intact) throw DataError(fmt::format("{}: corrupt checkpoint: checksum mismatch", path));
-  o.scalar_size = r.get<std::uint32_t>("precision");
-  o.model = r.get_string("the model description");
-  o.optimizer = r.get_string("the optimizer name");
-  o.metadata = r.get_string("the metadata");
-  return o;
+  scalar_size_ = r.get<std::uint32_t>("precision");
+  model_ = r.get_string("the model description");
+  optimizer_ = r.get_string("the optimizer name");
+  metadata_ = r.get_string("the metadata");
+  body_ = r.position();
 }
-}  // namespace
 
-std::string read_checkpoint_metadata(const std::string& path) { return open_checkpoint(path).metadata; }
-
-std::map<std::string, std::string> read_checkpoint_fields(const std::string& path) {
-  const std::string metadata = read_checkpoint_metadata(path);
+std::map<std::string, std::string> Checkpoint::fields() const {
   std::map<std::string, std::string> fields;
-  for (std::size_t start = 0; start < metadata.size();) {
-    const std::size_t end = std::min(metadata.find('\n', start), metadata.size());
-    const std::string line = metadata.substr(start, end - start);
+  for (std::size_t start = 0; start < metadata_.size();) {
+    const std::size_t end = std::min(metadata_.find('\n', start), metadata_.size());
+    const std::string line = metadata_.substr(start, end - start);
     if (const std::size_t eq = line.find('='); eq != std::string::npos)
       if (!fields.emplace(line.substr(0, eq), line.substr(eq + 1)).second)
-        throw DataError(fmt::format("{}: corrupt checkpoint: metadata field '{}' appears twice", path, line.substr(0, eq)));
+        throw DataError(
+            fmt::format("{}: corrupt checkpoint: metadata field '{}' appears twice", path_, line.substr(0, eq)));
     start = end + 1;
   }
   return fields;
 }
 
+std::string read_checkpoint_metadata(const std::string& path) { return Checkpoint(path).metadata(); }
+
+std::map<std::string, std::string> read_checkpoint_fields(const std::string& path) { return Checkpoint(path).fields(); }
+
 template <class T>
 void load_checkpoint(const std::string& path, Module<T>& model, Optimizer<T>* optimizer) {
-  const Opened file = open_checkpoint(path);
-  Reader& r = *file.reader;
-  if (file.scalar_size != sizeof(T))
-    throw DataError(fmt::format("{}: saved in {}, the model is {}", path, file.scalar_size == 4 ? "float" : "double",
+  load_checkpoint(Checkpoint(path), model, optimizer);
+}
+
+template <class T>
+void load_checkpoint(const Checkpoint& file, Module<T>& model, Optimizer<T>* optimizer) {
+  const std::string& path = file.path();
+  Reader r(path, file.bytes_, file.body_, file.end_);
+  if (file.scalar_size_ != sizeof(T))
+    throw DataError(fmt::format("{}: saved in {}, the model is {}", path, file.scalar_size_ == 4 ? "float" : "double",
                                 sizeof(T) == 4 ? "float" : "double"));
-  const std::string& saved_model = file.model;
-  const std::string& saved_optimizer = file.optimizer;
+  const std::string& saved_model = file.model_;
+  const std::string& saved_optimizer = file.optimizer_;
   const std::string model_description = model.description();
   if (saved_model != model_description)
     throw DataError(fmt::format("{}: the checkpoint was saved from another model: {}; the model is unchanged", path,
@@ -319,5 +317,7 @@ template void save_checkpoint(const std::string&, Module<float>&, const Optimize
 template void save_checkpoint(const std::string&, Module<double>&, const Optimizer<double>*, const std::string&);
 template void load_checkpoint(const std::string&, Module<float>&, Optimizer<float>*);
 template void load_checkpoint(const std::string&, Module<double>&, Optimizer<double>*);
+template void load_checkpoint(const Checkpoint&, Module<float>&, Optimizer<float>*);
+template void load_checkpoint(const Checkpoint&, Module<double>&, Optimizer<double>*);
 
 }  // namespace tapegrad

@@ -295,8 +295,11 @@ double Trainer<T>::accuracy(const Dataset& data) {
   return correct[0] / double(data.rows);
 }
 
-RunProgress read_run_progress(const std::string& path) {
-  const auto fields = read_checkpoint_fields(path);
+RunProgress read_run_progress(const std::string& path) { return read_run_progress(Checkpoint(path)); }
+
+RunProgress read_run_progress(const Checkpoint& checkpoint) {
+  const std::string& path = checkpoint.path();
+  const auto fields = checkpoint.fields();
   const auto number = [&](const char* key, std::size_t& out) {
     const auto it = fields.find(key);
     if (it == fields.end()) return false;

@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "autograd/node.hpp"
 #include "tapegrad/tensor/error.hpp"
 
 namespace tapegrad {
@@ -51,8 +50,8 @@ std::string tape_to_dot(const Tape<T>& tape, const Var<T>& root, const DotOption
   if (!options.title.empty())
     out += fmt::format("  labelloc=t;\n  label=\"{}\";\n", dot_escape(options.title));
   for (std::uint32_t i = 0; i <= last; ++i) {
-    const detail::Node<T>& n = tape.node(i);
-    const std::string kind = n.name;
+    const NodeView<T> n = tape.view(i);
+    const std::string kind = n.op;
     std::string label, style;
     if (n.parameter) {
       label = n.parameter->name.empty() ? "parameter" : n.parameter->name;
@@ -70,16 +69,17 @@ std::string tape_to_dot(const Tape<T>& tape, const Var<T>& root, const DotOption
     label += "\n" + show(tape.value(i), options.max_values);
     // A gradient is shown once the reverse sweep has completed this node (see DotOptions::backward_steps).
     const bool reached = options.backward_steps >= last || i + options.backward_steps >= last;
-    const bool has_gradient = n.parameter ? true : n.has_grad;
-    if (options.gradients && tape.consumed() && n.requires_grad && has_gradient && reached)
-      label += "\ngrad " + show(n.parameter ? n.parameter->grad() : n.grad, options.max_values);
+    if (options.gradients && tape.consumed() && n.requires_grad && reached) {
+      const Tensor<T>* grad = n.parameter ? &n.parameter->grad() : n.grad;
+      if (grad) label += "\ngrad " + show(*grad, options.max_values);
+    }
     out += fmt::format("  n{} [label=\"{}\", {}];\n", i, dot_escape(label), style);
   }
   for (std::uint32_t i = 0; i <= last; ++i) {
-    const detail::Node<T>& n = tape.node(i);
-    for (std::size_t k = 0; k < n.inputs.size(); ++k)
+    const NodeView<T> n = tape.view(i);
+    for (std::size_t k = 0; k < n.input_count; ++k)
       out += fmt::format("  n{} -> n{}{};\n", n.inputs[k], i,
-                         n.inputs.size() > 1 ? fmt::format(" [label=\"{}\"]", k) : std::string());
+                         n.input_count > 1 ? fmt::format(" [label=\"{}\"]", k) : std::string());
   }
   return out + "}\n";
 }

@@ -170,6 +170,19 @@ class Var {
   std::uint64_t generation_ = 0;  // detects use after tape.clear()
 };
 
+/// One recorded node as a reader sees it (graph drawings, reports): what it is, what it read, what it holds.
+template <class T>
+struct NodeView {
+  const char* op;                   // the op's name; "leaf", "constant" or "parameter" for the leaves
+  const std::uint32_t* inputs;      // the nodes it read, by index
+  std::size_t input_count;
+  const Tensor<T>* value;
+  bool requires_grad;
+  const Parameter<T>* parameter;    // the parameter a "parameter" node reads; null otherwise
+  const Tensor<T>* grad;            // its gradient from the last backward, or null when none reached it (a
+                                    // parameter's is parameter->grad())
+};
+
 template <class T>
 class Tape {
  public:
@@ -241,6 +254,8 @@ class Tape {
   /// gradients are computed but not recorded: they cannot be differentiated.
   std::vector<std::uint32_t> gradient_nodes(const Var<T>& root, bool create_graph);
   const detail::Node<T>& node(std::uint32_t index) const;  // internal (anomaly reports)
+  /// Node `index` (below size()) read-only.
+  NodeView<T> view(std::uint32_t index) const;
 
  private:
   // nodes_[0, size_) are live; the rest keep their buffers for reuse. Held by pointer so that a node never

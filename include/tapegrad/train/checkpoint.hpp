@@ -12,8 +12,10 @@
 // Written to a uniquely named temporary beside <path>, flushed, then renamed over it (write_file_atomically): a
 // crash leaves the old file or the new one, never a torn one, and two runs saving to one path never share a
 // temporary.
+#include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/optim/optimizer.hpp"
@@ -31,6 +33,31 @@ inline void save_checkpoint(const std::string& path, Module<float>& model) {
 inline void save_checkpoint(const std::string& path, Module<double>& model) {
   save_checkpoint<double>(path, model, nullptr, "");
 }
+
+class Checkpoint;
+/// load_checkpoint(path, ...) from a checkpoint read already (below).
+template <class T>
+void load_checkpoint(const Checkpoint& checkpoint, Module<T>& model, Optimizer<T>* optimizer = nullptr);
+
+/// A checkpoint file read once and checked (a regular file, magic, version, checksum), its header parsed: what
+/// a caller inspects (metadata) and what load_checkpoint then loads are the same bytes, however the file changes
+/// in between.
+class Checkpoint {
+ public:
+  explicit Checkpoint(const std::string& path);  // DataError naming the file and what is wrong
+  const std::string& path() const { return path_; }
+  const std::string& metadata() const { return metadata_; }
+  /// The metadata's "key=value" lines as a map; DataError for a key that appears twice.
+  std::map<std::string, std::string> fields() const;
+
+ private:
+  template <class T>
+  friend void load_checkpoint(const Checkpoint&, Module<T>&, Optimizer<T>*);
+  std::string path_, model_, optimizer_, metadata_;
+  std::vector<unsigned char> bytes_;
+  std::size_t body_ = 0, end_ = 0;  // the tensors start at body_; the checksum at end_
+  std::uint32_t scalar_size_ = 0;
+};
 
 /// The metadata string saved with a checkpoint (after the same checks as loading: magic, version, checksum).
 std::string read_checkpoint_metadata(const std::string& path);

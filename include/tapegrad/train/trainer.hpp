@@ -12,6 +12,7 @@
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/schedule.hpp"
+#include "tapegrad/train/checkpoint.hpp"
 #include "tapegrad/train/collective.hpp"
 
 namespace tapegrad {
@@ -118,6 +119,8 @@ struct RunProgress {
 };
 /// Reads it from a checkpoint's metadata; DataError naming the file if the checkpoint was not written by a Trainer.
 RunProgress read_run_progress(const std::string& path);
+/// The same from a checkpoint read already (DataError naming its file).
+RunProgress read_run_progress(const Checkpoint& checkpoint);
 
 /// Each parameter's gradient L2 norm, as "  fc1.W 0.0123  fc1.b 0.0045 ..." (4 significant digits).
 template <class T>
