@@ -117,8 +117,9 @@ TEST_CASE("Sequential names parameters by layer index and reports its layers") {
   tg::Rng rng(6);
   auto net = tg::make_mlp<double>({{4, 3, 2}, tg::Activation::ReLU, tg::Init::he(), true, 0}, rng);
   std::vector<std::string> names;
-  for (auto* p : net->parameters()) names.push_back(p->name);
+  for (const auto& [name, p] : net->named_parameters()) names.push_back(name);
   CHECK(names == std::vector<std::string>{"0.W", "0.b", "1.gamma", "1.beta", "3.W", "3.b"});
+  CHECK(net->parameters()[0]->name == "W");  // the tree's names are not written into the parameters
   CHECK(net->buffers()[0].name == "1.running_mean");
   CHECK(net->parameter_count() == 4 * 3 + 3 + 3 + 3 + 3 * 2 + 2);
   CHECK(net->description() ==

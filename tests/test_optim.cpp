@@ -403,3 +403,26 @@ TEST_CASE("an optimizer's description shows weight decay when it is on, so two r
   CHECK(tg::make_optimizer<double>(tg::OptimizerSpec::parse("adam:wd=0.001"), {&p})->describe() ==
         "adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-07, wd=0.001)");
 }
+
+TEST_CASE("optimizer state is named by position; a checkpoint names it after the model's parameters") {
+  tg::Rng rng(2);
+  auto net = tg::make_mlp<double>({{2, 3, 2}, tg::Activation::ReLU, tg::Init::he(), false, 0}, rng);
+  auto adam = tg::make_adam<double>(net->parameters());
+  const tg::OptimizerState<double> state = adam->state();
+  REQUIRE(state.tensors.size() == 8);
+  CHECK(state.tensors[0].first == "m/0");
+  CHECK(state.tensors[7].first == "v/3");
+  testing::TempDir dir;
+  tg::save_checkpoint<double>(dir.file("m.tgckpt"), *net, adam.get());
+  const tg::Checkpoint saved(dir.file("m.tgckpt"));
+  auto again = tg::make_mlp<double>({{2, 3, 2}, tg::Activation::ReLU, tg::Init::he(), false, 0}, rng);
+  auto adam_again = tg::make_adam<double>(again->parameters());
+  tg::load_checkpoint(saved, *again, adam_again.get());
+  // an optimizer over a parameter the model does not hold cannot be saved with it
+  tg::Parameter<double> stray("stray", T{1.0});
+  auto sgd = tg::make_sgd<double>({&stray});
+  CHECK_THROWS_WITH_AS(tg::save_checkpoint<double>(dir.file("n.tgckpt"), *net, sgd.get()),
+                       doctest::Contains("the optimizer updates a parameter ('stray') that the model does not hold"),
+                       tg::ValueError);
+  CHECK_FALSE(std::filesystem::exists(dir.file("n.tgckpt")));
+}

@@ -16,9 +16,11 @@ namespace book = tapegrad::support::book;
 // The tape drawn once, or (steps) once per step of the reverse sweep: the gradient reaching one more node in each.
 template <class T>
 void draw(const tg::Tape<T>& tape, const tg::Var<T>& root, const std::string& out, const std::string& name,
-          const std::string& title, bool steps) {
+          const std::string& title, bool steps, tg::Module<T>* model = nullptr) {
   tg::DotOptions options;
   options.title = title;
+  if (model)
+    for (const auto& [qualified, p] : model->named_parameters()) options.parameter_names[p] = qualified;  // "0.W"
   const std::string base = output_path(out, name);
   render_dot(base, tg::tape_to_dot(tape, root, options));
   fmt::print("graph: {}.dot, {}.png, {}.svg ({} nodes)\n", base, base, base, root.index() + 1);
@@ -63,12 +65,11 @@ void model_on_image(tg::Module<T>& net, const tg::Dataset& test, const std::stri
   const std::size_t first = 0;
   test.gather(&first, 1, x, label);
   net.set_training(false);
-  net.named_parameters();  // qualified names ("0.W") on the parameters the drawing shows
   tg::Tape<T> tape;
   const auto loss = tg::softmax_cross_entropy(net(tape, tape.constant(x)), label);
   loss.backward();
   fmt::print("loss {:.6g} on test image 0 (label {})\n", double(loss.item()), label[0]);
-  draw(tape, loss, out, name, fmt::format("{} on test image 0 (label {})", title, label[0]), steps);
+  draw(tape, loss, out, name, fmt::format("{} on test image 0 (label {})", title, label[0]), steps, &net);
 }
 
 template <class T>

@@ -33,10 +33,14 @@ GradcheckReport gradcheck_module(Module<T>& module, const Tensor<T>& input, cons
   module.freeze_randomness(true);
 
   Parameter<T> x("input", input);
-  std::vector<Parameter<T>*> params = module.parameters();
+  const auto named = module.named_parameters();
+  std::vector<Parameter<T>*> params;
+  for (const auto& [name, p] : named) params.push_back(p);
   params.push_back(&x);
-  const GradcheckReport report =
+  GradcheckReport report =
       gradcheck<T>([&](Tape<T>& tape) { return module.forward(tape, tape.parameter(x)); }, params, options);
+  for (std::size_t i = 0; i < named.size() && i < report.entries.size(); ++i)
+    report.entries[i].name = named[i].first;  // the tree's names ("block.l1.W"), one entry per parameter, in order
   return report;
 }
 

@@ -63,7 +63,6 @@ template <class T>
 Parameter<T>& Module<T>::register_parameter(const std::string& name, Parameter<T>& p) {
   check_new_name(name);
   parameters_.emplace_back(name, &p);
-  p.name = name;
   return p;
 }
 
@@ -100,10 +99,7 @@ template <class T>
 std::vector<std::pair<std::string, Parameter<T>*>> Module<T>::named_parameters() {
   std::vector<std::pair<std::string, Parameter<T>*>> all;
   walk("", [&](const std::string& prefix, Module<T>& m) {
-    for (auto& [name, p] : m.parameters_) {
-      p->name = qualified(prefix, name);
-      all.emplace_back(p->name, p);
-    }
+    for (auto& [name, p] : m.parameters_) all.emplace_back(qualified(prefix, name), p);
   });
   return all;
 }

@@ -113,7 +113,7 @@ OptimizerState<T> Optimizer<T>::state() const {
   s.optimizer = name_;
   for (const auto& [slot, tensors] : slots_)
     for (std::size_t i = 0; i < params_.size(); ++i)
-      s.tensors.emplace_back(fmt::format("{}/{}", slot, params_[i]->name), tensors[i]);
+      s.tensors.emplace_back(fmt::format("{}/{}", slot, i), tensors[i]);
   for (const auto& [name, value] : scalars_) s.scalars.emplace_back(name, value);
   return s;
 }
@@ -131,7 +131,7 @@ void Optimizer<T>::load_state(const OptimizerState<T>& s) {
   std::size_t k = 0;
   for (auto& [slot, tensors] : slots_)
     for (std::size_t i = 0; i < tensors.size(); ++i, ++k) {
-      const std::string want = fmt::format("{}/{}", slot, params_[i]->name);
+      const std::string want = fmt::format("{}/{}", slot, i);
       if (s.tensors[k].first != want || s.tensors[k].second.shape() != tensors[i].shape())
         throw ValueError(fmt::format("{}: saved state '{}' {} does not match '{}' {}", name_, s.tensors[k].first,
                                      s.tensors[k].second.shape().str(), want, tensors[i].shape().str()));

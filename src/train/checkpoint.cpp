@@ -132,6 +132,32 @@ void check_unique_names(const std::string& path, Module<T>& model) {
     if (++names[b.name] > 1) throw ValueError(fmt::format("{}: cannot save: two buffers are named '{}'", path, b.name));
 }
 
+// The model's name of each parameter the optimizer updates, in the optimizer's order: its state is saved under
+// the tree's names ("optim/v/0.W"), as the parameters are. ValueError naming the file for a parameter the model
+// does not hold.
+template <class T>
+std::vector<std::string> optimizer_parameter_names(const std::string& path,
+                                                   const std::vector<std::pair<std::string, Parameter<T>*>>& params,
+                                                   const Optimizer<T>& optimizer) {
+  std::map<const Parameter<T>*, std::string> name_of;
+  for (const auto& [name, p] : params) name_of.emplace(p, name);
+  std::vector<std::string> names;
+  for (const Parameter<T>* p : optimizer.parameters()) {
+    const auto it = name_of.find(p);
+    if (it == name_of.end())
+      throw ValueError(fmt::format("{}: the optimizer updates a parameter ('{}') that the model does not hold", path,
+                                   p->name));
+    names.push_back(it->second);
+  }
+  return names;
+}
+
+// "<slot>/<k>" (the optimizer's) as "<slot>/<the model's name of parameter k>" (the file's).
+std::string named_slot(const std::string& indexed, const std::vector<std::string>& names) {
+  const std::size_t slash = indexed.rfind('/');
+  return indexed.substr(0, slash + 1) + names.at(std::stoul(indexed.substr(slash + 1)));
+}
+
 // The first line where two model descriptions differ, as "saved '...', this model '...'".
 std::string first_difference(const std::string& saved, const std::string& current) {
   const auto lines = [](const std::string& text) {
@@ -166,12 +192,15 @@ void save_checkpoint(const std::string& path, Module<T>& model, const Optimizer<
   const OptimizerState<T> state = optimizer ? optimizer->state() : OptimizerState<T>{};
   w.put_string(state.optimizer);
   w.put_string(metadata);
-  const auto params = model.parameters();
+  const auto params = model.named_parameters();
   const auto buffers = model.buffers();
   w.put(static_cast<std::uint32_t>(params.size() + buffers.size() + state.tensors.size()));
-  for (const Parameter<T>* p : params) w.put_tensor("param/" + p->name, p->value);
+  for (const auto& [name, p] : params) w.put_tensor("param/" + name, p->value);
   for (const Buffer<T>& b : buffers) w.put_tensor("buffer/" + b.name, *b.tensor);
-  for (const auto& [name, t] : state.tensors) w.put_tensor("optim/" + name, t);
+  if (optimizer) {
+    const std::vector<std::string> names = optimizer_parameter_names(path, params, *optimizer);
+    for (const auto& [name, t] : state.tensors) w.put_tensor("optim/" + named_slot(name, names), t);
+  }
   w.put(static_cast<std::uint32_t>(state.scalars.size()));
   for (const auto& [name, v] : state.scalars) {
     w.put_string("optim/" + name);
@@ -283,22 +312,23 @@ void load_checkpoint(const Checkpoint& file, Module<T>& model, Optimizer<T>* opt
                                  shape.str()));
     return it->second;
   };
-  const auto params = model.parameters();
+  const auto params = model.named_parameters();
   const auto buffers = model.buffers();
   std::size_t expected = params.size() + buffers.size();
-  for (const Parameter<T>* p : params) find("param/" + p->name, p->value.shape());
+  for (const auto& [name, p] : params) find("param/" + name, p->value.shape());
   for (const Buffer<T>& b : buffers) find("buffer/" + b.name, b.tensor->shape());
   if (optimizer) {
     if (saved_optimizer.empty()) throw DataError(fmt::format("{}: the checkpoint holds no optimizer state", path));
     for (const auto& [name, t] : tensors)
       if (name.rfind("optim/", 0) == 0) state.tensors.emplace_back(name.substr(6), t);
-    // order as the optimizer lists them; load_state checks names and shapes
+    // order as the optimizer lists them, under its own names; load_state checks names and shapes
     const OptimizerState<T> current = optimizer->state();
+    const std::vector<std::string> names = optimizer_parameter_names(path, params, *optimizer);
     std::map<std::string, Tensor<T>> by_name(state.tensors.begin(), state.tensors.end());
     state.tensors.clear();
     for (const auto& [name, t] : current.tensors) {
-      const auto it = by_name.find(name);
-      if (it == by_name.end()) throw mismatch(fmt::format("no optimizer state 'optim/{}'", name));
+      const auto it = by_name.find(named_slot(name, names));
+      if (it == by_name.end()) throw mismatch(fmt::format("no optimizer state 'optim/{}'", named_slot(name, names)));
       state.tensors.emplace_back(name, it->second);
     }
     expected += current.tensors.size();
@@ -309,7 +339,7 @@ void load_checkpoint(const Checkpoint& file, Module<T>& model, Optimizer<T>* opt
       throw mismatch(e.what());
     }
   }
-  for (Parameter<T>* p : params) p->value = tensors["param/" + p->name];
+  for (const auto& [name, p] : params) p->value = tensors["param/" + name];
   for (const Buffer<T>& b : buffers) *b.tensor = tensors["buffer/" + b.name];
 }
 

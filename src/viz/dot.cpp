@@ -54,7 +54,10 @@ std::string tape_to_dot(const Tape<T>& tape, const Var<T>& root, const DotOption
     const std::string kind = n.op;
     std::string label, style;
     if (n.parameter) {
-      label = n.parameter->name.empty() ? "parameter" : n.parameter->name;
+      const auto given = options.parameter_names.find(n.parameter);
+      label = given != options.parameter_names.end() ? given->second
+              : n.parameter->name.empty()            ? "parameter"
+                                                     : n.parameter->name;
       style = "shape=box, style=filled, fillcolor=\"#cfe2ff\"";
     } else if (kind == "leaf") {
       label = n.requires_grad ? "variable" : "input";

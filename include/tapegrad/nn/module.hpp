@@ -52,8 +52,9 @@ class Module {
   virtual bool parameter_free() const;
 
   // ---- the tree
-  /// Trainable parameters with qualified names, in registration order, depth first. Also stores each
-  /// qualified name in its Parameter::name (optimizers and gradcheck tables show it).
+  /// Trainable parameters with qualified names ("block.l1.W"), in registration order, depth first. The names
+  /// belong to the tree: a Parameter's own name is left as it was made ("W"); checkpoints, gradcheck_module's
+  /// table and the Trainer's messages use these.
   std::vector<std::pair<std::string, Parameter<T>*>> named_parameters();
   std::vector<Parameter<T>*> parameters();
   /// Saved, untrained state, with qualified names.

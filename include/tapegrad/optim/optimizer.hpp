@@ -69,8 +69,12 @@ class Optimizer {
   double learning_rate() const { return lr_; }
   void set_learning_rate(double lr);
 
+  /// The parameters it updates, in the order it was given them.
+  const std::vector<Parameter<T>*>& parameters() const { return params_; }
+  /// Its state: per-parameter tensors named "<slot>/<k>" for the k-th parameter (a checkpoint names them after
+  /// the model's parameters instead), and scalars.
   OptimizerState<T> state() const;
-  /// Restores a state saved from the same optimizer over parameters of the same names and shapes.
+  /// Restores a state saved from the same optimizer over as many parameters of the same shapes.
   void load_state(const OptimizerState<T>& state);
 
  protected:

@@ -3,6 +3,7 @@
 // op and per leaf, forward values on each node and, after backward(), the gradient that reached it.
 #include <cstddef>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "tapegrad/tensor/shape.hpp"
@@ -19,6 +20,9 @@ struct DotOptions {
   /// (the root), step k has reached every node at tape position >= root - k. Unlimited: every gradient.
   std::size_t backward_steps = std::numeric_limits<std::size_t>::max();
   bool gradients = true;             // after backward(): show them
+  /// Names shown for parameters instead of their own (Parameter::name), by address: a model's qualified names,
+  /// e.g. from Module::named_parameters().
+  std::map<const void*, std::string> parameter_names;
 };
 
 /// The DOT text of everything `tape` holds, up to and including `root` (its last node by default).
