@@ -37,127 +37,147 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
 
-  c.compare_run.out = "out";
+  c.compare_args.run.out = "out";
   c.compare = app->add_subcommand("compare", "train one network under several optimizers and compare them");
   c.compare->footer(vary_help() + optimizers_help());
-  c.compare_run.add_to(*c.compare);
-  c.compare->add_option("--opt", c.compare_opts,
+  c.compare_args.run.add_to(*c.compare);
+  c.compare->add_option("--opt", c.compare_args.optimizers,
                         "optimizer with options, repeatable, e.g. sgd:lr=0.1 or momentum:lr=0.01,momentum=0.9 "
                         "(default: sgd momentum adagrad adam, the book's defaults; the list is below)");
-  c.compare->add_option("--vary", c.vary,
+  c.compare->add_option("--vary", c.compare_args.vary,
                         "compare along an axis: --vary AXIS VALUE VALUE...; repeatable, every combination is run "
                         "(axes are listed below)")
       ->expected(1, 1000)
       ->allow_extra_args(false);
-  c.compare->add_option("--seeds", c.seeds,
+  c.compare->add_option("--seeds", c.compare_args.seeds,
                         "seeds per configuration (--seed, --seed + 1, ...): the table shows mean [min, max], the plot "
                         "the mean and the min-max band")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
-  c.compare->add_option("--max-runs", c.max_runs,
+  c.compare->add_option("--max-runs", c.compare_args.max_runs,
                         "refuse a comparison of more runs than this (configurations x seeds), counted before anything "
                         "is built")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, kLargestMaxRuns));
-  c.compare->add_flag("--lr-sweep", c.lr_sweep,
+  c.compare->add_flag("--lr-sweep", c.compare_args.lr_sweep,
                       "first choose each optimizer's learning rate (its rate x 10, 3, 1, 1/3, 1/10) by accuracy on a "
                       "validation split (20% of the training images), then compare at those rates");
-  c.compare->add_option("--threshold", c.threshold, "report the first iteration whose smoothed loss is below this")
+  c.compare
+      ->add_option("--threshold", c.compare_args.threshold,
+                   "report the first iteration whose smoothed loss is below this")
       ->capture_default_str();
-  c.compare->add_option("--jobs", c.jobs,
+  c.compare->add_option("--jobs", c.compare_args.jobs,
                         "runs trained at once, each on one thread (default: the cores this process may use; under "
                         "mpirun, spread over the processes too); results are bit for bit those of --jobs 1")
       ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
-  c.compare->add_option("--function", c.function,
+  c.compare->add_option("--function", c.compare_args.function,
                         "optimizers on a function of two variables instead of a network: bowl (the book's x^2/20 + "
                         "y^2 from (-7, 2)), rosenbrock, beale or saddle; each path drawn over the contours")
       ->expected(0, 1)
       ->default_str("bowl");
-  c.compare->add_flag("--all", c.all, "with --function: also Nesterov and RMSProp");
-  c.compare->add_option("--steps", c.steps,
+  c.compare->add_flag("--all", c.compare_args.all, "with --function: also Nesterov and RMSProp");
+  c.compare->add_option("--steps", c.compare_args.steps,
                         "with --function: updates per optimizer, at most 100000 (default: the surface's own, 30 for "
                         "the bowl)")
       ->check(CLI::Range(1, 100000));
 
   c.train = app->add_subcommand("train", "train one configuration; saves the model and optimizer state each epoch");
   c.train->footer(optimizers_help());
-  c.train_run.add_to(*c.train);
-  c.train->add_option("--opt", c.train_opt, "optimizer with options (the list is below)")->capture_default_str();
-  c.train->add_option("--save", c.save,
+  c.train_args.run.add_to(*c.train);
+  c.train->add_option("--opt", c.train_args.optimizer, "optimizer with options (the list is below)")
+      ->capture_default_str();
+  c.train->add_option("--save", c.train_args.save,
                       "checkpoint path (default: OUT/model.tgckpt; with --resume: that file); a device such as "
                       "/dev/null, a FIFO or a folder is refused (every run is saved), a symbolic link's target is "
                       "replaced");
-  c.train->add_flag("--data-parallel", c.data_parallel,
+  c.train->add_flag("--data-parallel", c.train_args.data_parallel,
                     "under `mpirun -np N`: train one model on N processes, each on 1/N of every batch (the batch "
                     "must divide among them); checkpoints and output from process 0");
-  c.train->add_option("--resume", c.resume,
+  c.train->add_option("--resume", c.train_args.resume,
                       "continue the run this checkpoint records (network, optimizer and its state, data, batch, seed, "
                       "batch order, the step where --iterations stopped it) for --epochs more, appending to "
                       "train_history.csv; options that differ from it, and data whose contents changed, are refused");
-  c.train->add_flag("--allow-changed-data", c.allow_changed_data,
+  c.train->add_flag("--allow-changed-data", c.train_args.allow_changed_data,
                     "with --resume: continue although the data's contents differ from those the checkpoint records");
 
   c.eval = app->add_subcommand("eval", "accuracy and confusion matrix of a saved model on the test set");
-  c.eval->add_option("--model", c.model, "checkpoint written by `tapegrad train`")->capture_default_str();
-  c.eval->add_option("--data", c.eval_data, "MNIST-format folder")->capture_default_str();
-  c.eval->add_option("--limit", c.eval_limit, "use only the first N test images (0: all)")->capture_default_str();
-  c.eval->add_option("--misclassified", c.misclassified,
+  c.eval->add_option("--model", c.eval_args.model, "checkpoint written by `tapegrad train`")->capture_default_str();
+  c.eval->add_option("--data", c.eval_args.data, "MNIST-format folder")->capture_default_str();
+  c.eval->add_option("--limit", c.eval_args.limit, "use only the first N test images (0: all)")->capture_default_str();
+  c.eval->add_option("--misclassified", c.eval_args.misclassified,
                      "folder for misclassified.png: the first 20 misclassified test images with true and predicted "
                      "classes");
 
   c.check = app->add_subcommand("gradcheck", "gradient-check every built-in op and layer (or those named)");
-  c.check->add_option("names", c.names, "checks to run, e.g. matmul softmax Linear (default: all)");
-  c.check->add_option("--net", c.check_net,
+  c.check->add_option("names", c.check_args.names, "checks to run, e.g. matmul softmax Linear (default: all)");
+  c.check->add_option("--net", c.check_args.net,
                       "also check a whole network for Fashion-MNIST's 1x28x28 images and 10 classes, on two images: "
                       "simple_conv, hidden sizes or a layer list (use --fast above ~100k parameters)");
-  c.check->add_flag("--fast", c.fast, "random directional derivatives instead of every element");
-  c.check->add_option("--order", c.order,
+  c.check->add_flag("--fast", c.check_args.fast, "random directional derivatives instead of every element");
+  c.check->add_option("--order", c.check_args.order,
                       "1: first derivatives; 2: second derivatives (gradgradcheck: the gradients recorded with "
                       "create_graph, differentiated again)")
       ->check(CLI::IsMember({1, 2}))
       ->capture_default_str();
-  c.check->add_flag("--verbose", c.verbose, "print every report table");
-  c.check->add_option("--seed", c.seed, "inputs and upstream gradients")->capture_default_str();
+  c.check->add_flag("--verbose", c.check_args.verbose, "print every report table");
+  c.check->add_option("--seed", c.check_args.seed, "inputs and upstream gradients")->capture_default_str();
 
   c.graph = app->add_subcommand("graph", "draw a recorded computation with its values and gradients (Graphviz)");
-  c.graph->add_option("demo", c.demo, "apple (the book's figure 5-17), simple-net, two-layer")->capture_default_str();
-  c.graph->add_option("--model", c.graph_model, "instead of a demo: a checkpoint of `tapegrad train`, on test image 0");
-  c.graph->add_option("--data", c.graph_data, "MNIST-format folder (two-layer, --model)")->capture_default_str();
-  c.graph->add_option("--out", c.graph_out, "folder for the .dot, .png and .svg files")->capture_default_str();
-  c.graph->add_flag("--steps", c.graph_steps, "also one drawing per step of the reverse sweep");
+  c.graph->add_option("demo", c.graph_args.demo, "apple (the book's figure 5-17), simple-net, two-layer")
+      ->capture_default_str();
+  c.graph->add_option("--model", c.graph_args.model,
+                      "instead of a demo: a checkpoint of `tapegrad train`, on test image 0");
+  c.graph->add_option("--data", c.graph_args.data, "MNIST-format folder (two-layer, --model)")->capture_default_str();
+  c.graph->add_option("--out", c.graph_args.out, "folder for the .dot, .png and .svg files")->capture_default_str();
+  c.graph->add_flag("--steps", c.graph_args.steps, "also one drawing per step of the reverse sweep");
 
-  c.summary_run.out = "out";
-  c.summary_run.batch = 1;
+  c.summary_args.run.out = "out";
+  c.summary_args.run.batch = 1;
   c.summary = app->add_subcommand("summary", "a network's layers, output shapes and parameter counts, and its diagram");
-  c.summary->add_option("--net", c.summary_run.hidden, "hidden sizes (100, 256-128), simple_conv or a layer list")->capture_default_str();
-  c.summary->add_option("--activation", c.summary_run.activation, "relu, sigmoid or tanh")->capture_default_str();
-  c.summary->add_option("--init", c.summary_run.init, "he, xavier or a standard deviation")->capture_default_str();
-  c.summary->add_option("--features", c.summary_features, "input size")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
-  c.summary->add_option("--classes", c.summary_classes, "output size")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
-  c.summary->add_option("--batch", c.summary_run.batch, "batch size of the input shape")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
-  c.summary->add_option("--out", c.summary_run.out, "folder for model.dot, model.png and model.svg")->capture_default_str();
+  c.summary->add_option("--net", c.summary_args.run.hidden, "hidden sizes (100, 256-128), simple_conv or a layer list")
+      ->capture_default_str();
+  c.summary->add_option("--activation", c.summary_args.run.activation, "relu, sigmoid or tanh")->capture_default_str();
+  c.summary->add_option("--init", c.summary_args.run.init, "he, xavier or a standard deviation")->capture_default_str();
+  c.summary->add_option("--features", c.summary_args.features, "input size")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  c.summary->add_option("--classes", c.summary_args.classes, "output size")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  c.summary->add_option("--batch", c.summary_args.run.batch, "batch size of the input shape")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  c.summary->add_option("--out", c.summary_args.run.out, "folder for model.dot, model.png and model.svg")
+      ->capture_default_str();
 
   c.experiment = app->add_subcommand("experiment", "run one of the book's chapter 6 experiments (listed below)");
   c.experiment->footer(experiments_help());
-  c.experiment->add_option("name", c.experiment_name, "weight-init, batch-norm, overfit, hyperparameter-search or activation-histogram")
+  c.experiment
+      ->add_option("name", c.experiment_args.name,
+                   "weight-init, batch-norm, overfit, hyperparameter-search or activation-histogram")
       ->required();
-  c.experiment_run.out = "";
-  c.experiment->add_option("--data", c.experiment_run.data, "MNIST-format folder")->capture_default_str();
-  c.experiment->add_option("--seed", c.experiment_run.seed, "initial weights and batch order")->capture_default_str();
-  c.experiment->add_option("--seeds", c.experiment_options.seeds, "seeds per configuration (mean and min-max band)")
+  c.experiment_args.run.out = "";
+  c.experiment->add_option("--data", c.experiment_args.run.data, "MNIST-format folder")->capture_default_str();
+  c.experiment->add_option("--seed", c.experiment_args.run.seed, "initial weights and batch order")
+      ->capture_default_str();
+  c.experiment
+      ->add_option("--seeds", c.experiment_args.options.seeds, "seeds per configuration (mean and min-max band)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
-  c.experiment->add_option("--jobs", c.experiment_options.jobs, "runs trained at once (default: the cores this process may use)")
+  c.experiment
+      ->add_option("--jobs", c.experiment_args.options.jobs,
+                   "runs trained at once (default: the cores this process may use)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
-  c.experiment->add_option("--trials", c.experiment_options.trials,
+  c.experiment->add_option("--trials", c.experiment_args.options.trials,
                            "hyperparameter-search: random configurations to try (default 100, the book's)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10000}));
-  c.experiment->add_option("--max-runs", c.experiment_options.max_runs,
+  c.experiment->add_option("--max-runs", c.experiment_args.options.max_runs,
                            "refuse an experiment of more runs than this (configurations x seeds)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, kLargestMaxRuns));
-  c.experiment->add_flag("--double", c.experiment_run.use_double, "train in double precision (default float)");
-  c.experiment->add_option("--out", c.experiment_run.out, "folder for the table, CSVs and plot (default: out/NAME)");
+  c.experiment->add_flag("--double", c.experiment_args.run.use_double, "train in double precision (default float)");
+  c.experiment->add_option("--out", c.experiment_args.run.out,
+                           "folder for the table, CSVs and plot (default: out/NAME)");
 
   c.rules = app->add_subcommand("rules", "print every built-in op's derivative rule (docs/derivatives.md)");
   c.optimizers =
@@ -175,9 +195,9 @@ std::set<std::string> Command::given_train_options() const {
 }
 
 void Command::check_text() const {
-  for (const std::string& o : compare_opts) tapegrad::OptimizerSpec::parse(o);
-  tapegrad::OptimizerSpec::parse(train_opt);
-  for (const RunOptions* run : {&compare_run, &train_run, &summary_run}) run->check_net();
+  for (const std::string& o : compare_args.optimizers) tapegrad::OptimizerSpec::parse(o);
+  tapegrad::OptimizerSpec::parse(train_args.optimizer);
+  for (const RunOptions* run : {&compare_args.run, &train_args.run, &summary_args.run}) run->check_net();
 }
 
 }  // namespace cli

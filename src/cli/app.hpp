@@ -11,12 +11,10 @@
 
 namespace cli {
 
-struct Command {
-  int threads = 1;
-  CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr,
-           *optimizers = nullptr, *experiment = nullptr, *graph = nullptr, *summary = nullptr, *exit_codes = nullptr;
-  RunOptions compare_run;
-  std::vector<std::string> compare_opts;
+// One options struct per subcommand: what its parser fills and what its function reads.
+struct CompareArgs {
+  RunOptions run;
+  std::vector<std::string> optimizers;         // --opt
   std::vector<std::vector<std::string>> vary;  // each: an axis and its values
   std::size_t seeds = 1;
   std::size_t max_runs = kDefaultMaxRuns;
@@ -25,25 +23,50 @@ struct Command {
   std::string function;  // --function's surface; empty: a comparison of networks
   bool all = false;
   std::size_t jobs = 0;  // 0: one per available core
-  int steps = 0;  // 0: the surface's own
-  RunOptions train_run;
-  std::string train_opt = "sgd:lr=0.1", save, resume;
+  int steps = 0;         // 0: the surface's own
+};
+struct TrainArgs {
+  RunOptions run;
+  std::string optimizer = "sgd:lr=0.1", save, resume;
   bool data_parallel = false, allow_changed_data = false;
-  std::string model = "out/model.tgckpt", eval_data = tapegrad::default_data_dir();
-  std::size_t eval_limit = 0;
+};
+struct EvalArgs {
+  std::string model = "out/model.tgckpt", data = tapegrad::default_data_dir();
+  std::size_t limit = 0;
   std::string misclassified;
+};
+struct GradcheckArgs {
   std::vector<std::string> names;
-  std::string check_net;
+  std::string net;
   bool fast = false, verbose = false;
   int order = 1;
   std::uint64_t seed = 1;
-  std::string demo = "apple", graph_model, graph_data = tapegrad::default_data_dir(), graph_out = "out";
-  bool graph_steps = false;
-  RunOptions summary_run;
-  std::string experiment_name;
-  RunOptions experiment_run;  // only --data, --seed, --double and --out: the experiment sets the rest
-  ExperimentOptions experiment_options;
-  std::size_t summary_features = 784, summary_classes = 10;
+};
+struct GraphArgs {
+  std::string demo = "apple", model, data = tapegrad::default_data_dir(), out = "out";
+  bool steps = false;
+};
+struct SummaryArgs {
+  RunOptions run;
+  std::size_t features = 784, classes = 10;
+};
+struct ExperimentArgs {
+  std::string name;
+  RunOptions run;  // only --data, --seed, --double and --out: the experiment sets the rest
+  ExperimentOptions options;
+};
+
+struct Command {
+  int threads = 1;
+  CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr,
+           *optimizers = nullptr, *experiment = nullptr, *graph = nullptr, *summary = nullptr, *exit_codes = nullptr;
+  CompareArgs compare_args;
+  TrainArgs train_args;
+  EvalArgs eval_args;
+  GradcheckArgs check_args;
+  GraphArgs graph_args;
+  SummaryArgs summary_args;
+  ExperimentArgs experiment_args;
 
   /// The train options the user typed (a resumed run refuses those that differ from its checkpoint).
   std::set<std::string> given_train_options() const;

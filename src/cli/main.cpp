@@ -113,7 +113,7 @@ void check_applicable(const cli::Command& c) {
   if (*c.compare && c.compare->count("--function")) {
     refuse_inapplicable(*c.compare, {"--function", "--opt", "--all", "--steps", "--out"},
                         "compare --function (it runs optimizers on a surface, it trains no network)");
-    if (c.function.empty())
+    if (c.compare_args.function.empty())
       throw tapegrad::ValueError("--function: give a surface (bowl, rosenbrock, beale or saddle), or leave the "
                                  "option out to compare networks");
   } else if (*c.compare) {
@@ -121,7 +121,7 @@ void check_applicable(const cli::Command& c) {
       if (c.compare->count(option))
         throw tapegrad::ValueError(fmt::format("{} applies to compare --function only; add --function SURFACE", option));
   }
-  if (*c.experiment && c.experiment_name == "activation-histogram")
+  if (*c.experiment && c.experiment_args.name == "activation-histogram")
     refuse_inapplicable(*c.experiment, {"name", "--seed", "--out"},
                         "experiment activation-histogram (it draws random inputs and trains nothing)");
 }
@@ -129,20 +129,38 @@ void check_applicable(const cli::Command& c) {
 int run(cli::Command& c, cli::Processes& processes) {
   try {
     check_applicable(c);
-    if (*c.compare)
-      return c.compare->count("--function") ? cli::compare_function(c.function, c.compare_opts, c.all, c.steps, c.compare_run.out)
-                        : cli::compare_networks(c.compare_run, c.compare_opts, c.vary, c.seeds, c.max_runs, c.lr_sweep, c.threshold,
-                                                c.jobs, processes);
-    if (*c.train)
-      return cli::train(c.train_run, c.train_opt, c.save, c.resume, c.given_train_options(), c.data_parallel,
-                        c.allow_changed_data,
-                        processes);
-    if (*c.eval) return cli::evaluate(c.model, c.eval_data, c.eval_limit, c.misclassified);
-    if (*c.check) return cli::gradcheck(c.names, c.check_net, c.fast, c.order, c.seed, c.verbose);
-    if (*c.graph) return cli::graph(c.demo, c.graph_model, c.graph_data, c.graph_out, c.graph_steps);
-    if (*c.summary) return cli::summary(c.summary_run, c.summary_features, c.summary_classes);
-    if (*c.experiment)
-      return cli::experiment(c.experiment_name, c.experiment_run, c.experiment_options, processes);
+    if (*c.compare) {
+      const cli::CompareArgs& a = c.compare_args;
+      return c.compare->count("--function")
+                 ? cli::compare_function(a.function, a.optimizers, a.all, a.steps, a.run.out)
+                 : cli::compare_networks(a.run, a.optimizers, a.vary, a.seeds, a.max_runs, a.lr_sweep, a.threshold,
+                                         a.jobs, processes);
+    }
+    if (*c.train) {
+      const cli::TrainArgs& a = c.train_args;
+      return cli::train(a.run, a.optimizer, a.save, a.resume, c.given_train_options(), a.data_parallel,
+                        a.allow_changed_data, processes);
+    }
+    if (*c.eval) {
+      const cli::EvalArgs& a = c.eval_args;
+      return cli::evaluate(a.model, a.data, a.limit, a.misclassified);
+    }
+    if (*c.check) {
+      const cli::GradcheckArgs& a = c.check_args;
+      return cli::gradcheck(a.names, a.net, a.fast, a.order, a.seed, a.verbose);
+    }
+    if (*c.graph) {
+      const cli::GraphArgs& a = c.graph_args;
+      return cli::graph(a.demo, a.model, a.data, a.out, a.steps);
+    }
+    if (*c.summary) {
+      const cli::SummaryArgs& a = c.summary_args;
+      return cli::summary(a.run, a.features, a.classes);
+    }
+    if (*c.experiment) {
+      const cli::ExperimentArgs& a = c.experiment_args;
+      return cli::experiment(a.name, a.run, a.options, processes);
+    }
     if (*c.optimizers) {
       fmt::print("{}", tapegrad::optimizers_markdown());
       return 0;
