@@ -404,7 +404,7 @@ TEST_CASE("an optimizer's description shows weight decay when it is on, so two r
         "adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-07, wd=0.001)");
 }
 
-TEST_CASE("optimizer state is named by position; a checkpoint names it after the model's parameters") {
+TEST_CASE("optimizer state is named by position, and a checkpoint names it after the model's parameters") {
   tg::Rng rng(2);
   auto net = tg::make_mlp<double>({{2, 3, 2}, tg::Activation::ReLU, tg::Init::he(), false, 0}, rng);
   auto adam = tg::make_adam<double>(net->parameters());

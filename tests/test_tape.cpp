@@ -272,7 +272,7 @@ TEST_CASE("float gradcheck works and warns that double is the precision to check
   CHECK_FALSE(report.warning.empty());
 }
 
-TEST_CASE("Tape::view: each recorded node read-only, as drawings read it; an index past the tape is refused") {
+TEST_CASE("Tape::view: each recorded node read-only, as drawings read it, and an index past the tape refused") {
   tg::Tape<double> tape;
   tg::Parameter<double> w("w", tg::Tensor<double>{2.0});
   const tg::Var<double> x = tape.variable(tg::Tensor<double>{3.0});

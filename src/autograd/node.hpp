@@ -14,7 +14,7 @@ struct Node {
   const char* name = "leaf";
   Tensor<T> value;                       // the value, unless value_ref is set
   const Tensor<T>* value_ref = nullptr;  // a value living outside the tape (parameters, constant_ref)
-  Tensor<T> grad;                        // valid when has_grad (or parameter->grad() for parameters)
+  GradSlot<T> grad;                      // stale until the sweep reaches it (parameters: parameter->grad())
   Parameter<T>* parameter = nullptr;     // leaf living outside the tape
   std::vector<std::uint32_t> inputs;     // tape indices; keeps its capacity across clear()
   // The op of this node, kept across clear() so that the next step reuses it (and the buffers it owns).
@@ -22,7 +22,6 @@ struct Node {
   std::unique_ptr<Op<T>> op;
   bool differentiable = false;
   bool requires_grad = false;
-  bool has_grad = false;
   // Computed from a gradient that was not recorded (grad() without create_graph): no gradient can flow back.
   bool unrecorded_gradient = false;
   // A leaf's gradient recorded by backward(kCreateGraph): its node index, or none.
@@ -35,7 +34,7 @@ struct Node {
     inputs.clear();
     differentiable = false;
     requires_grad = false;
-    has_grad = false;
+    grad.discard();
     unrecorded_gradient = false;
     grad_var = TapeBackwardContext<T>::kNoGradient;
   }

@@ -26,7 +26,7 @@ template <class T>
 BackwardContext<T>::BackwardContext(Tape<T>& tape, std::uint32_t index) : tape_(&tape) {
   const detail::Node<T>& n = tape.node(index);
   name_ = n.name;
-  grad_output_ = &n.grad;
+  grad_output_ = n.grad.written();  // the sweep runs only nodes whose gradient it wrote
   output_ = &tape.value(index);
   inputs_ = n.inputs.data();
   input_count_ = n.inputs.size();

@@ -133,7 +133,7 @@ NodeView<T> Tape<T>::view(std::uint32_t index) const {
     throw ValueError(fmt::format("Tape::view: node {} asked for, but the tape holds {} nodes", index, size_));
   const detail::Node<T>& n = *nodes_[index];
   return {n.name, n.inputs.data(), n.inputs.size(), &value(index), n.requires_grad, n.parameter,
-          !n.parameter && n.has_grad ? &n.grad : nullptr};
+          n.parameter ? nullptr : n.grad.written()};
 }
 
 template <class T>
@@ -188,51 +188,24 @@ const Tensor<T>& Tape<T>::value(std::uint32_t index) const {
 template <class T>
 Tensor<T>& Tape<T>::grad(std::uint32_t index) {
   detail::Node<T>& n = *nodes_[index];
-  if (n.parameter) {
-    Parameter<T>& p = *n.parameter;
-    p.settle();
-    if (p.grad_.shape() != p.value.shape()) p.zero_grad();
-    return p.grad_;
-  }
-  if (!n.has_grad) {
-    n.grad.resize(n.value.shape());
-    n.grad.fill(T(0));
-    n.has_grad = true;
-  }
-  return n.grad;
+  if (n.parameter) return n.parameter->grad_.accumulate_into(n.parameter->value.shape());
+  return n.grad.read(n.value.shape());
 }
 
 template <class T>
 Tensor<T>& Tape<T>::grad_to_overwrite(std::uint32_t index, bool& overwrite) {
   detail::Node<T>& n = *nodes_[index];
-  if (n.parameter) {  // a discarded gradient is written over: the first write of this backward
-    Parameter<T>& p = *n.parameter;
-    overwrite = p.grad_discarded();
-    if (!overwrite) return grad(index);
-    p.grad_.resize(p.value.shape());
-    p.state_ = Parameter<T>::GradState::Written;
-    return p.grad_;
-  }
-  overwrite = !n.has_grad;
+  GradSlot<T>& slot = n.parameter ? n.parameter->grad_ : n.grad;
+  overwrite = slot.stale();  // nothing added in this pass: written over, not zero-filled first
   if (!overwrite) return grad(index);
-  n.grad.resize(n.value.shape());
-  n.has_grad = true;
-  return n.grad;
+  return slot.overwrite(n.parameter ? n.parameter->value.shape() : n.value.shape());
 }
 
 template <class T>
 bool Tape<T>::defer_outer_grad(std::uint32_t index, const T* column, std::size_t rows, const T* row,
                                std::size_t cols) {
   Parameter<T>* p = nodes_[index]->parameter;
-  if (p == nullptr || p->state_ != Parameter<T>::GradState::Deferred) return false;
-  const Shape& shape = p->value.shape();
-  if (shape.rank() != 2 || shape[0] != rows || shape[1] != cols) return false;
-  p->column_.resize({rows});  // initializer lists: no Shape allocated in a training step
-  p->row_.resize({cols});
-  std::copy(column, column + rows, p->column_.data());
-  std::copy(row, row + cols, p->row_.data());
-  p->state_ = Parameter<T>::GradState::Factored;
-  return true;
+  return p != nullptr && p->grad_.keep_factors(p->value.shape(), column, rows, row, cols);
 }
 
 template <class T>
@@ -397,7 +370,7 @@ void Tape<T>::sweep(const Var<T>& root, const Tensor<T>* upstream) {
   // The tape is in topological order already: one reverse sweep applies the chain rule.
   for (std::uint32_t i = root.index() + 1; i-- > 0;) {
     detail::Node<T>& n = *nodes_[i];
-    if (!n.differentiable || !n.has_grad) continue;
+    if (!n.differentiable || n.grad.stale()) continue;
     BackwardContext<T> context(*this, i);
     n.op->backward(context);
     if (is_anomaly_detection_enabled()) detail::check_input_gradients(*this, i);
@@ -416,7 +389,7 @@ void Tape<T>::clear() {
 template <class T>
 void Tape<T>::zero_grad() {
   for (std::size_t i = 0; i < size_; ++i) {
-    nodes_[i]->has_grad = false;
+    nodes_[i]->grad.discard();
     nodes_[i]->grad_var = TapeBackwardContext<T>::kNoGradient;
     if (nodes_[i]->parameter) nodes_[i]->parameter->zero_grad();
   }

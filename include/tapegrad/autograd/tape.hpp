@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "tapegrad/autograd/grad_slot.hpp"
 #include "tapegrad/tensor/tensor.hpp"
 
 namespace tapegrad {
@@ -44,56 +45,38 @@ struct GradOptions {
 /// GradOptions{true}: `y.backward(tapegrad::kCreateGraph)`.
 inline constexpr GradOptions kCreateGraph{true};
 
-/// A trainable leaf that outlives every tape: its value and the gradient backward() accumulates into it.
+/// A trainable leaf that outlives every tape: a name, a value, and the gradient backward() accumulates into it.
 template <class T>
 struct Parameter {
   Parameter() = default;
-  Parameter(std::string name, Tensor<T> initial)
-      : name(std::move(name)), value(std::move(initial)), grad_(Tensor<T>::zeros(value.shape())) {}
-
-  /// The gradient backward() accumulated. A discarded gradient no backward reached reads as zeros, a factored
-  /// one is written out on first read (not safe to call from two threads at once).
-  const Tensor<T>& grad() const {
-    settle();
-    return grad_;
+  Parameter(std::string name, Tensor<T> initial) : name(std::move(name)), value(std::move(initial)) {
+    zero_grad();
   }
-  Tensor<T>& grad() {
-    settle();
-    return grad_;
-  }
-  void zero_grad() {
-    grad_.resize(value.shape());  // keeps the allocation
-    grad_.fill(T(0));
-    state_ = GradState::Written;
-  }
-  /// zero_grad() without its pass over memory, for a backward that comes next: that backward writes the gradient
-  /// instead of adding to it (Trainer::step does this: at batch 1 the zero-fill was a fifth of a step).
-  void discard_grad() { state_ = GradState::Discarded; }
-  /// discard_grad(), and the backward that comes next may keep a rank-one gradient (a matrix product's weight at
-  /// a batch of one) as its two factors, grad = column x row, instead of writing it: SGD applies it in one pass
-  /// over the value and never writes it (descend_factored); grad() writes it when read.
-  void defer_grad() { state_ = GradState::Deferred; }
-  /// Writes what grad() would (zeros, or the outer product) now.
-  void settle_grad() { settle(); }
-  /// For a factored gradient: value -= lr grad in one pass over the value, true; the gradient stays factored.
-  /// Otherwise false, and nothing changes.
-  bool descend_factored(T lr);
-  bool grad_discarded() const { return state_ == GradState::Discarded || state_ == GradState::Deferred; }
-  bool grad_factored() const { return state_ == GradState::Factored; }
 
   std::string name;
   Tensor<T> value;
 
+  /// The gradient backward() accumulated (zeros where none flowed since zero_grad()).
+  const Tensor<T>& grad() const { return grad_.read(value.shape()); }
+  Tensor<T>& grad() { return grad_.read(value.shape()); }
+  void zero_grad() { grad_.zero(value.shape()); }
+
+  // ---- the fast path of a training step (Trainer::step, Optimizer): see GradSlot
+  /// zero_grad() without its pass over memory: the next backward writes the gradient instead of adding to it.
+  void discard_grad() { grad_.discard(); }
+  /// discard_grad(), and the next backward may keep a rank-one gradient (a matrix product's weight at a batch of
+  /// one) as its two factors; grad() writes it out when read.
+  void defer_grad() { grad_.defer(); }
+  /// Writes what grad() would (zeros, or the outer product) now.
+  void settle_grad() { (void)grad(); }
+  /// For a factored gradient: value -= lr grad in one pass over the value, true; otherwise false.
+  bool descend_factored(T lr) { return grad_.descend(lr, value); }
+  bool grad_discarded() const { return grad_.stale(); }
+  bool grad_factored() const { return grad_.factored(); }
+
  private:
   friend class Tape<T>;
-  enum class GradState : std::uint8_t { Written, Discarded, Deferred, Factored };
-  void settle() const {
-    if (state_ != GradState::Written) write_grad();
-  }
-  void write_grad() const;
-  mutable Tensor<T> grad_;
-  mutable GradState state_ = GradState::Written;
-  Tensor<T> column_, row_;  // a Factored gradient's factors
+  GradSlot<T> grad_;
 };
 
 /// A handle to one value recorded on a tape. Cheap to copy; valid until that tape is cleared.
