@@ -53,7 +53,6 @@ std::vector<Violation> violations() {
   const std::regex include_line(R"re(^\s*#\s*include\s*"([^"]+)")re");
   for (const auto& [floor, below] : allowed())
     for (const std::string root : {kSource + "/include/tapegrad/" + floor, kSource + "/src/" + floor}) {
-      REQUIRE_MESSAGE(fs::is_directory(root) || root.find("/src/") != std::string::npos, root);
       if (!fs::is_directory(root)) continue;
       for (const auto& entry : fs::recursive_directory_iterator(root)) {
         if (!entry.is_regular_file()) continue;
@@ -74,7 +73,7 @@ std::vector<Violation> violations() {
 
 TEST_CASE("layering: every file of the library includes only its own floor and the floors below it") {
   const std::vector<Violation> found = violations();
-  for (const Violation& v : found) ADD_FAIL_CHECK(v.file << " includes \"" << v.include << "\"");
+  for (const Violation& v : found) FAIL_CHECK(std::string(v.file + " includes \"" + v.include + "\""));
   CHECK(found.empty());
 }
 

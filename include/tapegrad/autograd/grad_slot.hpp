@@ -4,6 +4,7 @@
 // a fifth of the step) and, for a parameter's rank-one gradient at batch one, factored (kept as column x row until
 // read; SGD applies it in one pass and never writes it).
 #include <cstdint>
+#include <memory>
 
 #include "tapegrad/tensor/tensor.hpp"
 
@@ -12,6 +13,12 @@ namespace tapegrad {
 template <class T>
 class GradSlot {
  public:
+  GradSlot() = default;
+  GradSlot(const GradSlot& other);
+  GradSlot& operator=(const GradSlot& other);
+  GradSlot(GradSlot&&) noexcept = default;
+  GradSlot& operator=(GradSlot&&) noexcept = default;
+
   /// The gradient at `shape`: a stale slot reads as zeros, a factored one as its outer product (written out
   /// now; not safe from two threads at once).
   const Tensor<T>& read(const Shape& shape) const {
@@ -58,7 +65,11 @@ class GradSlot {
   void settle(const Shape& shape) const;  // writes zeros or the outer product
   mutable Tensor<T> buffer_;
   mutable State state_ = State::Written;
-  Tensor<T> column_, row_;  // a factored gradient's factors
+  // A factored gradient's factors: made on first use, so a tape node (never factored) carries one pointer.
+  struct Factors {
+    Tensor<T> column, row;
+  };
+  std::unique_ptr<Factors> factors_;
 };
 
 extern template class GradSlot<float>;
