@@ -20,6 +20,7 @@ rm -rf "$work"
 mkdir -p "$work/src"
 failures=0
 count=0
+pages=0
 prelude='#include <cmath>
 #include <cstdio>
 #include <string>
@@ -32,13 +33,13 @@ namespace tg = tapegrad;
 : >"$work/outputs.txt"    # name<TAB>expected-output file
 for page in "$@"; do
   # Split the page into its blocks: each becomes KIND<TAB>LINE<TAB>EXTRA and the code in block-N.txt.
-  awk -v dir="$work" -v base="$(basename "$page" .md | tr -c 'A-Za-z0-9\n' '_')" '
+  awk -v dir="$work" -v page="$page" -v base="b$((++pages))_$(basename "$page" .md | tr -c 'A-Za-z0-9\n' '_')" '
     function flush_marker() { marker = "" }
     /^<!-- (compile|output).*-->$/ { marker = $0; next }
     /^```cpp[[:space:]]*$/ && !inside {
       inside = 1; kind = "cpp"; n++; file = sprintf("%s/%s_%d.txt", dir, base, n)
       printf "" > file
-      printf "%s\t%d\t%s\n", base "_" n, NR, marker >> (dir "/index.txt")
+      printf "%s\t%s\t%d\t%s\n", base "_" n, page, NR, marker >> (dir "/index.txt")
       flush_marker(); next
     }
     /^```/ && !inside {
@@ -46,7 +47,7 @@ for page in "$@"; do
       if (marker ~ /^<!-- output/) {
         n++; file = sprintf("%s/%s_%d.txt", dir, base, n)
         printf "" > file
-        printf "%s\t%d\t%s\n", base "_" n, NR, marker >> (dir "/index.txt")
+        printf "%s\t%s\t%d\t%s\n", base "_" n, page, NR, marker >> (dir "/index.txt")
       } else file = ""
       flush_marker(); next
     }
@@ -59,10 +60,10 @@ done
 
 declare -A declarations  # page -> its declaration blocks so far
 last_program=""
-while IFS=$'\t' read -r name line marker; do
-  page_base=${name%_*}
+while IFS=$'\t' read -r name page line marker; do
+  page_base=$page
   text="$work/$name.txt"
-  where="$page_base.md:$line"
+  where="$page:$line"
   case "$marker" in
     "<!-- compile: program -->")
       cp "$text" "$work/src/$name.cpp"
