@@ -10,7 +10,7 @@
 #   <!-- compile: statements; given: CODE -->  the same, after CODE (what the text around the block stands for)
 #   <!-- compile: no; why: REASON -->           not compiled (e.g. a synopsis of a header), and why
 # A block without a marker fails the test. A plain ``` block preceded by <!-- output --> is the output of the
-# last program before it.
+# last program or statements block before it.
 #
 # Usage: docs_code.sh PREFIX WORK PAGE...   (PREFIX: where tapegrad is installed; WORK: a scratch folder)
 set -uo pipefail
@@ -75,7 +75,8 @@ while IFS=$'\t' read -r name page line marker; do
       given=""
       [[ $marker == *"; given: "* ]] && given=${marker#*; given: } && given=${given% -->}
       { printf '%s\n%s\nint main() {\n%s\n' "$prelude" "${declarations[$page_base]:-}" "$given"
-        cat "$text"; printf '}\n'; } >"$work/src/$name.cpp" ;;
+        cat "$text"; printf '}\n'; } >"$work/src/$name.cpp"
+      last_program=$name ;;
     "<!-- compile: no; why: "*)
       continue ;;
     "<!-- output -->")
