@@ -10,7 +10,7 @@
 #   <!-- compile: statements; given: CODE -->  the same, after CODE (what the text around the block stands for)
 #   <!-- compile: no; why: REASON -->           not compiled (e.g. a synopsis of a header), and why
 # A block without a marker fails the test. A plain ``` block preceded by <!-- output --> is the output of the
-# last program or statements block before it.
+# last program or statements block before it (compared line by line, trailing spaces aside).
 #
 # Usage: docs_code.sh PREFIX WORK PAGE...   (PREFIX: where tapegrad is installed; WORK: a scratch folder)
 set -uo pipefail
@@ -115,7 +115,7 @@ while IFS=$'\t' read -r name where; do
 done <"$work/blocks.txt"
 while IFS=$'\t' read -r program expected where; do
   if [ -x "$work/build/$program" ] && "$work/build/$program" >"$work/$program.out" 2>&1 &&
-     diff -u "$expected" "$work/$program.out" >"$work/$program.diff"; then
+     diff -u -Z "$expected" "$work/$program.out" >"$work/$program.diff"; then
     echo "ok: $where is what the program prints"
   else
     echo "FAIL: $where differs from what the program prints:"
