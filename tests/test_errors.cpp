@@ -1,4 +1,8 @@
 // Bad input: every error is a tapegrad exception whose message says what is wrong and, for shapes, both shapes.
+#include <fstream>
+#include <set>
+#include <typeinfo>
+
 #include "helpers.hpp"
 
 using V = tg::Var<double>;
@@ -84,4 +88,26 @@ TEST_CASE("reductions of empty tensors do not silently produce NaN") {
   CHECK_THROWS_AS(tg::max(e, 0), tg::ValueError);
   CHECK_THROWS_AS(tg::softmax_cross_entropy(e, std::vector<std::size_t>{}), tg::ValueError);
   CHECK_THROWS_AS(tg::cross_entropy(e, std::vector<std::size_t>{}), tg::ValueError);
+}
+
+TEST_CASE("the error kinds are one table: each row throws its own class, and docs/reference/errors.md is current") {
+  std::set<std::string> names;
+  for (const tg::ErrorKind& kind : tg::error_kinds()) {
+    CAPTURE(kind.name);
+    CHECK(names.insert(kind.name).second);
+    try {
+      kind.raise("the message");
+      FAIL("raise returned");
+    } catch (const tg::Error& e) {
+      CHECK(std::string(e.what()) == "the message");
+      CHECK(std::string(typeid(e).name()).find(kind.name) != std::string::npos);  // the class the row names
+    }
+  }
+  CHECK(std::string(tg::error_kinds().front().name) == "Error");
+  CHECK(names.count("ShapeError") == 1);
+  CHECK(names.count("Interrupted") == 1);
+  std::ifstream page(TAPEGRAD_SOURCE_DIR "/docs/reference/errors.md", std::ios::binary);
+  REQUIRE_MESSAGE(page, "docs/reference/errors.md is missing: build/tapegrad errors > docs/reference/errors.md");
+  const std::string text((std::istreambuf_iterator<char>(page)), std::istreambuf_iterator<char>());
+  CHECK_MESSAGE(text == tg::errors_markdown(), "docs/reference/errors.md is stale: build/tapegrad errors > docs/reference/errors.md");
 }

@@ -280,7 +280,7 @@ TEST_CASE("hostile: the exit codes are one table: --help lists it, docs/referenc
   const Proc nothing = spawn({}, dir.str());
   CHECK(nothing.code == 2);
   for (const char* sub : {"compare", "train", "eval", "gradcheck", "graph", "summary", "experiment", "rules",
-                          "optimizers"})
+                          "optimizers", "errors", "exit-codes"})
     CHECK(has(nothing.output, sub));
   const Proc version = spawn({"--version"}, dir.str());
   CHECK(version.code == 0);

@@ -2,6 +2,7 @@
 // Everything a user of tapegrad needs, floor by floor: values, the engine, ops, what is built from ops (gradient
 // checking, curvature), layers, optimizers, data and training.
 #include "tapegrad/tensor/error.hpp"
+#include "tapegrad/tensor/error_kinds.hpp"
 #include "tapegrad/tensor/format.hpp"
 #include "tapegrad/tensor/random.hpp"
 #include "tapegrad/tensor/shape.hpp"

@@ -59,7 +59,8 @@ struct ExperimentArgs {
 struct Command {
   int threads = 1;
   CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr,
-           *optimizers = nullptr, *experiment = nullptr, *graph = nullptr, *summary = nullptr, *exit_codes = nullptr;
+           *optimizers = nullptr, *experiment = nullptr, *graph = nullptr, *summary = nullptr, *exit_codes = nullptr,
+           *errors = nullptr;
   CompareArgs compare_args;
   TrainArgs train_args;
   EvalArgs eval_args;

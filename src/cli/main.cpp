@@ -161,6 +161,10 @@ int run(cli::Command& c, cli::Processes& processes) {
       const cli::ExperimentArgs& a = c.experiment_args;
       return cli::experiment(a.name, a.run, a.options, processes);
     }
+    if (*c.errors) {
+      fmt::print("{}", tapegrad::errors_markdown());
+      return 0;
+    }
     if (*c.optimizers) {
       fmt::print("{}", tapegrad::optimizers_markdown());
       return 0;
