@@ -382,14 +382,14 @@ TEST_CASE("small API: compound assignment, matmul with a tensor, argmax, accurac
   CHECK(point == T{3.0, 4.0});
 }
 
-TEST_CASE("derivative rules: docs/derivatives.md is the table the op classes give, and every op is in it") {
-  std::FILE* f = std::fopen(TAPEGRAD_SOURCE_DIR "/docs/derivatives.md", "rb");
-  REQUIRE_MESSAGE(f != nullptr, "docs/derivatives.md is missing: build/tapegrad rules > docs/derivatives.md");
+TEST_CASE("derivative rules: docs/reference/derivatives.md is the table the op classes give, and every op is in it") {
+  std::FILE* f = std::fopen(TAPEGRAD_SOURCE_DIR "/docs/reference/derivatives.md", "rb");
+  REQUIRE_MESSAGE(f != nullptr, "docs/reference/derivatives.md is missing: build/tapegrad rules > docs/reference/derivatives.md");
   std::string text;
   char buffer[4096];
   for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;) text.append(buffer, n);
   std::fclose(f);
-  CHECK_MESSAGE(text == tg::derivative_rules_markdown(), "docs/derivatives.md is stale: build/tapegrad rules > docs/derivatives.md");
+  CHECK_MESSAGE(text == tg::derivative_rules_markdown(), "docs/reference/derivatives.md is stale: build/tapegrad rules > docs/reference/derivatives.md");
   std::vector<std::string> ops;
   for (const auto& r : tg::derivative_rules()) ops.push_back(r.op);
   for (const char* op : {"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clamp", "relu", "sigmoid",

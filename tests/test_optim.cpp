@@ -371,12 +371,12 @@ TEST_CASE("the optimizer table's defaults are typed, and a spec reads a key as g
   }
 }
 
-TEST_CASE("docs/optimizers.md is the table the code reads") {
-  std::ifstream page(TAPEGRAD_SOURCE_DIR "/docs/optimizers.md", std::ios::binary);
-  REQUIRE_MESSAGE(page, "docs/optimizers.md is missing: build/tapegrad optimizers > docs/optimizers.md");
+TEST_CASE("docs/reference/optimizers.md is the table the code reads") {
+  std::ifstream page(TAPEGRAD_SOURCE_DIR "/docs/reference/optimizers.md", std::ios::binary);
+  REQUIRE_MESSAGE(page, "docs/reference/optimizers.md is missing: build/tapegrad optimizers > docs/reference/optimizers.md");
   const std::string text((std::istreambuf_iterator<char>(page)), std::istreambuf_iterator<char>());
   CHECK_MESSAGE(text == tg::optimizers_markdown(),
-                "docs/optimizers.md is stale: build/tapegrad optimizers > docs/optimizers.md");
+                "docs/reference/optimizers.md is stale: build/tapegrad optimizers > docs/reference/optimizers.md");
   for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) CHECK(text.find("| `" + kind.name + "` |") != std::string::npos);
 }
 

@@ -9,7 +9,7 @@ namespace tapegrad::detail {
 template <class T>
 Var<T> accumulate(const Var<T>& a, const Var<T>& b);
 
-/// Its rule as the table of derivative rules shows it (tapegrad rules, docs/derivatives.md).
+/// Its rule as the table of derivative rules shows it (tapegrad rules, docs/reference/derivatives.md).
 constexpr const char* kAccumulateForward = "y = a + b  (two gradients of one value meet; equal shapes)";
 constexpr const char* kAccumulateBackward = "da = g;  db = g";
 

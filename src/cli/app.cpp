@@ -179,9 +179,9 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.experiment->add_option("--out", c.experiment_args.run.out,
                            "folder for the table, CSVs and plot (default: out/NAME)");
 
-  c.rules = app->add_subcommand("rules", "print every built-in op's derivative rule (docs/derivatives.md)");
-  c.optimizers =
-      app->add_subcommand("optimizers", "print the optimizer table: updates, keys, defaults (docs/optimizers.md)");
+  c.rules = app->add_subcommand("rules", "print every built-in op's derivative rule (docs/reference/derivatives.md)");
+  c.optimizers = app->add_subcommand(
+      "optimizers", "print the optimizer table: updates, keys, defaults (docs/reference/optimizers.md)");
   c.errors = app->add_subcommand("errors", "print the kinds of error tapegrad reports (docs/reference/errors.md)");
   c.exit_codes = app->add_subcommand("exit-codes", "print the table of exit codes (docs/reference/exit-codes.md)");
   return app;

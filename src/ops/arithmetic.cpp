@@ -1,6 +1,6 @@
 // Elementwise arithmetic. Each rule is its math: the value f, and the gradient term of each input given the
 // upstream gradient g, the inputs and the output y (see ops/elementwise.hpp for how they are applied), with
-// the same math as text for docs/derivatives.md.
+// the same math as text for docs/reference/derivatives.md.
 #include "tapegrad/ops/arithmetic.hpp"
 
 #include <cmath>

@@ -21,10 +21,11 @@ const std::vector<DerivativeRule>& derivative_rules() {
 std::string derivative_rules_markdown() {
   std::string out =
       "# Derivative rules of tapegrad's built-in ops\n\n"
-      "Generated from the op classes in `src/ops/` and the engine's own rule, `accumulate` (`src/autograd/accumulate.hpp`: "
-      "where two paths meet, their gradients add); each rule's text stands beside its code. "
+      "Generated from the op classes in `src/ops/` and the engine's own rule, `accumulate` "
+      "(`src/autograd/accumulate.hpp`: where two paths meet, their gradients add); each rule's text stands beside "
+      "its code. "
       "`tests/test_custom.cpp` fails when this file and the code differ. Regenerate with "
-      "`build/tapegrad rules > docs/derivatives.md`.\n\n"
+      "`build/tapegrad rules > docs/reference/derivatives.md`.\n\n"
       "Notation: inputs `a`, `b` (`x` for a single input), output `y`, upstream gradient `g = dL/dy`; "
       "`da = ...` is what the rule adds into `dL/da`. Elementwise ops broadcast like NumPy, and their gradients "
       "are summed back to each input's shape (`sum_to`, written once in `src/ops/broadcast.hpp`).\n\n"

@@ -1,6 +1,6 @@
 // The optimizer table: names, update rules, the keys each uses and its factories, in one place. Specs,
-// make_optimizer, the constructors' defaults, the program's --help and docs/optimizers.md read it; adding an
-// optimizer is one row here (and its file).
+// make_optimizer, the constructors' defaults, the program's --help and docs/reference/optimizers.md read it;
+// adding an optimizer is one row here (and its file).
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -69,7 +69,7 @@ std::string optimizers_markdown() {
       "# Optimizers\n\n"
       "Generated from the optimizer table (`src/optim/table.cpp`), which the constructors, `OptimizerSpec::parse`, "
       "`tapegrad --help` and this page all read; `tests/test_optim.cpp` fails when this file and the table differ. "
-      "Regenerate with `build/tapegrad optimizers > docs/optimizers.md`.\n\n"
+      "Regenerate with `build/tapegrad optimizers > docs/reference/optimizers.md`.\n\n"
       "A spec names an optimizer and any of its keys: `momentum:lr=0.05,momentum=0.8`. A key left out takes the "
       "default below (the book's); a key the optimizer does not take is an error.\n\n"
       "| optimizer | update | keys and defaults |\n|---|---|---|\n";

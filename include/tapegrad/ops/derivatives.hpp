@@ -1,6 +1,6 @@
 #pragma once
 // Every built-in op's derivative rule, in one notation, read from the op classes themselves (each rule's text
-// stands beside its code in src/ops/). docs/derivatives.md is this table; a test keeps the two equal.
+// stands beside its code in src/ops/). docs/reference/derivatives.md is this table; a test keeps the two equal.
 #include <string>
 #include <vector>
 
@@ -18,7 +18,7 @@ struct DerivativeRule {
 
 /// All of them, grouped by family, in a stable order.
 const std::vector<DerivativeRule>& derivative_rules();
-/// The same as a Markdown table (the contents of docs/derivatives.md).
+/// The same as a Markdown table (the contents of docs/reference/derivatives.md).
 std::string derivative_rules_markdown();
 
 }  // namespace tapegrad

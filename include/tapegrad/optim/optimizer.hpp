@@ -155,8 +155,8 @@ const std::vector<OptimizerKind>& optimizer_kinds();
 const OptimizerKind& optimizer_kind(const std::string& name);
 /// Every spec key (lr momentum decay beta1 beta2 eps h0 wd pytorch) with what it sets.
 const std::vector<std::pair<std::string, std::string>>& optimizer_keys();
-/// The table as a Markdown page (docs/optimizers.md, `tapegrad optimizers`): each optimizer's update, its keys
-/// and their defaults, then what each key sets.
+/// The table as a Markdown page (docs/reference/optimizers.md, `tapegrad optimizers`): each optimizer's update,
+/// its keys and their defaults, then what each key sets.
 std::string optimizers_markdown();
 
 /// By name (a row of the table). ValueError for an unknown name, and for an option set in `o` that this optimizer
