@@ -35,51 +35,22 @@ OptimizerSpec OptimizerSpec::parse(const std::string& text) {
     if (std::find(seen.begin(), seen.end(), key) != seen.end())
       throw ValueError(fmt::format("optimizer '{}': '{}' is given twice", text, key));
     seen.push_back(key);
-    OptimizerOptions& o = spec.options;
-    const double v = detail::finite_number("optimizer", text, key, value);
-    if (key == "lr") o.lr = v;
-    else if (key == "momentum") o.momentum = v;
-    else if (key == "decay") o.decay = v;
-    else if (key == "beta1") o.beta1 = v;
-    else if (key == "beta2") o.beta2 = v;
-    else if (key == "eps") o.eps = v;
-    else if (key == "h0") o.initial_accumulator = v;
-    else if (key == "wd") o.weight_decay = v;
-    else if (key == "pytorch") o.pytorch_form = v != 0;
+    detail::set_option(spec.options, key, detail::finite_number("optimizer", text, key, value));
   });
   return spec;
 }
 
 std::string OptimizerSpec::str() const {
   std::vector<std::string> parts;
-  const auto add = [&](const char* key, const std::optional<double>& v) {
-    if (v) parts.push_back(fmt::format("{}={}", key, *v));  // shortest text that reads back exactly
-  };
-  add("lr", options.lr);
-  add("momentum", options.momentum);
-  add("decay", options.decay);
-  add("beta1", options.beta1);
-  add("beta2", options.beta2);
-  add("eps", options.eps);
-  if (options.initial_accumulator != 0) parts.push_back(fmt::format("h0={}", options.initial_accumulator));
-  if (options.weight_decay != 0) parts.push_back(fmt::format("wd={}", options.weight_decay));
-  if (options.pytorch_form) parts.push_back("pytorch=1");
+  for (const auto& [key, meaning] : optimizer_keys())  // the keys that were set, in the table's order
+    if (const std::optional<double> v = detail::option_value(options, key))
+      parts.push_back(fmt::format("{}={}", key, *v));  // shortest text that reads back exactly
   return parts.empty() ? name : fmt::format("{}:{}", name, fmt::join(parts, ","));
 }
 
 double OptimizerSpec::value(const std::string& key) const {
-  const OptimizerKind& kind = optimizer_kind(name);
-  const double table_default = kind.default_of(key);  // ValueError for a key this optimizer does not take
-  const OptimizerOptions& o = options;
-  if (key == "lr") return o.lr.value_or(table_default);
-  if (key == "momentum") return o.momentum.value_or(table_default);
-  if (key == "decay") return o.decay.value_or(table_default);
-  if (key == "beta1") return o.beta1.value_or(table_default);
-  if (key == "beta2") return o.beta2.value_or(table_default);
-  if (key == "eps") return o.eps.value_or(table_default);
-  if (key == "h0") return o.initial_accumulator;
-  if (key == "wd") return o.weight_decay;
-  return o.pytorch_form ? 1 : 0;  // "pytorch"
+  const double table_default = optimizer_kind(name).default_of(key);  // ValueError for a key it does not take
+  return detail::option_value(options, key).value_or(table_default);
 }
 
 }  // namespace tapegrad

@@ -88,32 +88,52 @@ const OptimizerKind& optimizer_kind(const std::string& name) {
   throw ValueError(fmt::format("unknown optimizer '{}' ({})", name, fmt::join(names, ", ")));
 }
 
+namespace detail {
 namespace {
-// The keys whose options are set (an unset optional, or a zero / false default, is not set).
-std::vector<std::string> keys_set(const OptimizerOptions& o) {
-  std::vector<std::string> set;
-  const auto add = [&](const char* key, bool is_set) {
-    if (is_set) set.emplace_back(key);
+// Where each spec key lives in OptimizerOptions: an optional (unset: the optimizer's default), or a number or a
+// flag whose zero means "not given".
+struct OptionField {
+  const char* key;
+  std::optional<double> OptimizerOptions::*optional = nullptr;
+  double OptimizerOptions::*number = nullptr;
+  bool OptimizerOptions::*flag = nullptr;
+};
+const OptionField& field(const std::string& key) {
+  static const OptionField fields[] = {
+      {"lr", &OptimizerOptions::lr},        {"momentum", &OptimizerOptions::momentum},
+      {"decay", &OptimizerOptions::decay},  {"beta1", &OptimizerOptions::beta1},
+      {"beta2", &OptimizerOptions::beta2},  {"eps", &OptimizerOptions::eps},
+      {"h0", nullptr, &OptimizerOptions::initial_accumulator},
+      {"wd", nullptr, &OptimizerOptions::weight_decay},
+      {"pytorch", nullptr, nullptr, &OptimizerOptions::pytorch_form},
   };
-  add("lr", o.lr.has_value());
-  add("momentum", o.momentum.has_value());
-  add("decay", o.decay.has_value());
-  add("beta1", o.beta1.has_value());
-  add("beta2", o.beta2.has_value());
-  add("eps", o.eps.has_value());
-  add("h0", o.initial_accumulator != 0);
-  add("wd", o.weight_decay != 0);
-  add("pytorch", o.pytorch_form);
-  return set;
+  for (const OptionField& f : fields)
+    if (key == f.key) return f;
+  throw ValueError(fmt::format("unknown optimizer key '{}'", key));
 }
 }  // namespace
+
+std::optional<double> option_value(const OptimizerOptions& o, const std::string& key) {
+  const OptionField& f = field(key);
+  if (f.optional) return o.*f.optional;
+  if (f.number) return o.*f.number != 0 ? std::optional<double>(o.*f.number) : std::nullopt;
+  return o.*f.flag ? std::optional<double>(1) : std::nullopt;
+}
+
+void set_option(OptimizerOptions& o, const std::string& key, double value) {
+  const OptionField& f = field(key);
+  if (f.optional) o.*f.optional = value;
+  else if (f.number) o.*f.number = value;
+  else o.*f.flag = value != 0;
+}
+}  // namespace detail
 
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name, std::vector<Parameter<T>*> params,
                                              const OptimizerOptions& o) {
   const OptimizerKind& kind = optimizer_kind(name);
-  for (const std::string& key : keys_set(o))
-    if (!kind.uses(key))
+  for (const auto& [key, meaning] : optimizer_keys())
+    if (detail::option_value(o, key) && !kind.uses(key))
       throw ValueError(fmt::format("optimizer '{}' does not use '{}' (it takes: {})", name, key, kind.keys_text()));
   return kind.make<T>(std::move(params), o);
 }

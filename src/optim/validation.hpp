@@ -17,6 +17,12 @@ inline double or_default(const std::optional<double>& value, const char* optimiz
   return value ? *value : optimizer_kind(optimizer).default_of(key);
 }
 
+/// Key `key` (one of optimizer_keys()) of `o` when it is set: an optional that holds a value, or h0 / wd that
+/// are not 0, or pytorch on (as 1). The one place that knows which field each key is.
+std::optional<double> option_value(const OptimizerOptions& o, const std::string& key);
+/// Sets key `key` (one of optimizer_keys()) of `o` to `value` (pytorch: on unless 0).
+void set_option(OptimizerOptions& o, const std::string& key, double value);
+
 }  // namespace tapegrad::detail
 
 /// Explicit instantiations of one make_* function.
