@@ -31,10 +31,8 @@ class GradSlot {
   }
   /// The same, to add into; a buffer of another shape (the value was replaced) is zeroed at `shape` first.
   Tensor<T>& accumulate_into(const Shape& shape) {
-    if (buffer_.shape() != shape || state_ != State::Written) {
-      if (state_ != State::Written) settle(shape);
-      if (buffer_.shape() != shape) zero(shape);
-    }
+    read(shape);
+    if (buffer_.shape() != shape) zero(shape);
     return buffer_;
   }
   /// For a rule that writes every element of a stale slot: the buffer at `shape`, not zero-filled, now written.
