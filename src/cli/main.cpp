@@ -161,22 +161,16 @@ int run(cli::Command& c, cli::Processes& processes) {
       const cli::ExperimentArgs& a = c.experiment_args;
       return cli::experiment(a.name, a.run, a.options, processes);
     }
-    if (*c.errors) {
-      fmt::print("{}", tapegrad::errors_markdown());
-      return 0;
-    }
-    if (*c.optimizers) {
-      fmt::print("{}", tapegrad::optimizers_markdown());
-      return 0;
-    }
-    if (*c.rules) {
-      fmt::print("{}", tapegrad::derivative_rules_markdown());
-      return 0;
-    }
-    if (*c.exit_codes) {
-      fmt::print("{}", cli::exit_codes_markdown());
-      return 0;
-    }
+    // the subcommands that print a table generated from the code (the pages of docs/reference/)
+    const std::pair<CLI::App*, std::string (*)()> tables[] = {{c.errors, &tapegrad::errors_markdown},
+                                                              {c.optimizers, &tapegrad::optimizers_markdown},
+                                                              {c.rules, &tapegrad::derivative_rules_markdown},
+                                                              {c.exit_codes, &cli::exit_codes_markdown}};
+    for (const auto& [subcommand, table] : tables)
+      if (*subcommand) {
+        fmt::print("{}", table());
+        return 0;
+      }
   } catch (const tapegrad::Interrupted& e) {
     return failed(processes, e.what(), cli::Exit::interrupted);
   } catch (const tapegrad::MemoryError& e) {
