@@ -135,10 +135,8 @@ std::string describe_run(const RunOptions& run, const tg::NetSpec& net, const st
 
 // The run a checkpoint records, as options: what `train --resume` continues. An option the user gave that
 // differs from the checkpoint is refused, naming both values.
-RunOptions resumed_run(const tg::Checkpoint& checkpoint, RunOptions run, const std::set<std::string>& given,
-                       std::string& optimizer) {
-  const std::string& path = checkpoint.path();
-  const auto meta = parse_metadata(checkpoint);
+RunOptions resumed_run(const std::string& path, const std::map<std::string, std::string>& meta, RunOptions run,
+                       const std::set<std::string>& given, std::string& optimizer) {
   for (const char* key : {"data", "limit", "batch", "seed"})
     if (!meta.count(key))
       throw tg::DataError(fmt::format("{}: cannot be resumed: written by an older tapegrad (no '{}')", path, key));
@@ -386,8 +384,8 @@ int train(const RunOptions& options, const std::string& optimizer_text, const st
     if (!resume.empty()) {
       resumed.path = resume;
       resumed.checkpoint.emplace(resume);  // the one read of the file
-      run = resumed_run(*resumed.checkpoint, options, given, optimizer);
-      const auto meta = resumed.checkpoint->fields();
+      const auto meta = parse_metadata(*resumed.checkpoint);
+      run = resumed_run(resume, meta, options, given, optimizer);
       resumed.done = tg::read_run_progress(*resumed.checkpoint);
       resumed.contents = meta.count("data_contents") ? meta.at("data_contents") : "";
     }
