@@ -523,16 +523,22 @@ TEST_CASE("cli: gradcheck passes on built-in ops, names them, and fails on unkno
   CHECK(has(unknown.output, "no check named 'conv3d'"));
 }
 
-TEST_CASE("cli: gradcheck --order 2 checks second derivatives (gradgradcheck) and refuses other orders") {
+TEST_CASE("cli: gradcheck --order 2 and 3 check second and third derivatives, and other orders are refused") {
   const Result r = run("gradcheck --order 2 --verbose tanh conv2d BatchNorm");
   INFO(r.output);
   CHECK(r.code == 0);
   CHECK(has(r.output, "3 of 3 second-derivative checks (gradgradcheck) passed"));
   CHECK(has(r.output, "gradgradcheck of tanh"));
   CHECK(has(r.output, "grad_output"));
-  const Result bad = run("gradcheck --order 3 tanh");
+  const Result third = run("gradcheck --order 3 --verbose pow");
+  INFO(third.output);
+  CHECK(third.code == 0);
+  CHECK(has(third.output, "1 of 1 third-derivative checks passed"));
+  CHECK(has(third.output, "third-order gradcheck of pow"));
+  CHECK(has(third.output, "grad_grad_output"));
+  const Result bad = run("gradcheck --order 4 tanh");
   CHECK(bad.code != 0);
-  CHECK(has(bad.output, "--order: 3 not in {1,2}"));
+  CHECK(has(bad.output, "--order: 4 not in {1,2,3}"));
 }
 
 namespace {

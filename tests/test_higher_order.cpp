@@ -47,6 +47,48 @@ TEST_CASE("sin-free polynomials: every derivative up to the fifth matches the ha
   CHECK(d[4] == 0);
 }
 
+TEST_CASE("x^p at exact zero: every derivative to the fifth is PyTorch's number, never 0 * inf = NaN") {
+  // f = x^4 - 2x^2 at 0: 4x^3 - 4x, 12x^2 - 4, 24x, 24, 0 (the third was NaN when pow(x, 0)'s rule was 0 * x^-1)
+  const std::vector<double> d = derivatives([](const V& x) { return tg::pow(x, 4) - 2.0 * tg::pow(x, 2); }, 0.0, 5);
+  CHECK(d == std::vector<double>{0, -4, 0, 24, 0});
+  CHECK(derivatives([](const V& x) { return tg::pow(x, 2); }, 0.0, 3) == std::vector<double>{0, 2, 0});
+  CHECK(derivatives([](const V& x) { return tg::pow(x, 1); }, 0.0, 2) == std::vector<double>{1, 0});
+  CHECK(derivatives([](const V& x) { return tg::pow(x, 0); }, 0.0, 1) == std::vector<double>{0});  // a constant
+  // mse where prediction equals target: (y - t)^2 has derivatives 0, 2, 0 there
+  const std::vector<double> m = derivatives(
+      [](const V& y) { return tg::mse(tg::reshape(y, {1}), y.tape().constant(T({1}, {0.25}))); }, 0.25, 3);
+  CHECK(m == std::vector<double>{0, 2, 0});
+  // even when the upstream gradient is infinite, pow(x, 0) passes on 0, as PyTorch's pow_backward does
+  tg::Tape<double> tape;
+  const V x = scalar_variable(tape, 0.0);
+  tape.backward(tg::pow(x, 0), T::scalar(std::numeric_limits<double>::infinity()));
+  CHECK(x.grad().item() == 0);
+}
+
+TEST_CASE("max(x) shares the gradient among tied maxima as PyTorch does, and max along an axis gives it to the first") {
+  const T values({2, 3}, {1, 3, 3, 3, -1, 2});
+  {
+    tg::Tape<double> tape;
+    const V x = tape.variable(values);
+    tg::max(x).backward();
+    CHECK(x.grad() == T({2, 3}, {0, 1.0 / 3, 1.0 / 3, 1.0 / 3, 0, 0}));
+  }
+  {
+    tg::Tape<double> tape;
+    const V x = tape.variable(values);
+    tg::sum(tg::max(x, 1)).backward();
+    CHECK(x.grad() == T({2, 3}, {0, 1, 0, 1, 0, 0}));
+  }
+  {  // recorded: the shared gradient is a variable, and differentiating sum(g * x) gives it again
+    tg::Tape<double> tape;
+    const V x = tape.variable(values);
+    const V g = tg::grad(tg::max(x) * 6.0, {x}, tg::kCreateGraph)[0];
+    CHECK(g.value() == T({2, 3}, {0, 2, 2, 2, 0, 0}));
+    tg::sum(g * x).backward();
+    CHECK(x.grad() == T({2, 3}, {0, 2, 2, 2, 0, 0}));
+  }
+}
+
 TEST_CASE("Newton's method on x^4 - 2x^2 from x = 2 with both derivatives from the tape: DeZero's iterates") {
   const std::vector<double> expected{2, 1.4545454545454546, 1.1510467893775467, 1.0253259289766978,
                                      1.0009084519430513, 1.0000012353089454};
@@ -144,6 +186,67 @@ TEST_CASE("gradgradcheck: every entry of the built-in catalog (every op and laye
       CHECK(report["grad_output"].checked > 0);
     }
   }
+}
+
+TEST_CASE("third order: every entry of the catalog, at generic and at special points, has correct third derivatives") {
+  std::size_t special_points = 0;
+  for (const tg::support::CatalogCheck& check : tg::support::gradcheck_catalog()) {
+    CAPTURE(check.name);
+    special_points += check.name.find("(at ") != std::string::npos || check.name.find("saturated") != std::string::npos;
+    for (std::uint64_t seed : {7u, 8u}) {
+      tg::Rng rng(seed);
+      tg::GradcheckOptions options;
+      options.order = 3;
+      const tg::GradcheckReport report = check.run(rng, options);
+      INFO(report.table());
+      CHECK(report.passed());
+      CHECK(report.order == 3);
+      CHECK(report["grad_grad_output"].checked > 0);
+    }
+  }
+  CHECK(special_points >= 3);
+}
+
+TEST_CASE("the third-order check catches a recorded rule that is wrong only at a special point") {
+  // Square's rules are right, but its recorded rule goes through Ident, whose own recorded rule is g * x / x:
+  // NaN at x = 0, the class of the old pow bug. First and second order never record Ident's rule; the third does.
+  struct Ident : tg::CustomOp<double> {
+    const char* name() const override { return "Ident"; }
+    T forward(const tg::Inputs<double>& in) override { return in[0]; }
+    std::vector<T> backward(const T& g) override { return {g}; }
+    std::vector<V> backward_on_tape(const V& g, const std::vector<V>& in, const V&) override {
+      return {g * in[0] / in[0]};
+    }
+  };
+  struct Square : tg::CustomOp<double> {
+    T x;
+    const char* name() const override { return "Square"; }
+    T forward(const tg::Inputs<double>& in) override {
+      x = in[0];
+      T y = x;
+      for (double& v : y) v *= v;
+      return y;
+    }
+    std::vector<T> backward(const T& g) override {
+      T dx = g;
+      for (std::size_t i = 0; i < dx.size(); ++i) dx[i] *= 2 * x[i];
+      return {dx};
+    }
+    std::vector<V> backward_on_tape(const V& g, const std::vector<V>& in, const V&) override {
+      return {g * tg::apply<Ident>({in[0]}) * 2.0};
+    }
+  };
+  const auto f = [](tg::Tape<double>&, const std::vector<V>& v) { return tg::apply<Square>({v[0]}); };
+  const std::vector<T> at_zero{T({3}, {0.0, 0.5, -1.0})};
+  tg::GradcheckOptions options;
+  CHECK(tg::gradcheck<double>(f, at_zero, options).passed());
+  CHECK(tg::gradgradcheck<double>(f, at_zero, options).passed());
+  options.order = 3;
+  CHECK(tg::gradcheck<double>(f, {T({3}, {0.3, 0.5, -1.0})}, options).passed());
+  const tg::GradcheckReport report = tg::gradcheck<double>(f, at_zero, options);
+  INFO(report.table());
+  CHECK_FALSE(report.passed());
+  CHECK(report.table().rfind("third-order gradcheck", 0) == 0);
 }
 
 TEST_CASE("gradgradcheck catches a wrong second-order rule that first-order gradcheck cannot see") {

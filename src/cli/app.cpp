@@ -116,8 +116,9 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.check->add_flag("--fast", c.check_args.fast, "random directional derivatives instead of every element");
   c.check->add_option("--order", c.check_args.order,
                       "1: first derivatives; 2: second derivatives (gradgradcheck: the gradients recorded with "
-                      "create_graph, differentiated again)")
-      ->check(CLI::IsMember({1, 2}))
+                      "create_graph, differentiated again); 3: third derivatives (the second-order rules checked the "
+                      "same way)")
+      ->check(CLI::IsMember({1, 2, 3}))
       ->capture_default_str();
   c.check->add_flag("--verbose", c.check_args.verbose, "print every report table");
   c.check->add_option("--seed", c.check_args.seed, "inputs and upstream gradients")->capture_default_str();

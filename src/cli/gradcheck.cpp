@@ -63,7 +63,9 @@ int gradcheck(const std::vector<std::string>& names, const std::string& net, boo
                           "max rel", "result"},
                          rows));
   fmt::print("{} of {} {} passed ({} mode, double, seed {})\n", chosen.size() - failed, chosen.size(),
-             order == 2 ? "second-derivative checks (gradgradcheck)" : "checks", fast ? "fast" : "full", seed);
+             order == 3   ? "third-derivative checks"
+             : order == 2 ? "second-derivative checks (gradgradcheck)"
+                          : "checks", fast ? "fast" : "full", seed);
   return failed == 0 ? 0 : 1;
 }
 

@@ -56,11 +56,17 @@ struct Neg {
 };
 struct Pow {
   static constexpr const char* forward_text = "y = x^p  (p a number)";
-  static constexpr const char* backward_text = "dx = g * p * x^(p-1)";
+  static constexpr const char* backward_text = "dx = g * p * x^(p-1);  dx = 0 when p = 0 (not 0 * x^-1, NaN at x = 0)";
   double p = 1;
   template <class T> T f(T x) const { return std::pow(x, static_cast<T>(p)); }
-  template <class T> T dx(T g, T x, T) const { return g * static_cast<T>(p) * std::pow(x, static_cast<T>(p - 1)); }
-  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>& x, const Var<T>&) const { return g * (pow(x, p - 1) * static_cast<T>(p)); }
+  template <class T> T dx(T g, T x, T) const {
+    return p == 0 ? T(0) : g * static_cast<T>(p) * std::pow(x, static_cast<T>(p - 1));
+  }
+  // Recorded as pow(x, p - 1), whose own rule is the one above: so x^2, x^1 and x^0 end in an exact 0, not 0 * inf.
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>& x, const Var<T>&) const {
+    if (p == 0) return detail::constant_from(x, [](T) { return T(0); });  // even where g is inf, as PyTorch
+    return g * (pow(x, p - 1) * static_cast<T>(p));
+  }
 };
 struct Exp {
   static constexpr const char* forward_text = "y = exp(x)";

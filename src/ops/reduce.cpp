@@ -82,17 +82,31 @@ Var<T> scaled_sum(const char* op, const Var<T>& a, std::vector<std::size_t> axes
   return finish(r.var);
 }
 
-// The gradient goes to the first maximal element of each slice.
+// Along an axis the gradient goes to the first maximal element of each slice (PyTorch's max(x, dim) picks one
+// index too); over all elements it is shared by every maximal element, g / k for k ties, as PyTorch's max(x).
 template <class T>
 struct MaxOp final : Op<T> {
   static constexpr const char* forward_text = "y = max of x along an axis (or over all)";
-  static constexpr const char* backward_text = "dx = g at the first maximal element of each slice, else 0";
-  std::vector<std::size_t> argmax;  // flat input offsets
+  static constexpr const char* backward_text =
+      "dx = g at the first maximal element of each slice, else 0;  over all: g / k at each of k tied maxima";
+  std::vector<std::size_t> argmax;  // flat input offsets: one per output, or (over all) every tied maximum
   void backward(BackwardContext<T>& d) override {
-    if (d.needs_grad(0)) detail::scatter_add_into(d.grad_output().data(), argmax, d.input_grad(0).data());
+    if (!d.needs_grad(0)) return;
+    if (argmax.size() == d.grad_output().size()) {
+      detail::scatter_add_into(d.grad_output().data(), argmax, d.input_grad(0).data());
+      return;
+    }
+    const T share = d.grad_output()[0] / static_cast<T>(argmax.size());
+    for (std::size_t at : argmax) d.input_grad(0)[at] += share;
   }
   void backward_on_tape(TapeBackwardContext<T>& d) override {
-    d.accumulate(0, scatter_add(d.grad_output(), argmax, d.input(0).shape()));
+    const Var<T>& g = d.grad_output();
+    if (argmax.size() == g.shape().numel()) {
+      d.accumulate(0, scatter_add(g, argmax, d.input(0).shape()));
+      return;
+    }
+    const Var<T> share = broadcast_to(g * static_cast<T>(1.0 / double(argmax.size())), Shape{argmax.size()});
+    d.accumulate(0, scatter_add(share, argmax, d.input(0).shape()));
   }
 };
 
@@ -157,7 +171,18 @@ Var<T> max(const Var<T>& a, int axis_in, bool keepdims) {
 template <class T>
 Var<T> max(const Var<T>& a) {
   if (a.shape().numel() == 0) throw ValueError(fmt::format("max: the tensor of shape {} is empty", a.shape().str()));
-  return max(reshape(a, Shape{a.shape().numel()}), 0, false);
+  auto r = record<MaxOp<T>>("max", {a});
+  r.output.resize(Shape{});
+  const Tensor<T>& x = r.var.tape().value(a.index());
+  T best = x[0];
+  for (std::size_t i = 1; i < x.size(); ++i)
+    if (x[i] > best) best = x[i];
+  r.output[0] = best;
+  if (r.op)
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (x[i] == best) r.op->argmax.push_back(i);
+  if (r.op && r.op->argmax.empty()) r.op->argmax.push_back(0);  // a NaN first element, as along an axis
+  return finish(r.var);
 }
 
 namespace detail {

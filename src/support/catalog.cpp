@@ -78,6 +78,21 @@ CatalogCheck image_layer(std::string name, std::string family, Shape input,
           }};
 }
 
+// A (rows, cols) tensor filled with `values`, cycled, each multiplied by a random sign when `signs`.
+Tensor<double> filled(const Shape& shape, const std::vector<double>& values, Rng& rng, bool signs = false) {
+  Tensor<double> t(shape);
+  for (std::size_t i = 0; i < t.size(); ++i)
+    t[i] = values[i % values.size()] * (signs && rng.uniform() < 0.5 ? -1.0 : 1.0);
+  return t;
+}
+
+// An op at its special points: where a rule could meet 0 * inf (x^p at 0), where prediction equals target, and
+// where a function saturates. The values are exact, so the point is hit, not approached.
+CatalogCheck special(std::string name, std::string family, std::function<std::vector<Tensor<double>>(Rng&)> inputs,
+                     Fn f) {
+  return entry(std::move(name), std::move(family), std::move(inputs), std::move(f));
+}
+
 std::vector<std::size_t> labels_for(std::size_t rows, std::size_t classes, Rng& rng) {
   std::vector<std::size_t> labels(rows);
   for (auto& l : labels) l = rng.below(classes);
@@ -104,9 +119,25 @@ std::vector<CatalogCheck> build() {
   c.push_back(binary("div", [](auto&, const Vs& v) { return v[0] / v[1]; }, true));
   c.push_back(unary("neg", "arithmetic", [](const V& a) { return -a; }));
   c.push_back(unary("pow", "arithmetic", [](const V& a) { return pow(a, 3.0); }));
+  c.push_back(special(
+      "pow (at x = 0, p = 0 to 4)", "arithmetic",
+      [](Rng& rng) { return std::vector<Tensor<double>>{filled({3, 4}, {0.0, 0.7, 0.0, -1.2, 0.3}, rng)}; },
+      [](auto&, const Vs& v) {
+        return pow(v[0], 0.0) + pow(v[0], 1.0) + pow(v[0], 2.0) * 0.5 + pow(v[0], 3.0) + pow(v[0], 4.0) * 0.25;
+      }));
   c.push_back(unary("exp", "arithmetic", [](const V& a) { return exp(a); }));
+  c.push_back(special(
+      "exp (far below and above 0)", "arithmetic",
+      [](Rng& rng) { return std::vector<Tensor<double>>{filled({2, 3}, {-30.0, -12.5, 8.0}, rng)}; },
+      [](auto&, const Vs& v) { return exp(v[0]); }));
   c.push_back(unary("log", "arithmetic", [](const V& a) { return log(a); }, true));
   c.push_back(unary("sqrt", "arithmetic", [](const V& a) { return sqrt(a); }, true));
+  c.push_back(special(
+      "log, sqrt, div (near 0)", "arithmetic",
+      [](Rng& rng) {
+        return std::vector<Tensor<double>>{filled({2, 3}, {1e-2, 3e-2, 5e-2}, rng), kink_free({2, 3}, rng)};
+      },
+      [](auto&, const Vs& v) { return log(v[0]) + sqrt(v[0]) + v[1] / v[0]; }));
   c.push_back(unary("abs", "arithmetic", [](const V& a) { return abs(a); }));
   // kink_free values lie in +-[0.2, 1.5]: the bounds +-1.7 clamp none, +-0.1 all but those in between: none sit on one
   c.push_back(unary("clamp", "arithmetic", [](const V& a) { return clamp(a, -1.7, 1.7) + clamp(a, 0.1, 1.7); }));
@@ -180,6 +211,12 @@ std::vector<CatalogCheck> build() {
   c.push_back(unary("sigmoid", "activation", [](const V& a) { return sigmoid(a); }));
   c.push_back(unary("tanh", "activation", [](const V& a) { return tanh(a); }));
   c.push_back(unary("softmax", "activation", [](const V& a) { return softmax(a); }));
+  c.push_back(special(
+      "sigmoid, tanh, softmax, log_softmax (saturated)", "activation",
+      [](Rng& rng) { return std::vector<Tensor<double>>{filled({2, 4}, {9.0, -7.5, 6.0, -11.0}, rng, true)}; },
+      [](auto&, const Vs& v) {
+        return sigmoid(v[0]) + tanh(v[0] * 0.5) + softmax(v[0] * 2.0) + log_softmax(v[0] * 2.0, 0);
+      }));
   c.push_back(unary("log_softmax", "activation", [](const V& a) { return log_softmax(a); }));
   c.push_back(unary("softmax(axis 0)", "activation", [](const V& a) { return softmax(a, 0) * log_softmax(a, 0); }));
   const auto prediction_and_target = [](Rng& rng) {
@@ -188,6 +225,15 @@ std::vector<CatalogCheck> build() {
   c.push_back(entry("sum_of_squares", "loss", prediction_and_target,
                     [](auto&, const Vs& v) { return sum_of_squares(v[0], v[1]); }));
   c.push_back(entry("mse", "loss", prediction_and_target, [](auto&, const Vs& v) { return mse(v[0], v[1]); }));
+  c.push_back(special(
+      "mse, sum_of_squares (prediction = target)", "loss",
+      [](Rng& rng) {  // equal in every other element (where the gradient is exactly 0), apart in the rest
+        const Tensor<double> y = positive({4, 3}, rng, 0.0, 1.0);
+        Tensor<double> t = y;
+        for (std::size_t i = 1; i < t.size(); i += 2) t[i] = rng.uniform();
+        return std::vector<Tensor<double>>{y, t};
+      },
+      [](auto&, const Vs& v) { return mse(v[0], v[1]) + sum_of_squares(v[0], v[1]); }));
   c.push_back(entry("cross_entropy", "loss", prediction_and_target,
                     [](auto&, const Vs& v) { return cross_entropy(v[0], v[1]); }));
   c.push_back({"cross_entropy (labels)", "loss", [](Rng& rng, const GradcheckOptions& o) {
@@ -195,6 +241,13 @@ std::vector<CatalogCheck> build() {
                  return gradcheck<double>([labels](auto&, const Vs& v) { return cross_entropy(v[0], labels); },
                                           {positive({4, 3}, rng, 0.1, 0.9)}, o);
                }});
+  c.push_back(special(
+      "softmax_cross_entropy (saturated)", "loss",
+      [](Rng& rng) {
+        return std::vector<Tensor<double>>{filled({3, 3}, {14.0, -6.0, 1.0, -9.0}, rng, true),
+                                           positive({3, 3}, rng, 0.0, 1.0)};
+      },
+      [](auto&, const Vs& v) { return softmax_cross_entropy(v[0], v[1]); }));
   c.push_back(entry(
       "softmax_cross_entropy", "loss",
       [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({4, 3}, rng), positive({4, 3}, rng, 0.0, 1.0)}; },

@@ -27,7 +27,7 @@ struct GradcheckOptions {
   bool fast = false;          // directional derivatives along random directions (uniform coordinates, variance 1)
   std::size_t directions = 8; // fast mode: directions per checked tensor
   std::uint64_t seed = 1234;  // upstream gradient and fast-mode directions
-  int order = 1;  // 2: gradgradcheck, the second derivatives (see below)
+  int order = 1;  // 2: gradgradcheck, the second derivatives (see below); 3: the third derivatives, likewise
   // Full mode: evaluate each perturbation by recomputing only what it changes on the recorded tape, through the
   // ops' reevaluate rules (Op::reevaluate), instead of running f again. Used for a tensor only when a few
   // sampled elements give the same differences both ways (so an f that reads a value without recording it, or
@@ -90,7 +90,9 @@ GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&, const std::vector
 /// differentiated once more; numerically, central differences of G computed by the first-order rules that
 /// gradcheck checks. So a recorded rule that differs from the first-order one fails too. Rows: every parameter
 /// (second derivatives of f; zero where f is linear in it) and "grad_output", u (the recorded rule as a function of
-/// the upstream gradient). Same as gradcheck with options.order = 2.
+/// the upstream gradient). Same as gradcheck with options.order = 2. With options.order = 3 the same is done once
+/// more: gradgradcheck of <w, G>, so the recorded second-order rules are checked (rows: every parameter,
+/// "grad_output" and "grad_grad_output").
 template <class T>
 GradcheckReport gradgradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::vector<Parameter<T>*>& params,
                               GradcheckOptions options = {});
