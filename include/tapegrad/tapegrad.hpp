@@ -26,6 +26,7 @@
 
 #include "tapegrad/calculus/gradcheck.hpp"
 #include "tapegrad/calculus/hessian.hpp"
+#include "tapegrad/calculus/jacobian.hpp"
 
 #include "tapegrad/nn/check.hpp"
 #include "tapegrad/nn/conv_layers.hpp"

@@ -324,13 +324,14 @@ void Tape<T>::check_root(const Var<T>& root, const char* op) const {
 }
 
 template <class T>
-std::vector<std::uint32_t> Tape<T>::gradient_nodes(const Var<T>& root, bool create_graph) {
+std::vector<std::uint32_t> Tape<T>::gradient_nodes(const Var<T>& root, bool create_graph, const Tensor<T>* seed) {
   check(root, "grad");
   check_root(root, "grad");
   const PauseReclaim keep_gradient_nodes(*this);  // grads holds indices, not Vars
   constexpr std::uint32_t none = TapeBackwardContext<T>::kNoGradient;
   std::vector<std::uint32_t> grads(root.index() + std::size_t{1}, none);
-  grads[root.index()] = constant(Tensor<T>::ones(value(root.index()).shape())).index();  // the seed, d(root)/d(root)
+  grads[root.index()] =  // the seed, d(root)/d(root)
+      seed != nullptr ? constant(*seed).index() : constant(Tensor<T>::ones(value(root.index()).shape())).index();
   const std::size_t first_new = size_;
   {
     GradModeGuard recording(create_graph);

@@ -24,7 +24,17 @@ namespace tapegrad {
 template <class T>
 std::vector<Var<T>> grad(const Var<T>& root, const std::vector<Var<T>>& inputs, GradOptions options = {});
 
+/// The same for a root of any shape, seeded with `seed` (torch.autograd.grad's grad_outputs): d<seed, root>/d(x),
+/// the vector-Jacobian product. `seed` must have the root's shape (ShapeError otherwise).
+template <class T>
+std::vector<Var<T>> grad(const Var<T>& root, const std::vector<Var<T>>& inputs, const Tensor<T>& seed,
+                         GradOptions options = {});
+
 extern template std::vector<Var<float>> grad(const Var<float>&, const std::vector<Var<float>>&, GradOptions);
 extern template std::vector<Var<double>> grad(const Var<double>&, const std::vector<Var<double>>&, GradOptions);
+extern template std::vector<Var<float>> grad(const Var<float>&, const std::vector<Var<float>>&, const Tensor<float>&,
+                                             GradOptions);
+extern template std::vector<Var<double>> grad(const Var<double>&, const std::vector<Var<double>>&,
+                                              const Tensor<double>&, GradOptions);
 
 }  // namespace tapegrad
