@@ -12,6 +12,7 @@ packages=(
   graphviz          # `dot`: drawings of the tape (tapegrad graph)
   dataset-fashion-mnist  # default data, in MNIST's IDX format
   libopenmpi-dev openmpi-bin  # mpirun -np N: comparisons spread over processes, data-parallel training
+  libtorch-dev libadolc-dev   # references in the test suite and the benchmarks only (tests/reference)
   "$@"
 )
 missing=()
