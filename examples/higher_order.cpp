@@ -3,13 +3,17 @@
 //   2. Newton's method on f(x) = x^4 - 2x^2 from x = 2 with f' and f'' both from the tape, beside gradient
 //      descent on the same function;
 //   3. tanh and its derivatives up to order 4 on [-4, 4]: tanh_derivatives.csv and tanh_derivatives.png in the
-//      folder given as the first argument (default: the current folder).
+//      folder given as the first argument (default: the current folder);
+//   4. forward against reverse mode: the Jacobians of a function with 2 inputs and 50 outputs and of one with 50
+//      inputs and 2 outputs, each built both ways, with the passes each way needed.
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -132,6 +136,21 @@ int main(int argc, char** argv) try {
   write_text(out + "/tanh_derivatives.gp", script);
   run_gnuplot(out + "/tanh_derivatives.gp", {png, csv_path});
   fmt::print("\ntanh and its derivatives up to order 4 on [-4, 4] ({} points): {} and {}\n", points, csv_path, png);
+
+  // 4. forward mode builds a Jacobian a column at a time, reverse mode a row at a time
+  fmt::print("\nJacobians both ways: forward mode runs one pass per input, reverse mode one per output\n");
+  const tg::TensorFunction<double> widen = [](const V& v) { return tg::tanh(tg::broadcast_to(v, {25, 2})); };
+  const tg::TensorFunction<double> narrow = [](const V& v) { return tg::sum(tg::tanh(tg::reshape(v, {2, 25})), {1}); };
+  for (const auto& [name, fn, inputs] : {std::tuple{"R^2 -> R^50", widen, std::size_t{2}},
+                                         std::tuple{"R^50 -> R^2", narrow, std::size_t{50}}}) {
+    const tg::Tensor<double> at = tg::Tensor<double>::ones({inputs});
+    const tg::JacobianResult<double> fwd = tg::jacobian(fn, at, tg::JacobianMode::Forward);
+    const tg::JacobianResult<double> rev = tg::jacobian(fn, at, tg::JacobianMode::Reverse);
+    double gap = 0;
+    for (std::size_t i = 0; i < fwd.matrix.size(); ++i) gap = std::max(gap, std::abs(fwd.matrix[i] - rev.matrix[i]));
+    fmt::print("  {}: forward {} passes, reverse {} passes, largest difference {:g}; automatic: {}\n", name,
+               fwd.passes, rev.passes, gap, tg::jacobian(fn, at).why);
+  }
   return 0;
 } catch (const std::exception& e) {
   fmt::print(stderr, "higher_order: {}\n", e.what());

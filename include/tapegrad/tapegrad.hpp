@@ -35,6 +35,7 @@
 #include "tapegrad/nn/metrics.hpp"
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/nn/networks.hpp"
+#include "tapegrad/nn/per_sample.hpp"
 
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/schedule.hpp"
