@@ -28,7 +28,7 @@ std::vector<Var<T>> gradients(const Var<T>& root, const std::vector<Var<T>>& inp
                                   "tape.variable() or tape.parameter()",
                                   k, inputs[k].op(), inputs[k].shape().str()));
   }
-  const std::vector<std::uint32_t> grads = tape.gradient_nodes(root, options.create_graph, seed);
+  const std::vector<std::uint32_t> grads = tape.gradient_nodes(root, options.create_graph, seed, &inputs);
   std::vector<Var<T>> out;
   out.reserve(inputs.size());
   for (const Var<T>& x : inputs) {

@@ -59,8 +59,13 @@ void BackwardContext<T>::accumulate(std::size_t k, const Tensor<T>& g) {
 
 template <class T>
 TapeBackwardContext<T>::TapeBackwardContext(Tape<T>& tape, std::uint32_t index, Var<T> grad_output,
-                                            std::vector<std::uint32_t>& grads)
-    : tape_(&tape), index_(index), recording_(is_grad_enabled()), grad_output_(grad_output), grads_(&grads) {
+                                            std::vector<std::uint32_t>& grads, const std::vector<char>* leads)
+    : tape_(&tape),
+      index_(index),
+      recording_(is_grad_enabled()),
+      grad_output_(grad_output),
+      grads_(&grads),
+      leads_(leads) {
   const detail::Node<T>& n = tape.node(index);
   name_ = n.name;
   inputs_ = n.inputs.data();

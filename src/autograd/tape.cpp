@@ -324,11 +324,21 @@ void Tape<T>::check_root(const Var<T>& root, const char* op) const {
 }
 
 template <class T>
-std::vector<std::uint32_t> Tape<T>::gradient_nodes(const Var<T>& root, bool create_graph, const Tensor<T>* seed) {
+std::vector<std::uint32_t> Tape<T>::gradient_nodes(const Var<T>& root, bool create_graph, const Tensor<T>* seed,
+                                                   const std::vector<Var<T>>* towards) {
   check(root, "grad");
   check_root(root, "grad");
   const PauseReclaim keep_gradient_nodes(*this);  // grads holds indices, not Vars
   constexpr std::uint32_t none = TapeBackwardContext<T>::kNoGradient;
+  // leads[i]: node i depends on one of `towards` (the tape is in topological order: one pass forward)
+  std::vector<char> leads;
+  if (towards != nullptr) {
+    leads.assign(root.index() + std::size_t{1}, 0);
+    for (const Var<T>& t : *towards)
+      if (t.index() <= root.index()) leads[t.index()] = 1;
+    for (std::uint32_t i = 0; i <= root.index(); ++i)
+      for (std::uint32_t input : nodes_[i]->inputs) leads[i] = leads[i] || leads[input];
+  }
   std::vector<std::uint32_t> grads(root.index() + std::size_t{1}, none);
   grads[root.index()] =  // the seed, d(root)/d(root)
       seed != nullptr ? constant(*seed).index() : constant(Tensor<T>::ones(value(root.index()).shape())).index();
@@ -337,8 +347,8 @@ std::vector<std::uint32_t> Tape<T>::gradient_nodes(const Var<T>& root, bool crea
     GradModeGuard recording(create_graph);
     for (std::uint32_t i = root.index() + 1; i-- > 0;) {
       detail::Node<T>& n = *nodes_[i];  // nodes never move, though the rules append more of them
-      if (!n.differentiable || grads[i] == none) continue;
-      TapeBackwardContext<T> context(*this, i, handle(grads[i]), grads);
+      if (!n.differentiable || grads[i] == none || (towards != nullptr && !leads[i])) continue;
+      TapeBackwardContext<T> context(*this, i, handle(grads[i]), grads, towards != nullptr ? &leads : nullptr);
       n.op->backward_on_tape(context);
     }
   }

@@ -1,5 +1,7 @@
 #include "tapegrad/calculus/jacobian.hpp"
 
+#include <memory>
+
 #include <fmt/format.h>
 
 #include "tapegrad/autograd/grad.hpp"
@@ -81,6 +83,42 @@ Tensor<T> forward_product(const Transposed<T>& t, const Tensor<T>& v) {
   return grad(t.jt_u, {t.u}, v)[0].value();
 }
 
+// The tape the convenience forms record on: this thread's kept tape, whose buffers stay allocated from one call to
+// the next (as PyTorch's allocator keeps freed blocks), so a loop of calls does not page-fault its memory in again.
+// A call made while the kept tape is in use (f itself calling jvp) gets a fresh tape.
+template <class T>
+class KeptTape {
+ public:
+  KeptTape() {
+    if (!slot().busy) {
+      slot().busy = true;
+      kept_ = &slot();
+    } else {
+      own_ = std::make_unique<Tape<T>>();
+    }
+  }
+  ~KeptTape() {
+    if (kept_ == nullptr) return;
+    kept_->tape.clear();
+    kept_->busy = false;
+  }
+  KeptTape(const KeptTape&) = delete;
+  KeptTape& operator=(const KeptTape&) = delete;
+  Tape<T>& get() { return kept_ != nullptr ? kept_->tape : *own_; }
+
+ private:
+  struct Slot {
+    Tape<T> tape;
+    bool busy = false;
+  };
+  static Slot& slot() {
+    static thread_local Slot kept;
+    return kept;
+  }
+  Slot* kept_ = nullptr;
+  std::unique_ptr<Tape<T>> own_;
+};
+
 }  // namespace
 
 const char* mode_name(JacobianMode mode) {
@@ -93,16 +131,16 @@ const char* mode_name(JacobianMode mode) {
 }
 
 template <class T>
-Linearization<T> jvp(const TensorFunction<T>& f, const Tensor<T>& x, const Tensor<T>& v) {
+Linearization<T> jvp(Tape<T>& tape, const TensorFunction<T>& f, const Tensor<T>& x, const Tensor<T>& v) {
   expect_shape("jvp", "v", v, x.shape(), "x");
-  Tape<T> tape;
+  tape.clear();
   const Recording<T> r = record("jvp", f, tape, x);
   return {r.y.value(), forward_product(transposed(r), v)};
 }
 
 template <class T>
-Linearization<T> vjp(const TensorFunction<T>& f, const Tensor<T>& x, const Tensor<T>& u) {
-  Tape<T> tape;
+Linearization<T> vjp(Tape<T>& tape, const TensorFunction<T>& f, const Tensor<T>& x, const Tensor<T>& u) {
+  tape.clear();
   const Recording<T> r = record("vjp", f, tape, x);
   expect_shape("vjp", "u", u, r.y.shape(), "f(x)");
   tape.backward(r.y, u);
@@ -110,21 +148,18 @@ Linearization<T> vjp(const TensorFunction<T>& f, const Tensor<T>& x, const Tenso
 }
 
 template <class T>
-JacobianResult<T> jacobian(const TensorFunction<T>& f, const Tensor<T>& x, JacobianMode mode) {
-  Tape<T> tape;
+JacobianResult<T> jacobian(Tape<T>& tape, const TensorFunction<T>& f, const Tensor<T>& x, JacobianMode mode) {
+  tape.clear();
   const Recording<T> r = record("jacobian", f, tape, x);
   const std::size_t rows = r.y.shape().numel(), columns = x.size();
   JacobianResult<T> out;
   out.value = r.y.value();
   out.matrix = Tensor<T>(joined(r.y.shape(), x.shape()));
-  const bool forward = mode == JacobianMode::Forward ||
-                       (mode == JacobianMode::Automatic && double(columns) * kForwardPassCost < double(rows));
+  const bool forward = mode == JacobianMode::Forward || (mode == JacobianMode::Automatic && columns < rows);
   out.mode = forward ? JacobianMode::Forward : JacobianMode::Reverse;
   out.why = fmt::format("{} mode: {} passes, one per {} ({} rows, {} columns; {})", mode_name(out.mode),
                         forward ? columns : rows, forward ? "column" : "row", rows, columns,
-                        mode == JacobianMode::Automatic
-                            ? fmt::format("a column costs about {} rows", kForwardPassCost)
-                            : std::string("as asked"));
+                        mode == JacobianMode::Automatic ? "fewer passes" : "as asked");
   if (forward) {
     const Transposed<T> t = transposed(r);
     OneHot<T> e(x.shape());
@@ -145,8 +180,8 @@ JacobianResult<T> jacobian(const TensorFunction<T>& f, const Tensor<T>& x, Jacob
 }
 
 template <class T>
-Tensor<T> hessian(const TensorFunction<T>& f, const Tensor<T>& x) {
-  Tape<T> tape;
+Tensor<T> hessian(Tape<T>& tape, const TensorFunction<T>& f, const Tensor<T>& x) {
+  tape.clear();
   const Recording<T> r = record("hessian", f, tape, x);
   if (r.y.shape().numel() != 1)
     throw ShapeError(fmt::format("hessian: f must return one element (a scalar loss), got shape {}; for a vector "
@@ -164,11 +199,36 @@ Tensor<T> hessian(const TensorFunction<T>& f, const Tensor<T>& x) {
   return h;
 }
 
+template <class T>
+Linearization<T> jvp(const TensorFunction<T>& f, const Tensor<T>& x, const Tensor<T>& v) {
+  KeptTape<T> tape;
+  return jvp(tape.get(), f, x, v);
+}
+template <class T>
+Linearization<T> vjp(const TensorFunction<T>& f, const Tensor<T>& x, const Tensor<T>& u) {
+  KeptTape<T> tape;
+  return vjp(tape.get(), f, x, u);
+}
+template <class T>
+JacobianResult<T> jacobian(const TensorFunction<T>& f, const Tensor<T>& x, JacobianMode mode) {
+  KeptTape<T> tape;
+  return jacobian(tape.get(), f, x, mode);
+}
+template <class T>
+Tensor<T> hessian(const TensorFunction<T>& f, const Tensor<T>& x) {
+  KeptTape<T> tape;
+  return hessian(tape.get(), f, x);
+}
+
 #define TAPEGRAD_INSTANTIATE(T)                                                                    \
   template Linearization<T> jvp(const TensorFunction<T>&, const Tensor<T>&, const Tensor<T>&);     \
   template Linearization<T> vjp(const TensorFunction<T>&, const Tensor<T>&, const Tensor<T>&);     \
   template JacobianResult<T> jacobian(const TensorFunction<T>&, const Tensor<T>&, JacobianMode);   \
-  template Tensor<T> hessian(const TensorFunction<T>&, const Tensor<T>&);
+  template Tensor<T> hessian(const TensorFunction<T>&, const Tensor<T>&);                                 \
+  template Linearization<T> jvp(Tape<T>&, const TensorFunction<T>&, const Tensor<T>&, const Tensor<T>&); \
+  template Linearization<T> vjp(Tape<T>&, const TensorFunction<T>&, const Tensor<T>&, const Tensor<T>&); \
+  template JacobianResult<T> jacobian(Tape<T>&, const TensorFunction<T>&, const Tensor<T>&, JacobianMode); \
+  template Tensor<T> hessian(Tape<T>&, const TensorFunction<T>&, const Tensor<T>&);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 

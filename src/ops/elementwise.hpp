@@ -150,6 +150,12 @@ Var<T> binary(const char* name, const Var<T>& a, const Var<T>& b, const Rule& ru
   const T* pb = tb.data();
   if (same) {
     for (std::size_t i = 0, n = ta.size(); i < n; ++i) y[i] = rule.f(pa[i], pb[i]);
+  } else if (tb.size() == 1 && broadcast == sa) {  // x * 2, 1 - y: one operand a single number
+    const T b0 = pb[0];
+    for (std::size_t i = 0, n = ta.size(); i < n; ++i) y[i] = rule.f(pa[i], b0);
+  } else if (ta.size() == 1 && broadcast == sb) {
+    const T a0 = pa[0];
+    for (std::size_t i = 0, n = tb.size(); i < n; ++i) y[i] = rule.f(a0, pb[i]);
   } else {
     BroadcastWalk(broadcast, ta.shape(), tb.shape()).run([&](std::size_t i, std::size_t ia, std::size_t ib) {
       y[i] = rule.f(pa[ia], pb[ib]);

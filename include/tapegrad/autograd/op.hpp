@@ -88,7 +88,9 @@ class TapeBackwardContext {
  public:
   /// Node `index` of `tape`, its upstream gradient `grad_output`; `grads[j]` is the index of node j's recorded
   /// gradient so far (kNoGradient when none) and receives what accumulate() adds.
-  TapeBackwardContext(Tape<T>& tape, std::uint32_t index, Var<T> grad_output, std::vector<std::uint32_t>& grads);
+  /// With `leads`, an input needs a gradient only where leads[input] is set (grad() asked for none through it).
+  TapeBackwardContext(Tape<T>& tape, std::uint32_t index, Var<T> grad_output, std::vector<std::uint32_t>& grads,
+                      const std::vector<char>* leads = nullptr);
 
   static constexpr std::uint32_t kNoGradient = 0xFFFFFFFFu;
   const char* op_name() const { return name_; }
@@ -97,7 +99,10 @@ class TapeBackwardContext {
   Var<T> output() const { return tape_->handle(index_); }
   std::size_t input_count() const { return input_count_; }
   Var<T> input(std::size_t k) const { return tape_->handle(at(k)); }
-  bool needs_grad(std::size_t k) const { return tape_->requires_grad(at(k)); }
+  bool needs_grad(std::size_t k) const {
+    const std::uint32_t input = at(k);
+    return tape_->requires_grad(input) && (leads_ == nullptr || (*leads_)[input]);
+  }
   /// A value the rule treats as fixed (a mask, a sign: its own derivative is zero where it is defined).
   Var<T> constant(const Tensor<T>& value) const { return tape_->constant(value); }
   /// Adds g into input k's gradient when input k needs one; ShapeError naming the op and both shapes if g does
@@ -122,6 +127,7 @@ class TapeBackwardContext {
   const std::uint32_t* inputs_;
   std::size_t input_count_;
   std::vector<std::uint32_t>* grads_;
+  const std::vector<char>* leads_;
 };
 
 /// What an op's re-evaluation rule sees (gradcheck's full mode, which perturbs one element at a time): some

@@ -235,7 +235,10 @@ class Tape {
   /// (seeded with ones, or with `seed` of the root's shape) and returns, for every node up to the root, the index of the node
   /// holding its gradient (TapeBackwardContext::kNoGradient when none flowed there). Without create_graph the
   /// gradients are computed but not recorded: they cannot be differentiated.
-  std::vector<std::uint32_t> gradient_nodes(const Var<T>& root, bool create_graph, const Tensor<T>* seed = nullptr);
+  /// With `towards`, only the rules on paths from those nodes to the root run, and only towards them (as
+  /// torch.autograd.grad prunes its graph): the others' gradients are left out.
+  std::vector<std::uint32_t> gradient_nodes(const Var<T>& root, bool create_graph, const Tensor<T>* seed = nullptr,
+                                            const std::vector<Var<T>>* towards = nullptr);
   const detail::Node<T>& node(std::uint32_t index) const;  // internal (anomaly reports)
   /// Node `index` (below size()) read-only.
   NodeView<T> view(std::uint32_t index) const;

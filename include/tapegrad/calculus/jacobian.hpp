@@ -5,7 +5,8 @@
 //        (it is linear in u), and its gradient with respect to u, seeded with v, is J v. So forward mode needs
 //        no second set of rules: it reuses the reverse rules that gradcheck checks at three orders. It costs the
 //        forward pass, a recorded backward pass and one backward pass through that, about three vjps.
-// jacobian() builds J from rows (vjps) or from columns (jvps), whichever needs fewer passes; hessian() builds the
+// jacobian() builds J from rows (vjps) or from columns (jvps), whichever needs fewer passes (a column costs about
+// what a row costs: benchmarks/MODES_RESULTS.md times both on one function); hessian() builds the
 // Hessian of a scalar function from rows of reverse-over-reverse products.
 //
 //   auto f = [](const Var<double>& x) { return tanh(x) * 2.0; };
@@ -37,15 +38,11 @@ template <class T>
 Linearization<T> vjp(const TensorFunction<T>& f, const Tensor<T>& x, const Tensor<T>& u);
 
 enum class JacobianMode {
-  Automatic,  // forward when it needs fewer passes: x has fewer elements than f(x) (see kForwardPassCost)
+  Automatic,  // the mode with fewer passes: forward when x has fewer elements than f(x), else reverse
   Forward,    // one jvp per element of x: the columns
   Reverse,    // one vjp per element of f(x): the rows
 };
 const char* mode_name(JacobianMode mode);
-
-/// A forward-mode column costs about this many reverse-mode rows (measured: docs/calculus.md). Automatic mode
-/// picks forward when columns * kForwardPassCost < rows.
-inline constexpr double kForwardPassCost = 1.5;
 
 template <class T>
 struct JacobianResult {
@@ -53,7 +50,7 @@ struct JacobianResult {
   Tensor<T> value;     // f(x)
   JacobianMode mode;   // Forward or Reverse: the one used
   std::size_t passes;  // jvps or vjps run
-  std::string why;     // e.g. "reverse: 3 rows against 100 columns"
+  std::string why;     // e.g. "reverse mode: 2 passes, one per row (2 rows, 40 columns; fewer passes)"
 };
 
 /// The Jacobian of f at x. Every pass reuses the one recording of f (and, in forward mode, of its backward).
@@ -66,11 +63,29 @@ JacobianResult<T> jacobian(const TensorFunction<T>& f, const Tensor<T>& x,
 template <class T>
 Tensor<T> hessian(const TensorFunction<T>& f, const Tensor<T>& x);
 
+/// Each of the four on `tape`, cleared first and left holding the computation (to draw it, or read its Vars).
+/// The forms without a tape record on one kept per thread, cleared after each call but keeping its buffers (the
+/// memory of the largest computation so far, until the thread ends), so that a loop of calls allocates nothing;
+/// a call from inside f gets a fresh tape.
+template <class T>
+Linearization<T> jvp(Tape<T>& tape, const TensorFunction<T>& f, const Tensor<T>& x, const Tensor<T>& v);
+template <class T>
+Linearization<T> vjp(Tape<T>& tape, const TensorFunction<T>& f, const Tensor<T>& x, const Tensor<T>& u);
+template <class T>
+JacobianResult<T> jacobian(Tape<T>& tape, const TensorFunction<T>& f, const Tensor<T>& x,
+                           JacobianMode mode = JacobianMode::Automatic);
+template <class T>
+Tensor<T> hessian(Tape<T>& tape, const TensorFunction<T>& f, const Tensor<T>& x);
+
 #define TAPEGRAD_JACOBIAN_EXTERN(T)                                                                       \
   extern template Linearization<T> jvp(const TensorFunction<T>&, const Tensor<T>&, const Tensor<T>&);      \
   extern template Linearization<T> vjp(const TensorFunction<T>&, const Tensor<T>&, const Tensor<T>&);      \
   extern template JacobianResult<T> jacobian(const TensorFunction<T>&, const Tensor<T>&, JacobianMode);    \
-  extern template Tensor<T> hessian(const TensorFunction<T>&, const Tensor<T>&);
+  extern template Tensor<T> hessian(const TensorFunction<T>&, const Tensor<T>&);                            \
+  extern template Linearization<T> jvp(Tape<T>&, const TensorFunction<T>&, const Tensor<T>&, const Tensor<T>&); \
+  extern template Linearization<T> vjp(Tape<T>&, const TensorFunction<T>&, const Tensor<T>&, const Tensor<T>&); \
+  extern template JacobianResult<T> jacobian(Tape<T>&, const TensorFunction<T>&, const Tensor<T>&, JacobianMode); \
+  extern template Tensor<T> hessian(Tape<T>&, const TensorFunction<T>&, const Tensor<T>&);
 TAPEGRAD_JACOBIAN_EXTERN(float)
 TAPEGRAD_JACOBIAN_EXTERN(double)
 #undef TAPEGRAD_JACOBIAN_EXTERN
