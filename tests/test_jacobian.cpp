@@ -132,6 +132,9 @@ TEST_CASE("for every op, <u, J v> = <J^T u, v>, and J v equals central differenc
 TEST_CASE("softmax's Jacobian is diag(p) - p p^T, in forward and in reverse mode") {
   const T x({5}, {0.3, -1.2, 2.0, 0.0, 0.7});
   const F f = [](const V& v) { return tg::softmax(v); };
+  CHECK(tg::jacobian(f, x).why ==
+        "reverse mode: 5 passes, one per row (5 rows, 5 columns; as many passes either way: reverse, which records no "
+        "backward)");
   for (tg::JacobianMode mode : {tg::JacobianMode::Forward, tg::JacobianMode::Reverse}) {
     CAPTURE(tg::mode_name(mode));
     const tg::JacobianResult<double> J = tg::jacobian(f, x, mode);
@@ -246,6 +249,23 @@ TEST_CASE("jvp, vjp, jacobian and hessian refuse misuse with an error that names
   const V v = tape.variable(x);
   CHECK(message([&] { tg::grad(tg::tanh(v), {v}, T({2}, {1, 1})); }) ==
         "grad: the seed has shape (2,) but the root has shape (3,)");
+}
+
+TEST_CASE("a Jacobian or Hessian larger than the machine's memory is refused before any pass") {
+  const T x = T::ones({200000});  // 200,000^2 doubles: 320 GB
+  const F f = [](const V& v) { return tg::tanh(v); };
+  const auto message = [](auto&& call) {
+    try {
+      call();
+    } catch (const tg::MemoryError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no MemoryError");
+  };
+  CHECK(message([&] { tg::jacobian(f, x); })
+            .rfind("jacobian: the result has 200000 x 200000 elements, 320 GB, more than this machine's", 0) == 0);
+  CHECK(message([&] { tg::hessian<double>([](const V& v) { return tg::sum(tg::tanh(v)); }, x); })
+            .rfind("hessian: the result has 200000 x 200000 elements, 320 GB", 0) == 0);
 }
 
 TEST_CASE("a function linear in x has a zero Hessian, and a Jacobian that is its matrix") {

@@ -68,7 +68,7 @@ TEST_CASE("per-sample gradients of an MLP: one backward pass, mean = batch gradi
   check_against_loops(*net, x, cross_entropy_of(labels));
 }
 
-TEST_CASE("per-sample gradients of a convolutional network: conv filters by a pass per sample, Linear by outer products") {
+TEST_CASE("per-sample gradients of a conv net: filters by a pass per sample, Linear layers by outer products") {
   tg::Rng rng(9);
   tg::NetSpec spec;
   spec.sample = {1, 8, 8};

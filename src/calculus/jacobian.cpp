@@ -1,5 +1,7 @@
 #include "tapegrad/calculus/jacobian.hpp"
 
+#include <unistd.h>
+
 #include <memory>
 
 #include <fmt/format.h>
@@ -38,6 +40,19 @@ void expect_shape(const char* op, const char* what, const Tensor<T>& t, const Sh
   if (t.shape() != shape)
     throw ShapeError(fmt::format("{}: {} has shape {} but {} has shape {}", op, what, t.shape().str(), of,
                                  shape.str()));
+}
+
+// A (rows x columns) result must fit in this machine's memory: refused before any pass, never an OOM kill while
+// its pages are filled.
+template <class T>
+void check_fits(const char* op, std::size_t rows, std::size_t columns) {
+  const double bytes = double(rows) * double(columns) * double(sizeof(T));
+  const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGE_SIZE);
+  const double memory = pages > 0 && page_size > 0 ? double(pages) * double(page_size) : 0;
+  if (memory > 0 && bytes > memory)
+    throw MemoryError(fmt::format("{}: the result has {} x {} elements, {:.3g} GB, more than this machine's {:.3g} GB "
+                                  "of memory; use jvp or vjp for the products you need",
+                                  op, rows, columns, bytes / 1e9, memory / 1e9));
 }
 
 Shape joined(const Shape& a, const Shape& b) {
@@ -152,6 +167,7 @@ JacobianResult<T> jacobian(Tape<T>& tape, const TensorFunction<T>& f, const Tens
   tape.clear();
   const Recording<T> r = record("jacobian", f, tape, x);
   const std::size_t rows = r.y.shape().numel(), columns = x.size();
+  check_fits<T>("jacobian", rows, columns);
   JacobianResult<T> out;
   out.value = r.y.value();
   out.matrix = Tensor<T>(joined(r.y.shape(), x.shape()));
@@ -159,7 +175,9 @@ JacobianResult<T> jacobian(Tape<T>& tape, const TensorFunction<T>& f, const Tens
   out.mode = forward ? JacobianMode::Forward : JacobianMode::Reverse;
   out.why = fmt::format("{} mode: {} passes, one per {} ({} rows, {} columns; {})", mode_name(out.mode),
                         forward ? columns : rows, forward ? "column" : "row", rows, columns,
-                        mode == JacobianMode::Automatic ? "fewer passes" : "as asked");
+                        mode != JacobianMode::Automatic ? "as asked"
+                        : rows == columns ? "as many passes either way: reverse, which records no backward"
+                                          : "fewer passes");
   if (forward) {
     const Transposed<T> t = transposed(r);
     OneHot<T> e(x.shape());
@@ -188,6 +206,7 @@ Tensor<T> hessian(Tape<T>& tape, const TensorFunction<T>& f, const Tensor<T>& x)
                                  "function use jacobian(), or reduce it first",
                                  r.y.shape().str()));
   const std::size_t n = x.size();
+  check_fits<T>("hessian", n, n);
   Tensor<T> h(joined(x.shape(), x.shape()));
   const Var<T> g = grad(r.y, {r.x}, kCreateGraph)[0];
   if (!g.requires_grad()) return Tensor<T>::zeros(h.shape());  // f linear in x

@@ -232,9 +232,9 @@ class Tape {
   Var<T> handle(std::uint32_t index) const { return Var<T>(handles_, index, generation_); }
   void check(const Var<T>& v, const char* op) const;  // throws TapeError for a foreign or stale handle
   /// The recorded sweep behind grad() and backward(kCreateGraph): runs each op's backward_on_tape from `root`
-  /// (seeded with ones, or with `seed` of the root's shape) and returns, for every node up to the root, the index of the node
-  /// holding its gradient (TapeBackwardContext::kNoGradient when none flowed there). Without create_graph the
-  /// gradients are computed but not recorded: they cannot be differentiated.
+  /// (seeded with ones, or with `seed` of the root's shape) and returns, for every node up to the root, the index of
+  /// the node holding its gradient (TapeBackwardContext::kNoGradient when none flowed there). Without create_graph
+  /// the gradients are computed but not recorded: they cannot be differentiated.
   /// With `towards`, only the rules on paths from those nodes to the root run, and only towards them (as
   /// torch.autograd.grad prunes its graph): the others' gradients are left out.
   std::vector<std::uint32_t> gradient_nodes(const Var<T>& root, bool create_graph, const Tensor<T>* seed = nullptr,
