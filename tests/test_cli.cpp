@@ -85,9 +85,9 @@ TEST_CASE("cli: bad options and values give a clear message and a non-zero exit"
   const Result epochs = run("compare --epochs -3");
   CHECK(epochs.code != 0);
   CHECK(has(epochs.output, "--epochs"));
-  const Result opt = run("compare --function --opt lion:lr=1");
+  const Result opt = run("compare --function --opt lamb:lr=1");
   CHECK(opt.code == 2);
-  CHECK(has(opt.output, "unknown optimizer 'lion'"));
+  CHECK(has(opt.output, "unknown optimizer 'lamb'"));
   const Result key = run("compare --function --opt sgd:speed=3");
   CHECK(has(key.output, "unknown key 'speed'"));
   const Result lr = run("compare --function --opt sgd:lr=-1");

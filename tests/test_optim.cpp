@@ -76,7 +76,7 @@ TEST_CASE("a factored batch-of-one gradient gives the same steps, bit for bit, a
       plain_opt->step();
     }
     const auto a = trained->parameters(), b = plain->parameters();
-    CHECK(a[0]->grad_factored() == (parsed.name == "sgd" && parsed.options.weight_decay == 0));
+    CHECK(a[0]->grad_factored() == (parsed.name == "sgd" && parsed.options.weight_decay.value_or(0) == 0));
     for (std::size_t k = 0; k < a.size(); ++k) {
       INFO(a[k]->name);
       CHECK(a[k]->value == b[k]->value);
@@ -148,8 +148,90 @@ TEST_CASE("Adam: the book's bias-corrected step, first two updates") {
   CHECK(trace[1] == doctest::Approx(trace[0] - lr2 * m2 / (std::sqrt(v2) + 1e-7)).epsilon(1e-14));
 }
 
+TEST_CASE("AdamW and AMSGrad: PyTorch's steps, by hand, first two updates") {
+  // p = 1, g = 0.5 each step; AdamW decays first (wd 0.01 by default), then divides by sqrt(v_hat) + eps
+  const auto adamw = run("adamw", {}, 2);
+  double p = 1, m = 0, v = 0;
+  for (int t = 1; t <= 2; ++t) {
+    p *= 1 - 0.001 * 0.01;
+    m = 0.9 * m + 0.1 * 0.5;
+    v = 0.999 * v + 0.001 * 0.25;
+    const double m_hat = m / (1 - std::pow(0.9, t)), v_hat = v / (1 - std::pow(0.999, t));
+    p -= 0.001 * m_hat / (std::sqrt(v_hat) + 1e-8);
+    CHECK(adamw[t - 1] == doctest::Approx(p).epsilon(1e-14));
+  }
+  // AMSGrad divides by the largest v so far: with a gradient that shrinks, v falls but v_max does not
+  tg::Parameter<double> q("q", T{1.0});
+  auto amsgrad = tg::make_amsgrad<double>({&q});
+  double pq = 1, mq = 0, vq = 0, vmax = 0;
+  for (int t = 1; t <= 3; ++t) {
+    const double g = t == 1 ? 2.0 : 0.01;
+    q.grad() = T{g};
+    amsgrad->step();
+    mq = 0.9 * mq + 0.1 * g;
+    vq = 0.999 * vq + 0.001 * g * g;
+    vmax = std::max(vmax, vq);
+    pq -= 0.001 / (1 - std::pow(0.9, t)) * mq / (std::sqrt(vmax) / std::sqrt(1 - std::pow(0.999, t)) + 1e-8);
+    CHECK(q.value[0] == doctest::Approx(pq).epsilon(1e-14));
+  }
+  CHECK(vmax > vq);  // the case where AMSGrad differs from Adam was reached
+}
+
+TEST_CASE("NAdam: PyTorch's published steps with the momentum schedule, by hand") {
+  const auto trace = run("nadam", {}, 3);  // lr 0.002, b1 0.9, b2 0.999, eps 1e-8, psi 0.004
+  double p = 1, m = 0, v = 0, mu_product = 1;
+  for (int t = 1; t <= 3; ++t) {
+    const double mu = 0.9 * (1 - 0.5 * std::pow(0.96, t * 0.004));
+    const double mu_next = 0.9 * (1 - 0.5 * std::pow(0.96, (t + 1) * 0.004));
+    mu_product *= mu;
+    m = 0.9 * m + 0.1 * 0.5;
+    v = 0.999 * v + 0.001 * 0.25;
+    const double denominator = std::sqrt(v / (1 - std::pow(0.999, t))) + 1e-8;
+    p -= 0.002 * (1 - mu) / (1 - mu_product) * 0.5 / denominator;
+    p -= 0.002 * mu_next / (1 - mu_product * mu_next) * m / denominator;
+    CHECK(trace[t - 1] == doctest::Approx(p).epsilon(1e-14));
+  }
+}
+
+TEST_CASE("Lion: every coordinate moves by exactly lr, in the sign of the interpolated momentum") {
+  tg::Parameter<double> p("p", T{1.0, -2.0, 0.5});
+  tg::OptimizerOptions o;
+  o.lr = 0.1;
+  o.weight_decay = 0.5;
+  auto lion = tg::make_lion<double>({&p}, o);
+  // step 1: m = 0, c = 0.1 g: sign(g); p -= 0.1 (sign(g) + 0.5 p); m = 0.01 g
+  p.grad() = T{3.0, -0.001, 0.0};
+  lion->step();
+  CHECK(p.value[0] == doctest::Approx(1 - 0.1 * (1 + 0.5)).epsilon(1e-15));
+  CHECK(p.value[1] == doctest::Approx(-2 - 0.1 * (-1 + 0.5 * -2)).epsilon(1e-15));
+  CHECK(p.value[2] == doctest::Approx(0.5 - 0.1 * (0 + 0.5 * 0.5)).epsilon(1e-15));  // sign(0) = 0: decay only
+  // step 2: g flips on the first coordinate but the momentum (0.03) outweighs 0.1 * -0.2: c = 0.9*0.03 - 0.02 > 0
+  const double before = p.value[0];
+  p.grad() = T{-0.2, 0.0, 0.0};
+  lion->step();
+  CHECK(p.value[0] == doctest::Approx(before - 0.1 * (1 + 0.5 * before)).epsilon(1e-15));
+  CHECK(lion->describe() == "lion(lr=0.1, beta1=0.9, beta2=0.99, wd=0.5)");
+}
+
+TEST_CASE("weight decay 0 is a value, not 'unset': adamw:wd=0 turns its default decay off") {
+  const tg::OptimizerSpec off = tg::OptimizerSpec::parse("adamw:wd=0");
+  CHECK(off.str() == "adamw:wd=0");
+  CHECK(off.value("wd") == 0);
+  CHECK(tg::OptimizerSpec::parse("adamw").value("wd") == 0.01);
+  tg::Parameter<double> p("p", T{1.0});
+  CHECK(tg::make_optimizer<double>(off, {&p})->describe() == "adamw(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, wd=0)");
+  CHECK(run("adamw", off.options, 1)[0] != run("adamw", {}, 1)[0]);
+  tg::OptimizerOptions bad;
+  bad.weight_decay = -0.1;
+  for (const char* name : {"adamw", "lion", "sgd"}) {
+    CAPTURE(name);
+    CHECK_THROWS_AS(tg::make_optimizer<double>(name, {&p}, bad), tg::ValueError);
+  }
+}
+
 TEST_CASE("optimizer state can be saved and restored: the restored copy takes the same steps") {
-  for (const char* name : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"}) {
+  for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) {
+    const std::string& name = kind.name;
     CAPTURE(name);
     tg::Parameter<double> a("w", T{1.0, -2.0}), b("w", T{});
     auto first = tg::make_optimizer<double>(name, {&a});
@@ -180,8 +262,10 @@ TEST_CASE("bad hyperparameters are refused with the optimizer and the value name
   o = {};
   o.weight_decay = -1;
   CHECK_THROWS_AS(tg::make_sgd<double>({&p}, o), tg::ValueError);
-  CHECK_THROWS_WITH_AS(tg::make_optimizer<double>("lion", {&p}),
-                       "unknown optimizer 'lion' (sgd, momentum, nesterov, adagrad, rmsprop, adam)", tg::ValueError);
+  CHECK_THROWS_WITH_AS(tg::make_optimizer<double>("lamb", {&p}),
+                       "unknown optimizer 'lamb' (sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, amsgrad, "
+                       "nadam, lion)",
+                       tg::ValueError);
   auto sgd = tg::make_sgd<double>({&p});
   CHECK_THROWS_AS(sgd->load_state(tg::make_adam<double>({&p})->state()), tg::ValueError);
 }
@@ -313,7 +397,7 @@ double after_three_steps(const std::string& spec) {
   auto opt = tg::make_optimizer<double>(tg::OptimizerSpec::parse(spec), {&p});
   for (int i = 0; i < 3; ++i) {
     if (i == 2) opt->set_learning_rate(opt->learning_rate() / 2);
-    p.grad() = T{std::array<double, 3>{0.5, -0.3, 0.8}[i]};
+    p.grad() = T{std::array<double, 3>{0.5, -0.04, -0.2}[i]};
     opt->step();
   }
   return p.value[0];
@@ -323,10 +407,11 @@ double after_three_steps(const std::string& spec) {
 TEST_CASE("the optimizer table: every key an optimizer lists changes its steps, and every other key is refused") {
   std::vector<std::string> names;
   for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) names.push_back(kind.name);
-  CHECK(names == std::vector<std::string>{"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"});
-  const std::map<std::string, std::string> other_value{{"lr", "0.05"},   {"momentum", "0.5"}, {"decay", "0.5"},
-                                                       {"beta1", "0.5"}, {"beta2", "0.5"},    {"eps", "0.1"},
-                                                       {"h0", "0.1"},    {"wd", "0.1"},       {"pytorch", "1"}};
+  CHECK(names == std::vector<std::string>{"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
+                                          "amsgrad", "nadam", "lion"});
+  const std::map<std::string, std::string> other_value{
+      {"lr", "0.05"}, {"momentum", "0.5"}, {"decay", "0.5"}, {"beta1", "0.5"}, {"beta2", "0.5"},  {"eps", "0.1"},
+      {"h0", "0.1"},  {"wd", "0.1"},       {"psi", "0.5"},   {"pytorch", "1"}};
   REQUIRE(other_value.size() == tg::optimizer_keys().size());
   for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) {
     CAPTURE(kind.name);
@@ -387,7 +472,7 @@ TEST_CASE("optimizer specs: a repeated key, an unknown key, and options the opti
                        "optimizer 'sgd:momentum=0.9': sgd does not use 'momentum' (it takes: lr wd)", tg::ValueError);
   CHECK_THROWS_WITH_AS(tg::OptimizerSpec::parse("adam:speed=2"),
                        "optimizer 'adam:speed=2': unknown key 'speed' (adam takes: lr beta1 beta2 eps wd; all keys: lr "
-                       "momentum decay beta1 beta2 eps h0 wd pytorch)",
+                       "momentum decay beta1 beta2 eps h0 wd psi pytorch)",
                        tg::ValueError);
   tg::Parameter<double> p("p", T{1.0});
   tg::OptimizerOptions o;

@@ -82,7 +82,7 @@ void hyperparameter_search_report(const RunOptions& run, const std::vector<Confi
   for (; ranged < std::min(kBestRange, order.size()) && !accuracy[order[ranged]].test.empty(); ++ranged) {
     const tg::OptimizerOptions& o = trials[order[ranged]].optimizer.options;
     lr_low = std::min(lr_low, *o.lr), lr_high = std::max(lr_high, *o.lr);
-    wd_low = std::min(wd_low, o.weight_decay), wd_high = std::max(wd_high, o.weight_decay);
+    wd_low = std::min(wd_low, o.weight_decay.value_or(0)), wd_high = std::max(wd_high, o.weight_decay.value_or(0));
   }
   if (ranged > 0)
     fmt::print("the best {}: learning rate from {:.3g} to {:.3g}, weight decay from {:.3g} to {:.3g}\n", ranged,

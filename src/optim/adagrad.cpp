@@ -10,7 +10,7 @@ template <class T>
 class AdaGrad : public Optimizer<T> {
  public:
   AdaGrad(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("adagrad", std::move(params), detail::or_default(o.lr, "adagrad", "lr"), o.weight_decay),
+      : Optimizer<T>("adagrad", std::move(params), detail::or_default(o.lr, "adagrad", "lr"), o.weight_decay.value_or(0)),
         eps_(detail::positive("adagrad", "eps", detail::or_default(o.eps, "adagrad", "eps"))),
         initial_(o.initial_accumulator),
         h_(this->add_slot("h", static_cast<T>(o.initial_accumulator))) {

@@ -11,7 +11,7 @@ template <class T>
 class Adam : public Optimizer<T> {
  public:
   Adam(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("adam", std::move(params), detail::or_default(o.lr, "adam", "lr"), o.weight_decay),
+      : Optimizer<T>("adam", std::move(params), detail::or_default(o.lr, "adam", "lr"), o.weight_decay.value_or(0)),
         beta1_(detail::fraction("adam", "beta1", detail::or_default(o.beta1, "adam", "beta1"))),
         beta2_(detail::fraction("adam", "beta2", detail::or_default(o.beta2, "adam", "beta2"))),
         eps_(detail::positive("adam", "eps", detail::or_default(o.eps, "adam", "eps"))),

@@ -8,7 +8,7 @@ template <class T>
 class Momentum : public Optimizer<T> {
  public:
   Momentum(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("momentum", std::move(params), detail::or_default(o.lr, "momentum", "lr"), o.weight_decay),
+      : Optimizer<T>("momentum", std::move(params), detail::or_default(o.lr, "momentum", "lr"), o.weight_decay.value_or(0)),
         momentum_(
             detail::fraction("momentum", "momentum", detail::or_default(o.momentum, "momentum", "momentum"))),
         pytorch_(o.pytorch_form),

@@ -7,7 +7,7 @@ template <class T>
 class Nesterov : public Optimizer<T> {
  public:
   Nesterov(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("nesterov", std::move(params), detail::or_default(o.lr, "nesterov", "lr"), o.weight_decay),
+      : Optimizer<T>("nesterov", std::move(params), detail::or_default(o.lr, "nesterov", "lr"), o.weight_decay.value_or(0)),
         momentum_(
             detail::fraction("nesterov", "momentum", detail::or_default(o.momentum, "nesterov", "momentum"))),
         v_(this->add_slot("v")) {}

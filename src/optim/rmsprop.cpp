@@ -9,7 +9,7 @@ template <class T>
 class RmsProp : public Optimizer<T> {
  public:
   RmsProp(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("rmsprop", std::move(params), detail::or_default(o.lr, "rmsprop", "lr"), o.weight_decay),
+      : Optimizer<T>("rmsprop", std::move(params), detail::or_default(o.lr, "rmsprop", "lr"), o.weight_decay.value_or(0)),
         decay_(detail::fraction("rmsprop", "decay", detail::or_default(o.decay, "rmsprop", "decay"))),
         eps_(detail::positive("rmsprop", "eps", detail::or_default(o.eps, "rmsprop", "eps"))),
         h_(this->add_slot("h")) {}

@@ -23,7 +23,7 @@ template <class T>
 class Sgd : public Optimizer<T> {
  public:
   Sgd(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("sgd", std::move(params), detail::or_default(o.lr, "sgd", "lr"), o.weight_decay) {}
+      : Optimizer<T>("sgd", std::move(params), detail::or_default(o.lr, "sgd", "lr"), o.weight_decay.value_or(0)) {}
   std::string describe() const override { return fmt::format("sgd(lr={:g}{})", this->lr_, this->weight_decay_text()); }
 
  private:

@@ -14,11 +14,12 @@ const std::vector<std::pair<std::string, std::string>>& optimizer_keys() {
       {"lr", "learning rate"},
       {"momentum", "momentum m (Momentum, Nesterov)"},
       {"decay", "RMSProp's decay rate r"},
-      {"beta1", "Adam's first-moment decay"},
-      {"beta2", "Adam's second-moment decay"},
+      {"beta1", "first-moment decay (Adam family; Lion: the interpolation of the update)"},
+      {"beta2", "second-moment decay (Adam family; Lion: the momentum's decay)"},
       {"eps", "epsilon added to the root in the denominator (PyTorch's AdaGrad: 1e-10)"},
       {"h0", "AdaGrad's initial accumulator (Keras: 0.1)"},
-      {"wd", "weight decay: g += wd p before the update"},
+      {"wd", "weight decay: L2, g += wd p before the update; decoupled in adamw and lion, p -= lr wd p"},
+      {"psi", "NAdam's momentum decay: mu_t = beta1 (1 - 0.5 * 0.96^(t psi))"},
       {"pytorch", "Momentum in PyTorch's form when 1: b = m b + g, p -= lr b (the same steps while lr is constant)"},
   };
   return keys;
@@ -38,6 +39,21 @@ const std::vector<OptimizerKind>& optimizer_kinds() {
       {"adam", "m += (1 - b1)(g - m); v += (1 - b2)(g g - v); p -= lr_t m / (sqrt(v) + eps)",
        {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-7}, {"wd", 0}}, &make_adam<float>,
        &make_adam<double>},
+      {"adamw",
+       "p -= lr wd p; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g; "
+       "p -= lr / (1 - b1^t) m / (sqrt(v / (1 - b2^t)) + eps)",
+       {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"wd", 0.01}}, &make_adamw<float>,
+       &make_adamw<double>},
+      {"amsgrad", "as adamw without its decay, with max(v) so far for v (wd: L2)",
+       {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"wd", 0}}, &make_amsgrad<float>,
+       &make_amsgrad<double>},
+      {"nadam",
+       "m, v as adamw; mu_t = b1 (1 - 0.5 * 0.96^(t psi)); "
+       "p -= lr ((1 - mu_t) g / (1 - prod mu) + mu_t+1 m / (1 - prod mu mu_t+1)) / (sqrt(v / (1 - b2^t)) + eps)",
+       {{"lr", 0.002}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"psi", 0.004}, {"wd", 0}},
+       &make_nadam<float>, &make_nadam<double>},
+      {"lion", "c = b1 m + (1 - b1) g; p -= lr (sign(c) + wd p); m = b2 m + (1 - b2) g",
+       {{"lr", 0.0001}, {"beta1", 0.9}, {"beta2", 0.99}, {"wd", 0}}, &make_lion<float>, &make_lion<double>},
   };
   return kinds;
 }
@@ -104,7 +120,7 @@ const OptionField& field(const std::string& key) {
       {"decay", &OptimizerOptions::decay},  {"beta1", &OptimizerOptions::beta1},
       {"beta2", &OptimizerOptions::beta2},  {"eps", &OptimizerOptions::eps},
       {"h0", nullptr, &OptimizerOptions::initial_accumulator},
-      {"wd", nullptr, &OptimizerOptions::weight_decay},
+      {"wd", &OptimizerOptions::weight_decay},  {"psi", &OptimizerOptions::momentum_decay},
       {"pytorch", nullptr, nullptr, &OptimizerOptions::pytorch_form},
   };
   for (const OptionField& f : fields)

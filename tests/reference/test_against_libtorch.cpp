@@ -8,6 +8,10 @@
 #include "recipe.hpp"
 #include "tapegrad/tapegrad.hpp"
 
+// LibTorch brings glog's CHECK, which aborts the process instead of reporting: doctest's, by its full name.
+#undef CHECK
+#define CHECK DOCTEST_CHECK
+
 namespace tg = tapegrad;
 using reference::Kind;
 using reference::Step;

@@ -29,13 +29,15 @@ struct OptimizerOptions {
   std::optional<double> beta1, beta2;  // Adam (book 0.9, 0.999)
   std::optional<double> eps;       // book 1e-7 (PyTorch's AdaGrad: 1e-10)
   double initial_accumulator = 0;  // AdaGrad's h0 (book 0, Keras 0.1)
-  double weight_decay = 0;     // L2: g += weight_decay * p before the update
+  std::optional<double> weight_decay;  // L2: g += weight_decay * p before the update (adamw, lion: decoupled,
+                                       // p -= lr weight_decay p); unset: the table's default (0; adamw 0.01)
+  std::optional<double> momentum_decay;  // NAdam's psi (PyTorch 0.004)
   bool pytorch_form = false;   // Momentum only: PyTorch's b = m b + g, p -= lr b
 };
 
 /// An optimizer by name with its options, as written on a command line: "sgd:lr=0.1",
 /// "momentum:lr=0.01,momentum=0.9", "adagrad:lr=0.01,eps=1e-10,h0=0.1", "adam:lr=0.001,beta1=0.9,beta2=0.999".
-/// Keys: lr momentum decay beta1 beta2 eps h0 wd pytorch(=0/1); each optimizer takes those its row of
+/// Keys: lr momentum decay beta1 beta2 eps h0 wd psi pytorch(=0/1); each optimizer takes those its row of
 /// optimizer_kinds() lists, each at most once.
 struct OptimizerSpec {
   std::string name;
@@ -123,6 +125,20 @@ std::unique_ptr<Optimizer<T>> make_rmsprop(std::vector<Parameter<T>*> params, co
 template <class T>
 std::unique_ptr<Optimizer<T>> make_adam(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
 
+/// PyTorch's AdamW (decoupled weight decay, default 0.01): p -= lr wd p; m = b1 m + (1 - b1) g;
+/// v = b2 v + (1 - b2) g g; p -= lr / (1 - b1^t) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+template <class T>
+std::unique_ptr<Optimizer<T>> make_adamw(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
+/// PyTorch's Adam(amsgrad=True): as adamw without decoupled decay (wd is L2), dividing by the largest v so far
+template <class T>
+std::unique_ptr<Optimizer<T>> make_amsgrad(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
+/// PyTorch's NAdam: Adam with Nesterov momentum and the momentum schedule mu_t = b1 (1 - 0.5 * 0.96^(t psi))
+template <class T>
+std::unique_ptr<Optimizer<T>> make_nadam(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
+/// Lion (Chen et al. 2023): c = b1 m + (1 - b1) g; p -= lr (sign(c) + wd p); m = b2 m + (1 - b2) g
+template <class T>
+std::unique_ptr<Optimizer<T>> make_lion(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
+
 /// One row of the optimizer table (src/optim/table.cpp): everything the library and the program know of an
 /// optimizer by name. Specs, make_optimizer and the program's help all read this one table.
 struct OptimizerKind {
@@ -149,11 +165,11 @@ struct OptimizerKind {
   }
 };
 
-/// The table: sgd, momentum, nesterov, adagrad, rmsprop, adam.
+/// The table: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, amsgrad, nadam, lion.
 const std::vector<OptimizerKind>& optimizer_kinds();
 /// The row of that name; ValueError listing the names otherwise.
 const OptimizerKind& optimizer_kind(const std::string& name);
-/// Every spec key (lr momentum decay beta1 beta2 eps h0 wd pytorch) with what it sets.
+/// Every spec key (lr momentum decay beta1 beta2 eps h0 wd psi pytorch) with what it sets.
 const std::vector<std::pair<std::string, std::string>>& optimizer_keys();
 /// The table as a Markdown page (docs/reference/optimizers.md, `tapegrad optimizers`): each optimizer's update,
 /// its keys and their defaults, then what each key sets.
