@@ -25,6 +25,7 @@
 #include "tapegrad/ops/shaping.hpp"
 
 #include "tapegrad/calculus/gradcheck.hpp"
+#include "tapegrad/calculus/curvature.hpp"
 #include "tapegrad/calculus/hessian.hpp"
 #include "tapegrad/calculus/jacobian.hpp"
 

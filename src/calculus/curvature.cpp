@@ -1,0 +1,286 @@
+#include "tapegrad/calculus/curvature.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "tapegrad/autograd/grad.hpp"
+#include "tapegrad/ops/arithmetic.hpp"
+#include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/tensor/error.hpp"
+#include "tapegrad/tensor/random.hpp"
+
+namespace tapegrad {
+
+// f, its gradient g (recorded), and s = sum over uses of <g_u, d_owner(u)> where the d_k are constants whose
+// buffers each product overwrites with v_k: the gradient of s is then H v, by one reverse pass.
+template <class T>
+struct HessianOperator<T>::Recording {
+  Tape<T> tape;
+  std::vector<Var<T>> uses;
+  std::vector<std::size_t> owner;
+  std::vector<Var<T>> directions;  // one per parameter
+  Var<T> s;
+};
+
+template <class T>
+HessianOperator<T>::HessianOperator(const std::function<Var<T>(Tape<T>&)>& f, std::vector<Parameter<T>*> params)
+    : params_(std::move(params)), recording_(std::make_unique<Recording>()) {
+  if (!f) throw ValueError("HessianOperator: the function is empty");
+  if (params_.empty()) throw ValueError("HessianOperator: no parameters");
+  for (std::size_t k = 0; k < params_.size(); ++k) {
+    if (params_[k] == nullptr) throw ValueError(fmt::format("HessianOperator: parameter {} is null", k));
+    dimension_ += params_[k]->value.size();
+  }
+  Recording& r = *recording_;
+  const Var<T> root = f(r.tape);
+  if (!root.valid() || root.shape().numel() != 1)
+    throw ValueError(fmt::format("HessianOperator: f must return one element (a scalar loss), got shape {}",
+                                 root.valid() ? root.shape().str() : std::string("(no variable)")));
+  loss_ = double(root.value()[0]);
+  for (std::size_t k = 0; k < params_.size(); ++k)
+    for (const Var<T>& use : r.tape.uses_of(*params_[k])) {
+      r.uses.push_back(use);
+      r.owner.push_back(k);
+    }
+  if (r.uses.empty())
+    throw ValueError("HessianOperator: the function read none of the parameters (through tape.parameter)");
+  for (Parameter<T>* p : params_) r.directions.push_back(r.tape.constant(Tensor<T>::zeros(p->value.shape())));
+  if (!root.requires_grad()) return;  // f does not depend on the parameters: H = 0
+  const std::vector<Var<T>> g = grad(root, r.uses, kCreateGraph);
+  for (std::size_t u = 0; u < r.uses.size(); ++u) {
+    if (!g[u].requires_grad()) continue;  // f linear in this use: no curvature through it
+    const Var<T> term = sum(g[u] * r.directions[r.owner[u]]);
+    r.s = r.s.valid() ? r.s + term : term;
+  }
+}
+
+template <class T>
+HessianOperator<T>::~HessianOperator() = default;
+
+template <class T>
+std::vector<Tensor<T>> HessianOperator<T>::operator()(const std::vector<Tensor<T>>& v) {
+  if (v.size() != params_.size())
+    throw ValueError(fmt::format("HessianOperator: {} vectors for {} parameters", v.size(), params_.size()));
+  for (std::size_t k = 0; k < params_.size(); ++k)
+    if (v[k].shape() != params_[k]->value.shape())
+      throw ShapeError(fmt::format("HessianOperator: v[{}] has shape {} but parameter '{}' has shape {}", k,
+                                   v[k].shape().str(), params_[k]->name, params_[k]->value.shape().str()));
+  Recording& r = *recording_;
+  std::vector<Tensor<T>> hv;
+  for (Parameter<T>* p : params_) hv.push_back(Tensor<T>::zeros(p->value.shape()));
+  ++products_;
+  if (!r.s.valid()) return hv;
+  for (std::size_t k = 0; k < params_.size(); ++k) {
+    Tensor<T>& d = r.tape.output(r.directions[k].index());
+    std::copy(v[k].begin(), v[k].end(), d.begin());
+  }
+  const std::vector<Var<T>> h = grad(r.s, r.uses);
+  for (std::size_t u = 0; u < r.uses.size(); ++u) {
+    const Tensor<T>& part = h[u].value();
+    Tensor<T>& target = hv[r.owner[u]];
+    for (std::size_t i = 0; i < part.size(); ++i) target[i] += part[i];
+  }
+  return hv;
+}
+
+namespace {
+
+using Vector = std::vector<double>;
+
+double dot(const Vector& a, const Vector& b) { return std::inner_product(a.begin(), a.end(), b.begin(), 0.0); }
+
+template <class T>
+Vector flat(const std::vector<Tensor<T>>& parts) {
+  Vector out;
+  for (const Tensor<T>& t : parts) out.insert(out.end(), t.begin(), t.end());
+  return out;
+}
+
+template <class T>
+std::vector<Tensor<T>> shaped(const Vector& x, const std::vector<Parameter<T>*>& params) {
+  std::vector<Tensor<T>> out;
+  std::size_t at = 0;
+  for (Parameter<T>* p : params) {
+    Tensor<T> t(p->value.shape());
+    for (T& e : t) e = static_cast<T>(x[at++]);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+template <class T>
+Vector product_of(HessianOperator<T>& h, const Vector& x) {
+  return flat(h(shaped<T>(x, h.parameters())));
+}
+
+}  // namespace
+
+SymmetricEigen symmetric_eigen(const std::vector<double>& matrix, std::size_t n) {
+  if (matrix.size() != n * n)
+    throw ValueError(fmt::format("symmetric_eigen: {} values for a {} x {} matrix", matrix.size(), n, n));
+  std::vector<double> a = matrix, v(n * n, 0.0);
+  double scale = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    v[i * n + i] = 1;
+    for (std::size_t j = 0; j < n; ++j) scale = std::max(scale, std::abs(a[i * n + j]));
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (std::abs(a[i * n + j] - a[j * n + i]) > 1e-10 * std::max(scale, 1e-300))
+        throw ValueError(fmt::format("symmetric_eigen: the matrix is not symmetric at ({}, {}): {} against {}", i, j,
+                                     a[i * n + j], a[j * n + i]));
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = i + 1; j < n; ++j) off += a[i * n + j] * a[i * n + j];
+    if (off <= 1e-30 * std::max(scale * scale, 1e-300)) break;
+    for (std::size_t p = 0; p < n; ++p)
+      for (std::size_t q = p + 1; q < n; ++q) {
+        const double apq = a[p * n + q];
+        if (apq == 0) continue;
+        const double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (std::size_t k = 0; k < n; ++k) {  // columns p and q
+          const double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (std::size_t k = 0; k < n; ++k) {  // rows p and q
+          const double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+          const double vkp = v[k * n + p], vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) { return a[i * n + i] < a[j * n + j]; });
+  SymmetricEigen out;
+  out.vectors.assign(n * n, 0.0);
+  for (std::size_t c = 0; c < n; ++c) {
+    out.values.push_back(a[order[c] * n + order[c]]);
+    for (std::size_t r = 0; r < n; ++r) out.vectors[r * n + c] = v[r * n + order[c]];
+  }
+  return out;
+}
+
+template <class T>
+Eigenpairs<T> top_eigenvalues(HessianOperator<T>& hessian, const CurvatureOptions& options) {
+  const std::size_t n = hessian.dimension();
+  if (options.k == 0 || options.k > n)
+    throw ValueError(fmt::format("top_eigenvalues: k must be between 1 and the dimension {}, got {}", n, options.k));
+  if (options.max_iterations < options.k)
+    throw ValueError(fmt::format("top_eigenvalues: max_iterations ({}) must be at least k ({})",
+                                 options.max_iterations, options.k));
+  if (!(options.tolerance > 0)) throw ValueError("top_eigenvalues: the tolerance must be > 0");
+  const std::size_t before = hessian.products();
+  Rng rng(options.seed);
+  Vector q(n);
+  for (double& e : q) e = rng.uniform() < 0.5 ? -1.0 : 1.0;
+  const double norm0 = std::sqrt(dot(q, q));
+  for (double& e : q) e /= norm0;
+  std::vector<Vector> basis{q};
+  Vector alpha, beta;  // the tridiagonal matrix's diagonal and off-diagonal
+  Eigenpairs<T> out;
+  const std::size_t limit = std::min(options.max_iterations, n);
+  for (std::size_t j = 0; j < limit; ++j) {
+    Vector w = product_of(hessian, basis[j]);
+    alpha.push_back(dot(w, basis[j]));
+    for (int pass = 0; pass < 2; ++pass)  // full reorthogonalization, twice: the basis stays orthonormal
+      for (const Vector& b : basis) {
+        const double c = dot(w, b);
+        for (std::size_t i = 0; i < n; ++i) w[i] -= c * b[i];
+      }
+    const double b = std::sqrt(dot(w, w));
+    // the Ritz values of the m x m tridiagonal matrix, and their residuals |b * last component|
+    const std::size_t m = alpha.size();
+    std::vector<double> t(m * m, 0.0);
+    for (std::size_t i = 0; i < m; ++i) {
+      t[i * m + i] = alpha[i];
+      if (i + 1 < m) t[i * m + i + 1] = t[(i + 1) * m + i] = beta[i];
+    }
+    const SymmetricEigen ritz = symmetric_eigen(t, m);
+    const bool exhausted = b <= 1e-12 * std::max(1.0, std::abs(alpha.back())) || m == n;
+    if (m >= options.k) {
+      bool converged = true;
+      std::vector<double> residuals;
+      for (std::size_t i = 0; i < options.k; ++i) {
+        const std::size_t c = m - 1 - i;
+        const double value = ritz.values[c];
+        residuals.push_back(std::abs(b * ritz.vectors[(m - 1) * m + c]));
+        converged = converged && residuals.back() <= options.tolerance * std::max(std::abs(value), 1.0);
+      }
+      if (converged || exhausted || j + 1 == limit) {
+        out.converged = converged || exhausted;
+        for (std::size_t i = 0; i < options.k; ++i) {
+          const std::size_t c = m - 1 - i;
+          out.values.push_back(ritz.values[c]);
+          out.residuals.push_back(exhausted ? 0.0 : residuals[i]);
+          Vector x(n, 0.0);
+          for (std::size_t r = 0; r < m; ++r)
+            for (std::size_t e = 0; e < n; ++e) x[e] += ritz.vectors[r * m + c] * basis[r][e];
+          out.vectors.push_back(shaped<T>(x, hessian.parameters()));
+        }
+        break;
+      }
+    }
+    if (exhausted) {  // an invariant subspace before k values: restart from a vector orthogonal to it
+      Vector fresh(n);
+      for (double& e : fresh) e = rng.uniform() < 0.5 ? -1.0 : 1.0;
+      for (int pass = 0; pass < 2; ++pass)
+        for (const Vector& bv : basis) {
+          const double c = dot(fresh, bv);
+          for (std::size_t i = 0; i < n; ++i) fresh[i] -= c * bv[i];
+        }
+      const double fn = std::sqrt(dot(fresh, fresh));
+      for (double& e : fresh) e /= fn;
+      beta.push_back(0);
+      basis.push_back(fresh);
+      continue;
+    }
+    beta.push_back(b);
+    for (double& e : w) e /= b;
+    basis.push_back(std::move(w));
+  }
+  out.products = hessian.products() - before;
+  return out;
+}
+
+template <class T>
+TraceEstimate hessian_trace(HessianOperator<T>& hessian, std::size_t samples, std::uint64_t seed) {
+  if (samples < 2) throw ValueError(fmt::format("hessian_trace: needs at least 2 samples, got {}", samples));
+  const std::size_t before = hessian.products();
+  Rng rng(seed);
+  std::vector<double> estimates;
+  for (std::size_t s = 0; s < samples; ++s) {
+    Vector v(hessian.dimension());
+    for (double& e : v) e = rng.uniform() < 0.5 ? -1.0 : 1.0;
+    estimates.push_back(dot(v, product_of(hessian, v)));
+  }
+  TraceEstimate out;
+  out.trace = std::accumulate(estimates.begin(), estimates.end(), 0.0) / double(samples);
+  double variance = 0;
+  for (double e : estimates) variance += (e - out.trace) * (e - out.trace);
+  variance /= double(samples - 1);
+  out.std_error = std::sqrt(variance / double(samples));
+  out.products = hessian.products() - before;
+  return out;
+}
+
+template class HessianOperator<float>;
+template class HessianOperator<double>;
+template Eigenpairs<float> top_eigenvalues(HessianOperator<float>&, const CurvatureOptions&);
+template Eigenpairs<double> top_eigenvalues(HessianOperator<double>&, const CurvatureOptions&);
+template TraceEstimate hessian_trace(HessianOperator<float>&, std::size_t, std::uint64_t);
+template TraceEstimate hessian_trace(HessianOperator<double>&, std::size_t, std::uint64_t);
+
+}  // namespace tapegrad
