@@ -133,7 +133,9 @@ TEST_CASE("the operator records once: a hundred products add no node to its tape
   const double hii = -2 * 3 * std::tanh(0.2) * (1 - std::tanh(0.2) * std::tanh(0.2));
   CHECK(first[0][0] == doctest::Approx(hii).epsilon(1e-14));
   CHECK(first[0][1] == 0);
+  const std::size_t nodes = h.tape_size();
   for (int i = 0; i < 100; ++i) h({v});
+  CHECK(h.tape_size() == nodes);  // nothing recorded again, nothing piles up
   CHECK(h({v})[0] == first[0]);
   CHECK(h.products() == 102);
   CHECK(h.dimension() == 3);

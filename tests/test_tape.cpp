@@ -292,3 +292,24 @@ TEST_CASE("Tape::view: each recorded node read-only, as drawings read it, and an
   CHECK(mul.requires_grad);
   CHECK_THROWS_WITH_AS(tape.view(99), doctest::Contains("node 99 asked for, but the tape holds"), tg::ValueError);
 }
+
+TEST_CASE("rewind forgets the nodes after a point, keeps their memory, and makes every Var stale") {
+  tg::Tape<double> tape;
+  const tg::Var<double> x = tape.variable(tg::Tensor<double>({2}, {1.0, 2.0}));
+  const tg::Var<double> y = tg::tanh(x);
+  const std::size_t kept = tape.size();
+  const tg::Var<double> z = tg::exp(y) * 2.0;
+  const std::size_t capacity = tape.capacity();
+  tape.rewind(kept);
+  CHECK(tape.size() == kept);
+  CHECK(tape.capacity() == capacity);
+  CHECK_THROWS_AS(z.value(), tg::TapeError);  // a forgotten node
+  CHECK_THROWS_AS(y.value(), tg::TapeError);  // a kept one too: re-make it with handle()
+  CHECK(tape.handle(y.index()).value()[0] == std::tanh(1.0));
+  const tg::Var<double> again = tg::exp(tape.handle(y.index())) * 2.0;  // recorded into the same slots
+  CHECK(tape.capacity() == capacity);
+  CHECK(again.value()[1] == 2 * std::exp(std::tanh(2.0)));
+  const std::string expected =
+      fmt::format("Tape::rewind: to {} nodes, but the tape holds {}", tape.size() + 1, tape.size());
+  CHECK_THROWS_WITH_AS(tape.rewind(tape.size() + 1), expected.c_str(), tg::ValueError);
+}

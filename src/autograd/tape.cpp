@@ -398,6 +398,18 @@ void Tape<T>::clear() {
 }
 
 template <class T>
+void Tape<T>::rewind(std::size_t size) {
+  if (size > size_)
+    throw ValueError(fmt::format("Tape::rewind: to {} nodes, but the tape holds {}", size, size_));
+  check_thread("rewind");
+  size_ = size;
+  reclaimed_.erase(std::remove_if(reclaimed_.begin(), reclaimed_.end(), [&](std::uint32_t i) { return i >= size; }),
+                   reclaimed_.end());
+  ++generation_;  // every Var of this tape goes stale: a Var of a forgotten node could otherwise read a new one
+  handles_->generation = generation_;
+}
+
+template <class T>
 void Tape<T>::zero_grad() {
   for (std::size_t i = 0; i < size_; ++i) {
     nodes_[i]->grad.discard();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -15,14 +16,16 @@
 namespace tapegrad {
 
 // f, its gradient g (recorded), and s = sum over uses of <g_u, d_owner(u)> where the d_k are constants whose
-// buffers each product overwrites with v_k: the gradient of s is then H v, by one reverse pass.
+// buffers each product overwrites with v_k: the gradient of s is then H v, by one reverse pass. Held as node
+// indices: each product rewinds the tape to `recorded` nodes, which makes every Var of it stale.
 template <class T>
 struct HessianOperator<T>::Recording {
   Tape<T> tape;
-  std::vector<Var<T>> uses;
+  std::vector<std::uint32_t> uses;
   std::vector<std::size_t> owner;
-  std::vector<Var<T>> directions;  // one per parameter
-  Var<T> s;
+  std::vector<std::uint32_t> directions;  // one per parameter
+  std::optional<std::uint32_t> s;         // none when f is linear in the parameters
+  std::size_t recorded = 0;
 };
 
 template <class T>
@@ -40,25 +43,40 @@ HessianOperator<T>::HessianOperator(const std::function<Var<T>(Tape<T>&)>& f, st
     throw ValueError(fmt::format("HessianOperator: f must return one element (a scalar loss), got shape {}",
                                  root.valid() ? root.shape().str() : std::string("(no variable)")));
   loss_ = double(root.value()[0]);
+  std::vector<Var<T>> uses;
   for (std::size_t k = 0; k < params_.size(); ++k)
     for (const Var<T>& use : r.tape.uses_of(*params_[k])) {
-      r.uses.push_back(use);
+      uses.push_back(use);
+      r.uses.push_back(use.index());
       r.owner.push_back(k);
     }
-  if (r.uses.empty())
+  if (uses.empty())
     throw ValueError("HessianOperator: the function read none of the parameters (through tape.parameter)");
-  for (Parameter<T>* p : params_) r.directions.push_back(r.tape.constant(Tensor<T>::zeros(p->value.shape())));
-  if (!root.requires_grad()) return;  // f does not depend on the parameters: H = 0
-  const std::vector<Var<T>> g = grad(root, r.uses, kCreateGraph);
-  for (std::size_t u = 0; u < r.uses.size(); ++u) {
-    if (!g[u].requires_grad()) continue;  // f linear in this use: no curvature through it
-    const Var<T> term = sum(g[u] * r.directions[r.owner[u]]);
-    r.s = r.s.valid() ? r.s + term : term;
+  std::vector<Var<T>> directions;
+  for (Parameter<T>* p : params_) {
+    directions.push_back(r.tape.constant(Tensor<T>::zeros(p->value.shape())));
+    r.directions.push_back(directions.back().index());
   }
+  if (root.requires_grad()) {  // else f does not depend on the parameters: H = 0
+    const std::vector<Var<T>> g = grad(root, uses, kCreateGraph);
+    Var<T> s;
+    for (std::size_t u = 0; u < uses.size(); ++u) {
+      if (!g[u].requires_grad()) continue;  // f linear in this use: no curvature through it
+      const Var<T> term = sum(g[u] * directions[r.owner[u]]);
+      s = s.valid() ? s + term : term;
+    }
+    if (s.valid()) r.s = s.index();
+  }
+  r.recorded = r.tape.size();
 }
 
 template <class T>
 HessianOperator<T>::~HessianOperator() = default;
+
+template <class T>
+std::size_t HessianOperator<T>::tape_size() const {
+  return recording_->tape.size();
+}
 
 template <class T>
 std::vector<Tensor<T>> HessianOperator<T>::operator()(const std::vector<Tensor<T>>& v) {
@@ -72,13 +90,16 @@ std::vector<Tensor<T>> HessianOperator<T>::operator()(const std::vector<Tensor<T
   std::vector<Tensor<T>> hv;
   for (Parameter<T>* p : params_) hv.push_back(Tensor<T>::zeros(p->value.shape()));
   ++products_;
-  if (!r.s.valid()) return hv;
+  if (!r.s) return hv;
+  r.tape.rewind(r.recorded);  // forget the last product's sweep: the tape does not grow
   for (std::size_t k = 0; k < params_.size(); ++k) {
-    Tensor<T>& d = r.tape.output(r.directions[k].index());
+    Tensor<T>& d = r.tape.output(r.directions[k]);
     std::copy(v[k].begin(), v[k].end(), d.begin());
   }
-  const std::vector<Var<T>> h = grad(r.s, r.uses);
-  for (std::size_t u = 0; u < r.uses.size(); ++u) {
+  std::vector<Var<T>> uses;
+  for (std::uint32_t u : r.uses) uses.push_back(r.tape.handle(u));
+  const std::vector<Var<T>> h = grad(r.tape.handle(*r.s), uses);
+  for (std::size_t u = 0; u < uses.size(); ++u) {
     const Tensor<T>& part = h[u].value();
     Tensor<T>& target = hv[r.owner[u]];
     for (std::size_t i = 0; i < part.size(); ++i) target[i] += part[i];

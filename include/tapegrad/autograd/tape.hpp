@@ -198,6 +198,10 @@ class Tape {
 
   /// Forget every node but keep their memory for the next step; old Vars become invalid.
   void clear();
+  /// Forget the nodes recorded after the first `size`, keeping their memory for what is recorded next; every Var
+  /// of the tape becomes invalid (re-make the ones still needed with handle(index)). For a loop that records the
+  /// same few nodes on top of a fixed recording (HessianOperator). ValueError when `size` exceeds size().
+  void rewind(std::size_t size);
   /// Zero every gradient held on the tape and in the parameters it refers to.
   void zero_grad();
 

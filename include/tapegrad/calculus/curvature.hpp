@@ -38,6 +38,9 @@ class HessianOperator {
   const std::vector<Parameter<T>*>& parameters() const { return params_; }
   /// f at the recorded point.
   double loss() const { return loss_; }
+  /// Nodes on its tape between products: f, its gradient and <g, v>, recorded once; a product's own nodes are
+  /// forgotten (Tape::rewind) before the next one, so this does not grow.
+  std::size_t tape_size() const;
 
  private:
   struct Recording;
