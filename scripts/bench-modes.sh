@@ -8,7 +8,8 @@ export OPENBLAS_NUM_THREADS=1
 {
   echo "# Forward mode, Jacobians and Hessians: benchmark results"
   echo
-  echo "tapegrad's jvp, jacobian and hessian (src/calculus/jacobian.cpp) against the way PyTorch computes each"
+  echo "tapegrad's jvp, jacobian, hessian (src/calculus/jacobian.cpp) and Hessian-vector products (HessianOperator,"
+  echo "src/calculus/curvature.cpp) against the way PyTorch computes each"
   echo "(torch.autograd.functional's methods, written with LibTorch's autograd::grad), float64, one thread."
   echo "The two R^64 -> R^64 Jacobian rows time one function both ways: a forward-mode column costs about what a"
   echo "reverse-mode row costs, which is why automatic mode simply takes the side with fewer passes."
