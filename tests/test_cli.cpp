@@ -134,6 +134,21 @@ TEST_CASE("cli: compare --function prints the book's end points") {
   CHECK(has(r.output, fmt::format("{:.10g}", 2 * std::pow(1 - 0.95 * 2, 30))));
   CHECK(has(r.output, "adam:lr=0.3"));
   CHECK(std::filesystem::exists(out.file("function_paths.csv")));
+  // the Hessian says why: diag(0.1, 2) everywhere, so plain gradient descent overshoots above lr = 2/2 = 1
+  const std::string curvature =
+      "Hessian at the start: eigenvalues 0.1 and 2; gradient descent overshoots above lr = 2/lambda_max = 1\n";
+  CHECK(has(r.output, curvature));
+  std::ifstream table_file(out.file("function_table.txt"));
+  const std::string table_text((std::istreambuf_iterator<char>(table_file)), std::istreambuf_iterator<char>());
+  CHECK(table_text.rfind(curvature, 0) == 0);
+  const Result above = run("compare --function --opt sgd:lr=1.05 --opt sgd:lr=0.95 --out " + out.str());
+  INFO(above.output);
+  CHECK(has(above.output, "  sgd:lr=1.05: lr 1.05 > 1, so each step multiplies the distance along the steepest "
+                          "direction by |1 - lr lambda_max| = 1.1: it diverges while the curvature stays like this"));
+  CHECK_FALSE(has(above.output, "  sgd:lr=0.95: lr"));
+  CHECK(has(above.output, fmt::format("{:.10g}", 2 * std::pow(1 - 1.05 * 2, 30))));  // y grew 1.1x a step
+  const Result saddle = run("compare --function saddle --out " + out.str());
+  CHECK(has(saddle.output, "Hessian at the start: eigenvalues -2 and 2;"));
 }
 
 TEST_CASE("cli: train saves a checkpoint, eval reads it, train --resume continues") {

@@ -39,6 +39,24 @@ std::string paths_plot_script(const tg::support::Surface& s, const std::vector<t
   return gp + "unset multiplot\n";
 }
 
+// What the Hessian at the start says about rates: its eigenvalues and, where the largest is positive, the rate
+// 2/lambda_max above which plain gradient descent overshoots along that direction (|1 - lr lambda_max| > 1).
+std::string curvature_text(const tg::support::Surface& s, const std::vector<tg::OptimizerSpec>& specs) {
+  const tg::Tensor<double> h = tg::hessian<double>(s.f, tg::Tensor<double>({2}, {s.start[0], s.start[1]}));
+  const tg::SymmetricEigen e = tg::symmetric_eigen({h[0], h[1], h[2], h[3]}, 2);
+  const double top = e.values[1];
+  std::string text = fmt::format("Hessian at the start: eigenvalues {:.6g} and {:.6g}", e.values[0], top);
+  if (!(top > 0)) return text + ": no positive curvature there, so no rate is too large for gradient descent\n";
+  const double limit = 2 / top;
+  text += fmt::format("; gradient descent overshoots above lr = 2/lambda_max = {:.6g}\n", limit);
+  for (const tg::OptimizerSpec& spec : specs)
+    if (spec.name == "sgd" && spec.value("lr") > limit)
+      text += fmt::format("  {}: lr {:g} > {:.6g}, so each step multiplies the distance along the steepest direction "
+                          "by |1 - lr lambda_max| = {:.3g}: it diverges while the curvature stays like this\n",
+                          spec.str(), spec.value("lr"), limit, std::abs(1 - spec.value("lr") * top));
+  return text;
+}
+
 }  // namespace
 
 int compare_function(const std::string& surface_name, const std::vector<std::string>& optimizers, bool all, int steps,
@@ -65,13 +83,15 @@ int compare_function(const std::string& surface_name, const std::vector<std::str
     if (any_diverged) row.push_back(d.diverged ? fmt::format("overflowed after step {}", d.path.size() - 1) : "");
     rows.push_back(std::move(row));
   }
-  fmt::print("f(x, y) = {} from {}, {} steps: {}\n\n", s.formula, point_text(s.start), steps, s.lesson);
+  fmt::print("f(x, y) = {} from {}, {} steps: {}\n", s.formula, point_text(s.start), steps, s.lesson);
+  const std::string curvature = curvature_text(s, specs);
+  fmt::print("{}\n", curvature);
   std::vector<std::string> header{"optimizer", "x", "y", "f(x, y)"};
   if (s.has_minimum) header.push_back(fmt::format("distance to the minimum {}", point_text(s.marked)));
   if (any_diverged) header.push_back("note (the path stops at its last finite point)");
   const std::string text = table(header, rows);
   fmt::print("{}", text);
-  write_text(output_path(out, "function_table.txt"), text);
+  write_text(output_path(out, "function_table.txt"), curvature + "\n" + text);
 
   const std::string csv = output_path(out, "function_paths.csv");
   std::string data = "optimizer,step,x,y,f\n";
