@@ -14,8 +14,8 @@ tg::Parameter<double> point(double x, double y) { return tg::Parameter<double>("
 V element(const V& p, std::size_t k) { return tg::pick(tg::reshape(p, {1, 2}), {k}); }
 
 // The full Hessian of f over `params`, column by column, as a dense row-major matrix.
-std::vector<double> dense_hessian(const std::function<V(tg::Tape<double>&)>& f, std::vector<tg::Parameter<double>*> params,
-                                  std::size_t& n) {
+std::vector<double> dense_hessian(const std::function<V(tg::Tape<double>&)>& f,
+                                  std::vector<tg::Parameter<double>*> params, std::size_t& n) {
   n = 0;
   for (auto* p : params) n += p->value.size();
   std::vector<double> h(n * n);
@@ -96,7 +96,9 @@ TEST_CASE("a small MLP's loss: Lanczos's top 3 equal the dense Hessian's eigenva
   auto net = tg::make_mlp<double>({{3, 5, 3}, tg::Activation::Tanh, tg::Init::xavier()}, rng);
   const T x = kink_free({8, 3}, rng);
   const std::vector<std::size_t> labels{0, 1, 2, 0, 1, 2, 2, 1};
-  const auto loss = [&](tg::Tape<double>& tape) { return tg::softmax_cross_entropy((*net)(tape, tape.constant(x)), labels); };
+  const auto loss = [&](tg::Tape<double>& tape) {
+    return tg::softmax_cross_entropy((*net)(tape, tape.constant(x)), labels);
+  };
   std::size_t n = 0;
   const std::vector<double> dense = dense_hessian(loss, net->parameters(), n);
   REQUIRE(n == 38);

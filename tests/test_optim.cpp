@@ -219,7 +219,8 @@ TEST_CASE("weight decay 0 is a value, not 'unset': adamw:wd=0 turns its default 
   CHECK(off.value("wd") == 0);
   CHECK(tg::OptimizerSpec::parse("adamw").value("wd") == 0.01);
   tg::Parameter<double> p("p", T{1.0});
-  CHECK(tg::make_optimizer<double>(off, {&p})->describe() == "adamw(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, wd=0)");
+  CHECK(tg::make_optimizer<double>(off, {&p})->describe() ==
+        "adamw(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, wd=0)");
   CHECK(run("adamw", off.options, 1)[0] != run("adamw", {}, 1)[0]);
   tg::OptimizerOptions bad;
   bad.weight_decay = -0.1;

@@ -38,7 +38,9 @@ TEST_CASE("AdamW and AMSGrad follow PyTorch's trajectory step by step, to 1e-12"
              p, torch::optim::AdamWOptions(0.01).betas({0.8, 0.99}).eps(1e-6).weight_decay(0.1));
        }},
       {"adamw:wd=0",
-       [](auto p) { return std::make_unique<torch::optim::AdamW>(p, torch::optim::AdamWOptions(0.001).weight_decay(0)); }},
+       [](auto p) {
+         return std::make_unique<torch::optim::AdamW>(p, torch::optim::AdamWOptions(0.001).weight_decay(0));
+       }},
       {"amsgrad",
        [](auto p) { return std::make_unique<torch::optim::Adam>(p, torch::optim::AdamOptions(0.001).amsgrad(true)); }},
       {"amsgrad:lr=0.02,wd=0.05",
