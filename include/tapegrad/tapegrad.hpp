@@ -48,5 +48,6 @@
 #include "tapegrad/io/files.hpp"
 #include "tapegrad/train/checkpoint.hpp"
 #include "tapegrad/train/evaluate.hpp"
+#include "tapegrad/train/lr_finder.hpp"
 #include "tapegrad/train/trainer.hpp"
 #include "tapegrad/viz/dot.hpp"
