@@ -150,25 +150,54 @@ std::vector<std::string> ops_on(const Tape<T>& tape) {
   return ops;
 }
 
+// What gradgradcheck and the third-order check differentiate: <w, G> with G = d<u, f>/dp, for a random upstream u
+// of f's output shape (a parameter, so that it is checked too) and a random w_k of each parameter's shape.
+template <class T>
+struct Projection {
+  Projection(const char* op, const std::function<Var<T>(Tape<T>&)>& f, const std::vector<Parameter<T>*>& params,
+             std::uint64_t seed, const char* upstream_name)
+      : op(op), f(f), params(params) {
+    Rng rng(seed);
+    {
+      Tape<T> tape;
+      out_shape = f(tape).shape();
+    }
+    upstream = Parameter<T>(upstream_name, Tensor<T>::randn(out_shape, rng));
+    for (Parameter<T>* p : params) {
+      if (p == nullptr) throw ValueError(fmt::format("{}: a parameter is null", op));
+      w.push_back(Tensor<T>::randn(p->value.shape(), rng));
+    }
+  }
+  /// <w, G> with G recorded by the ops' backward_on_tape rules (create_graph), so it can be differentiated again.
+  Var<T> recorded(Tape<T>& tape) {
+    const Var<T> y = f(tape);
+    if (y.shape() != out_shape)
+      throw ShapeError(
+          fmt::format("{}: the function returned shape {} then {}", op, out_shape.str(), y.shape().str()));
+    return detail::gradient_dot(op, sum(y * tape.parameter(upstream)), params, w).value;
+  }
+  /// The parameters and the upstream u: every tensor the check differentiates with respect to.
+  std::vector<Parameter<T>*> checked() {
+    std::vector<Parameter<T>*> all = params;
+    all.push_back(&upstream);
+    return all;
+  }
+
+  const char* op;
+  const std::function<Var<T>(Tape<T>&)>& f;
+  const std::vector<Parameter<T>*>& params;
+  Shape out_shape;
+  Parameter<T> upstream;
+  std::vector<Tensor<T>> w;
+};
+
 // gradgradcheck: gradcheck of <w, d<u, f>/dp>, the first gradient recorded with create_graph.
 template <class T>
 GradcheckReport second_order(const std::function<Var<T>(Tape<T>&)>& f, const std::vector<Parameter<T>*>& params,
                              const GradcheckOptions& options, const char* upstream_name = "grad_output") {
   resolved<T>(options);  // the option errors first
-  Rng rng(options.seed + 1);
-  Shape out_shape;
-  {
-    Tape<T> tape;
-    out_shape = f(tape).shape();
-  }
-  Parameter<T> upstream(upstream_name, Tensor<T>::randn(out_shape, rng));
-  std::vector<Tensor<T>> w;
-  for (Parameter<T>* p : params) {
-    if (p == nullptr) throw ValueError("gradgradcheck: a parameter is null");
-    w.push_back(Tensor<T>::randn(p->value.shape(), rng));
-  }
-  std::vector<Parameter<T>*> checked = params;
-  checked.push_back(&upstream);
+  Projection<T> projection("gradgradcheck", f, params, options.seed + 1, upstream_name);
+  const std::vector<Parameter<T>*> checked = projection.checked();
   // <w, G> with G from the first-order buffer rules, the ones gradcheck vouches for: the numerical side. Its
   // central differences are the trusted second derivatives, so a recorded rule that differs from the buffer rule
   // is caught, not only one whose own derivative is wrong.
@@ -179,32 +208,28 @@ GradcheckReport second_order(const std::function<Var<T>(Tape<T>&)>& f, const std
       p->zero_grad();
     }
     GradModeGuard recording(true);
-    const Var<T> s = sum(f(tape) * tape.parameter(upstream));
+    const Var<T> s = sum(f(tape) * tape.parameter(projection.upstream));
     if (s.requires_grad()) s.backward();
     double total = 0;
     for (std::size_t k = 0; k < params.size(); ++k) {
       const Tensor<T>& grad = params[k]->grad();
-      for (std::size_t i = 0; i < w[k].size(); ++i) total += double(w[k][i]) * double(grad[i]);
+      const Tensor<T>& w = projection.w[k];
+      for (std::size_t i = 0; i < w.size(); ++i) total += double(w[i]) * double(grad[i]);
     }
     for (std::size_t k = 0; k < checked.size(); ++k) checked[k]->grad() = saved[k];
     return tape.constant(Tensor<T>::scalar(static_cast<T>(total)));
   };
-  // <w, G> with G recorded by the ops' backward_on_tape rules (create_graph): the analytic side, differentiated
-  // by one more backward.
+  // the analytic side: <w, G> recorded, differentiated by one more backward
   const auto projected_gradient = [&](Tape<T>& tape) {
     if (!is_grad_enabled()) return projected_by_buffers(tape);  // gradcheck's numerical evaluations
-    const Var<T> y = f(tape);
-    if (y.shape() != out_shape)
-      throw ShapeError(fmt::format("gradgradcheck: the function returned shape {} then {}", out_shape.str(),
-                                   y.shape().str()));
-    return detail::gradient_dot("gradgradcheck", sum(y * tape.parameter(upstream)), params, w).value;
+    return projection.recorded(tape);
   };
   GradcheckOptions first = options;
   first.order = 1;
   GradcheckReport report = gradcheck<T>(projected_gradient, checked, first);
   report.order = 2;
   for (GradcheckEntry& e : report.entries)  // f linear in a parameter: its second derivatives are rightly zero
-    if (e.name != upstream.name && e.all_zero) e.passed = true;
+    if (e.name != projection.upstream.name && e.all_zero) e.passed = true;
   return report;
 }
 
@@ -216,31 +241,12 @@ template <class T>
 GradcheckReport third_order(const std::function<Var<T>(Tape<T>&)>& f, const std::vector<Parameter<T>*>& params,
                             const GradcheckOptions& options) {
   resolved<T>(options);
-  Rng rng(options.seed + 2);
-  Shape out_shape;
-  {
-    Tape<T> tape;
-    out_shape = f(tape).shape();
-  }
-  Parameter<T> upstream("grad_output", Tensor<T>::randn(out_shape, rng));
-  std::vector<Tensor<T>> w;
-  for (Parameter<T>* p : params) {
-    if (p == nullptr) throw ValueError("third-order gradcheck: a parameter is null");
-    w.push_back(Tensor<T>::randn(p->value.shape(), rng));
-  }
+  Projection<T> projection("third-order gradcheck", f, params, options.seed + 2, "grad_output");
   const auto projected_gradient = [&](Tape<T>& tape) {
     GradModeGuard recording(true);
-    const Var<T> y = f(tape);
-    if (y.shape() != out_shape)
-      throw ShapeError(fmt::format("third-order gradcheck: the function returned shape {} then {}", out_shape.str(),
-                                   y.shape().str()));
-    const detail::GradientDot<T> h = detail::gradient_dot("third-order gradcheck", sum(y * tape.parameter(upstream)),
-                                                          params, w);
-    return h.value;
+    return projection.recorded(tape);
   };
-  std::vector<Parameter<T>*> checked = params;
-  checked.push_back(&upstream);
-  GradcheckReport report = second_order<T>(projected_gradient, checked, options, "grad_grad_output");
+  GradcheckReport report = second_order<T>(projected_gradient, projection.checked(), options, "grad_grad_output");
   report.order = 3;
   for (GradcheckEntry& e : report.entries)  // f quadratic or linear in a tensor: its third derivatives are zero
     if (e.name != "grad_grad_output" && e.all_zero) e.passed = true;
