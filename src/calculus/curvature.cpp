@@ -7,17 +7,16 @@
 
 #include <fmt/format.h>
 
+#include "calculus/gradient_dot.hpp"
 #include "tapegrad/autograd/grad.hpp"
-#include "tapegrad/ops/arithmetic.hpp"
-#include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/tensor/error.hpp"
 #include "tapegrad/tensor/random.hpp"
 
 namespace tapegrad {
 
-// f, its gradient g (recorded), and s = sum over uses of <g_u, d_owner(u)> where the d_k are constants whose
-// buffers each product overwrites with v_k: the gradient of s is then H v, by one reverse pass. Held as node
-// indices: each product rewinds the tape to `recorded` nodes, which makes every Var of it stale.
+// f, its gradient g (recorded), and s = sum over uses of <g_u, d_owner(u)> (detail::gradient_dot), where the d_k
+// are constants whose buffers each product overwrites with v_k: the gradient of s is then H v, by one reverse pass.
+// Held as node indices: each product rewinds the tape to `recorded` nodes, which makes every Var of it stale.
 template <class T>
 struct HessianOperator<T>::Recording {
   Tape<T> tape;
@@ -43,30 +42,18 @@ HessianOperator<T>::HessianOperator(const std::function<Var<T>(Tape<T>&)>& f, st
     throw ValueError(fmt::format("HessianOperator: f must return one element (a scalar loss), got shape {}",
                                  root.valid() ? root.shape().str() : std::string("(no variable)")));
   loss_ = double(root.value()[0]);
-  std::vector<Var<T>> uses;
-  for (std::size_t k = 0; k < params_.size(); ++k)
-    for (const Var<T>& use : r.tape.uses_of(*params_[k])) {
-      uses.push_back(use);
-      r.uses.push_back(use.index());
-      r.owner.push_back(k);
-    }
-  if (uses.empty())
+  if (!root.requires_grad()) {  // f does not depend on the parameters: H = 0, if it reads them at all
+    for (Parameter<T>* p : params_)
+      if (!r.tape.uses_of(*p).empty()) return;
     throw ValueError("HessianOperator: the function read none of the parameters (through tape.parameter)");
-  std::vector<Var<T>> directions;
-  for (Parameter<T>* p : params_) {
-    directions.push_back(r.tape.constant(Tensor<T>::zeros(p->value.shape())));
-    r.directions.push_back(directions.back().index());
   }
-  if (root.requires_grad()) {  // else f does not depend on the parameters: H = 0
-    const std::vector<Var<T>> g = grad(root, uses, kCreateGraph);
-    Var<T> s;
-    for (std::size_t u = 0; u < uses.size(); ++u) {
-      if (!g[u].requires_grad()) continue;  // f linear in this use: no curvature through it
-      const Var<T> term = sum(g[u] * directions[r.owner[u]]);
-      s = s.valid() ? s + term : term;
-    }
-    if (s.valid()) r.s = s.index();
-  }
+  std::vector<Tensor<T>> zeros;
+  for (Parameter<T>* p : params_) zeros.push_back(Tensor<T>::zeros(p->value.shape()));
+  const detail::GradientDot<T> dot = detail::gradient_dot("HessianOperator", root, params_, zeros);
+  for (const Var<T>& use : dot.uses) r.uses.push_back(use.index());
+  r.owner = dot.owner;
+  for (const Var<T>& direction : dot.directions) r.directions.push_back(direction.index());
+  if (dot.value.requires_grad()) r.s = dot.value.index();  // else f is linear in the parameters: H = 0
   r.recorded = r.tape.size();
 }
 

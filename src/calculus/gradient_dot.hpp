@@ -13,6 +13,7 @@ struct GradientDot {
   Var<T> value;                    // the sum over k of sum(d root/d params[k] * v[k]), recorded (create_graph)
   std::vector<Var<T>> uses;        // every read of the parameters on root's tape (each tape.parameter call)
   std::vector<std::size_t> owner;  // uses[u] reads params[owner[u]]: a parameter read twice adds both gradients
+  std::vector<Var<T>> directions;  // v[k] as one constant per parameter: overwrite its buffer for another v
 };
 
 /// ValueError naming `op` when the tape read none of the parameters.

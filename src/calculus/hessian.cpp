@@ -58,9 +58,10 @@ GradientDot<T> gradient_dot(const char* op, const Var<T>& root, const std::vecto
     }
   if (out.uses.empty())
     throw ValueError(fmt::format("{}: the function read none of the parameters (through tape.parameter)", op));
+  for (const Tensor<T>& direction : v) out.directions.push_back(tape.constant(direction));
   const std::vector<Var<T>> g = grad(root, out.uses, kCreateGraph);
   for (std::size_t u = 0; u < out.uses.size(); ++u) {
-    const Var<T> term = sum(g[u] * tape.constant(v[out.owner[u]]));
+    const Var<T> term = sum(g[u] * out.directions[out.owner[u]]);
     out.value = u == 0 ? term : out.value + term;
   }
   return out;
