@@ -86,13 +86,6 @@ Tensor<double> filled(const Shape& shape, const std::vector<double>& values, Rng
   return t;
 }
 
-// An op at its special points: where a rule could meet 0 * inf (x^p at 0), where prediction equals target, and
-// where a function saturates. The values are exact, so the point is hit, not approached.
-CatalogCheck special(std::string name, std::string family, std::function<std::vector<Tensor<double>>(Rng&)> inputs,
-                     Fn f) {
-  return entry(std::move(name), std::move(family), std::move(inputs), std::move(f));
-}
-
 std::vector<std::size_t> labels_for(std::size_t rows, std::size_t classes, Rng& rng) {
   std::vector<std::size_t> labels(rows);
   for (auto& l : labels) l = rng.below(classes);
@@ -119,20 +112,22 @@ std::vector<CatalogCheck> build() {
   c.push_back(binary("div", [](auto&, const Vs& v) { return v[0] / v[1]; }, true));
   c.push_back(unary("neg", "arithmetic", [](const V& a) { return -a; }));
   c.push_back(unary("pow", "arithmetic", [](const V& a) { return pow(a, 3.0); }));
-  c.push_back(special(
+  // Entries at special points (built from `filled` values, so the point is hit, not approached): where a rule
+  // could meet 0 * inf (x^p at 0), where prediction equals target, and where a function saturates.
+  c.push_back(entry(
       "pow (at x = 0, p = 0 to 4)", "arithmetic",
       [](Rng& rng) { return std::vector<Tensor<double>>{filled({3, 4}, {0.0, 0.7, 0.0, -1.2, 0.3}, rng)}; },
       [](auto&, const Vs& v) {
         return pow(v[0], 0.0) + pow(v[0], 1.0) + pow(v[0], 2.0) * 0.5 + pow(v[0], 3.0) + pow(v[0], 4.0) * 0.25;
       }));
   c.push_back(unary("exp", "arithmetic", [](const V& a) { return exp(a); }));
-  c.push_back(special(
+  c.push_back(entry(
       "exp (far below and above 0)", "arithmetic",
       [](Rng& rng) { return std::vector<Tensor<double>>{filled({2, 3}, {-30.0, -12.5, 8.0}, rng)}; },
       [](auto&, const Vs& v) { return exp(v[0]); }));
   c.push_back(unary("log", "arithmetic", [](const V& a) { return log(a); }, true));
   c.push_back(unary("sqrt", "arithmetic", [](const V& a) { return sqrt(a); }, true));
-  c.push_back(special(
+  c.push_back(entry(
       "log, sqrt, div (near 0)", "arithmetic",
       [](Rng& rng) {
         return std::vector<Tensor<double>>{filled({2, 3}, {1e-2, 3e-2, 5e-2}, rng), kink_free({2, 3}, rng)};
@@ -211,7 +206,7 @@ std::vector<CatalogCheck> build() {
   c.push_back(unary("sigmoid", "activation", [](const V& a) { return sigmoid(a); }));
   c.push_back(unary("tanh", "activation", [](const V& a) { return tanh(a); }));
   c.push_back(unary("softmax", "activation", [](const V& a) { return softmax(a); }));
-  c.push_back(special(
+  c.push_back(entry(
       "sigmoid, tanh, softmax, log_softmax (saturated)", "activation",
       [](Rng& rng) { return std::vector<Tensor<double>>{filled({2, 4}, {9.0, -7.5, 6.0, -11.0}, rng, true)}; },
       [](auto&, const Vs& v) {
@@ -225,7 +220,7 @@ std::vector<CatalogCheck> build() {
   c.push_back(entry("sum_of_squares", "loss", prediction_and_target,
                     [](auto&, const Vs& v) { return sum_of_squares(v[0], v[1]); }));
   c.push_back(entry("mse", "loss", prediction_and_target, [](auto&, const Vs& v) { return mse(v[0], v[1]); }));
-  c.push_back(special(
+  c.push_back(entry(
       "mse, sum_of_squares (prediction = target)", "loss",
       [](Rng& rng) {  // equal in every other element (where the gradient is exactly 0), apart in the rest
         const Tensor<double> y = positive({4, 3}, rng, 0.0, 1.0);
@@ -241,7 +236,7 @@ std::vector<CatalogCheck> build() {
                  return gradcheck<double>([labels](auto&, const Vs& v) { return cross_entropy(v[0], labels); },
                                           {positive({4, 3}, rng, 0.1, 0.9)}, o);
                }});
-  c.push_back(special(
+  c.push_back(entry(
       "softmax_cross_entropy (saturated)", "loss",
       [](Rng& rng) {
         return std::vector<Tensor<double>>{filled({3, 3}, {14.0, -6.0, 1.0, -9.0}, rng, true),
