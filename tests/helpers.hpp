@@ -14,6 +14,17 @@ namespace tg = tapegrad;
 
 namespace testing {
 
+/// The message of the exception of type E (a tapegrad::Error by default) that `call` throws; "" if it throws none.
+template <class E = tg::Error, class F>
+std::string message_of(F&& call) {
+  try {
+    call();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "";
+}
+
 /// Inputs away from kinks, and positive inputs: the gradcheck catalog's (src/support/catalog.hpp).
 using tg::support::kink_free;
 using tg::support::positive;

@@ -9,16 +9,7 @@ using V = tg::Var<double>;
 using T = tg::Tensor<double>;
 
 namespace {
-// The message of the tapegrad::Error `f` throws ("" if none).
-template <class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const tg::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::message_of;
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 }  // namespace
 

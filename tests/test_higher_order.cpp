@@ -25,6 +25,23 @@ std::vector<double> derivatives(const std::function<V(const V&)>& f, double x, i
   return out;
 }
 
+// x^2 as a custom op with a right buffer rule, dx = 2 x g; each test below gives it the recorded rule it examines.
+struct SquareBuffers : tg::CustomOp<double> {
+  T x;
+  const char* name() const override { return "Square"; }
+  T forward(const tg::Inputs<double>& in) override {
+    x = in[0];
+    T y = x;
+    for (double& v : y) v *= v;
+    return y;
+  }
+  std::vector<T> backward(const T& g) override {
+    T dx = g;
+    for (std::size_t i = 0; i < dx.size(); ++i) dx[i] *= 2 * x[i];
+    return {dx};
+  }
+};
+
 }  // namespace
 
 TEST_CASE("tanh's first three derivatives at 0.5 from the tape, to the last digit") {
@@ -218,20 +235,7 @@ TEST_CASE("the third-order check catches a recorded rule that is wrong only at a
       return {g * in[0] / in[0]};
     }
   };
-  struct Square : tg::CustomOp<double> {
-    T x;
-    const char* name() const override { return "Square"; }
-    T forward(const tg::Inputs<double>& in) override {
-      x = in[0];
-      T y = x;
-      for (double& v : y) v *= v;
-      return y;
-    }
-    std::vector<T> backward(const T& g) override {
-      T dx = g;
-      for (std::size_t i = 0; i < dx.size(); ++i) dx[i] *= 2 * x[i];
-      return {dx};
-    }
+  struct Square : SquareBuffers {
     std::vector<V> backward_on_tape(const V& g, const std::vector<V>& in, const V&) override {
       return {g * tg::apply<Ident>({in[0]}) * 2.0};
     }
@@ -251,20 +255,7 @@ TEST_CASE("the third-order check catches a recorded rule that is wrong only at a
 
 TEST_CASE("gradgradcheck catches a wrong second-order rule that first-order gradcheck cannot see") {
   // The first-order rule is right; the recorded one differentiates y instead of x (it drops the 2).
-  struct Square : tg::CustomOp<double> {
-    T x;
-    const char* name() const override { return "Square"; }
-    T forward(const tg::Inputs<double>& in) override {
-      x = in[0];
-      T y = x;
-      for (double& v : y) v *= v;
-      return y;
-    }
-    std::vector<T> backward(const T& g) override {
-      T dx = g;
-      for (std::size_t i = 0; i < dx.size(); ++i) dx[i] *= 2 * x[i];
-      return {dx};
-    }
+  struct Square : SquareBuffers {
     std::vector<V> backward_on_tape(const V& g, const std::vector<V>& in, const V&) override { return {g * in[0]}; }
   };
   tg::Rng rng(3);

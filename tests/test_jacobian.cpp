@@ -7,6 +7,7 @@
 #include "helpers.hpp"
 
 using testing::kink_free;
+using testing::message_of;
 using T = tg::Tensor<double>;
 using V = tg::Var<double>;
 using F = tg::TensorFunction<double>;
@@ -218,53 +219,37 @@ TEST_CASE("hessian of a small network's loss equals Hessian-vector products, and
 TEST_CASE("jvp, vjp, jacobian and hessian refuse misuse with an error that names it") {
   const T x({3}, {0.1, 0.2, 0.3});
   const F f = [](const V& v) { return tg::tanh(v); };
-  const auto message = [](auto&& call) {
-    try {
-      call();
-    } catch (const tg::Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  CHECK(message([&] { tg::jvp(f, x, T({2}, {1, 1})); }) == "jvp: v has shape (2,) but x has shape (3,)");
-  CHECK(message([&] { tg::vjp(f, x, T({1, 3}, {1, 1, 1})); }) == "vjp: u has shape (1, 3) but f(x) has shape (3,)");
-  CHECK(message([&] { tg::hessian(f, x); }).rfind("hessian: f must return one element (a scalar loss), got shape (3,)",
-                                                   0) == 0);
+  CHECK(message_of([&] { tg::jvp(f, x, T({2}, {1, 1})); }) == "jvp: v has shape (2,) but x has shape (3,)");
+  CHECK(message_of([&] { tg::vjp(f, x, T({1, 3}, {1, 1, 1})); }) == "vjp: u has shape (1, 3) but f(x) has shape (3,)");
+  CHECK(message_of([&] { tg::hessian(f, x); })
+            .rfind("hessian: f must return one element (a scalar loss), got shape (3,)", 0) == 0);
   CHECK_THROWS_AS(tg::hessian(f, x), tg::ShapeError);
   const F constant = [](const V& v) { return v.tape().constant(T({2}, {1, 2})); };
   for (const char* op : {"jvp", "jacobian"}) {
     CAPTURE(op);
-    const std::string m = op == std::string("jvp") ? message([&] { tg::jvp(constant, x, x); })
-                                                   : message([&] { tg::jacobian(constant, x); });
+    const std::string m = op == std::string("jvp") ? message_of([&] { tg::jvp(constant, x, x); })
+                                                   : message_of([&] { tg::jacobian(constant, x); });
     CHECK(m.rfind(std::string(op) + ": the function's result (shape (2,)) does not depend on x", 0) == 0);
   }
   tg::Tape<double> other;
   const V foreign = other.variable(x);
   CHECK_THROWS_AS(tg::jacobian<double>([&](const V&) { return foreign; }, x), tg::TapeError);
-  CHECK(message([&] { tg::jvp<double>(F{}, x, x); }) == "jvp: the function is empty");
-  CHECK(message([&] { tg::vjp<double>([](const V&) { return V{}; }, x, x); }).find("returned no variable") !=
+  CHECK(message_of([&] { tg::jvp<double>(F{}, x, x); }) == "jvp: the function is empty");
+  CHECK(message_of([&] { tg::vjp<double>([](const V&) { return V{}; }, x, x); }).find("returned no variable") !=
         std::string::npos);
   // the seeded grad() underneath checks its seed too
   tg::Tape<double> tape;
   const V v = tape.variable(x);
-  CHECK(message([&] { tg::grad(tg::tanh(v), {v}, T({2}, {1, 1})); }) ==
+  CHECK(message_of([&] { tg::grad(tg::tanh(v), {v}, T({2}, {1, 1})); }) ==
         "grad: the seed has shape (2,) but the root has shape (3,)");
 }
 
 TEST_CASE("a Jacobian or Hessian larger than the machine's memory is refused before any pass") {
   const T x = T::ones({200000});  // 200,000^2 doubles: 320 GB
   const F f = [](const V& v) { return tg::tanh(v); };
-  const auto message = [](auto&& call) {
-    try {
-      call();
-    } catch (const tg::MemoryError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no MemoryError");
-  };
-  CHECK(message([&] { tg::jacobian(f, x); })
+  CHECK(message_of<tg::MemoryError>([&] { tg::jacobian(f, x); })
             .rfind("jacobian: the result has 200000 x 200000 elements, 320 GB, more than this machine's", 0) == 0);
-  CHECK(message([&] { tg::hessian<double>([](const V& v) { return tg::sum(tg::tanh(v)); }, x); })
+  CHECK(message_of<tg::MemoryError>([&] { tg::hessian<double>([](const V& v) { return tg::sum(tg::tanh(v)); }, x); })
             .rfind("hessian: the result has 200000 x 200000 elements, 320 GB", 0) == 0);
 }
 

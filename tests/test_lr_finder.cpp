@@ -98,12 +98,7 @@ TEST_CASE("lr range test refuses options that make no test, and empty data") {
   auto net = spiral_net(1);
   auto sgd = tg::make_sgd<double>(net->parameters(), {0.1});
   const auto message = [&](tg::LrRangeOptions o, const tg::Dataset& d) {
-    try {
-      tg::lr_range_test(*net, *sgd, d, o);
-    } catch (const tg::ValueError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no ValueError");
+    return testing::message_of<tg::ValueError>([&] { tg::lr_range_test(*net, *sgd, d, o); });
   };
   tg::LrRangeOptions o;
   o.start = 0;

@@ -3,6 +3,7 @@
 #include "helpers.hpp"
 
 using testing::kink_free;
+using testing::message_of;
 using T = tg::Tensor<double>;
 using V = tg::Var<double>;
 
@@ -96,26 +97,19 @@ TEST_CASE("per-sample gradients refuse what has none: BatchNorm in training, emp
   tg::Sequential<double> bn_net;
   bn_net.add<tg::Linear<double>>(3, 2, tg::Init::xavier(), rng);
   bn_net.add<tg::BatchNorm<double>>(2);
-  const auto message = [](auto&& call) {
-    try {
-      call();
-    } catch (const tg::ValueError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no ValueError");
-  };
-  CHECK(message([&] { tg::per_sample_gradients(bn_net, x, cross_entropy_of(labels)); })
+  CHECK(message_of<tg::ValueError>([&] { tg::per_sample_gradients(bn_net, x, cross_entropy_of(labels)); })
             .find("BatchNorm '1' is in training mode") != std::string::npos);
   bn_net.set_training(false);
   check_against_loops(bn_net, x, cross_entropy_of(labels));  // in evaluation mode it is per-sample again
-  CHECK(message([&] { tg::per_sample_gradients(bn_net, T::zeros({0, 3}), cross_entropy_of(labels)); }) ==
+  const T no_rows = T::zeros({0, 3});
+  CHECK(message_of<tg::ValueError>([&] { tg::per_sample_gradients(bn_net, no_rows, cross_entropy_of(labels)); }) ==
         "per_sample_gradients: the batch is empty (shape (0, 3))");
   tg::Sequential<double> empty;
   empty.add<tg::Tanh<double>>();
-  CHECK(message([&] { tg::per_sample_gradients(empty, x, cross_entropy_of(labels)); }) ==
+  CHECK(message_of<tg::ValueError>([&] { tg::per_sample_gradients(empty, x, cross_entropy_of(labels)); }) ==
         "per_sample_gradients: the model has no parameters");
   tg::Linear<double> linear(3, 2, tg::Init::xavier(), rng);
-  CHECK(message([&] {
+  CHECK(message_of<tg::ValueError>([&] {
           tg::per_sample_gradients<double>(linear, x, [](const V& out, std::size_t, std::size_t) { return out; });
         }) == "per_sample_gradients: the loss must be one element (a mean over the samples), got shape (4, 2)");
   // the model's own gradients are left as they were
