@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
+#include <limits>
 
 #include <fmt/format.h>
 
 #include "tapegrad/tensor/error.hpp"
-#include "tapegrad/tensor/random.hpp"
+#include "tapegrad/data/batches.hpp"
 #include "tapegrad/train/trainer.hpp"
 
 namespace tapegrad {
@@ -44,11 +44,9 @@ LrRangeResult lr_range_test(Module<T>& model, Optimizer<T>& optimizer, const Dat
   TrainerOptions quiet;
   quiet.progress = TrainerOptions::Progress::Quiet;
   Trainer<T> trainer(model, optimizer, quiet);
-  Rng rng(options.seed);
-  std::vector<std::size_t> order(data.rows);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::size_t at = data.rows;  // a new shuffled pass when the last one is used up
   const std::size_t batch = std::min(options.batch, data.rows);
+  BatchSampler batches(data.rows, batch, true, options.seed, true);  // whole batches, a new order each pass
+  std::size_t next = 0;
   Tensor<T> x;
   std::vector<std::size_t> labels;
 
@@ -60,12 +58,11 @@ LrRangeResult lr_range_test(Module<T>& model, Optimizer<T>& optimizer, const Dat
       const double lr =
           options.start * std::pow(options.end / options.start, double(i) / double(options.steps - 1));
       optimizer.set_learning_rate(lr);
-      if (at + batch > data.rows) {
-        std::shuffle(order.begin(), order.end(), rng.engine());
-        at = 0;
+      if (next == batches.batches()) {
+        batches.next_epoch();
+        next = 0;
       }
-      data.gather(order.data() + at, batch, x, labels);
-      at += batch;
+      data.gather(batches.indices(next++), batch, x, labels);
       const double loss = trainer.step(x, labels);
       average = options.smoothing * average + (1 - options.smoothing) * loss;
       const double smoothed = average / (1 - std::pow(options.smoothing, double(i + 1)));
