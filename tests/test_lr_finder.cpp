@@ -125,4 +125,9 @@ TEST_CASE("lr range test refuses options that make no test, and empty data") {
   o.divisor = 0.5;
   CHECK(message(o, data) == "lr range test: divisor must be a finite number >= 1, got 0.5");
   CHECK(message({}, data.subset({})) == "lr range test: the data set is empty");
+  tg::Dataset holed = data.subset({0, 1, 2, 3});
+  holed.values[5] = std::nanf("");  // row 2, feature 1
+  const std::string nan_message = message({}, holed);
+  CHECK(nan_message.find("row 2") != std::string::npos);
+  CHECK(nan_message.find("nan") != std::string::npos);
 }

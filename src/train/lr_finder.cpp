@@ -26,6 +26,7 @@ void check(const LrRangeOptions& o, const Dataset& data) {
     throw ValueError(fmt::format("lr range test: divisor must be a finite number >= 1, got {}", o.divisor));
   if (o.batch == 0) throw ValueError("lr range test: the batch size is 0");
   if (data.rows == 0) throw ValueError("lr range test: the data set is empty");
+  data.validate();  // as Trainer::fit does: a NaN feature named by row and column, not a loss that is not finite
 }
 
 }  // namespace

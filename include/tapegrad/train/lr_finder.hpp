@@ -41,8 +41,8 @@ struct LrRangeResult {
 };
 
 /// The range test for a classifier (softmax cross-entropy) on `data`. ValueError for start <= 0, end <= start,
-/// non-finite rates, fewer than 5 steps, smoothing outside [0, 1), stop_factor <= 1, divisor < 1, a batch of 0, or
-/// empty data.
+/// non-finite rates, fewer than 5 steps, smoothing outside [0, 1), stop_factor <= 1, divisor < 1, a batch of 0,
+/// empty data, or data that Dataset::validate refuses (a NaN or infinite feature).
 /// The model's parameters and the optimizer's state and rate are restored afterwards.
 template <class T>
 LrRangeResult lr_range_test(Module<T>& model, Optimizer<T>& optimizer, const Dataset& data,
