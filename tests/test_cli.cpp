@@ -290,7 +290,7 @@ TEST_CASE("cli: compare labels show every setting that differs, and no two confi
     CHECK(has(table, std::string("\n") + label));
   for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
            {"--vary speed 1 2", "--vary speed: unknown axis (accepted: opt, lr, wd, init, activation, batch-norm, "
-                                "dropout, schedule, clip, batch, net)"},
+                                "dropout, schedule, clip, batch, decay-scope, net)"},
            {"--vary lr", "--vary lr: no values (accepted: learning rates, e.g. 0.1 0.01)"},
            {"--vary lr 0.1 --vary lr 0.2", "--vary lr: the axis is given twice; list all its values once"},
            {"--vary lr fast", "--vary lr: 'fast' is not a number"},
@@ -354,6 +354,50 @@ Result experiment(const std::string& name, const TempDir& out) {
   return run("experiment " + name + (name == "activation-histogram" ? "" : " --jobs 2") + " --out " + out.str());
 }
 }  // namespace
+
+TEST_CASE("cli: --decay-scope weights spares biases, is kept by the checkpoint, and needs a weight decay to scope") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const std::string model = out.file("scoped.tgckpt");
+  const Result t = run("train --data " + data.str() + " --net 32 --epochs 1 --batch 20 --double --opt sgd:lr=0.1,wd=0.1 "
+                       "--decay-scope weights --save " + model);
+  INFO(t.output);
+  REQUIRE(t.code == 0);
+  CHECK(has(t.output, "sgd(lr=0.1, wd=0.1; 2 of 4 parameters: wd=0)"));  // the two biases
+  CHECK(tg::Checkpoint(model).fields().at("decay_scope") == "weights");
+  const Result other = run("train --data " + data.str() + " --epochs 1 --decay-scope all --resume " + model);
+  CHECK(other.code == 2);
+  CHECK(has(other.output, "--decay-scope all conflicts with the checkpoint's weights"));
+  const Result resumed = run("train --data " + data.str() + " --epochs 1 --resume " + model);
+  CHECK(resumed.code == 0);
+  CHECK(has(resumed.output, "2 of 4 parameters: wd=0"));  // the scope comes back with the run
+
+  // compare varies it: the two rows train differently from the same weights and batches
+  const Result c = run("compare --data " + data.str() + " --net 32 --epochs 2 --batch 20 --double --opt "
+                       "sgd:lr=0.1,wd=0.05 --vary decay-scope all weights --out " + out.str());
+  INFO(c.output);
+  REQUIRE(c.code == 0);
+  const std::string table = text_of(out.file("compare_table.txt"));
+  const auto all = row_of(table, "decay-scope=all"), weights = row_of(table, "decay-scope=weights");
+  REQUIRE(all.size() == weights.size());
+  CHECK(all != weights);
+
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"train --opt sgd --decay-scope weights",
+            "--decay-scope weights: sgd has no weight decay to scope; give it one, e.g. --opt sgd:wd=0.1"},
+           {"train --opt adamw:wd=0 --decay-scope weights", "adamw:wd=0 has no weight decay to scope"},
+           {"train --decay-scope bias", "--decay-scope: bias not in {all,weights}"},
+           {"compare --opt sgd adam:wd=0.1 --decay-scope weights",
+            "--decay-scope weights: configuration 1 (sgd(lr=0.01)) has no weight decay to scope"},
+           {"compare --vary decay-scope all none", "--vary decay-scope: 'none' is not all or weights"},
+           {"compare --function bowl --decay-scope weights --steps 5",
+            "--decay-scope does not apply to compare --function"}}) {
+    CAPTURE(args);
+    const Result bad = run(args + (has(args, "--function") ? "" : " --data /no/such/dir"));
+    CHECK(bad.code == 2);
+    CHECK(has(bad.output, message));
+  }
+}
 
 TEST_CASE("experiment weight-init: std 0.01 does not learn, and He beats Xavier with ReLU (Fashion-MNIST)") {
   TempDir out;
@@ -759,6 +803,27 @@ TEST_CASE("mpi: bad set-ups stop every process with a message saying what to do,
   CHECK_FALSE(std::filesystem::exists(out.file("m.tgckpt")));
 }
 #endif
+
+TEST_CASE("cli: L-BFGS trains a full batch, its history is in the checkpoint, and a resumed run continues it") {
+  TempDir data, out;
+  write_toy_mnist(data);
+  const std::string straight = out.file("straight.tgckpt"), split = out.file("split.tgckpt");
+  const std::string common = "train --data " + data.str() + " --net 32 --batch 400 --double --opt lbfgs:iters=5 ";
+  const Result t = run(common + "--epochs 4 --save " + straight);
+  INFO(t.output);
+  REQUIRE(t.code == 0);
+  CHECK(has(t.output, "lbfgs(lr=1, iters=5, history=100, line search: strong Wolfe)"));
+  std::vector<double> losses;
+  for (const std::string& line : lines_of(t.output))
+    if (line.rfind("epoch ", 0) == 0) losses.push_back(std::stod(line.substr(line.find("loss ") + 5)));
+  REQUIRE(losses.size() == 4);
+  CHECK(losses[3] < 0.5 * losses[0]);  // one full-batch step per epoch, five iterations each
+  // two epochs, then two more from the checkpoint: the same weights as four in one run
+  REQUIRE(run(common + "--epochs 2 --save " + split).code == 0);
+  REQUIRE(run("train --data " + data.str() + " --epochs 2 --resume " + split).code == 0);
+  const auto a = parameters_of(straight), b = parameters_of(split);
+  CHECK(max_relative_difference(a, b) == 0);
+}
 
 TEST_CASE("cli: compare --function draws any surface, and names the surfaces when one does not exist") {
   TempDir out;

@@ -1,4 +1,6 @@
 // Optimizers: each update rule against steps computed by hand from the book's formulas.
+#include <unistd.h>
+
 #include "helpers.hpp"
 #include "support/descend.hpp"
 
@@ -231,23 +233,31 @@ TEST_CASE("weight decay 0 is a value, not 'unset': adamw:wd=0 turns its default 
 }
 
 TEST_CASE("optimizer state can be saved and restored: the restored copy takes the same steps") {
+  // f(w) = (w0 - 0.3)^2 + 2 (w1 + 0.7)^4, stepped through step(closure), which every optimizer takes
+  const auto closure_for = [](tg::Optimizer<double>& opt, tg::Parameter<double>& w) {
+    return [&opt, &w] {
+      opt.zero_grad();
+      const double a = w.value[0] - 0.3, b = w.value[1] + 0.7;
+      w.grad() = T{2 * a, 8 * b * b * b};
+      return a * a + 2 * b * b * b * b;
+    };
+  };
   for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) {
     const std::string& name = kind.name;
     CAPTURE(name);
     tg::Parameter<double> a("w", T{1.0, -2.0}), b("w", T{});
-    auto first = tg::make_optimizer<double>(name, {&a});
-    for (int i = 0; i < 3; ++i) {
-      a.grad() = T{0.3, -0.7};
-      first->step();
-    }
+    tg::OptimizerOptions options;
+    if (name == "lbfgs") options.iterations = 1;  // 20 iterations a step would reach the minimum in three
+    auto first = tg::make_optimizer<double>(name, {&a}, options);
+    for (int i = 0; i < 3; ++i) first->step(closure_for(*first, a));
     b.value = a.value;
-    b.grad() = a.grad();
-    auto second = tg::make_optimizer<double>(name, {&b});
+    auto second = tg::make_optimizer<double>(name, {&b}, options);
     second->load_state(first->state());
-    a.grad() = b.grad() = T{0.1, 0.2};
-    first->step();
-    second->step();
+    const T before = a.value;
+    first->step(closure_for(*first, a));
+    second->step(closure_for(*second, b));
     CHECK(a.value == b.value);
+    CHECK(a.value != before);
   }
 }
 
@@ -265,7 +275,7 @@ TEST_CASE("bad hyperparameters are refused with the optimizer and the value name
   CHECK_THROWS_AS(tg::make_sgd<double>({&p}, o), tg::ValueError);
   CHECK_THROWS_WITH_AS(tg::make_optimizer<double>("lamb", {&p}),
                        "unknown optimizer 'lamb' (sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, amsgrad, "
-                       "nadam, lion)",
+                       "nadam, lion, lbfgs)",
                        tg::ValueError);
   auto sgd = tg::make_sgd<double>({&p});
   CHECK_THROWS_AS(sgd->load_state(tg::make_adam<double>({&p})->state()), tg::ValueError);
@@ -322,6 +332,7 @@ TEST_CASE("the book's 2-D comparison: every optimizer's end point equals the boo
   const tg::support::Surface& bowl = tg::support::book_bowl();
   for (const tg::OptimizerSpec& spec : tg::support::surface_optimizers(bowl, true)) {
     CAPTURE(spec.str());
+    if (spec.name == "lbfgs") continue;  // not in the book; its own test below
     const auto descent = tg::support::descend(spec, bowl.f, bowl.start, 30);
     const auto& path = descent.path;
     REQUIRE(path.size() == 31);
@@ -394,8 +405,22 @@ namespace {
 // its bias correction), with the learning rate halved before the third (so forms that agree at a constant rate,
 // like Momentum's two, differ).
 double after_three_steps(const std::string& spec) {
-  tg::Parameter<double> p("p", T{1.0});
+  const bool closure = tg::optimizer_kind(tg::OptimizerSpec::parse(spec).name).make<double>({}, {})->needs_closure();
+  tg::Parameter<double> p("p", closure ? T{-1.5, 2.0} : T{1.0});
   auto opt = tg::make_optimizer<double>(tg::OptimizerSpec::parse(spec), {&p});
+  if (closure) {  // L-BFGS: three steps on Rosenbrock from (-1.5, 2)
+    const auto f = [&] {
+      opt->zero_grad();
+      const double x = p.value[0], y = p.value[1];
+      p.grad() = T{-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)};
+      return (1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x);
+    };
+    for (int i = 0; i < 3; ++i) {
+      if (i == 2) opt->set_learning_rate(opt->learning_rate() / 2);
+      opt->step(f);
+    }
+    return p.value[0] + 10 * p.value[1];
+  }
   for (int i = 0; i < 3; ++i) {
     if (i == 2) opt->set_learning_rate(opt->learning_rate() / 2);
     p.grad() = T{std::array<double, 3>{0.5, -0.04, -0.2}[i]};
@@ -409,10 +434,11 @@ TEST_CASE("the optimizer table: every key an optimizer lists changes its steps, 
   std::vector<std::string> names;
   for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) names.push_back(kind.name);
   CHECK(names == std::vector<std::string>{"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
-                                          "amsgrad", "nadam", "lion"});
+                                          "amsgrad", "nadam", "lion", "lbfgs"});
   const std::map<std::string, std::string> other_value{
       {"lr", "0.05"}, {"momentum", "0.5"}, {"decay", "0.5"}, {"beta1", "0.5"}, {"beta2", "0.5"},  {"eps", "0.1"},
-      {"h0", "0.1"},  {"wd", "0.1"},       {"psi", "0.5"},   {"pytorch", "1"}};
+      {"h0", "0.1"},  {"wd", "0.1"},       {"psi", "0.5"},   {"iters", "2"},   {"history", "1"}, {"wolfe", "0"},
+      {"pytorch", "1"}};
   REQUIRE(other_value.size() == tg::optimizer_keys().size());
   for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) {
     CAPTURE(kind.name);
@@ -473,7 +499,7 @@ TEST_CASE("optimizer specs: a repeated key, an unknown key, and options the opti
                        "optimizer 'sgd:momentum=0.9': sgd does not use 'momentum' (it takes: lr wd)", tg::ValueError);
   CHECK_THROWS_WITH_AS(tg::OptimizerSpec::parse("adam:speed=2"),
                        "optimizer 'adam:speed=2': unknown key 'speed' (adam takes: lr beta1 beta2 eps wd; all keys: lr "
-                       "momentum decay beta1 beta2 eps h0 wd psi pytorch)",
+                       "momentum decay beta1 beta2 eps h0 wd psi iters history wolfe pytorch)",
                        tg::ValueError);
   tg::Parameter<double> p("p", T{1.0});
   tg::OptimizerOptions o;
@@ -511,4 +537,137 @@ TEST_CASE("optimizer state is named by position, and a checkpoint names it after
                        doctest::Contains("the optimizer updates a parameter ('stray') that the model does not hold"),
                        tg::ValueError);
   CHECK_FALSE(std::filesystem::exists(dir.file("n.tgckpt")));
+}
+
+TEST_CASE("parameter groups: every optimizer steps a group as a separate optimizer with the group's rate and decay") {
+  // one optimizer over (a, b) with b's group at half the rate and decay 0.3, against two optimizers of one
+  // parameter each: b's with lr/2 and wd 0.3
+  for (const tg::OptimizerKind& kind : tg::optimizer_kinds()) {
+    CAPTURE(kind.name);
+    const double base_lr = kind.default_of("lr");
+    tg::Parameter<double> a("a", T{1.0, -2.0}), b("b", T{0.5, 3.0});
+    if (kind.name == "lbfgs") {  // one direction over all parameters: no groups
+      auto lbfgs = tg::make_optimizer<double>(kind.name, {&a, &b});
+      CHECK(testing::message_of<tg::ValueError>([&] { lbfgs->set_group({&b}, tg::GroupOptions{0.5, {}}); }) ==
+            "lbfgs: takes no parameter groups (it treats all parameters as one vector)");
+      continue;
+    }
+    tg::Parameter<double> a_alone("a", a.value), b_alone("b", b.value);
+    auto grouped = tg::make_optimizer<double>(kind.name, {&a, &b});
+    grouped->set_group({&b}, tg::GroupOptions{0.5, 0.3});
+    tg::OptimizerOptions half;
+    half.lr = base_lr / 2;
+    half.weight_decay = 0.3;
+    auto for_a = tg::make_optimizer<double>(kind.name, {&a_alone});
+    auto for_b = tg::make_optimizer<double>(kind.name, {&b_alone}, half);
+    for (int step = 0; step < 5; ++step) {
+      for (tg::Parameter<double>* p : {&a, &b, &a_alone, &b_alone})
+        p->grad() = T{std::sin(p->value[0] + step), 0.3 * p->value[1] - 1.0};
+      grouped->step();
+      for_a->step();
+      for_b->step();
+    }
+    for (std::size_t j = 0; j < 2; ++j) {
+      CHECK(a.value[j] == doctest::Approx(a_alone.value[j]).epsilon(1e-13));
+      CHECK(b.value[j] == doctest::Approx(b_alone.value[j]).epsilon(1e-13));
+    }
+    CHECK(std::abs(b.value[0] - a.value[0]) > 0);  // the group's settings did act
+  }
+}
+
+TEST_CASE("parameter groups: decay_weights_only leaves rank-1 parameters undecayed, describe() shows groups") {
+  tg::Parameter<double> w("W", T::zeros({2, 2})), bias("b", T{1.0, 1.0});
+  w.value.fill(1.0);
+  auto sgd = tg::make_optimizer<double>(tg::OptimizerSpec::parse("sgd:lr=0.1,wd=0.5"), {&w, &bias});
+  tg::decay_weights_only(*sgd);
+  CHECK(sgd->weight_decay_of(0) == 0.5);
+  CHECK(sgd->weight_decay_of(1) == 0);
+  CHECK(sgd->describe() == "sgd(lr=0.1, wd=0.5; 1 of 2 parameters: wd=0)");
+  sgd->zero_grad();
+  sgd->step();
+  CHECK(w.value[0] == doctest::Approx(1 - 0.1 * 0.5).epsilon(1e-15));  // decayed
+  CHECK(bias.value[0] == 1.0);                                          // not
+  sgd->set_group({&w}, tg::GroupOptions{2.0, std::nullopt});
+  CHECK(sgd->lr_of(0) == doctest::Approx(0.2));
+  CHECK(sgd->describe() == "sgd(lr=0.1, wd=0.5; 1 of 2 parameters: lr x2; 1 of 2 parameters: wd=0)");
+  sgd->set_learning_rate(0.05);  // a schedule moves every group alike
+  CHECK(sgd->lr_of(0) == doctest::Approx(0.1));
+  CHECK(sgd->lr_of(1) == doctest::Approx(0.05));
+}
+
+TEST_CASE("parameter groups: a stray parameter, a bad scale or a negative decay is refused, and nothing changes") {
+  tg::Parameter<double> p("p", T{1.0}), q("q", T{2.0}), stray("stray", T{3.0});
+  auto adam = tg::make_optimizer<double>("adam", {&p, &q});
+  CHECK(testing::message_of<tg::ValueError>([&] { adam->set_group({&q, &stray}, {0.5, 0.0}); }) ==
+        "adam: set_group: parameter 'stray' is not one this optimizer updates");
+  CHECK(adam->lr_of(1) == doctest::Approx(0.001));  // q was not changed before the error
+  CHECK(testing::message_of<tg::ValueError>([&] { adam->set_group({&q, nullptr}, {}); }) ==
+        "adam: set_group: parameter '(null)' is not one this optimizer updates");
+  for (const double scale : {0.0, -1.0, std::nan(""), double(INFINITY)})
+    CHECK(testing::message_of<tg::ValueError>([&] { adam->set_group({&p}, {scale, std::nullopt}); })
+              .find("adam: a group's lr_scale must be a positive finite number") == 0);
+  for (const double wd : {-0.1, std::nan("")})
+    CHECK(testing::message_of<tg::ValueError>([&] { adam->set_group({&p}, {1.0, wd}); })
+              .find("adam: a group's weight decay must be a non-negative finite number") == 0);
+}
+
+TEST_CASE("L-BFGS reaches Rosenbrock's minimum (1, 1) from (-1.5, 2) in three steps, where first-order methods crawl") {
+  const tg::support::Surface& rosenbrock = tg::support::surface("rosenbrock");
+  const auto on_rosenbrock = [&](const std::string& spec, int steps) {
+    return tg::support::descend(tg::OptimizerSpec::parse(spec), rosenbrock.f, rosenbrock.start, steps);
+  };
+  const auto descent = on_rosenbrock("lbfgs", 3);
+  REQUIRE(descent.path.size() == 4);
+  const tg::support::Point2 end = descent.path.back();
+  // PyTorch's tolerance on the change of the loss (1e-9) stops it here, f = 1.9e-10
+  CHECK(std::hypot(end[0] - 1, end[1] - 1) < 1e-5);
+  CHECK(descent.values.back() < 1e-9);
+  const auto adam = on_rosenbrock("adam:lr=0.05", 1000);
+  CHECK(std::hypot(adam.path.back()[0] - 1, adam.path.back()[1] - 1) > 1e-3);
+  // one iteration per step: a path to draw, along the valley, reaching the minimum too
+  const auto drawn = on_rosenbrock("lbfgs:iters=1", 60);
+  CHECK(std::hypot(drawn.path.back()[0] - 1, drawn.path.back()[1] - 1) < 1e-5);
+  // the bowl, a quadratic: its minimum (0, 0) too
+  const tg::support::Surface& bowl = tg::support::surface("bowl");
+  const auto on_bowl = tg::support::descend(tg::OptimizerSpec::parse("lbfgs"), bowl.f, bowl.start, 5);
+  CHECK(std::hypot(on_bowl.path.back()[0], on_bowl.path.back()[1]) < 1e-4);
+}
+
+TEST_CASE("L-BFGS refuses step() without a closure, bad settings, a NaN loss and a history that would not fit") {
+  tg::Parameter<double> p("p", T{1.0, 2.0});
+  auto lbfgs = tg::make_optimizer<double>("lbfgs", {&p});
+  CHECK(lbfgs->needs_closure());
+  CHECK(lbfgs->describe() == "lbfgs(lr=1, iters=20, history=100, line search: strong Wolfe)");
+  CHECK(testing::message_of<tg::ValueError>([&] { lbfgs->step(); }).rfind("lbfgs: step() without a closure", 0) == 0);
+  CHECK(testing::message_of<tg::ValueError>([&] { lbfgs->step(std::function<double()>()); }) ==
+        "lbfgs: step(closure) with an empty closure");
+  for (const auto& [spec, message] : std::vector<std::pair<std::string, std::string>>{
+           {"lbfgs:iters=0", "lbfgs: iters=0 must be a whole number from 1 to 1000000"},
+           {"lbfgs:iters=2.5", "lbfgs: iters=2.5 must be a whole number from 1 to 1000000"},
+           {"lbfgs:history=0", "lbfgs: history=0 must be a whole number from 1 to 1000"},
+           {"lbfgs:history=5000", "lbfgs: history=5000 must be a whole number from 1 to 1000"},
+           {"lbfgs:wolfe=2", "lbfgs: wolfe=2 must be 0 or 1"},
+           {"lbfgs:lr=0", "lbfgs: the learning rate must be a positive finite number, got 0"}}) {
+    CAPTURE(spec);
+    const auto make = [&] { tg::make_optimizer<double>(tg::OptimizerSpec::parse(spec), {&p}); };
+    CHECK(testing::message_of<tg::ValueError>(make) == message);
+  }
+  // a loss that turns NaN in the line search: an error naming it, the parameters back where the iteration began
+  const T start = p.value;
+  int calls = 0;
+  const auto nan_later = [&] {
+    lbfgs->zero_grad();
+    p.grad() = T{2 * p.value[0], 2 * p.value[1]};
+    return ++calls == 1 ? p.value[0] * p.value[0] + p.value[1] * p.value[1] : std::nan("");
+  };
+  const std::string message = testing::message_of<tg::NumericError>([&] { lbfgs->step(nan_later); });
+  CHECK(message.rfind("lbfgs: the closure returned a loss of nan in the line search at t = ", 0) == 0);
+  CHECK(p.value == start);
+  // (2 history + 10) copies of the parameters: a history that would take more than half the memory is refused
+  const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+  tg::Parameter<double> big("big", T(tg::Shape{std::size_t(physical / (2 * 1000 * 8)) + 1}));
+  tg::OptimizerOptions long_history;
+  long_history.history = 1000;
+  CHECK(testing::message_of<tg::ValueError>([&] { tg::make_lbfgs<double>({&big}, long_history); })
+            .find("lbfgs: history=1000 over ") == 0);
 }

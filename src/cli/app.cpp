@@ -191,7 +191,7 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
 std::set<std::string> Command::given_train_options() const {
   std::set<std::string> given;
   for (const char* option : {"--data", "--limit", "--net", "--activation", "--init", "--double", "--batch", "--seed",
-                             "--opt", "--schedule", "--clip", "--batch-norm", "--dropout"})
+                             "--opt", "--schedule", "--clip", "--decay-scope", "--batch-norm", "--dropout"})
     if (train->count(option) > 0) given.insert(option);
   return given;
 }

@@ -62,6 +62,11 @@ void RunOptions::add_to(CLI::App& app, bool with_model_options) {
                  "mean training loss); any with warmup=W (linear warm-up over W iterations)")
       ->capture_default_str();
   app.add_option("--clip", clip, "gradient clipping: norm=X (global L2 norm), value=X (each element), or both");
+  app.add_option("--decay-scope", decay_scope,
+                 "which parameters weight decay shrinks: all, or weights (not biases or BatchNorm's scale and shift, "
+                 "as the book's multi_layer_net_extend.py)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"all", "weights"}));
   app.add_flag("--grad-norms", grad_norms, "print each parameter's gradient norm after every epoch's last step");
 }
 
@@ -117,6 +122,10 @@ void RunOptions::check_memory(const tg::NetSpec& spec) const {
         "--net {} with --batch {}: {:.3g} parameters need about {:.3g} GB for weights, gradients, optimizer state "
         "and activations; this machine has {:.3g} GB",
         hidden, batch, size.parameters, needed / 1e9, physical / 1e9));
+}
+
+double weight_decay_of(const tg::OptimizerSpec& spec) {
+  return tg::optimizer_kind(spec.name).uses("wd") ? spec.value("wd") : 0;
 }
 
 tg::TrainTest RunOptions::load() const {

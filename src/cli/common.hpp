@@ -32,6 +32,7 @@ struct RunOptions {
   std::string out = "out";
   std::string schedule = "constant";  // tg::ScheduleSpec text
   std::string clip;                   // tg::GradientClip text; empty: none
+  std::string decay_scope = "all";    // "weights": weight decay skips biases and BatchNorm (the book's choice)
   bool grad_norms = false;            // print each parameter's gradient norm after every epoch
   bool epoch_lines = true;            // a line per epoch (false: the last epoch's only)
 
@@ -44,7 +45,15 @@ struct RunOptions {
   tg::TrainTest load() const;  // the data, cut to `limit`
   /// Schedule and clipping into the trainer's options (ValueError naming a bad one).
   void set_training(tg::TrainerOptions& options) const;
+  /// --decay-scope weights on this optimizer: its rank-one parameters in a group without decay.
+  template <class T>
+  void scope_decay(tg::Optimizer<T>& optimizer) const {
+    if (decay_scope == "weights") tg::decay_weights_only(optimizer);
+  }
 };
+
+/// The weight decay a spec trains with (the table's default when not given; 0 for an optimizer without one).
+double weight_decay_of(const tg::OptimizerSpec& spec);
 
 /// The key=value metadata `tapegrad train` writes into its checkpoints; DataError naming the file if it was
 /// not written by `tapegrad train`.

@@ -284,6 +284,7 @@ Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::Optimi
   tg::Rng rng(run.seed);  // the same initial weights for every optimizer
   auto net = tg::make_network<T>(net_spec, rng);
   auto optimizer = tg::make_optimizer<T>(spec, net->parameters());
+  run.scope_decay(*optimizer);
   const std::string described = optimizer->describe();
   log.append(fmt::format("== {}{} on {}, batch {}, seed {}{}{} ({})\n", label == described ? "" : label + ": ", described,
                          net_spec.str(),

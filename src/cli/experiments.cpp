@@ -44,7 +44,7 @@ const std::vector<Experiment>& experiments() {
        }},
       {"overfit", "overfit_weight_decay.py, overfit_dropout.py",
        "300 training images, 784-[100x6]-10 ReLU (He), SGD lr 0.01, batch 100, 201 epochs: no regularisation, "
-       "weight decay 0.1, dropout 0.2",
+       "weight decay 0.1 on the weights (not the biases), dropout 0.2",
        [](RunOptions& run, const ExperimentOptions&) {
          run.limit = 300;
          run.hidden = "100-100-100-100-100-100";
@@ -56,6 +56,7 @@ const std::vector<Experiment>& experiments() {
          std::vector<Configuration> out{labelled(plain[0], "no regularisation")};
          Configuration decay = plain[0];
          decay.optimizer.options.weight_decay = 0.1;
+         decay.run.decay_scope = "weights";  // the book's loss adds 0.5 lambda |W|^2 for the weights only
          out.push_back(labelled(decay, "weight decay 0.1"));
          Configuration dropout = plain[0];
          dropout.run.dropout = 0.2;
@@ -83,6 +84,7 @@ const std::vector<Experiment>& experiments() {
            const std::string lr = fmt::format("{:.3g}", std::pow(10.0, rng.uniform(-6, -2)));
            c.optimizer.options.lr = std::stod(lr);  // as the label shows them
            c.optimizer.options.weight_decay = std::stod(weight_decay);
+           c.run.decay_scope = "weights";  // as the book's MultiLayerNet
            c.settings = {{"lr", lr}, {"wd", weight_decay}};
            c.label = fmt::format("trial {}: lr={}, wd={}", trial, c.settings[0].second, c.settings[1].second);
            out.push_back(std::move(c));

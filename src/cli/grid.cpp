@@ -68,6 +68,12 @@ const std::vector<Axis>& axis_table() {
            throw tg::ValueError(fmt::format("--vary batch: {} is not a whole number in [1, 1000000]", v));
          c.run.batch = static_cast<std::size_t>(b);
        }},
+      {"decay-scope", "all, weights (weight decay on every parameter, or not on biases and BatchNorm)",
+       [](const std::string& v, Configuration& c) {
+         if (v != "all" && v != "weights")
+           throw tg::ValueError(fmt::format("--vary decay-scope: '{}' is not all or weights", v));
+         c.run.decay_scope = v;
+       }},
       {"net", "networks as --net takes them, e.g. 100 256-128 simple_conv",
        [](const std::string& v, Configuration& c) { c.run.hidden = v; }},
   };
@@ -170,9 +176,15 @@ std::vector<Configuration> configurations(const RunOptions& base, const std::vec
     out = std::move(next);
   }
   // every option of every configuration checked now, before any data is read
-  for (Configuration& c : out) {
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const Configuration& c = out[k];
     c.run.check_net();
-    optimizer_label(c.optimizer);
+    const std::string label = optimizer_label(c.optimizer);
+    if (c.run.decay_scope == "weights" && weight_decay_of(c.optimizer) == 0)
+      throw tg::ValueError(fmt::format(
+          "--decay-scope weights: configuration {} ({}) has no weight decay to scope; give its optimizer one "
+          "(e.g. wd=0.1) or leave it out",
+          k + 1, label));
   }
 
   // A label names the axes with more than one value; the optimizer's part is its description (which shows lr

@@ -24,7 +24,7 @@ struct Configuration {
 std::string optimizer_label(const tg::OptimizerSpec& spec);
 
 /// The axes --vary accepts, with what each sets: "opt", "lr", "wd", "init", "activation", "batch-norm",
-/// "dropout", "schedule", "clip", "batch", "net".
+/// "dropout", "schedule", "clip", "batch", "decay-scope", "net".
 const std::vector<std::pair<std::string, std::string>>& vary_axes();
 
 /// Every combination of the optimizers (the book's four when none is given) and the values of each --vary axis

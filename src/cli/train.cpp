@@ -127,10 +127,11 @@ std::string describe_run(const RunOptions& run, const tg::NetSpec& net, const st
                                  net.classes);
   return fmt::format(
       "{}\nactivation={}\ninit={}\nbatchnorm={}\ndropout={}\ndtype={}\noptimizer={}\ndata={}\ndata_contents={}\n"
-      "limit={}\nbatch={}\nseed={}\nschedule={}\nclip={}\n",
+      "limit={}\nbatch={}\nseed={}\nschedule={}\nclip={}\ndecay_scope={}\n",
       network, run.activation, run.init, run.batch_norm ? 1 : 0, run.dropout, run.use_double ? "double" : "float",
       optimizer, absolute(run.data), contents, run.limit, run.batch, run.seed,
-      tg::ScheduleSpec::parse(run.schedule).str(), run.clip.empty() ? "none" : tg::GradientClip::parse(run.clip).str());
+      tg::ScheduleSpec::parse(run.schedule).str(), run.clip.empty() ? "none" : tg::GradientClip::parse(run.clip).str(),
+      run.decay_scope);
 }
 
 // The run a checkpoint records, as options: what `train --resume` continues. An option the user gave that
@@ -168,6 +169,12 @@ RunOptions resumed_run(const std::string& path, const std::map<std::string, std:
   conflict("--clip", run.clip.empty() ? "none" : tg::GradientClip::parse(run.clip).str(), saved_clip);
   run.schedule = saved_schedule;
   run.clip = saved_clip == "none" ? "" : saved_clip;
+  // checkpoints from before decay scopes decayed every parameter
+  const std::string saved_scope = meta.count("decay_scope") ? meta.at("decay_scope") : "all";
+  if (saved_scope != "all" && saved_scope != "weights")
+    throw tg::DataError(fmt::format("checkpoint metadata: decay_scope={} is not all or weights", saved_scope));
+  conflict("--decay-scope", run.decay_scope, saved_scope);
+  run.decay_scope = saved_scope;
   run.data = meta.at("data");
   run.limit = count_field(meta, "limit");
   run.hidden = saved_net;
@@ -241,6 +248,7 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
     tg::Rng rng(run.seed);
     net = tg::make_network<T>(run.net(data.train.sample_shape(), data.train.classes), rng);
     optimizer = tg::make_optimizer<T>(spec, net->parameters());
+    run.scope_decay(*optimizer);
     if (resumed.checkpoint) tg::load_checkpoint(*resumed.checkpoint, *net, optimizer.get());
   });
   processes.agree({{"data contents", contents}});
@@ -390,6 +398,13 @@ int train(const RunOptions& options, const std::string& optimizer_text, const st
       resumed.contents = meta.count("data_contents") ? meta.at("data_contents") : "";
     }
     spec = tg::OptimizerSpec::parse(optimizer);
+    if (run.decay_scope == "weights" && weight_decay_of(spec) == 0) {
+      tg::OptimizerSpec decaying = spec;
+      decaying.options.weight_decay = 0.1;
+      throw tg::ValueError(fmt::format(
+          "--decay-scope weights: {} has no weight decay to scope; give it one, e.g. --opt {}", spec.str(),
+          decaying.str()));
+    }
     run.check_net();  // check the network options before spending time on the data
     if (data_parallel && run.batch % processes.size() != 0)
       throw tg::ValueError(fmt::format("--batch {} does not divide among {} processes; use a multiple of {} (e.g. {})",

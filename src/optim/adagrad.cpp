@@ -23,7 +23,7 @@ class AdaGrad : public Optimizer<T> {
 
  private:
   void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) override {
-    const T lr = static_cast<T>(this->lr_), eps = static_cast<T>(eps_);
+    const T lr = static_cast<T>(this->lr_of(i)), eps = static_cast<T>(eps_);
     Tensor<T>& h = h_[i];
     for (std::size_t j = 0; j < p.size(); ++j) {
       h[j] += g[j] * g[j];

@@ -29,7 +29,7 @@ class Adam : public Optimizer<T> {
     lr_t_ = this->lr_ * std::sqrt(1 - std::pow(beta2_, t_)) / (1 - std::pow(beta1_, t_));
   }
   void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) override {
-    const T lr_t = static_cast<T>(lr_t_), b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_),
+    const T lr_t = static_cast<T>(lr_t_ * this->lr_scale(i)), b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_),
             eps = static_cast<T>(eps_);
     Tensor<T>& m = m_[i];
     Tensor<T>& v = v_[i];

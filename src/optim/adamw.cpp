@@ -15,22 +15,18 @@ class PytorchAdam : public Optimizer<T> {
  public:
   PytorchAdam(const char* name, bool decoupled, std::vector<Parameter<T>*> params, const OptimizerOptions& o)
       : Optimizer<T>(name, std::move(params), detail::or_default(o.lr, name, "lr"),
-                     decoupled ? 0.0 : o.weight_decay.value_or(0)),
+                     detail::or_default(o.weight_decay, name, "wd"), decoupled),
         decoupled_(decoupled),
-        wd_(decoupled ? detail::or_default(o.weight_decay, name, "wd") : 0),
         beta1_(detail::fraction(name, "beta1", detail::or_default(o.beta1, name, "beta1"))),
         beta2_(detail::fraction(name, "beta2", detail::or_default(o.beta2, name, "beta2"))),
         eps_(detail::positive(name, "eps", detail::or_default(o.eps, name, "eps"))),
         m_(this->add_slot("m")),
         v_(this->add_slot("v")),
         v_max_(decoupled ? v_ : this->add_slot("v_max")),
-        t_(this->add_scalar("t")) {
-    if (!(wd_ >= 0) || !std::isfinite(wd_))
-      throw ValueError(fmt::format("{}: weight decay must be a finite number >= 0, got {}", name, wd_));
-  }
+        t_(this->add_scalar("t")) {}
   std::string describe() const override {
     return fmt::format("{}(lr={:g}, beta1={:g}, beta2={:g}, eps={:g}{})", this->name_, this->lr_, beta1_, beta2_, eps_,
-                       decoupled_ ? fmt::format(", wd={:g}", wd_) : this->weight_decay_text());
+                       this->weight_decay_text());
   }
 
  private:
@@ -41,8 +37,8 @@ class PytorchAdam : public Optimizer<T> {
   }
   void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) override {
     const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_), eps = static_cast<T>(eps_),
-            step = static_cast<T>(step_size_), root = static_cast<T>(root_correction_),
-            shrink = static_cast<T>(1 - this->lr_ * wd_);
+            step = static_cast<T>(step_size_ * this->lr_scale(i)), root = static_cast<T>(root_correction_),
+            shrink = static_cast<T>(1 - this->lr_of(i) * this->weight_decay_of(i));
     Tensor<T>& m = m_[i];
     Tensor<T>& v = v_[i];
     Tensor<T>& v_max = v_max_[i];
@@ -56,7 +52,7 @@ class PytorchAdam : public Optimizer<T> {
     }
   }
   bool decoupled_;
-  double wd_, beta1_, beta2_, eps_;
+  double beta1_, beta2_, eps_;
   std::vector<Tensor<T>>& m_;
   std::vector<Tensor<T>>& v_;
   std::vector<Tensor<T>>& v_max_;

@@ -12,22 +12,19 @@ template <class T>
 class Lion : public Optimizer<T> {
  public:
   Lion(std::vector<Parameter<T>*> params, const OptimizerOptions& o)
-      : Optimizer<T>("lion", std::move(params), detail::or_default(o.lr, "lion", "lr"), 0.0),
-        wd_(detail::or_default(o.weight_decay, "lion", "wd")),
+      : Optimizer<T>("lion", std::move(params), detail::or_default(o.lr, "lion", "lr"),
+                     detail::or_default(o.weight_decay, "lion", "wd"), true),
         beta1_(detail::fraction("lion", "beta1", detail::or_default(o.beta1, "lion", "beta1"))),
         beta2_(detail::fraction("lion", "beta2", detail::or_default(o.beta2, "lion", "beta2"))),
-        m_(this->add_slot("m")) {
-    if (!(wd_ >= 0) || !std::isfinite(wd_))
-      throw ValueError(fmt::format("lion: weight decay must be a finite number >= 0, got {}", wd_));
-  }
+        m_(this->add_slot("m")) {}
   std::string describe() const override {
     return fmt::format("lion(lr={:g}, beta1={:g}, beta2={:g}{})", this->lr_, beta1_, beta2_,
-                       wd_ != 0 ? fmt::format(", wd={:g}", wd_) : std::string());
+                       this->weight_decay_text());
   }
 
  private:
   void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) override {
-    const T lr = static_cast<T>(this->lr_), wd = static_cast<T>(wd_), b1 = static_cast<T>(beta1_),
+    const T lr = static_cast<T>(this->lr_of(i)), wd = static_cast<T>(this->weight_decay_of(i)), b1 = static_cast<T>(beta1_),
             b2 = static_cast<T>(beta2_);
     Tensor<T>& m = m_[i];
     for (std::size_t j = 0; j < p.size(); ++j) {
@@ -37,7 +34,7 @@ class Lion : public Optimizer<T> {
       m[j] = b2 * m[j] + (T(1) - b2) * g[j];
     }
   }
-  double wd_, beta1_, beta2_;
+  double beta1_, beta2_;
   std::vector<Tensor<T>>& m_;
 };
 }  // namespace

@@ -40,8 +40,8 @@ class NAdam : public Optimizer<T> {
   }
   void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) override {
     const T b1 = static_cast<T>(beta1_), b2 = static_cast<T>(beta2_), eps = static_cast<T>(eps_),
-            c2 = static_cast<T>(correction2_), gs = static_cast<T>(gradient_step_),
-            ms = static_cast<T>(momentum_step_);
+            c2 = static_cast<T>(correction2_), gs = static_cast<T>(gradient_step_ * this->lr_scale(i)),
+            ms = static_cast<T>(momentum_step_ * this->lr_scale(i));
     Tensor<T>& m = m_[i];
     Tensor<T>& v = v_[i];
     for (std::size_t j = 0; j < p.size(); ++j) {

@@ -17,7 +17,7 @@ class Nesterov : public Optimizer<T> {
 
  private:
   void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) override {
-    const T lr = static_cast<T>(this->lr_), m = static_cast<T>(momentum_);
+    const T lr = static_cast<T>(this->lr_of(i)), m = static_cast<T>(momentum_);
     Tensor<T>& v = v_[i];
     for (std::size_t j = 0; j < p.size(); ++j) {
       p[j] += m * m * v[j] - (T(1) + m) * lr * g[j];

@@ -19,7 +19,7 @@ class RmsProp : public Optimizer<T> {
 
  private:
   void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) override {
-    const T lr = static_cast<T>(this->lr_), r = static_cast<T>(decay_), eps = static_cast<T>(eps_);
+    const T lr = static_cast<T>(this->lr_of(i)), r = static_cast<T>(decay_), eps = static_cast<T>(eps_);
     Tensor<T>& h = h_[i];
     for (std::size_t j = 0; j < p.size(); ++j) {
       h[j] = r * h[j] + (T(1) - r) * g[j] * g[j];

@@ -27,12 +27,12 @@ class Sgd : public Optimizer<T> {
   std::string describe() const override { return fmt::format("sgd(lr={:g}{})", this->lr_, this->weight_decay_text()); }
 
  private:
-  void update(std::size_t, Tensor<T>& p, const Tensor<T>& g) override {
-    subtract_scaled(p.data(), g.data(), static_cast<T>(this->lr_), p.size());
+  void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) override {
+    subtract_scaled(p.data(), g.data(), static_cast<T>(this->lr_of(i)), p.size());
   }
   // a batch of one's weight gradient, written and applied in one pass (the same values as the two passes above)
-  bool update_factored(std::size_t, Parameter<T>& p) override {
-    return p.descend_factored(static_cast<T>(this->lr_));
+  bool update_factored(std::size_t i, Parameter<T>& p) override {
+    return p.descend_factored(static_cast<T>(this->lr_of(i)));
   }
 };
 }  // namespace

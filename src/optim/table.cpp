@@ -20,6 +20,9 @@ const std::vector<std::pair<std::string, std::string>>& optimizer_keys() {
       {"h0", "AdaGrad's initial accumulator (Keras: 0.1)"},
       {"wd", "weight decay: L2, g += wd p before the update; decoupled in adamw and lion, p -= lr wd p"},
       {"psi", "NAdam's momentum decay: mu_t = beta1 (1 - 0.5 * 0.96^(t psi))"},
+      {"iters", "L-BFGS: iterations per step (PyTorch's max_iter)"},
+      {"history", "L-BFGS: the (s, y) pairs it keeps (PyTorch's history_size)"},
+      {"wolfe", "L-BFGS: 1 a strong Wolfe line search, 0 a fixed step of lr"},
       {"pytorch", "Momentum in PyTorch's form when 1: b = m b + g, p -= lr b (the same steps while lr is constant)"},
   };
   return keys;
@@ -54,6 +57,10 @@ const std::vector<OptimizerKind>& optimizer_kinds() {
        &make_nadam<float>, &make_nadam<double>},
       {"lion", "c = b1 m + (1 - b1) g; p -= lr (sign(c) + wd p); m = b2 m + (1 - b2) g",
        {{"lr", 0.0001}, {"beta1", 0.9}, {"beta2", 0.99}, {"wd", 0}}, &make_lion<float>, &make_lion<double>},
+      {"lbfgs",
+       "d = -H g (two loops over the last history pairs s = p' - p, y = g' - g; H0 = s.y / y.y); "
+       "p += t d, t from lr by a strong Wolfe line search; iters per step(closure)",
+       {{"lr", 1}, {"iters", 20}, {"history", 100}, {"wolfe", 1}}, &make_lbfgs<float>, &make_lbfgs<double>},
   };
   return kinds;
 }
@@ -121,6 +128,8 @@ const OptionField& field(const std::string& key) {
       {"beta2", &OptimizerOptions::beta2},  {"eps", &OptimizerOptions::eps},
       {"h0", nullptr, &OptimizerOptions::initial_accumulator},
       {"wd", &OptimizerOptions::weight_decay},  {"psi", &OptimizerOptions::momentum_decay},
+      {"iters", &OptimizerOptions::iterations},  {"history", &OptimizerOptions::history},
+      {"wolfe", &OptimizerOptions::line_search},
       {"pytorch", nullptr, nullptr, &OptimizerOptions::pytorch_form},
   };
   for (const OptionField& f : fields)

@@ -35,6 +35,10 @@ template <class T>
 LrRangeResult lr_range_test(Module<T>& model, Optimizer<T>& optimizer, const Dataset& data,
                             const LrRangeOptions& options) {
   check(options, data);
+  if (optimizer.needs_closure())
+    throw ValueError(fmt::format("lr range test: {} searches its own step along each direction (a line search), so "
+                                 "its rate is not the step a range test varies; test a first-order optimizer",
+                                 optimizer.name()));
   // what to put back: the weights, the optimizer's state and rate
   std::vector<Tensor<T>> weights;
   for (Parameter<T>* p : model.parameters()) weights.push_back(p->value);

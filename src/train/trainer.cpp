@@ -52,27 +52,39 @@ void Trainer<T>::check_parameters_finite() {
 
 template <class T>
 double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labels, double share) {
-  tape_.clear();
-  // backward writes the gradients over, or keeps a batch of one's weight gradients factored: SGD applies those
-  // without writing them, and whatever reads one first (an exchange, clipping, the caller) has it written
-  optimizer_.defer_grads();
   ++iteration_;
+  // The loss of this batch and its gradients (exchanged, clipped): once per step, or as often as the optimizer
+  // asks for it (L-BFGS's line search).
+  const auto evaluate = [&] {
+    tape_.clear();
+    // backward writes the gradients over, or keeps a batch of one's weight gradients factored: SGD applies those
+    // without writing them, and whatever reads one first (an exchange, clipping, the caller) has it written
+    optimizer_.defer_grads();
+    double value = 0;
+    if (!labels.empty()) {  // a process's share of a short last batch can be empty
+      const Var<T> loss = softmax_cross_entropy(model_.forward(tape_, tape_.constant_ref(x)), labels);
+      value = loss.item();
+      // data parallel, a non-finite loss still goes through the exchange so that every process stops on it
+      if (std::isfinite(value) || distributed()) loss.backward();
+    }
+    if (distributed()) value = exchange_gradients(value, share);
+    if (!std::isfinite(value))
+      throw NumericError(fmt::format(
+          "training: the loss became {} at iteration {}; the learning rate ({:g}) is probably too large", value,
+          iteration_, optimizer_.learning_rate()));
+    if (options_.clip.max_norm > 0) clip_gradient_norm(model_parameters(), options_.clip.max_norm);
+    if (options_.clip.max_value > 0) clip_gradient_values(model_parameters(), options_.clip.max_value);
+    return value;
+  };
   double value = 0;
-  if (!labels.empty()) {  // a process's share of a short last batch can be empty
-    const Var<T> loss = softmax_cross_entropy(model_.forward(tape_, tape_.constant_ref(x)), labels);
-    value = loss.item();
-    // data parallel, a non-finite loss still goes through the exchange so that every process stops on it
-    if (std::isfinite(value) || distributed()) loss.backward();
+  if (optimizer_.needs_closure()) {
+    if (schedule_) optimizer_.set_learning_rate(schedule_->rate(iteration_ - 1));
+    value = optimizer_.step(evaluate);
+  } else {
+    value = evaluate();
+    if (schedule_) optimizer_.set_learning_rate(schedule_->rate(iteration_ - 1));
+    optimizer_.step();
   }
-  if (distributed()) value = exchange_gradients(value, share);
-  if (!std::isfinite(value))
-    throw NumericError(fmt::format(
-        "training: the loss became {} at iteration {}; the learning rate ({:g}) is probably too large", value,
-        iteration_, optimizer_.learning_rate()));
-  if (options_.clip.max_norm > 0) clip_gradient_norm(model_parameters(), options_.clip.max_norm);
-  if (options_.clip.max_value > 0) clip_gradient_values(model_parameters(), options_.clip.max_value);
-  if (schedule_) optimizer_.set_learning_rate(schedule_->rate(iteration_ - 1));
-  optimizer_.step();
   // every 64 steps (a pass over the weights each step would cost a batch-1 step a third of its time), and
   // before every checkpoint
   if (iteration_ % 64 == 0) check_parameters_finite();

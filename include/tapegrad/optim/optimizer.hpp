@@ -2,6 +2,7 @@
 // Optimizers behind one small interface: step() over the parameters, zero_grad(), and their state
 // (named tensors and scalars) to save and restore.
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,7 +33,17 @@ struct OptimizerOptions {
   std::optional<double> weight_decay;  // L2: g += weight_decay * p before the update (adamw, lion: decoupled,
                                        // p -= lr weight_decay p); unset: the table's default (0; adamw 0.01)
   std::optional<double> momentum_decay;  // NAdam's psi (PyTorch 0.004)
+  std::optional<double> iterations;      // L-BFGS: iterations per step (PyTorch's max_iter, 20)
+  std::optional<double> history;         // L-BFGS: (s, y) pairs kept (PyTorch's history_size, 100)
+  std::optional<double> line_search;     // L-BFGS: 1 strong Wolfe (default), 0 a fixed step of lr
   bool pytorch_form = false;   // Momentum only: PyTorch's b = m b + g, p -= lr b
+};
+
+/// Settings of some of the parameters (PyTorch's parameter groups): their rate as a multiple of the optimizer's
+/// (so a schedule moves every group alike) and a weight decay of their own (unset: the optimizer's).
+struct GroupOptions {
+  double lr_scale = 1;
+  std::optional<double> weight_decay;
 };
 
 /// An optimizer by name with its options, as written on a command line: "sgd:lr=0.1",
@@ -57,6 +68,12 @@ class Optimizer {
 
   /// One update of every parameter from its current gradient.
   void step();
+  /// One update that may evaluate the loss again: `closure` clears the gradients, computes the loss and (by
+  /// backward) its gradients, and returns the loss. L-BFGS needs it (its line search evaluates several points);
+  /// for the others it is closure() then step(). Returns the loss of the first evaluation.
+  virtual double step(const std::function<double()>& closure);
+  /// Whether step() alone cannot update (L-BFGS): a training loop then calls step(closure).
+  virtual bool needs_closure() const { return false; }
   void zero_grad();
   /// zero_grad() for a backward that comes next, without writing zeros (Parameter::discard_grad); settle_grads()
   /// after that backward zero-fills the gradients it did not reach.
@@ -71,6 +88,16 @@ class Optimizer {
   double learning_rate() const { return lr_; }
   void set_learning_rate(double lr);
 
+  /// Gives `members` (parameters it updates) their own rate and weight decay; a later call overrides an earlier one
+  /// for the parameters both name. ValueError for a parameter it does not update, a scale that is not positive and
+  /// finite, or a negative decay.
+  void set_group(const std::vector<Parameter<T>*>& members, const GroupOptions& options);
+  /// The rate and the weight decay parameter i is updated with.
+  double lr_of(std::size_t i) const { return lr_ * lr_scale_.at(i); }
+  double weight_decay_of(std::size_t i) const { return weight_decay_per_parameter_.at(i); }
+  /// "; 2 of 4 parameters: wd=0" per group that differs from the optimizer's settings, else "".
+  std::string groups_text() const;
+
   /// The parameters it updates, in the order it was given them.
   const std::vector<Parameter<T>*>& parameters() const { return params_; }
   /// Its state: per-parameter tensors named "<slot>/<k>" for the k-th parameter (a checkpoint names them after
@@ -80,11 +107,15 @@ class Optimizer {
   void load_state(const OptimizerState<T>& state);
 
  protected:
-  Optimizer(std::string name, std::vector<Parameter<T>*> params, double lr, double weight_decay);
+  /// A decoupled decay (AdamW, Lion) is applied by the rule itself (p -= lr wd p); otherwise step() adds wd p to g.
+  Optimizer(std::string name, std::vector<Parameter<T>*> params, double lr, double weight_decay,
+            bool decoupled_decay = false);
+  double lr_scale(std::size_t i) const { return lr_scale_[i]; }
   /// One slot of per-parameter state (e.g. velocity), zero-initialised (the book's lazy zeros).
   std::vector<Tensor<T>>& add_slot(const std::string& slot, T initial = T(0));
   double& add_scalar(const std::string& name);
-  /// ", wd=0.1" when weight decay is on, else "": describe() shows every setting that is not the default.
+  /// ", wd=0.1" when weight decay is on (or off where the table's default is on), then groups_text(): describe()
+  /// shows every setting that is not the default.
   std::string weight_decay_text() const;
   /// The update rule for parameter i with gradient g (weight decay already applied).
   virtual void update(std::size_t i, Tensor<T>& p, const Tensor<T>& g) = 0;
@@ -97,12 +128,15 @@ class Optimizer {
   std::string name_;
   std::vector<Parameter<T>*> params_;
   double lr_, weight_decay_;
+  bool decoupled_decay_;
+  bool groups_allowed_ = true;  // false: one rule over all parameters together (L-BFGS)
 
  private:
   // deques: the references add_slot and add_scalar hand out stay valid as more are added
   std::deque<std::pair<std::string, std::vector<Tensor<T>>>> slots_;
   std::deque<std::pair<std::string, double>> scalars_;
   std::vector<Tensor<T>> decayed_;  // scratch for g + weight_decay * p
+  std::vector<double> lr_scale_, weight_decay_per_parameter_;
 };
 
 /// p -= lr g
@@ -139,6 +173,12 @@ std::unique_ptr<Optimizer<T>> make_nadam(std::vector<Parameter<T>*> params, cons
 template <class T>
 std::unique_ptr<Optimizer<T>> make_lion(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
 
+/// PyTorch's L-BFGS (Nocedal & Wright, algorithm 7.4; strong Wolfe line search, algorithms 3.5-3.6): up to `iters`
+/// iterations per step(closure), each along -H g from the last `history` pairs (s, y), with a step of lr (the first
+/// iteration: min(1, 1 / |g|_1) lr) refined by the line search. For full-batch problems; step() alone is refused.
+template <class T>
+std::unique_ptr<Optimizer<T>> make_lbfgs(std::vector<Parameter<T>*> params, const OptimizerOptions& o = {});
+
 /// One row of the optimizer table (src/optim/table.cpp): everything the library and the program know of an
 /// optimizer by name. Specs, make_optimizer and the program's help all read this one table.
 struct OptimizerKind {
@@ -165,7 +205,12 @@ struct OptimizerKind {
   }
 };
 
-/// The table: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, amsgrad, nadam, lion.
+/// The book's regularisation (multi_layer_net_extend.py): weight decay on the weights only. Parameters of rank 1
+/// (biases, BatchNorm's scale and shift) are put in a group without decay.
+template <class T>
+void decay_weights_only(Optimizer<T>& optimizer);
+
+/// The table: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, amsgrad, nadam, lion, lbfgs.
 const std::vector<OptimizerKind>& optimizer_kinds();
 /// The row of that name; ValueError listing the names otherwise.
 const OptimizerKind& optimizer_kind(const std::string& name);
