@@ -825,6 +825,56 @@ TEST_CASE("cli: L-BFGS trains a full batch, its history is in the checkpoint, an
   CHECK(max_relative_difference(a, b) == 0);
 }
 
+TEST_CASE("cli: lr-find suggests a rate within 3x of the one compare --lr-sweep picks (Fashion-MNIST), and refuses bad input") {
+  TempDir found, swept;
+  const std::string model = "--limit 2000 --net 100 ";
+  const Result r = run("lr-find " + model + "--out " + found.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const std::size_t at = r.output.find("suggested lr ");
+  REQUIRE(at != std::string::npos);
+  const double suggested = std::stod(r.output.substr(at + 13));
+  CHECK(has(r.output, "to train at it: tapegrad train --opt sgd:lr="));
+  const std::vector<std::string> curve = lines_of(text_of(found.file("lr_find.csv")));
+  CHECK(curve.front() == "lr,loss,smoothed loss");
+  CHECK(curve.size() == 1 + 100);  // the default 100 rates; this run does not diverge before 10
+  CHECK(curve[1].rfind("1e-06,", 0) == 0);
+  CHECK(is_png(found.file("lr_find.png")));
+  CHECK(has(text_of(found.file("lr_find.txt")), "suggested lr "));
+  const Result sweep = run("compare --opt sgd:lr=0.1 --lr-sweep --epochs 3 " + model + "--out " + swept.str());
+  INFO(sweep.output);
+  REQUIRE(sweep.code == 0);
+  const std::vector<std::string> rows = lines_of(text_of(swept.file("lr_sweep.txt")));
+  REQUIRE(rows.size() == 3);
+  const double picked = std::stod(rows[2].substr(rows[2].find_last_of(' ') + 1));
+  CAPTURE(suggested);
+  CAPTURE(picked);
+  CHECK(suggested >= picked / 3);
+  CHECK(suggested <= picked * 3);
+
+  const std::string file = found.file("lr_find.csv");  // a file where the folder should be
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--start 0", "lr-find: --start 0 and --end 10 must be finite, with 0 < start < end"},
+           {"--start 1 --end 0.1", "lr-find: --start 1 and --end 0.1 must be finite, with 0 < start < end"},
+           {"--end nan", "must be finite, with 0 < start < end"},
+           {"--steps 3", "--steps: Value 3 not in range 5 to 100000"},
+           {"--divisor 0.5", "lr-find: --divisor 0.5 must be a finite number of at least 1"},
+           {"--opt lbfgs", "lr-find: lbfgs searches its own step along each direction"},
+           {"--opt sgd:momentum=0.9", "sgd does not use 'momentum'"},
+           {"--epochs 3", "--epochs does not apply to lr-find"},
+           {"--schedule exp:gamma=0.9", "--schedule does not apply to lr-find"},
+           {"--decay-scope weights", "--decay-scope weights: sgd has no weight decay to scope"}}) {
+    CAPTURE(args);
+    const Result bad = run("lr-find --data /no/such/dir " + args);
+    CHECK(bad.code == 2);
+    CHECK(has(bad.output, message));
+    CHECK(!has(bad.output, "/no/such/dir"));
+  }
+  const Result into_file = run("lr-find " + model + "--out " + file);
+  CHECK(into_file.code == 2);
+  CHECK(has(into_file.output, file));
+}
+
 TEST_CASE("cli: compare --function draws any surface, and names the surfaces when one does not exist") {
   TempDir out;
   const Result r = run("compare --function saddle --all --out " + out.str());
@@ -834,6 +884,11 @@ TEST_CASE("cli: compare --function draws any surface, and names the surfaces whe
   CHECK(has(r.output, fmt::format("{:.10g}", -4 * std::pow(0.8, 40))));
   CHECK(has(r.output, fmt::format("{:.10g}", 0.001 * std::pow(1.2, 40))));
   CHECK(has(r.output, "rmsprop:lr=0.1"));
+  // L-BFGS's line search runs off to infinity along y: its row says where its path stops
+  const std::size_t lbfgs_row = r.output.find("lbfgs:iters=1");
+  REQUIRE(lbfgs_row != std::string::npos);
+  CHECK(r.output.substr(lbfgs_row, r.output.find('\n', lbfgs_row) - lbfgs_row).find("overflowed after step 8") !=
+        std::string::npos);
   CHECK(is_png(out.file("function_paths.png")));
   const Result far = run("compare --function saddle --steps 5000 --opt sgd:lr=0.1 --out " + out.str());
   CHECK(far.code == 0);

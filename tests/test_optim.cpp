@@ -627,6 +627,10 @@ TEST_CASE("L-BFGS reaches Rosenbrock's minimum (1, 1) from (-1.5, 2) in three st
   // one iteration per step: a path to draw, along the valley, reaching the minimum too
   const auto drawn = on_rosenbrock("lbfgs:iters=1", 60);
   CHECK(std::hypot(drawn.path.back()[0] - 1, drawn.path.back()[1] - 1) < 1e-5);
+  // Beale's plateaus: its minimum (3, 0.5) too, in the program's 500 one-iteration steps
+  const tg::support::Surface& beale = tg::support::surface("beale");
+  const auto on_beale = tg::support::descend(tg::OptimizerSpec::parse("lbfgs:iters=1"), beale.f, beale.start, 500);
+  CHECK(std::hypot(on_beale.path.back()[0] - 3, on_beale.path.back()[1] - 0.5) < 1e-8);
   // the bowl, a quadratic: its minimum (0, 0) too
   const tg::support::Surface& bowl = tg::support::surface("bowl");
   const auto on_bowl = tg::support::descend(tg::OptimizerSpec::parse("lbfgs"), bowl.f, bowl.start, 5);

@@ -75,7 +75,8 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
                         "y^2 from (-7, 2)), rosenbrock, beale or saddle; each path drawn over the contours")
       ->expected(0, 1)
       ->default_str("bowl");
-  c.compare->add_flag("--all", c.compare_args.all, "with --function: also Nesterov and RMSProp");
+  c.compare->add_flag("--all", c.compare_args.all,
+                      "with --function: also Nesterov, RMSProp and L-BFGS (one iteration per step)");
   c.compare->add_option("--steps", c.compare_args.steps,
                         "with --function: updates per optimizer, at most 100000 (default: the surface's own, 30 for "
                         "the bowl)")
@@ -99,6 +100,23 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
                       "train_history.csv; options that differ from it, and data whose contents changed, are refused");
   c.train->add_flag("--allow-changed-data", c.train_args.allow_changed_data,
                     "with --resume: continue although the data's contents differ from those the checkpoint records");
+
+  c.lr_find = app->add_subcommand(
+      "lr-find", "the learning-rate range test: the loss as the rate grows exponentially, a plot, a suggested rate");
+  c.lr_find->footer(optimizers_help());
+  c.lr_find_args.run.add_to(*c.lr_find);
+  c.lr_find->add_option("--opt", c.lr_find_args.optimizer, "optimizer with options; its rate is what the test varies")
+      ->capture_default_str();
+  c.lr_find->add_option("--start", c.lr_find_args.range.start, "the first rate")->capture_default_str();
+  c.lr_find->add_option("--end", c.lr_find_args.range.end, "the last rate (the test stops early once the loss diverges)")
+      ->capture_default_str();
+  c.lr_find->add_option("--steps", c.lr_find_args.range.steps, "rates tried, evenly on a log scale, one batch each")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{5}, std::size_t{100000}));
+  c.lr_find->add_option("--divisor", c.lr_find_args.range.divisor,
+                        "the suggestion: the rate where the smoothed loss is lowest, divided by this (Smith: 3, "
+                        "fastai's rule of thumb: 10)")
+      ->capture_default_str();
 
   c.eval = app->add_subcommand("eval", "accuracy and confusion matrix of a saved model on the test set");
   c.eval->add_option("--model", c.eval_args.model, "checkpoint written by `tapegrad train`")->capture_default_str();
@@ -198,6 +216,7 @@ std::set<std::string> Command::given_train_options() const {
 
 void Command::check_text() const {
   for (const std::string& o : compare_args.optimizers) tapegrad::OptimizerSpec::parse(o);
+  if (*lr_find) tapegrad::OptimizerSpec::parse(lr_find_args.optimizer);
   tapegrad::OptimizerSpec::parse(train_args.optimizer);
   for (const RunOptions* run : {&compare_args.run, &train_args.run, &summary_args.run}) run->check_net();
 }

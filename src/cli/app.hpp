@@ -30,6 +30,11 @@ struct TrainArgs {
   std::string optimizer = "sgd:lr=0.1", save, resume;
   bool data_parallel = false, allow_changed_data = false;
 };
+struct LrFindArgs {
+  RunOptions run;
+  std::string optimizer = "sgd";
+  tapegrad::LrRangeOptions range;
+};
 struct EvalArgs {
   std::string model = "out/model.tgckpt", data = tapegrad::default_data_dir();
   std::size_t limit = 0;
@@ -60,9 +65,10 @@ struct Command {
   int threads = 1;
   CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr,
            *optimizers = nullptr, *experiment = nullptr, *graph = nullptr, *summary = nullptr, *exit_codes = nullptr,
-           *errors = nullptr;
+           *errors = nullptr, *lr_find = nullptr;
   CompareArgs compare_args;
   TrainArgs train_args;
+  LrFindArgs lr_find_args;
   EvalArgs eval_args;
   GradcheckArgs check_args;
   GraphArgs graph_args;

@@ -101,6 +101,9 @@ int compare_function(const std::string& surface, const std::vector<std::string>&
 /// when they differ from it). A resumed run whose data's contents changed is refused unless `allow_changed_data`.
 int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume,
           const std::set<std::string>& given, bool data_parallel, bool allow_changed_data, Processes& processes);
+/// `tapegrad lr-find`: the range test on the network `run` builds, with `optimizer`; the batch and seed are
+/// run's. ValueError for a bad range or an optimizer that searches its own step (L-BFGS), before the data is read.
+int lr_find(const RunOptions& run, const std::string& optimizer, const tg::LrRangeOptions& options);
 /// `gallery`: a folder for misclassified.png, or "" for none.
 int evaluate(const std::string& model, const std::string& data, std::size_t limit, const std::string& gallery);
 /// `tapegrad graph`: a demo's tape (apple, simple-net, two-layer) or a saved model's, drawn through Graphviz.

@@ -121,6 +121,11 @@ void check_applicable(const cli::Command& c) {
       if (c.compare->count(option))
         throw tapegrad::ValueError(fmt::format("{} applies to compare --function only; add --function SURFACE", option));
   }
+  if (*c.lr_find)  // one batch per rate: nothing of a training run's length or schedule applies
+    for (const char* option : {"--epochs", "--iterations", "--schedule", "--clip", "--grad-norms"})
+      if (c.lr_find->count(option))
+        throw tapegrad::ValueError(fmt::format(
+            "{} does not apply to lr-find (it trains one batch per rate, --steps rates); leave it out", option));
   if (*c.experiment && c.experiment_args.name == "activation-histogram")
     refuse_inapplicable(*c.experiment, {"name", "--seed", "--out"},
                         "experiment activation-histogram (it draws random inputs and trains nothing)");
@@ -140,6 +145,13 @@ int run(cli::Command& c, cli::Processes& processes) {
       const cli::TrainArgs& a = c.train_args;
       return cli::train(a.run, a.optimizer, a.save, a.resume, c.given_train_options(), a.data_parallel,
                         a.allow_changed_data, processes);
+    }
+    if (*c.lr_find) {
+      if (processes.distributed())
+        throw tapegrad::ValueError("lr-find: runs on one process (every process would run the same test into the "
+                                   "same files); start it without mpirun");
+      const cli::LrFindArgs& a = c.lr_find_args;
+      return cli::lr_find(a.run, a.optimizer, a.range);
     }
     if (*c.eval) {
       const cli::EvalArgs& a = c.eval_args;

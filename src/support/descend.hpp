@@ -35,7 +35,7 @@ const std::vector<Surface>& surfaces();
 const Surface& surface(const std::string& name);
 /// f at p, evaluated on a tape of its own without recording.
 double value_at(const Surface& s, const Point2& p);
-/// The surface's optimizers: the first four (the book's figure), or with `all` also Nesterov and RMSProp.
+/// The surface's optimizers: the first four (the book's figure), or with `all` also Nesterov, RMSProp and L-BFGS.
 std::vector<OptimizerSpec> surface_optimizers(const Surface& s, bool all = false);
 
 /// The book's f(x, y) = x^2 / 20 + y^2 from (-7, 2), and its optimizers (SGD lr 0.95, Momentum lr 0.1, AdaGrad
