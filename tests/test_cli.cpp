@@ -875,6 +875,46 @@ TEST_CASE("cli: lr-find suggests a rate within 3x of the one compare --lr-sweep 
   CHECK(has(into_file.output, file));
 }
 
+TEST_CASE("cli: compare --sharpness: full-batch gradient descent holds its sharpness at 2/lr, the edge of stability") {
+  // Cohen et al. 2021 on Fashion-MNIST: 500 images, one full batch per epoch, 100 steps of SGD at two rates. The
+  // sharpness starts at 25 (above 2/0.1 = 20), and settles at each rate's own 2/lr, not at a level of its own.
+  TempDir out;
+  const Result r = run("compare --limit 500 --batch 500 --net 32 --double --opt sgd --vary lr 0.1 0.3 --epochs 100 "
+                       "--sharpness --out " + out.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK(has(r.output, "sharpness (on the first 500 training rows; "));
+  const std::vector<std::string> lines = lines_of(text_of(out.file("compare_sharpness.csv")));
+  CHECK(lines.front() == "label,seed,epoch,learning rate,sharpness,2/lr");
+  REQUIRE(lines.size() == 1 + 2 * 101);
+  std::vector<double> means;  // over the last 50 epochs
+  for (const auto& [label, lr] : std::vector<std::pair<std::string, double>>{{"lr=0.1", 0.1}, {"lr=0.3", 0.3}}) {
+    CAPTURE(label);
+    std::vector<double> sharpness;
+    for (const std::string& line : lines)
+      if (line.rfind("\"" + label + "\",", 0) == 0)
+        sharpness.push_back(std::stod(line.substr(line.rfind(',', line.rfind(',') - 1) + 1)));
+    REQUIRE(sharpness.size() == 101);
+    const double edge = 2 / lr;
+    double mean = 0;
+    for (std::size_t e = 51; e <= 100; ++e) {
+      CAPTURE(e);
+      CHECK(sharpness[e] > 0.7 * edge);  // it does not fall away from the edge (this run: 1.01x, 1.09x at least)
+      CHECK(sharpness[e] < 4.0 * edge);  // each overshoot is pushed back (at most 1.5x, 2.8x)
+      mean += sharpness[e] / 50;
+    }
+    CHECK(mean > 0.9 * edge);  // this run: 1.20x and 1.68x
+    CHECK(mean < 2.0 * edge);
+    means.push_back(mean);
+  }
+  CHECK(means[0] / means[1] > 1.5);  // a three times larger rate, a sharpness about half as large (this run: 2.15)
+  CHECK(is_png(out.file("compare_sharpness.png")));
+  CHECK(has(text_of(out.file("compare_sharpness.txt")), "2/lr at the end"));
+  const Result with_function = run("compare --function bowl --sharpness --out " + out.str());
+  CHECK(with_function.code == 2);
+  CHECK(has(with_function.output, "--sharpness does not apply to compare --function"));
+}
+
 TEST_CASE("cli: compare --function draws any surface, and names the surfaces when one does not exist") {
   TempDir out;
   const Result r = run("compare --function saddle --all --out " + out.str());

@@ -162,3 +162,40 @@ TEST_CASE("the operator records once: a hundred products add no node to its tape
   CHECK(linear({v})[0] == T::zeros({3}));
   CHECK(tg::top_eigenvalues(linear).values[0] == 0);
 }
+
+TEST_CASE("loss_sharpness: a classifier's top Hessian eigenvalue over a data set equals the dense Hessian's") {
+  tg::Rng rng(6);
+  auto net = tg::make_mlp<double>({{2, 6, 3}, tg::Activation::Tanh, tg::Init::xavier()}, rng);
+  const tg::Dataset spiral = tg::make_spiral(4, 3, 2);  // 12 points, 2 features, 3 classes
+  T x(tg::Shape{spiral.rows, 2});
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = double(spiral.values[i]);
+  const auto loss = [&](tg::Tape<double>& tape) {
+    return tg::softmax_cross_entropy((*net)(tape, tape.constant(x)), spiral.labels);
+  };
+  std::size_t n = 0;
+  const std::vector<double> dense = dense_hessian(loss, net->parameters(), n);
+  REQUIRE(n == 39);
+  const tg::SymmetricEigen exact = tg::symmetric_eigen(dense, n);
+  tg::CurvatureOptions two;
+  two.k = 2;
+  two.tolerance = 1e-10;
+  const tg::Eigenpairs<double> top = tg::loss_sharpness(*net, spiral, two);
+  CHECK(top.converged);
+  CHECK(top.values[0] == doctest::Approx(exact.values[n - 1]).epsilon(1e-9));
+  CHECK(top.values[1] == doctest::Approx(exact.values[n - 2]).epsilon(1e-9));
+  CHECK(net->training());  // measured in evaluation mode, handed back in training mode
+
+  tg::CurvatureOptions too_many;
+  too_many.k = 40;
+  CHECK(testing::message_of<tg::ValueError>([&] { tg::loss_sharpness(*net, spiral, too_many); }).find("40") !=
+        std::string::npos);
+  CHECK(testing::message_of<tg::ValueError>([&] { tg::loss_sharpness(*net, spiral.head(0), two); }) ==
+        "loss_sharpness: the data set is empty");
+  tg::Sequential<double> empty;
+  CHECK(testing::message_of<tg::ValueError>([&] { tg::loss_sharpness(empty, spiral, two); })
+            .rfind("loss_sharpness: the model (", 0) == 0);
+  tg::Dataset holed = spiral;
+  holed.values[3] = std::nanf("");
+  CHECK(testing::message_of<tg::ValueError>([&] { tg::loss_sharpness(*net, holed, two); }).find("row 1") !=
+        std::string::npos);
+}

@@ -49,5 +49,6 @@
 #include "tapegrad/train/checkpoint.hpp"
 #include "tapegrad/train/evaluate.hpp"
 #include "tapegrad/train/lr_finder.hpp"
+#include "tapegrad/train/sharpness.hpp"
 #include "tapegrad/train/trainer.hpp"
 #include "tapegrad/viz/dot.hpp"

@@ -35,6 +35,7 @@ struct RunOptions {
   std::string decay_scope = "all";    // "weights": weight decay skips biases and BatchNorm (the book's choice)
   bool grad_norms = false;            // print each parameter's gradient norm after every epoch
   bool epoch_lines = true;            // a line per epoch (false: the last epoch's only)
+  bool sharpness = false;             // compare --sharpness: the loss's top Hessian eigenvalue after every epoch
 
   void add_to(CLI::App& app, bool with_model_options = true);
   /// The network for samples of this shape; ValueError for bad options or one that would not fit in memory.
@@ -51,6 +52,9 @@ struct RunOptions {
     if (decay_scope == "weights") tg::decay_weights_only(optimizer);
   }
 };
+
+/// compare --sharpness measures on the first this many training rows, as one batch.
+inline constexpr std::size_t kSharpnessRows = 1000;
 
 /// The weight decay a spec trains with (the table's default when not given; 0 for an optimizer without one).
 double weight_decay_of(const tg::OptimizerSpec& spec);

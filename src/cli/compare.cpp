@@ -31,6 +31,9 @@ struct Run {
   std::vector<double> smoothed;
   double seconds_per_epoch = 0;
   std::string diverged;  // the NumericError that stopped it, or empty
+  // --sharpness: before training (index 0) and after each epoch, with the rate then and the products it took
+  std::vector<double> sharpness, sharpness_lr;
+  std::size_t sharpness_products = 0;
 };
 
 // The runs of one configuration (its seeds), as the table and the plot show them: mean and min-max.
@@ -197,6 +200,57 @@ std::string loss_plot_script(const std::vector<Group>& groups, const std::string
   return gp + "\nunset multiplot\n";
 }
 
+// --sharpness: each run's sharpness per epoch (solid) and its 2/lr (dashed, same colour), log scale. The PNG is
+// ARG1 and the data ARG2 (a block per run); labels are the program's own, quoted.
+std::string sharpness_plot_script(const std::vector<Run>& runs) {
+  const bool keyed = runs.size() <= 12;
+  std::string gp = "set terminal pngcairo size 1000,600 font ',11'\nset output ARG1\nset logscale y\nset grid\n"
+                   "set xlabel 'epoch (0: before training)'\nset ylabel 'largest Hessian eigenvalue of the loss'\n"
+                   "set title 'sharpness (solid) and 2/lr (dashed): gradient descent is stable below its line' "
+                   "noenhanced\n";
+  gp += keyed ? "set key outside right noenhanced\nplot " : "unset key\nplot ";
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const char* color = kColors[i % std::size(kColors)];
+    gp += fmt::format("{}ARG2 index {} using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc rgb '#{}' title {}, \\\n     "
+                      "ARG2 index {} using 1:3 with lines lw 1.5 dt 2 lc rgb '#{}' notitle",
+                      i ? ", \\\n     " : "", i, color, gnuplot_string(runs[i].label), i, color);
+  }
+  return gp + "\n";
+}
+
+// --sharpness: a table (at the start, at the end, the largest, and 2/lr at the end), a CSV and the plot.
+void write_sharpness(const std::vector<Run>& runs, std::size_t rows_measured, const std::string& out) {
+  std::vector<std::vector<std::string>> rows;
+  std::string csv = "label,seed,epoch,learning rate,sharpness,2/lr\n", dat;
+  std::size_t products = 0;
+  for (const Run& r : runs) {
+    if (r.sharpness.empty()) continue;
+    products += r.sharpness_products;
+    const double edge = 2 / r.sharpness_lr.back();
+    rows.push_back({r.label, fmt::format("{:.4g}", r.sharpness.front()), fmt::format("{:.4g}", r.sharpness.back()),
+                    fmt::format("{:.4g}", *std::max_element(r.sharpness.begin(), r.sharpness.end())),
+                    fmt::format("{:.4g}", edge), fmt::format("{:.2f}", r.sharpness.back() / edge)});
+    for (std::size_t e = 0; e < r.sharpness.size(); ++e) {
+      csv += fmt::format("{},{},{},{:.6g},{:.6g},{:.6g}\n", csv_quoted(r.label), r.seed, e, r.sharpness_lr[e],
+                         r.sharpness[e], 2 / r.sharpness_lr[e]);
+      dat += fmt::format("{} {:.17g} {:.17g}\n", e, r.sharpness[e], 2 / r.sharpness_lr[e]);
+    }
+    dat += "\n\n";
+  }
+  const std::string text =
+      table({"run", "sharpness at the start", "at the end", "largest", "2/lr at the end", "end / (2/lr)"}, rows);
+  fmt::print("\nsharpness (on the first {} training rows; {} Hessian-vector products in all):\n{}", rows_measured,
+             products, text);
+  write_text(output_path(out, "compare_sharpness.txt"), text);
+  write_text(output_path(out, "compare_sharpness.csv"), csv);
+  const std::string points = output_path(out, "compare_sharpness.dat");
+  write_text(points, dat);
+  const std::string png = output_path(out, "compare_sharpness.png");
+  render_png(output_path(out, "compare_sharpness.gp"), sharpness_plot_script(runs), png, {points});
+  fmt::print("sharpness: {}, {}\nplot:  {}\n", output_path(out, "compare_sharpness.csv"),
+             output_path(out, "compare_sharpness.txt"), png);
+}
+
 // Everything a comparison shows, written again after each finished run: Ctrl-C or a failure in a later run
 // keeps the table and curves of the runs before it.
 struct CompareOutputs {
@@ -309,6 +363,23 @@ Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::Optimi
   });
   Run r;
   r.label = label;
+  const tg::Dataset sample = run.sharpness ? data.train.head(kSharpnessRows) : tg::Dataset{};  // outlives fit
+  if (run.sharpness) {
+    const auto measure = [&r, &sample, &net, &optimizer] {
+      tg::CurvatureOptions options;
+      options.max_iterations = 50;
+      options.tolerance = 1e-4;
+      const tg::Eigenpairs<T> top = tg::loss_sharpness(*net, sample, options);
+      r.sharpness.push_back(top.values.front());
+      r.sharpness_lr.push_back(optimizer->learning_rate());
+      r.sharpness_products += top.products;
+    };
+    measure();
+    trainer.add_callback([measure](const tg::EpochStats&, const tg::History&) {
+      measure();
+      return true;
+    });
+  }
   tg::History so_far;  // the epochs before a divergence
   trainer.add_callback([&so_far](const tg::EpochStats&, const tg::History& h) {
     so_far = h;
@@ -358,6 +429,8 @@ struct Unpacker {
   }
 };
 
+std::size_t bytes_left(const Unpacker& u) { return u.bytes.size() - u.at; }
+
 void pack(Packer& p, std::size_t index, const Run& r, const std::string& log) {
   p.value(index);
   p.text(r.label);
@@ -370,6 +443,9 @@ void pack(Packer& p, std::size_t index, const Run& r, const std::string& log) {
   for (double l : r.history.loss) p.value(l);
   p.value(r.history.epochs.size());
   for (const tg::EpochStats& e : r.history.epochs) p.value(e);
+  p.value(r.sharpness.size());
+  for (std::size_t i = 0; i < r.sharpness.size(); ++i) p.value(r.sharpness[i]), p.value(r.sharpness_lr[i]);
+  p.value(r.sharpness_products);
 }
 
 std::size_t unpack(Unpacker& u, Run& r, std::string& log) {
@@ -384,6 +460,14 @@ std::size_t unpack(Unpacker& u, Run& r, std::string& log) {
   for (double& l : r.history.loss) l = u.value<double>();
   r.history.epochs.resize(u.value<std::size_t>());
   for (tg::EpochStats& e : r.history.epochs) e = u.value<tg::EpochStats>();
+  const auto measured = u.value<std::size_t>();
+  if (measured > bytes_left(u) / (2 * sizeof(double)))
+    throw tg::CommunicationError("compare: a run's results arrived truncated");
+  for (std::size_t i = 0; i < measured; ++i) {
+    r.sharpness.push_back(u.value<double>());
+    r.sharpness_lr.push_back(u.value<double>());
+  }
+  r.sharpness_products = u.value<std::size_t>();
   return index;
 }
 
@@ -406,6 +490,7 @@ int compare_at_best_rates(const RunOptions& run, const std::vector<std::string>&
     throw tg::ValueError("--lr-sweep: runs on one process (under mpirun, compare without it)");
   RunOptions sweep = run;
   sweep.validation = 0.2;  // the book's validation_rate
+  sweep.sharpness = false;  // measured in the comparison at the chosen rates
   sweep.out = output_path(run.out, "lr-sweep");
   std::vector<Configuration> tries;
   std::vector<std::pair<std::size_t, double>> tried;  // (optimizer, rate) of each try
@@ -623,6 +708,7 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
                           seeds > 1 ? fmt::format(" (+{} more)", seeds - 1) : ""),
               outputs.accuracy_means_path});
   fmt::print("plot:  {}\n", png);
+  if (run.sharpness) write_sharpness(runs, std::min(data.train.rows, kSharpnessRows), run.out);
   if (accuracy) *accuracy = accuracy_curves(groups, configs.size());
   return 0;
 }
