@@ -4,7 +4,8 @@
 //              tapegrad::jacobian (forward)     LibTorch: the double-vjp jvp per column
 //   hessian    tapegrad::hessian                LibTorch: the gradient with create_graph, then grad per row
 //   curvature  HessianOperator products         LibTorch: the gradient with create_graph once, then grad of <g, v>
-//              (the top eigenvalue by Lanczos)  per product, the graph retained
+//              top_eigenvalues (Lanczos)        per product, the graph retained; PyHessian's power iteration
+//              hessian_trace (Hutchinson)       PyHessian's loop of +-1 vectors
 // Usage: tapegrad_modes_bench   prints a markdown table to stdout
 #include <ctime>
 #include <unistd.h>
@@ -132,55 +133,143 @@ void hessian_row(std::size_t n, int reps) {
              "gradient with create_graph, then a reverse pass per row (both)");
 }
 
-// 20 Hessian-vector products of a 784-100-10 tanh MLP's loss on 100 rows of random data (79,510 parameters)
-void curvature_row(int reps) {
-  tg::Rng rng(7);
-  std::vector<tg::Parameter<double>> params;
-  for (const tg::Shape& s : {tg::Shape{784, 100}, tg::Shape{100}, tg::Shape{100, 10}, tg::Shape{10}}) {
-    T initial = T::randn(s, rng);
-    for (double& e : initial) e *= 0.05;
-    params.emplace_back("p", initial);
+// A 784-100-10 tanh MLP's loss on 100 rows of random data (79,510 parameters), in both libraries.
+struct MlpLoss {
+  MlpLoss() {
+    tg::Rng rng(7);
+    for (const tg::Shape& s : {tg::Shape{784, 100}, tg::Shape{100}, tg::Shape{100, 10}, tg::Shape{10}}) {
+      T initial = T::randn(s, rng);
+      for (double& e : initial) e *= 0.05;
+      params.emplace_back("p", initial);
+    }
+    x = T::randn({100, 784}, rng);
+    for (std::size_t i = 0; i < 100; ++i) labels.push_back(i % 10);
+    for (auto& p : params) {
+      ptrs.push_back(&p);
+      v.push_back(T::randn(p.value.shape(), rng));
+      tp.push_back(as_torch(p.value).requires_grad_(true));
+      tv.push_back(as_torch(v.back()));
+    }
+    tx = as_torch(x);
+    std::vector<int64_t> label_values(labels.begin(), labels.end());
+    ty = torch::tensor(label_values, torch::kLong);
   }
-  const T x = T::randn({100, 784}, rng);
-  std::vector<std::size_t> labels(100);
-  for (std::size_t i = 0; i < 100; ++i) labels[i] = i % 10;
-  std::vector<tg::Parameter<double>*> ptrs;
-  for (auto& p : params) ptrs.push_back(&p);
-  const auto loss = [&](tg::Tape<double>& tape) {
+  V operator()(tg::Tape<double>& tape) {
     const V h = tg::tanh(tg::affine(tape.constant_ref(x), tape.parameter(params[0]), tape.parameter(params[1])));
     return tg::softmax_cross_entropy(tg::affine(h, tape.parameter(params[2]), tape.parameter(params[3])), labels);
-  };
+  }
+  // LibTorch: the gradient with create_graph, recorded once per measurement
+  std::vector<torch::Tensor> torch_gradient() const {
+    const auto h = torch::tanh(torch::addmm(tp[1], tx, tp[0]));
+    const auto l = torch::nn::functional::cross_entropy(torch::addmm(tp[3], h, tp[2]), ty);
+    return torch::autograd::grad({l}, tp, {}, true, true);
+  }
+  // H u as PyTorch computes it (torch.autograd.functional.hvp's method, PyHessian's): grad of <g, u>
+  std::vector<torch::Tensor> torch_product(const std::vector<torch::Tensor>& g,
+                                           const std::vector<torch::Tensor>& u) const {
+    torch::Tensor dot = (g[0] * u[0]).sum();
+    for (std::size_t k = 1; k < g.size(); ++k) dot = dot + (g[k] * u[k]).sum();
+    return torch::autograd::grad({dot}, tp, {}, true);
+  }
+  std::vector<tg::Parameter<double>> params;
+  std::vector<tg::Parameter<double>*> ptrs;
+  T x;
+  std::vector<std::size_t> labels;
   std::vector<T> v;
-  for (auto& p : params) v.push_back(T::randn(p.value.shape(), rng));
+  std::vector<torch::Tensor> tp, tv;
+  torch::Tensor tx, ty;
+};
+
+// 20 Hessian-vector products
+void curvature_row(int reps) {
+  MlpLoss loss;
   const int products = 20;
   const Stats ours = bench::measure(
       [&] {
-        tg::HessianOperator<double> h(loss, ptrs);
-        for (int i = 0; i < products; ++i) h(v);
+        tg::HessianOperator<double> h(std::ref(loss), loss.ptrs);
+        for (int i = 0; i < products; ++i) h(loss.v);
       },
       2, reps);
-  std::vector<torch::Tensor> tp, tv;
-  for (std::size_t k = 0; k < params.size(); ++k) {
-    tp.push_back(as_torch(params[k].value).requires_grad_(true));
-    tv.push_back(as_torch(v[k]));
-  }
-  const torch::Tensor tx = as_torch(x);
-  std::vector<int64_t> label_values(labels.begin(), labels.end());
-  const torch::Tensor ty = torch::tensor(label_values, torch::kLong);
   const Stats theirs = bench::measure(
       [&] {
-        const auto h = torch::tanh(torch::addmm(tp[1], tx, tp[0]));
-        const auto l = torch::nn::functional::cross_entropy(torch::addmm(tp[3], h, tp[2]), ty);
-        const auto g = torch::autograd::grad({l}, tp, {}, true, true);
-        for (int i = 0; i < products; ++i) {
-          torch::Tensor dot = (g[0] * tv[0]).sum();
-          for (std::size_t k = 1; k < g.size(); ++k) dot = dot + (g[k] * tv[k]).sum();
-          const auto hv = torch::autograd::grad({dot}, tp, {}, true);
-        }
+        const auto g = loss.torch_gradient();
+        for (int i = 0; i < products; ++i) loss.torch_product(g, loss.tv);
       },
       2, reps);
   report.add("20 Hessian-vector products, 784-100-10 tanh MLP loss, batch 100, float64", "ms", 1e3, ours, theirs,
              "HessianOperator: recorded once, a reverse pass per product (LibTorch: grad of <g, v> per product)");
+}
+
+// The top eigenvalue to 1e-6: Lanczos until the residual |H x - l x| <= 1e-6 |l|, against PyHessian's power
+// iteration until the eigenvalue changes by less than 1e-6 of itself (a weaker test: an eigenvalue settles long
+// before its vector does), each with the products it needs.
+void top_eigenvalue_row(int reps) {
+  MlpLoss loss;
+  tg::CurvatureOptions options;
+  options.tolerance = 1e-6;
+  std::size_t ours_products = 0, their_products = 0;
+  const Stats ours = bench::measure(
+      [&] {
+        tg::HessianOperator<double> h(std::ref(loss), loss.ptrs);
+        ours_products = tg::top_eigenvalues(h, options).products;
+      },
+      2, reps);
+  const Stats theirs = bench::measure(
+      [&] {
+        const auto g = loss.torch_gradient();
+        std::vector<torch::Tensor> u = loss.tv;
+        double eigenvalue = 0;
+        their_products = 0;
+        for (int i = 0; i < 1000; ++i) {
+          torch::Tensor norm = u[0].pow(2).sum();
+          for (std::size_t k = 1; k < u.size(); ++k) norm = norm + u[k].pow(2).sum();
+          norm = norm.sqrt();
+          for (auto& part : u) part = part / norm;
+          const auto hu = loss.torch_product(g, u);
+          ++their_products;
+          double next = 0;
+          for (std::size_t k = 0; k < u.size(); ++k) next += (hu[k] * u[k]).sum().item<double>();
+          u = hu;
+          const bool settled = i > 0 && std::abs(next - eigenvalue) / (std::abs(eigenvalue) + 1e-6) < 1e-6;
+          eigenvalue = next;
+          if (settled) break;
+        }
+      },
+      2, reps);
+  report.add(fmt::format("top Hessian eigenvalue to 1e-6, 784-100-10 tanh MLP loss, batch 100, float64 ({} products; "
+                         "LibTorch {})",
+                         ours_products, their_products),
+             "ms", 1e3, ours, theirs,
+             "top_eigenvalues (Lanczos, partial reorthogonalization) on one HessianOperator (LibTorch: PyHessian's "
+             "power iteration)");
+}
+
+// Hutchinson's trace estimate from 20 random +-1 vectors.
+void trace_row(int reps) {
+  MlpLoss loss;
+  const std::size_t samples = 20;
+  const Stats ours = bench::measure(
+      [&] {
+        tg::HessianOperator<double> h(std::ref(loss), loss.ptrs);
+        tg::hessian_trace(h, samples);
+      },
+      2, reps);
+  const Stats theirs = bench::measure(
+      [&] {
+        const auto g = loss.torch_gradient();
+        double trace = 0;
+        for (std::size_t i = 0; i < samples; ++i) {
+          std::vector<torch::Tensor> u;
+          for (const auto& p : loss.tp)
+            u.push_back(torch::randint(0, 2, p.sizes(), torch::kFloat64) * 2 - 1);
+          const auto hu = loss.torch_product(g, u);
+          for (std::size_t k = 0; k < u.size(); ++k) trace += (hu[k] * u[k]).sum().item<double>();
+        }
+        (void)trace;
+      },
+      2, reps);
+  report.add("Hessian trace, Hutchinson, 20 samples, 784-100-10 tanh MLP loss, batch 100, float64", "ms", 1e3, ours,
+             theirs, "hessian_trace on one HessianOperator (LibTorch: PyHessian's loop of grad of <g, v>)");
 }
 
 }  // namespace
@@ -200,6 +289,8 @@ int main() {
   hessian_row(32, 40);
   fmt::print(stderr, "curvature\n");
   curvature_row(10);
+  top_eigenvalue_row(10);
+  trace_row(10);
   char date[32];
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));

@@ -10,7 +10,8 @@ export OPENBLAS_NUM_THREADS=1
   echo
   echo "tapegrad's jvp, jacobian, hessian (src/calculus/jacobian.cpp) and Hessian-vector products (HessianOperator,"
   echo "src/calculus/curvature.cpp) against the way PyTorch computes each"
-  echo "(torch.autograd.functional's methods, written with LibTorch's autograd::grad), float64, one thread."
+  echo "(torch.autograd.functional's methods, written with LibTorch's autograd::grad), float64, one thread; the top eigenvalue"
+  echo "by Lanczos and the trace by Hutchinson against PyHessian's power iteration and trace loop."
   echo "The two R^64 -> R^64 Jacobian rows time one function both ways: a forward-mode column costs about what a"
   echo "reverse-mode row costs, which is why automatic mode simply takes the side with fewer passes."
   echo "Two runs in one sitting: the OpenBLAS kernel this CPU selects, then OPENBLAS_CORETYPE=Haswell."

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <optional>
 
 #include <fmt/format.h>
+
+#include "ops/gemm.hpp"
 
 #include "calculus/gradient_dot.hpp"
 #include "tapegrad/autograd/grad.hpp"
@@ -98,7 +101,57 @@ namespace {
 
 using Vector = std::vector<double>;
 
-double dot(const Vector& a, const Vector& b) { return std::inner_product(a.begin(), a.end(), b.begin(), 0.0); }
+// Four running sums: a dot product of a million elements is not one chain of dependent additions.
+double dot(const double* a, const double* b, std::size_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i], s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2], s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; ++i) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+double dot(const Vector& a, const Vector& b) { return dot(a.data(), b.data(), a.size()); }
+
+// Independent +-1 entries, one bit of a 64-bit draw each.
+void rademacher(Vector& v, Rng& rng) {
+  for (std::size_t i = 0; i < v.size(); i += 64) {
+    std::uint64_t bits = rng.engine()();
+    for (std::size_t b = i; b < std::min(v.size(), i + 64); ++b, bits >>= 1) v[b] = (bits & 1) ? 1.0 : -1.0;
+  }
+}
+
+// The Lanczos basis: orthonormal rows of n values, one contiguous block, so that orthogonalizing against all of
+// them is two BLAS products (c = B w, w -= B^T c) instead of a pass per row.
+class Basis {
+ public:
+  Basis(std::size_t n, std::size_t capacity) : n_(n) { values_.reserve(n * capacity); }
+  std::size_t size() const { return rows_; }
+  const double* row(std::size_t r) const { return values_.data() + r * n_; }
+  void add(const Vector& v) {
+    values_.insert(values_.end(), v.begin(), v.end());
+    ++rows_;
+  }
+  // w minus its components along every row; a second pass when the first removed most of w (Daniel, Gragg,
+  // Kaufman and Stewart's test), so the basis stays orthonormal to rounding.
+  void orthogonalize(Vector& w) {
+    coefficients_.resize(rows_);
+    along_.resize(n_);
+    for (int pass = 0; pass < 2; ++pass) {
+      const double before = std::sqrt(dot(w, w));
+      detail::gemm<double>(false, true, 1, rows_, n_, w.data(), values_.data(), 0.0, coefficients_.data());
+      // both as rows (c^T = w^T B^T, then c^T B): one gemv each, where columns would be gemms that pack all of B
+      detail::gemm<double>(false, false, 1, n_, rows_, coefficients_.data(), values_.data(), 0.0, along_.data());
+      for (std::size_t i = 0; i < n_; ++i) w[i] -= along_[i];
+      if (std::sqrt(dot(w, w)) > 0.7071 * before) break;
+    }
+  }
+
+ private:
+  std::size_t n_, rows_ = 0;
+  Vector values_, coefficients_, along_;
+};
 
 template <class T>
 Vector flat(const std::vector<Tensor<T>>& parts) {
@@ -193,22 +246,54 @@ Eigenpairs<T> top_eigenvalues(HessianOperator<T>& hessian, const CurvatureOption
   const std::size_t before = hessian.products();
   Rng rng(options.seed);
   Vector q(n);
-  for (double& e : q) e = rng.uniform() < 0.5 ? -1.0 : 1.0;
+  rademacher(q, rng);
   const double norm0 = std::sqrt(dot(q, q));
   for (double& e : q) e /= norm0;
-  std::vector<Vector> basis{q};
-  Vector alpha, beta;  // the tridiagonal matrix's diagonal and off-diagonal
-  Eigenpairs<T> out;
   const std::size_t limit = std::min(options.max_iterations, n);
+  Basis basis(n, limit + 1);
+  basis.add(q);
+  Vector alpha, beta;  // the tridiagonal matrix's diagonal and off-diagonal
+  // Partial reorthogonalization (Simon 1984): omega[k] estimates q_j . q_k by a recurrence that costs O(j) a step;
+  // only when some estimate passes sqrt(eps) is the new vector orthogonalized against the whole basis (and the
+  // one after it too). Semi-orthogonality keeps the Ritz values exact to rounding, at a fraction of the memory
+  // traffic of orthogonalizing every step.
+  const double eps = std::numeric_limits<double>::epsilon(), noise = eps * std::sqrt(double(n));
+  Vector omega_before, omega{1.0};  // estimates for q_{j-1} and q_j against q_0 ... (1 against themselves)
+  bool reorthogonalize_next = false;
+  Eigenpairs<T> out;
   for (std::size_t j = 0; j < limit; ++j) {
-    Vector w = product_of(hessian, basis[j]);
-    alpha.push_back(dot(w, basis[j]));
-    for (int pass = 0; pass < 2; ++pass)  // full reorthogonalization, twice: the basis stays orthonormal
-      for (const Vector& b : basis) {
-        const double c = dot(w, b);
-        for (std::size_t i = 0; i < n; ++i) w[i] -= c * b[i];
+    const double* q = basis.row(j);
+    Vector w = product_of(hessian, Vector(q, q + n));
+    alpha.push_back(dot(w.data(), q, n));
+    // the three-term recurrence, then once more against the last two vectors (cheap, and it keeps them exact)
+    const double* q_before = j > 0 ? basis.row(j - 1) : nullptr;
+    for (int pass = 0; pass < 2; ++pass) {
+      const double along = pass == 0 ? alpha.back() : dot(w.data(), q, n);
+      const double along_before = !q_before ? 0 : pass == 0 ? beta.back() : dot(w.data(), q_before, n);
+      for (std::size_t i = 0; i < n; ++i) w[i] -= along * q[i] + (q_before ? along_before * q_before[i] : 0.0);
+    }
+    double b = std::sqrt(dot(w, w));
+    if (b > 0) {  // omega for q_{j+1}: q_{j+1} . q_k for k < j by the recurrence, eps-sized against q_j
+      Vector next(j + 2, noise);
+      next[j + 1] = 1;
+      double largest = 0;
+      for (std::size_t k = 0; k < j; ++k) {
+        double o = beta[k] * omega[k + 1] + (alpha[k] - alpha[j]) * omega[k];
+        if (j > 0) o -= beta[j - 1] * omega_before[k];
+        if (k > 0) o += beta[k - 1] * omega[k - 1];
+        o = o / b;
+        next[k] = o + (o >= 0 ? noise : -noise);
+        largest = std::max(largest, std::abs(next[k]));
       }
-    const double b = std::sqrt(dot(w, w));
+      if (reorthogonalize_next || largest > std::sqrt(eps)) {
+        basis.orthogonalize(w);
+        b = std::sqrt(dot(w, w));
+        for (std::size_t k = 0; k <= j; ++k) next[k] = noise;
+        reorthogonalize_next = !reorthogonalize_next;  // the vector after a reorthogonalized one is done too
+      }
+      omega_before = std::move(omega);
+      omega = std::move(next);
+    }
     // the Ritz values of the m x m tridiagonal matrix, and their residuals |b * last component|
     const std::size_t m = alpha.size();
     std::vector<double> t(m * m, 0.0);
@@ -235,7 +320,7 @@ Eigenpairs<T> top_eigenvalues(HessianOperator<T>& hessian, const CurvatureOption
           out.residuals.push_back(exhausted ? 0.0 : residuals[i]);
           Vector x(n, 0.0);
           for (std::size_t r = 0; r < m; ++r)
-            for (std::size_t e = 0; e < n; ++e) x[e] += ritz.vectors[r * m + c] * basis[r][e];
+            for (std::size_t e = 0; e < n; ++e) x[e] += ritz.vectors[r * m + c] * basis.row(r)[e];
           out.vectors.push_back(shaped<T>(x, hessian.parameters()));
         }
         break;
@@ -243,21 +328,20 @@ Eigenpairs<T> top_eigenvalues(HessianOperator<T>& hessian, const CurvatureOption
     }
     if (exhausted) {  // an invariant subspace before k values: restart from a vector orthogonal to it
       Vector fresh(n);
-      for (double& e : fresh) e = rng.uniform() < 0.5 ? -1.0 : 1.0;
-      for (int pass = 0; pass < 2; ++pass)
-        for (const Vector& bv : basis) {
-          const double c = dot(fresh, bv);
-          for (std::size_t i = 0; i < n; ++i) fresh[i] -= c * bv[i];
-        }
+      rademacher(fresh, rng);
+      basis.orthogonalize(fresh);
       const double fn = std::sqrt(dot(fresh, fresh));
       for (double& e : fresh) e /= fn;
       beta.push_back(0);
-      basis.push_back(fresh);
+      basis.add(fresh);
+      omega.assign(j + 2, noise);  // the fresh vector is orthogonal to the whole basis
+      omega[j + 1] = 1;
+      reorthogonalize_next = false;
       continue;
     }
     beta.push_back(b);
     for (double& e : w) e /= b;
-    basis.push_back(std::move(w));
+    basis.add(w);
   }
   out.products = hessian.products() - before;
   return out;
@@ -271,7 +355,7 @@ TraceEstimate hessian_trace(HessianOperator<T>& hessian, std::size_t samples, st
   std::vector<double> estimates;
   for (std::size_t s = 0; s < samples; ++s) {
     Vector v(hessian.dimension());
-    for (double& e : v) e = rng.uniform() < 0.5 ? -1.0 : 1.0;
+    rademacher(v, rng);
     estimates.push_back(dot(v, product_of(hessian, v)));
   }
   TraceEstimate out;

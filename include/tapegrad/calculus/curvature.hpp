@@ -66,8 +66,8 @@ struct Eigenpairs {
   bool converged = false;                     // every residual within the tolerance
 };
 
-/// The k largest (algebraic) eigenvalues of H by the Lanczos method with full reorthogonalization, from a seeded
-/// random start. Exact (to rounding) once the iterations reach the dimension. ValueError for k = 0, k larger
+/// The k largest (algebraic) eigenvalues of H by the Lanczos method with partial reorthogonalization (Simon), from
+/// a seeded random start. Exact (to rounding) once the iterations reach the dimension. ValueError for k = 0, k larger
 /// than the dimension, or max_iterations < k.
 template <class T>
 Eigenpairs<T> top_eigenvalues(HessianOperator<T>& hessian, const CurvatureOptions& options = {});
