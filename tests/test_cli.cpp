@@ -915,6 +915,65 @@ TEST_CASE("cli: compare --sharpness: full-batch gradient descent holds its sharp
   CHECK(has(with_function.output, "--sharpness does not apply to compare --function"));
 }
 
+TEST_CASE("cli: landscape slices a checkpoint's loss and draws optimizers' paths on their plane, and refuses bad input") {
+  TempDir data, out, paths;
+  write_toy_mnist(data);
+  const std::string model = out.file("toy.tgckpt");
+  REQUIRE(run("train --data " + data.str() + " --net 32 --epochs 3 --batch 20 --double --opt sgd:lr=0.1 --save " +
+              model).code == 0);
+  const Result r = run("landscape --model " + model + " --data " + data.str() + " --out " + out.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const std::vector<std::string> line = lines_of(text_of(out.file("landscape_1d.csv")));
+  CHECK(line.front() == "alpha,loss,accuracy");
+  REQUIRE(line.size() == 1 + 41);
+  CHECK(line[1].rfind("-1,", 0) == 0);
+  CHECK(line[21].rfind("0,", 0) == 0);
+  const std::vector<std::string> plane = lines_of(text_of(out.file("landscape_2d.csv")));
+  CHECK(plane.front() == "alpha,beta,loss,accuracy");
+  REQUIRE(plane.size() == 1 + 21 * 21);
+  // the checkpoint itself is the middle of both, with one loss
+  CHECK(plane[1 + 10 * 21 + 10].rfind("0,0," + line[21].substr(2), 0) == 0);
+  const double at_checkpoint = std::stod(line[21].substr(2));
+  const double at_edge = std::stod(line[1].substr(3));
+  CHECK(at_edge > at_checkpoint);  // a trained point: the loss rises away from it
+  CHECK(is_png(out.file("landscape_1d.png")));
+  CHECK(is_png(out.file("landscape_2d.png")));
+
+  const Result p = run("landscape --data " + data.str() + " --net 32 --epochs 3 --batch 20 --double --opt sgd:lr=0.1 "
+                       "--opt adam --out " + paths.str());
+  INFO(p.output);
+  REQUIRE(p.code == 0);
+  CHECK(has(p.output, "the plane of the paths' two main directions holds "));
+  const std::vector<std::string> csv = lines_of(text_of(paths.file("landscape_paths.csv")));
+  CHECK(csv.front() == "optimizer,epoch,alpha,beta");
+  REQUIRE(csv.size() == 1 + 2 * 4);  // the start and three epochs each
+  CHECK(csv[4] == "\"sgd:lr=0.1\",3,0,0");  // the plane goes through the first optimizer's end
+  // both start from the same weights, so at the same point of the plane
+  CHECK(csv[1].substr(csv[1].find("\",0,")) == csv[5].substr(csv[5].find("\",0,")));
+  CHECK(csv[5].rfind("\"adam\",0,", 0) == 0);
+  CHECK(lines_of(text_of(paths.file("landscape_plane.csv"))).size() == 1 + 21 * 21);
+  CHECK(is_png(paths.file("landscape_paths.png")));
+
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"", "landscape: give --model CHECKPOINT (slices around it) or --opt SPEC... (their paths), one of the two"},
+           {"--model " + model + " --opt sgd", "--opt does not apply to landscape --model"},
+           {"--model " + model + " --range 0", "landscape: --range 0 must be a number in (0, 100]"},
+           {"--model " + model + " --range nan", "landscape: --range nan must be a number in (0, 100]"},
+           {"--model " + model + " --points 2", "--points: Value 2 not in range 3 to 10001"},
+           {"--model " + model + " --grid 500", "--grid: Value 500 not in range 3 to 201"},
+           {"--model " + model + " --net 64", "--net does not apply to landscape --model"},
+           {"--opt sgd --range 2", "--range applies to landscape --model only"},
+           {"--opt lamb", "unknown optimizer 'lamb'"},
+           {"--model " + out.file("missing.tgckpt"), out.file("missing.tgckpt")},
+           {"--model " + out.file("landscape_1d.csv"), out.file("landscape_1d.csv")}}) {
+    CAPTURE(args);
+    const Result bad = run("landscape --data " + data.str() + " " + args + " --out " + out.str());
+    CHECK(bad.code == 2);
+    CHECK(has(bad.output, message));
+  }
+}
+
 TEST_CASE("cli: compare --function draws any surface, and names the surfaces when one does not exist") {
   TempDir out;
   const Result r = run("compare --function saddle --all --out " + out.str());

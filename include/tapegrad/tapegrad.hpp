@@ -48,6 +48,7 @@
 #include "tapegrad/io/files.hpp"
 #include "tapegrad/train/checkpoint.hpp"
 #include "tapegrad/train/evaluate.hpp"
+#include "tapegrad/train/landscape.hpp"
 #include "tapegrad/train/lr_finder.hpp"
 #include "tapegrad/train/sharpness.hpp"
 #include "tapegrad/train/trainer.hpp"

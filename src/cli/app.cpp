@@ -111,7 +111,8 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.lr_find->add_option("--opt", c.lr_find_args.optimizer, "optimizer with options; its rate is what the test varies")
       ->capture_default_str();
   c.lr_find->add_option("--start", c.lr_find_args.range.start, "the first rate")->capture_default_str();
-  c.lr_find->add_option("--end", c.lr_find_args.range.end, "the last rate (the test stops early once the loss diverges)")
+  c.lr_find
+      ->add_option("--end", c.lr_find_args.range.end, "the last rate (the test stops early once the loss diverges)")
       ->capture_default_str();
   c.lr_find->add_option("--steps", c.lr_find_args.range.steps, "rates tried, evenly on a log scale, one batch each")
       ->capture_default_str()
@@ -120,6 +121,28 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
                         "the suggestion: the rate where the smoothed loss is lowest, divided by this (Smith: 3, "
                         "fastai's rule of thumb: 10)")
       ->capture_default_str();
+
+  c.landscape = app->add_subcommand(
+      "landscape", "the loss around a checkpoint along filter-normalised directions (1-D and 2-D), or optimizers' "
+                   "paths on the plane of their main directions (Li et al. 2018)");
+  c.landscape->footer(optimizers_help());
+  c.landscape_args.run.add_to(*c.landscape);
+  c.landscape->add_option("--model", c.landscape_args.model, "a checkpoint of `tapegrad train`: slices around it");
+  c.landscape->add_option("--opt", c.landscape_args.optimizers,
+                          "instead of --model: optimizers to train from the same weights (as compare), whose paths "
+                          "are drawn over the loss on the plane of their two main directions");
+  c.landscape->add_option("--range", c.landscape_args.range,
+                          "with --model: each direction spans [-range, range] (1: as far again as the weights)")
+      ->capture_default_str();
+  c.landscape->add_option("--points", c.landscape_args.points, "with --model: points of the 1-D slice")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{3}, std::size_t{10001}));
+  c.landscape->add_option("--grid", c.landscape_args.grid, "points along each side of a 2-D plane")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{3}, std::size_t{201}));
+  c.landscape->add_option("--rows", c.landscape_args.rows, "the first training rows the loss is measured on")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
 
   c.eval = app->add_subcommand("eval", "accuracy and confusion matrix of a saved model on the test set");
   c.eval->add_option("--model", c.eval_args.model, "checkpoint written by `tapegrad train`")->capture_default_str();
@@ -220,6 +243,7 @@ std::set<std::string> Command::given_train_options() const {
 void Command::check_text() const {
   for (const std::string& o : compare_args.optimizers) tapegrad::OptimizerSpec::parse(o);
   if (*lr_find) tapegrad::OptimizerSpec::parse(lr_find_args.optimizer);
+  for (const std::string& o : landscape_args.optimizers) tapegrad::OptimizerSpec::parse(o);
   tapegrad::OptimizerSpec::parse(train_args.optimizer);
   for (const RunOptions* run : {&compare_args.run, &train_args.run, &summary_args.run}) run->check_net();
 }

@@ -65,10 +65,11 @@ struct Command {
   int threads = 1;
   CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr,
            *optimizers = nullptr, *experiment = nullptr, *graph = nullptr, *summary = nullptr, *exit_codes = nullptr,
-           *errors = nullptr, *lr_find = nullptr;
+           *errors = nullptr, *lr_find = nullptr, *landscape = nullptr;
   CompareArgs compare_args;
   TrainArgs train_args;
   LrFindArgs lr_find_args;
+  LandscapeArgs landscape_args;
   EvalArgs eval_args;
   GradcheckArgs check_args;
   GraphArgs graph_args;

@@ -105,6 +105,17 @@ int compare_function(const std::string& surface, const std::vector<std::string>&
 /// when they differ from it). A resumed run whose data's contents changed is refused unless `allow_changed_data`.
 int train(const RunOptions& run, const std::string& optimizer, const std::string& save, const std::string& resume,
           const std::set<std::string>& given, bool data_parallel, bool allow_changed_data, Processes& processes);
+/// `tapegrad landscape`'s options: a checkpoint to slice around, or optimizers whose paths to draw.
+struct LandscapeArgs {
+  RunOptions run;                       // the data, --out and --seed; with --opt, the network and training too
+  std::string model;                    // --model: slices around this checkpoint
+  std::vector<std::string> optimizers;  // --opt: train each from the same weights, draw their paths
+  double range = 1;                     // --range: slices span [-range, range] along each direction
+  std::size_t points = 41, grid = 21;   // points of the 1-D slice; grid x grid points of a plane
+  std::size_t rows = 1000;              // the first training rows the loss is measured on
+};
+/// `tapegrad landscape`: ValueError for both or neither of --model and --opt, or a bad range, before any work.
+int landscape(const LandscapeArgs& args);
 /// `tapegrad lr-find`: the range test on the network `run` builds, with `optimizer`; the batch and seed are
 /// run's. ValueError for a bad range or an optimizer that searches its own step (L-BFGS), before the data is read.
 int lr_find(const RunOptions& run, const std::string& optimizer, const tg::LrRangeOptions& options);

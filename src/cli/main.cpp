@@ -126,6 +126,16 @@ void check_applicable(const cli::Command& c) {
       if (c.lr_find->count(option))
         throw tapegrad::ValueError(fmt::format(
             "{} does not apply to lr-find (it trains one batch per rate, --steps rates); leave it out", option));
+  if (*c.landscape && !c.landscape_args.model.empty())  // the checkpoint decides the network and its training
+    refuse_inapplicable(*c.landscape,
+                        {"--model", "--data", "--seed", "--out", "--range", "--points", "--grid", "--rows"},
+                        "landscape --model (the checkpoint holds the network; --seed picks the directions)");
+  if (*c.landscape && c.landscape_args.model.empty())
+    for (const char* option : {"--range", "--points"})
+      if (c.landscape->count(option))
+        throw tapegrad::ValueError(fmt::format("{} applies to landscape --model only (the paths set the plane's "
+                                               "extent)",
+                                               option));
   if (*c.experiment && c.experiment_args.name == "activation-histogram")
     refuse_inapplicable(*c.experiment, {"name", "--seed", "--out"},
                         "experiment activation-histogram (it draws random inputs and trains nothing)");
@@ -145,6 +155,11 @@ int run(cli::Command& c, cli::Processes& processes) {
       const cli::TrainArgs& a = c.train_args;
       return cli::train(a.run, a.optimizer, a.save, a.resume, c.given_train_options(), a.data_parallel,
                         a.allow_changed_data, processes);
+    }
+    if (*c.landscape) {
+      if (processes.distributed())
+        throw tapegrad::ValueError("landscape: runs on one process; start it without mpirun");
+      return cli::landscape(c.landscape_args);
     }
     if (*c.lr_find) {
       if (processes.distributed())
