@@ -44,6 +44,7 @@
 #include "tapegrad/data/batches.hpp"
 #include "tapegrad/data/dataset.hpp"
 #include "tapegrad/data/idx.hpp"
+#include "tapegrad/data/tables.hpp"
 
 #include "tapegrad/io/files.hpp"
 #include "tapegrad/train/checkpoint.hpp"

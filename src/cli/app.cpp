@@ -146,7 +146,7 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
 
   c.eval = app->add_subcommand("eval", "accuracy and confusion matrix of a saved model on the test set");
   c.eval->add_option("--model", c.eval_args.model, "checkpoint written by `tapegrad train`")->capture_default_str();
-  c.eval->add_option("--data", c.eval_args.data, "MNIST-format folder")->capture_default_str();
+  c.eval->add_option("--data", c.eval_args.data, "MNIST-format folder, or the data set the model was trained on")->capture_default_str();
   c.eval->add_option("--limit", c.eval_args.limit, "use only the first N test images (0: all)")->capture_default_str();
   c.eval->add_option("--misclassified", c.eval_args.misclassified,
                      "folder for misclassified.png: the first 20 misclassified test images with true and predicted "
@@ -202,7 +202,8 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
                    "weight-init, batch-norm, overfit, hyperparameter-search or activation-histogram")
       ->required();
   c.experiment_args.run.out = "";
-  c.experiment->add_option("--data", c.experiment_args.run.data, "MNIST-format folder")->capture_default_str();
+  c.experiment->add_option("--data", c.experiment_args.run.data,
+                           "MNIST-format folder, or digits, iris, wine, breast-cancer")->capture_default_str();
   c.experiment->add_option("--seed", c.experiment_args.run.seed, "initial weights and batch order")
       ->capture_default_str();
   c.experiment

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <signal.h>
 #include <unistd.h>
+#include <charconv>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -31,7 +32,10 @@ void install_signal_handlers() {
 bool interrupted() { return g_stop_requested != 0; }
 
 void RunOptions::add_to(CLI::App& app, bool with_model_options) {
-  app.add_option("--data", data, "MNIST-format folder (default: Debian's Fashion-MNIST)")->capture_default_str();
+  app.add_option("--data", data,
+                 "MNIST-format folder (default: Debian's Fashion-MNIST), or digits, iris, wine or breast-cancer "
+                 "(scikit-learn's, from Debian's python3-sklearn; half the rows, drawn by --seed, are the test set)")
+      ->capture_default_str();
   app.add_option("--limit", limit, "use only the first N training images (0: all)")->capture_default_str();
   if (with_model_options) {
     app.add_option("--net", hidden,
@@ -128,8 +132,34 @@ double weight_decay_of(const tg::OptimizerSpec& spec) {
   return tg::optimizer_kind(spec.name).uses("wd") ? spec.value("wd") : 0;
 }
 
+tg::TrainTest load_data(const std::string& data, std::uint64_t seed) {
+  if (tg::is_table_dataset(data)) return tg::load_table_dataset(data, seed);
+  std::error_code ec;
+  if (!std::filesystem::exists(data, ec))
+    throw tg::DataError(fmt::format("--data {}: no such data folder, and not a data set name ({}); Fashion-MNIST: "
+                                    "apt-get install dataset-fashion-mnist",
+                                    data, fmt::join(tg::table_dataset_names(), ", ")));
+  return tg::load_mnist(data);
+}
+
+std::uint64_t recorded_seed(const std::map<std::string, std::string>& meta) {
+  const auto it = meta.find("seed");
+  if (it == meta.end()) return 0;
+  std::uint64_t value = 0;
+  const std::string& text = it->second;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size())
+    throw tg::DataError(fmt::format("checkpoint metadata: seed={} is not a whole number", text));
+  return value;
+}
+
+std::string data_identity(const std::string& data) {
+  if (tg::is_table_dataset(data)) return data;
+  return std::filesystem::weakly_canonical(std::filesystem::absolute(data)).string();
+}
+
 tg::TrainTest RunOptions::load() const {
-  tg::TrainTest d = tg::load_mnist(data);
+  tg::TrainTest d = load_data(data, seed);
   if (limit > 0) d.train = d.train.head(limit);
   if (validation > 0) {
     const auto held_out = static_cast<std::size_t>(std::llround(validation * double(d.train.rows)));

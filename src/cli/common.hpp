@@ -56,6 +56,14 @@ struct RunOptions {
 /// compare --sharpness measures on the first this many training rows, as one batch.
 inline constexpr std::size_t kSharpnessRows = 1000;
 
+/// A data set: digits, iris, wine or breast-cancer (scikit-learn's, half of it the test part, split by `seed`),
+/// or an MNIST-format folder.
+tg::TrainTest load_data(const std::string& data, std::uint64_t seed);
+/// The seed a checkpoint's metadata records (0 when it has none); DataError when it is not a whole number.
+std::uint64_t recorded_seed(const std::map<std::string, std::string>& meta);
+/// How a checkpoint records a data set: its name, or the folder's absolute path.
+std::string data_identity(const std::string& data);
+
 /// The weight decay a spec trains with (the table's default when not given; 0 for an optimizer without one).
 double weight_decay_of(const tg::OptimizerSpec& spec);
 

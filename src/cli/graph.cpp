@@ -97,9 +97,9 @@ int graph(const std::string& demo, const std::string& model, const std::string& 
     simple_net(out, steps);
     return 0;
   }
-  const tg::TrainTest d = tg::load_mnist(data);
+  const auto meta = model.empty() ? std::map<std::string, std::string>{} : parse_metadata(model);
+  const tg::TrainTest d = load_data(data, recorded_seed(meta));
   if (!model.empty()) {
-    const auto meta = parse_metadata(model);
     if (meta.at("dtype") == "double") saved_model<double>(model, d.test, out, steps);
     else saved_model<float>(model, d.test, out, steps);
     return 0;

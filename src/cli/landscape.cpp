@@ -214,7 +214,7 @@ int landscape(const LandscapeArgs& a) {
     const tg::Checkpoint checkpoint(a.model);  // read once: what is checked is what is loaded
     const auto meta = parse_metadata(checkpoint);
     const tg::NetSpec spec = spec_from(meta);
-    tg::TrainTest d = tg::load_mnist(a.run.data);
+    tg::TrainTest d = load_data(a.run.data, recorded_seed(meta));
     if (spec.sample.numel() != d.train.features || spec.classes != d.train.classes)
       throw tg::ShapeError(fmt::format("landscape: the model takes {} features and gives {} classes; the data has {} "
                                        "and {}",

@@ -129,7 +129,7 @@ std::string describe_run(const RunOptions& run, const tg::NetSpec& net, const st
       "{}\nactivation={}\ninit={}\nbatchnorm={}\ndropout={}\ndtype={}\noptimizer={}\ndata={}\ndata_contents={}\n"
       "limit={}\nbatch={}\nseed={}\nschedule={}\nclip={}\ndecay_scope={}\n",
       network, run.activation, run.init, run.batch_norm ? 1 : 0, run.dropout, run.use_double ? "double" : "float",
-      optimizer, absolute(run.data), contents, run.limit, run.batch, run.seed,
+      optimizer, data_identity(run.data), contents, run.limit, run.batch, run.seed,
       tg::ScheduleSpec::parse(run.schedule).str(), run.clip.empty() ? "none" : tg::GradientClip::parse(run.clip).str(),
       run.decay_scope);
 }
@@ -420,7 +420,7 @@ int evaluate(const std::string& model, const std::string& data, std::size_t limi
   const tg::Checkpoint checkpoint(model);  // read once: what is checked is what is loaded
   const auto meta = parse_metadata(checkpoint);
   if (!gallery.empty()) tg::prepare_output_folder(gallery);
-  tg::TrainTest d = tg::load_mnist(data);
+  tg::TrainTest d = load_data(data, recorded_seed(meta));  // a split set: the run's own test part
   if (limit > 0) d.test = d.test.head(limit);
   const tg::NetSpec spec = spec_from(meta);
   return meta.at("dtype") == "double" ? evaluate_as<double>(checkpoint, spec, d.test, gallery)
