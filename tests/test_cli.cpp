@@ -1006,7 +1006,37 @@ TEST_CASE("cli: --data digits trains an MLP past 97% on scikit-learn's digits, h
   const Result unknown = run("train --data digitz --epochs 1");
   CHECK(unknown.code == 2);
   CHECK(has(unknown.output, "--data digitz: no such data folder, and not a data set name (digits, iris, wine, "
-                            "breast-cancer)"));
+                            "breast-cancer, spiral, moons, circles, xor)"));
+}
+
+TEST_CASE("cli: on the spiral a linear model stays near chance, a two-layer network separates it, --boundary draws both") {
+  TempDir linear, two_layer;
+  const auto final_test_accuracy = [](const std::string& output) {
+    const std::size_t at = output.rfind("test acc ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(output.substr(at + 9));
+  };
+  const std::string common = "train --data spiral --epochs 300 --batch 30 --opt adam:lr=0.01 --boundary ";
+  const Result flat = run(common + "--net \"\" --out " + linear.str());
+  INFO(flat.output);
+  REQUIRE(flat.code == 0);
+  CHECK(has(flat.output, "2-3 relu he on spiral (150 training, 150 test images)"));
+  CHECK(final_test_accuracy(flat.output) < 0.6);  // chance is 1/3; this run: 0.52
+  const Result deep = run(common + "--net 32 --activation tanh --out " + two_layer.str());
+  INFO(deep.output);
+  REQUIRE(deep.code == 0);
+  CHECK(final_test_accuracy(deep.output) >= 0.95);  // this run: 0.9667
+  for (const TempDir* dir : {&linear, &two_layer}) {
+    CHECK(is_png(dir->file("boundary.png")));
+    const std::vector<std::string> rows = lines_of(text_of(dir->file("boundary.csv")));
+    CHECK(rows.front() == "epoch,x,y,class");
+    CHECK(rows.size() == 1 + 6 * 100 * 100);  // six panels of a 100 x 100 grid
+    CHECK(rows[1].rfind("1,", 0) == 0);
+    CHECK(rows.back().rfind("300,", 0) == 0);
+  }
+  const Result not_2d = run("train --data iris --epochs 1 --boundary --out " + linear.str());
+  CHECK(not_2d.code == 2);
+  CHECK(has(not_2d.output, "--boundary draws classifiers of 2-D points; this data has 4 features per row"));
 }
 
 TEST_CASE("cli: compare --function draws any surface, and names the surfaces when one does not exist") {

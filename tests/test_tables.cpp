@@ -100,3 +100,36 @@ TEST_CASE("scikit-learn's data sets: a missing, truncated or crafted file is a D
   CHECK(testing::message_of<tg::ValueError>([] { tg::load_table_dataset("iris", 0, 1.0); }) ==
         "data set 'iris': the test fraction 1 must be in (0, 1)");
 }
+
+TEST_CASE("generated 2-D sets: moons and circles on their curves, and the named sets split by the seed") {
+  const tg::Dataset moons = tg::make_moons(10, 0, 1);
+  REQUIRE(moons.rows == 10);
+  // without noise: class 0 on the upper half circle from (1, 0) to (-1, 0), class 1 on the lower one from (0, 0.5)
+  CHECK(moons.labels == std::vector<std::size_t>{0, 0, 0, 0, 0, 1, 1, 1, 1, 1});
+  CHECK(moons.values[0] == doctest::Approx(1));
+  CHECK(moons.values[1] == doctest::Approx(0));
+  CHECK(moons.values[8] == doctest::Approx(-1));
+  CHECK(moons.values[10] == doctest::Approx(0));
+  CHECK(moons.values[11] == doctest::Approx(0.5));
+  const tg::Dataset circles = tg::make_circles(20, 0, 0.5, 1);
+  for (std::size_t i = 0; i < circles.rows; ++i)
+    CHECK(std::hypot(circles.values[2 * i], circles.values[2 * i + 1]) ==
+          doctest::Approx(circles.labels[i] == 0 ? 1.0 : 0.5).epsilon(1e-6));
+  CHECK(testing::message_of<tg::ValueError>([] { tg::make_circles(20, 0.1, 1.5, 1); }) ==
+        "circles: the factor 1.5 must be in (0, 1)");
+  CHECK(testing::message_of<tg::ValueError>([] { tg::make_moons(20, -1, 1); }) == "moons: the noise -1 must be >= 0");
+  CHECK(testing::message_of<tg::ValueError>([] { tg::make_moons(2, 0.1, 1); }) == "moons: 2 rows; at least 4");
+
+  CHECK(tg::generated_dataset_names() == std::vector<std::string>{"spiral", "moons", "circles", "xor"});
+  for (const std::string& name : tg::generated_dataset_names()) {
+    CAPTURE(name);
+    const tg::TrainTest d = tg::load_generated_dataset(name, 3);
+    CHECK(d.train.rows == 150);
+    CHECK(d.test.rows == 150);
+    CHECK(d.train.features == 2);
+    CHECK(tg::load_generated_dataset(name, 3).test.values == d.test.values);
+    CHECK(tg::load_generated_dataset(name, 4).test.values != d.test.values);
+  }
+  CHECK(testing::message_of<tg::ValueError>([] { tg::load_generated_dataset("swirl", 0); }) ==
+        "data set 'swirl': not one of spiral, moons, circles, xor");
+}

@@ -94,6 +94,9 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
                       "checkpoint path (default: OUT/model.tgckpt; with --resume: that file); a device such as "
                       "/dev/null, a FIFO or a folder is refused (every run is saved), a symbolic link's target is "
                       "replaced");
+  c.train->add_flag("--boundary", c.train_args.run.boundary,
+                    "for 2-D data (--data spiral, moons, circles, xor): the decision regions at up to six epochs over "
+                    "the training points, OUT/boundary.png and boundary.csv");
   c.train->add_flag("--data-parallel", c.train_args.data_parallel,
                     "under `mpirun -np N`: train one model on N processes, each on 1/N of every batch (the batch "
                     "must divide among them); checkpoints and output from process 0");

@@ -134,11 +134,13 @@ double weight_decay_of(const tg::OptimizerSpec& spec) {
 
 tg::TrainTest load_data(const std::string& data, std::uint64_t seed) {
   if (tg::is_table_dataset(data)) return tg::load_table_dataset(data, seed);
+  if (tg::is_generated_dataset(data)) return tg::load_generated_dataset(data, seed);
   std::error_code ec;
   if (!std::filesystem::exists(data, ec))
-    throw tg::DataError(fmt::format("--data {}: no such data folder, and not a data set name ({}); Fashion-MNIST: "
-                                    "apt-get install dataset-fashion-mnist",
-                                    data, fmt::join(tg::table_dataset_names(), ", ")));
+    throw tg::DataError(fmt::format("--data {}: no such data folder, and not a data set name ({}, {}); "
+                                    "Fashion-MNIST: apt-get install dataset-fashion-mnist",
+                                    data, fmt::join(tg::table_dataset_names(), ", "),
+                                    fmt::join(tg::generated_dataset_names(), ", ")));
   return tg::load_mnist(data);
 }
 
@@ -154,7 +156,7 @@ std::uint64_t recorded_seed(const std::map<std::string, std::string>& meta) {
 }
 
 std::string data_identity(const std::string& data) {
-  if (tg::is_table_dataset(data)) return data;
+  if (tg::is_table_dataset(data) || tg::is_generated_dataset(data)) return data;
   return std::filesystem::weakly_canonical(std::filesystem::absolute(data)).string();
 }
 

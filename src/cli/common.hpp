@@ -35,6 +35,7 @@ struct RunOptions {
   std::string decay_scope = "all";    // "weights": weight decay skips biases and BatchNorm (the book's choice)
   bool grad_norms = false;            // print each parameter's gradient norm after every epoch
   bool epoch_lines = true;            // a line per epoch (false: the last epoch's only)
+  bool boundary = false;              // train --boundary: decision regions of 2-D data over the epochs
   bool sharpness = false;             // compare --sharpness: the loss's top Hessian eigenvalue after every epoch
 
   void add_to(CLI::App& app, bool with_model_options = true);

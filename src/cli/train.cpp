@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/boundary.hpp"
 #include "cli/common.hpp"
 #include "cli/output.hpp"
 #include "cli/pictures.hpp"
@@ -290,12 +291,24 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
       write_text(history_path, history);
       return true;
     });
+  std::optional<BoundaryRecorder> boundary;
+  if (run.boundary && processes.root()) {
+    boundary.emplace(data.train, done, options.epochs);
+    trainer.add_callback([&](const tg::EpochStats& e, const tg::History&) {
+      boundary->after_epoch(*net, e.epoch);
+      return true;
+    });
+  }
   if (processes.root())
     draw_filters(*net, run.out, "filters_before", resume.empty() ? "before training" : fmt::format("after epoch {}", done));
   trainer.fit(data.train, &data.test);
   fmt::print("saved: {}\n", path);
   if (processes.root()) fmt::print("history: {}\n", history_path);
   if (processes.root()) draw_filters(*net, run.out, "filters_after", fmt::format("after epoch {}", options.epochs));
+  if (boundary)
+    fmt::print("boundary: {}\n", boundary->write(run.out, fmt::format("{} on {}: the decision regions over the "
+                                                                      "training points",
+                                                                      net_spec.str(), run.data)));
   return 0;
 }
 

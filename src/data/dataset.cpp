@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <utility>
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -221,6 +222,48 @@ Dataset make_xor(std::size_t rows, std::uint64_t seed) {
     d.labels.push_back((a > 0) != (b > 0) ? 1 : 0);
   }
   return d;
+}
+
+namespace {
+// A 2-feature set of `rows` points: class 0 takes the first half, class 1 the rest, each at point(t, class) for t
+// evenly over [0, 1] (endpoints included), plus Gaussian noise.
+template <class Point>
+Dataset two_classes(const char* name, std::size_t rows, double noise, std::uint64_t seed, Point point) {
+  if (rows < 4) throw ValueError(fmt::format("{}: {} rows; at least 4", name, rows));
+  if (!(noise >= 0 && std::isfinite(noise))) throw ValueError(fmt::format("{}: the noise {} must be >= 0", name, noise));
+  Rng rng(seed);
+  Dataset d;
+  d.name = name;
+  d.rows = rows;
+  d.features = 2;
+  d.classes = 2;
+  const std::size_t first = rows / 2;
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::size_t c = i < first ? 0 : 1, n = c == 0 ? first : rows - first, k = c == 0 ? i : i - first;
+    const auto [x, y] = point(n > 1 ? double(k) / double(n - 1) : 0.0, c);
+    d.values.push_back(float(x + noise * rng.normal()));
+    d.values.push_back(float(y + noise * rng.normal()));
+    d.labels.push_back(c);
+  }
+  return d;
+}
+}  // namespace
+
+Dataset make_moons(std::size_t rows, double noise, std::uint64_t seed) {
+  const double pi = std::acos(-1.0);
+  return two_classes("moons", rows, noise, seed, [pi](double t, std::size_t c) {
+    return c == 0 ? std::pair{std::cos(pi * t), std::sin(pi * t)}
+                  : std::pair{1 - std::cos(pi * t), 0.5 - std::sin(pi * t)};
+  });
+}
+
+Dataset make_circles(std::size_t rows, double noise, double factor, std::uint64_t seed) {
+  if (!(factor > 0 && factor < 1)) throw ValueError(fmt::format("circles: the factor {} must be in (0, 1)", factor));
+  const double pi = std::acos(-1.0);
+  return two_classes("circles", rows, noise, seed, [pi, factor](double t, std::size_t c) {
+    const double r = c == 0 ? 1.0 : factor, angle = 2 * pi * t;
+    return std::pair{r * std::cos(angle), r * std::sin(angle)};
+  });
 }
 
 template void Dataset::gather(const std::size_t*, std::size_t, Tensor<float>&, std::vector<std::size_t>&) const;

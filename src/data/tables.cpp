@@ -135,6 +135,33 @@ bool is_table_dataset(const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+const std::vector<std::string>& generated_dataset_names() {
+  static const std::vector<std::string> names{"spiral", "moons", "circles", "xor"};
+  return names;
+}
+
+bool is_generated_dataset(const std::string& name) {
+  const auto& names = generated_dataset_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+TrainTest load_generated_dataset(const std::string& name, std::uint64_t seed, double test_fraction) {
+  if (!(test_fraction > 0 && test_fraction < 1))
+    throw ValueError(fmt::format("data set '{}': the test fraction {} must be in (0, 1)", name, test_fraction));
+  Dataset all;
+  if (name == "spiral") all = make_spiral(100, 3, 0);
+  else if (name == "moons") all = make_moons(300, 0.1, 0);
+  else if (name == "circles") all = make_circles(300, 0.1, 0.5, 0);
+  else if (name == "xor") all = make_xor(300, 0);
+  else
+    throw ValueError(fmt::format("data set '{}': not one of {}", name, fmt::join(generated_dataset_names(), ", ")));
+  const auto held_out = std::size_t(std::llround(test_fraction * double(all.rows)));
+  TrainTest out = split_validation(all, std::clamp<std::size_t>(held_out, 1, all.rows - 1), seed);
+  out.train.name = name + " (training part)";
+  out.test.name = name + " (test part)";
+  return out;
+}
+
 std::string sklearn_data_dir() { return "/usr/lib/python3/dist-packages/sklearn/datasets/data"; }
 
 TrainTest load_table_dataset(const std::string& name, std::uint64_t seed, double test_fraction,

@@ -68,5 +68,9 @@ TrainTest load_mnist(const std::string& dir);
 Dataset make_spiral(std::size_t points_per_class, std::size_t classes, std::uint64_t seed);
 /// XOR of the signs of two uniform [-1, 1] coordinates, 2 features, 2 classes.
 Dataset make_xor(std::size_t rows, std::uint64_t seed);
+/// scikit-learn's make_moons: two interleaved half circles (rows / 2 each), Gaussian noise of `noise`.
+Dataset make_moons(std::size_t rows, double noise, std::uint64_t seed);
+/// scikit-learn's make_circles: a circle of radius 1 around one of radius `factor`, Gaussian noise of `noise`.
+Dataset make_circles(std::size_t rows, double noise, double factor, std::uint64_t seed);
 
 }  // namespace tapegrad

@@ -13,6 +13,13 @@ namespace tapegrad {
 const std::vector<std::string>& table_dataset_names();
 bool is_table_dataset(const std::string& name);
 
+/// The generated 2-D sets: "spiral" (CS231n's and DeZero's: 3 arms of 100 points), "moons", "circles" and "xor"
+/// (300 points each, noise 0.1 for moons and circles), always the same points, split as load_table_dataset
+/// splits. ValueError for another name or a fraction outside (0, 1).
+const std::vector<std::string>& generated_dataset_names();
+bool is_generated_dataset(const std::string& name);
+TrainTest load_generated_dataset(const std::string& name, std::uint64_t seed, double test_fraction = 0.5);
+
 /// Where Debian's python3-sklearn installs them.
 std::string sklearn_data_dir();
 
