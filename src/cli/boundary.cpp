@@ -78,8 +78,8 @@ std::string BoundaryRecorder::write(const std::string& out, const std::string& t
     for (std::size_t c = 0; c < train_.classes; ++c) p += fmt::format("{}{} '{}'", c ? ", " : "", c, colors[c % 10]);
     return p + ")\n";
   };
-  std::string gp = fmt::format("set terminal pngcairo size {},{} font ',10'\nset output ARG1\nunset colorbox\nunset key\n"
-                               "set size ratio -1\nset cbrange [0:{}]\nset palette maxcolors {}\n",
+  std::string gp = fmt::format("set terminal pngcairo size {},{} font ',10'\nset output ARG1\nunset colorbox\n"
+                               "unset key\nset size ratio -1\nset cbrange [0:{}]\nset palette maxcolors {}\n",
                                360 * cols, 340 * rows + 40, std::max<std::size_t>(1, train_.classes - 1),
                                train_.classes);
   gp += fmt::format("set multiplot layout {},{} title {} noenhanced\n", rows, cols, gnuplot_string(title));

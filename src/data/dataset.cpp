@@ -230,7 +230,8 @@ namespace {
 template <class Point>
 Dataset two_classes(const char* name, std::size_t rows, double noise, std::uint64_t seed, Point point) {
   if (rows < 4) throw ValueError(fmt::format("{}: {} rows; at least 4", name, rows));
-  if (!(noise >= 0 && std::isfinite(noise))) throw ValueError(fmt::format("{}: the noise {} must be >= 0", name, noise));
+  if (!(noise >= 0 && std::isfinite(noise)))
+    throw ValueError(fmt::format("{}: the noise {} must be >= 0", name, noise));
   Rng rng(seed);
   Dataset d;
   d.name = name;
