@@ -757,11 +757,12 @@ TEST_CASE("mpi: mpirun -np 2 train --data-parallel (2 x batch 50) ends where one
   CHECK(tg::read_run_progress(out.file("two.tgckpt")).epochs_done == 4);
 }
 
-TEST_CASE("mpi: mpirun -np 2 compare gives the table and curves of a local comparison") {
+TEST_CASE("mpi: mpirun -np 2 compare gives the table, curves and sharpness of a local comparison") {
   TempDir data, local, spread;
   write_toy_mnist(data);
   const std::string common = "compare --data " + data.str() +
-                             " --net 32 --epochs 2 --batch 20 --opt sgd:lr=0.1 --opt momentum --opt adam:lr=0.01 --out ";
+                             " --net 32 --epochs 2 --batch 20 --opt sgd:lr=0.1 --opt momentum --opt adam:lr=0.01 "
+                             "--sharpness --out ";
   const Result a = run(common + local.str());
   const Result b = run_command(mpirun(2) + TAPEGRAD_CLI + " " + common + spread.str());
   INFO(a.output);
@@ -771,6 +772,10 @@ TEST_CASE("mpi: mpirun -np 2 compare gives the table and curves of a local compa
   CHECK(has(b.output, "on each of 2 processes"));
   CHECK(testing::read_bytes(local.file("compare_loss.csv")) == testing::read_bytes(spread.file("compare_loss.csv")));
   CHECK(without_timing(local.file("compare_table.txt")) == without_timing(spread.file("compare_table.txt")));
+  // the sharpness measured on each process reaches process 0 with its runs
+  CHECK(testing::read_bytes(local.file("compare_sharpness.csv")) ==
+        testing::read_bytes(spread.file("compare_sharpness.csv")));
+  CHECK(lines_of(text_of(spread.file("compare_sharpness.csv"))).size() == 1 + 3 * 3);
   CHECK(b.output.find("== sgd(lr=0.1)") < b.output.find("== momentum("));
   CHECK(b.output.find("== momentum(") < b.output.find("== adam("));
 }
