@@ -672,6 +672,15 @@ TEST_CASE("cli: a network that does not fit the images is refused, naming the la
   const Result summary = run("summary --net simple_conv --out " + out.str());
   CHECK(summary.code == 0);
   CHECK(has(summary.output, "433890 trainable parameters"));
+  // the book's DeepConvNet (ch8/deep_convnet.py): 123,552 parameters, as its layer list spelled out
+  const Result deep = run("summary --net deep_conv --out " + out.str());
+  CHECK(deep.code == 0);
+  CHECK(has(deep.output, "123552 trainable parameters"));
+  CHECK(has(deep.output, "Conv2D(32 -> 32, 3, stride 1, padding 2)  (1, 32, 16, 16)"));
+  const Result deep_check = run("gradcheck --net deep_conv --fast");
+  INFO(deep_check.output);
+  CHECK(deep_check.code == 0);
+  CHECK(has(deep_check.output, "1 of 1 checks passed"));
   const Result check = run("gradcheck --net conv:3:5:stride=3:pad=2,tanh,avgpool:3:remainder=drop,linear:8,tanh");
   INFO(check.output);
   CHECK(check.code == 0);

@@ -149,7 +149,8 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
 
   c.eval = app->add_subcommand("eval", "accuracy and confusion matrix of a saved model on the test set");
   c.eval->add_option("--model", c.eval_args.model, "checkpoint written by `tapegrad train`")->capture_default_str();
-  c.eval->add_option("--data", c.eval_args.data, "MNIST-format folder, or the data set the model was trained on")->capture_default_str();
+  c.eval->add_option("--data", c.eval_args.data,
+                     "MNIST-format folder, or the data set the model was trained on")->capture_default_str();
   c.eval->add_option("--limit", c.eval_args.limit, "use only the first N test images (0: all)")->capture_default_str();
   c.eval->add_option("--misclassified", c.eval_args.misclassified,
                      "folder for misclassified.png: the first 20 misclassified test images with true and predicted "
@@ -159,7 +160,7 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.check->add_option("names", c.check_args.names, "checks to run, e.g. matmul softmax Linear (default: all)");
   c.check->add_option("--net", c.check_args.net,
                       "also check a whole network for Fashion-MNIST's 1x28x28 images and 10 classes, on two images: "
-                      "simple_conv, hidden sizes or a layer list (use --fast above ~100k parameters)");
+                      "simple_conv, deep_conv, hidden sizes or a layer list (use --fast above ~100k parameters)");
   c.check->add_flag("--fast", c.check_args.fast, "random directional derivatives instead of every element");
   c.check->add_option("--order", c.check_args.order,
                       "1: first derivatives; 2: second derivatives (gradgradcheck: the gradients recorded with "
@@ -182,7 +183,9 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.summary_args.run.out = "out";
   c.summary_args.run.batch = 1;
   c.summary = app->add_subcommand("summary", "a network's layers, output shapes and parameter counts, and its diagram");
-  c.summary->add_option("--net", c.summary_args.run.hidden, "hidden sizes (100, 256-128), simple_conv or a layer list")
+  c.summary
+      ->add_option("--net", c.summary_args.run.hidden,
+                   "hidden sizes (100, 256-128), simple_conv, deep_conv or a layer list")
       ->capture_default_str();
   c.summary->add_option("--activation", c.summary_args.run.activation, "relu, sigmoid or tanh")->capture_default_str();
   c.summary->add_option("--init", c.summary_args.run.init, "he, xavier or a standard deviation")->capture_default_str();

@@ -74,7 +74,7 @@ const std::vector<Axis>& axis_table() {
            throw tg::ValueError(fmt::format("--vary decay-scope: '{}' is not all or weights", v));
          c.run.decay_scope = v;
        }},
-      {"net", "networks as --net takes them, e.g. 100 256-128 simple_conv",
+      {"net", "networks as --net takes them, e.g. 100 256-128 simple_conv deep_conv",
        [](const std::string& v, Configuration& c) { c.run.hidden = v; }},
   };
   return axes;

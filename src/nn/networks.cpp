@@ -275,7 +275,7 @@ std::string NetSpec::layer_list() const {
     throw ValueError(fmt::format("network '{}': batch normalisation and dropout settings apply to hidden sizes; a "
                                  "layer list names its own layers (batchnorm, dropout:RATIO)",
                                  layers));
-  return layers == "simple_conv" ? kSimpleConvNet : layers;
+  return layers == "simple_conv" ? kSimpleConvNet : layers == "deep_conv" ? kDeepConvNet : layers;
 }
 
 NetFootprint NetSpec::footprint() const {

@@ -44,6 +44,14 @@ std::vector<std::size_t> parse_layer_sizes(const std::string& text);
 /// and writes a quarter of the values.
 inline constexpr const char* kSimpleConvNet = "conv:30:5,maxpool:2,relu,linear:100,relu";
 
+/// The book's DeepConvNet (ch8/deep_convnet.py) as a layer list: six 3x3 convolutions of 16, 16, 32, 32, 64 and 64
+/// filters (pad 1, the fourth pad 2), ReLU after each, a 2x2 max pool after every second, Affine 50, ReLU, dropout
+/// 0.5 (then the output Affine, from the data): 123,552 parameters for 1x28x28 images and 10 classes. The book
+/// also drops out the output Affine's values in training; an output layer here is never followed by another.
+inline constexpr const char* kDeepConvNet =
+    "conv:16:3:pad=1,relu,conv:16:3:pad=1,relu,maxpool:2,conv:32:3:pad=1,relu,conv:32:3:pad=2,relu,maxpool:2,"
+    "conv:64:3:pad=1,relu,conv:64:3:pad=1,relu,maxpool:2,linear:50,relu,dropout:0.5";
+
 /// How big a network is: what a program checks against the machine's memory before building it.
 struct NetFootprint {
   double parameters = 0;   // weights and biases
@@ -53,6 +61,7 @@ struct NetFootprint {
 /// A network for samples of one shape, described in text:
 ///   "100", "256-128", "none"  the hidden sizes of an MLP (with `activation`; MlpSpec)
 ///   "simple_conv"             the book's SimpleConvNet (kSimpleConvNet)
+///   "deep_conv"               the book's DeepConvNet (kDeepConvNet)
 ///   "conv:30:5,relu,..."      a list of layers, comma-separated:
 ///       conv:FILTERS:KERNEL[:stride=S][:pad=P]   KERNEL, S, P: one number or HxW (e.g. 5, 3x5)
 ///       maxpool:WINDOW[:stride=S][:pad=P]        the stride defaults to the window
