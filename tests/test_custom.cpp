@@ -392,7 +392,7 @@ TEST_CASE("derivative rules: docs/reference/derivatives.md is the table the op c
   CHECK_MESSAGE(text == tg::derivative_rules_markdown(), "docs/reference/derivatives.md is stale: build/tapegrad rules > docs/reference/derivatives.md");
   std::vector<std::string> ops;
   for (const auto& r : tg::derivative_rules()) ops.push_back(r.op);
-  for (const char* op : {"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clamp", "relu", "sigmoid",
+  for (const char* op : {"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "sin", "cos", "abs", "clamp", "relu", "sigmoid",
                          "tanh", "step", "softmax", "log_softmax", "matmul", "affine", "transpose", "reshape",
                          "broadcast_to", "sum_to", "gather", "scatter_add", "pick", "sum", "mean", "max",
                          "softmax_cross_entropy", "conv2d", "max_pool2d", "avg_pool2d"})

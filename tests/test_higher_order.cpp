@@ -454,3 +454,23 @@ TEST_CASE("an Op<T> without backward_on_tape: grad() without create_graph uses i
   CHECK_THROWS_WITH_AS(tg::grad(y, {x}, tg::kCreateGraph),
                        doctest::Contains("twice: this op has no second-order rule (backward_on_tape)"), tg::TapeError);
 }
+
+TEST_CASE("sin and cos: values, and each the other's derivative to the fourth order, by hand") {
+  const double pi = std::acos(-1.0);
+  tg::Tape<double> tape;
+  const V x = tape.variable(T{pi / 6, pi / 3, 0.0});
+  CHECK(tg::sin(x).value()[0] == doctest::Approx(0.5).epsilon(1e-15));
+  CHECK(tg::cos(x).value()[1] == doctest::Approx(0.5).epsilon(1e-15));
+  CHECK(tg::cos(x).value()[2] == 1.0);
+  // d/dx sin = cos, -sin, -cos, sin: at x = 0.7
+  const std::vector<double> ds = derivatives([](const V& v) { return tg::sin(v); }, 0.7, 4);
+  CHECK(ds[0] == doctest::Approx(std::cos(0.7)).epsilon(1e-15));
+  CHECK(ds[1] == doctest::Approx(-std::sin(0.7)).epsilon(1e-15));
+  CHECK(ds[2] == doctest::Approx(-std::cos(0.7)).epsilon(1e-15));
+  CHECK(ds[3] == doctest::Approx(std::sin(0.7)).epsilon(1e-15));
+  const std::vector<double> dc = derivatives([](const V& v) { return tg::cos(v); }, 0.7, 4);
+  CHECK(dc[0] == doctest::Approx(-std::sin(0.7)).epsilon(1e-15));
+  CHECK(dc[1] == doctest::Approx(-std::cos(0.7)).epsilon(1e-15));
+  CHECK(dc[2] == doctest::Approx(std::sin(0.7)).epsilon(1e-15));
+  CHECK(dc[3] == doctest::Approx(std::cos(0.7)).epsilon(1e-15));
+}

@@ -69,6 +69,8 @@ std::map<std::string, F> every_op() {
       {"exp", [](const V& x) { return tg::exp(x); }},
       {"log", [](const V& x) { return tg::log(x * x + 1.0); }},
       {"sqrt", [](const V& x) { return tg::sqrt(x * x + 1.0); }},
+      {"sin", [](const V& x) { return tg::sin(x); }},
+      {"cos", [](const V& x) { return tg::cos(x); }},
       {"abs", [](const V& x) { return tg::abs(x); }},
       {"clamp", [](const V& x) { return tg::clamp(x, -0.7, 0.7); }},
       {"relu", [](const V& x) { return tg::relu(x); }},

@@ -90,6 +90,22 @@ struct Sqrt {
   template <class T> T dx(T g, T, T y) const { return g / (T(2) * y); }
   template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>&, const Var<T>& y) const { return g / (y * T(2)); }
 };
+struct Sin {
+  static constexpr const char* forward_text = "y = sin(x)";
+  static constexpr const char* backward_text = "dx = g * cos(x)";
+  template <class T> T f(T x) const { return std::sin(x); }
+  template <class T> T dx(T g, T x, T) const { return g * std::cos(x); }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>& x, const Var<T>&) const { return g * cos(x); }
+};
+struct Cos {
+  static constexpr const char* forward_text = "y = cos(x)";
+  static constexpr const char* backward_text = "dx = -g * sin(x)";
+  template <class T> T f(T x) const { return std::cos(x); }
+  template <class T> T dx(T g, T x, T) const { return -g * std::sin(x); }
+  template <class T> Var<T> dx_on_tape(const Var<T>& g, const Var<T>& x, const Var<T>&) const {
+    return -(g * sin(x));
+  }
+};
 struct Abs {
   static constexpr const char* forward_text = "y = abs(x)";
   static constexpr const char* backward_text = "dx = g * sign(x)  (0 at x = 0)";
@@ -118,7 +134,8 @@ std::vector<DerivativeRule> arithmetic_rules() {
   return {rule_text<Add>("add", f),   rule_text<Sub>("sub", f),   rule_text<Mul>("mul", f),
           rule_text<Div>("div", f),   rule_text<Neg>("neg", f),   rule_text<Pow>("pow", f),
           rule_text<Exp>("exp", f),   rule_text<Log>("log", f),   rule_text<Sqrt>("sqrt", f),
-          rule_text<Abs>("abs", f),   rule_text<Clamp>("clamp", f)};
+          rule_text<Sin>("sin", f),   rule_text<Cos>("cos", f),   rule_text<Abs>("abs", f),
+          rule_text<Clamp>("clamp", f)};
 }
 }  // namespace detail
 
@@ -131,6 +148,8 @@ template <class T> Var<T> pow(const Var<T>& a, double p) { return detail::unary<
 template <class T> Var<T> exp(const Var<T>& a) { return detail::unary<T, Exp>("exp", a); }
 template <class T> Var<T> log(const Var<T>& a) { return detail::unary<T, Log>("log", a); }
 template <class T> Var<T> sqrt(const Var<T>& a) { return detail::unary<T, Sqrt>("sqrt", a); }
+template <class T> Var<T> sin(const Var<T>& a) { return detail::unary<T, Sin>("sin", a); }
+template <class T> Var<T> cos(const Var<T>& a) { return detail::unary<T, Cos>("cos", a); }
 template <class T> Var<T> abs(const Var<T>& a) { return detail::unary<T, Abs>("abs", a); }
 
 template <class T>
@@ -154,6 +173,8 @@ Var<T> scalar_like(const Var<T>& like, T value) {
   template Var<T> exp(const Var<T>&);                        \
   template Var<T> log(const Var<T>&);                        \
   template Var<T> sqrt(const Var<T>&);                       \
+  template Var<T> sin(const Var<T>&);                        \
+  template Var<T> cos(const Var<T>&);                        \
   template Var<T> abs(const Var<T>&);                        \
   template Var<T> clamp(const Var<T>&, double, double);      \
   template Var<T> scalar_like(const Var<T>&, T);

@@ -133,6 +133,8 @@ std::vector<CatalogCheck> build() {
         return std::vector<Tensor<double>>{filled({2, 3}, {1e-2, 3e-2, 5e-2}, rng), kink_free({2, 3}, rng)};
       },
       [](auto&, const Vs& v) { return log(v[0]) + sqrt(v[0]) + v[1] / v[0]; }));
+  c.push_back(unary("sin", "arithmetic", [](const V& a) { return sin(a); }));
+  c.push_back(unary("cos", "arithmetic", [](const V& a) { return cos(a); }));
   c.push_back(unary("abs", "arithmetic", [](const V& a) { return abs(a); }));
   // kink_free values lie in +-[0.2, 1.5]: the bounds +-1.7 clamp none, +-0.1 all but those in between: none sit on one
   c.push_back(unary("clamp", "arithmetic", [](const V& a) { return clamp(a, -1.7, 1.7) + clamp(a, 0.1, 1.7); }));

@@ -25,6 +25,11 @@ template <class T>
 Var<T> log(const Var<T>& a);
 template <class T>
 Var<T> sqrt(const Var<T>& a);
+/// sin(a) and cos(a), in radians (each the other's derivative, to any order).
+template <class T>
+Var<T> sin(const Var<T>& a);
+template <class T>
+Var<T> cos(const Var<T>& a);
 /// |a|; its derivative at 0 is taken as 0.
 template <class T>
 Var<T> abs(const Var<T>& a);
