@@ -7,6 +7,7 @@
 
 #include "tapegrad/autograd/grad_mode.hpp"
 #include "tapegrad/tensor/error.hpp"
+#include "train/evaluation_mode.hpp"
 
 namespace tapegrad {
 
@@ -16,12 +17,7 @@ std::vector<std::size_t> predict(Module<T>& model, const Dataset& data, std::siz
   if (batch == 0) throw ValueError("predict: the batch must hold at least one row");
   end = std::min(end, data.rows);
   if (begin > end) throw ValueError(fmt::format("predict: rows {} to {} of {}", begin, end, data.rows));
-  struct RestoreMode {
-    Module<T>& model;
-    bool training;
-    ~RestoreMode() { model.set_training(training); }
-  } restore{model, model.training()};
-  model.set_training(false);
+  const detail::EvaluationMode<T> evaluation(model);
   NoGradGuard no_grad;
   std::vector<std::size_t> order(end - begin), predicted(end - begin), labels;
   std::iota(order.begin(), order.end(), begin);

@@ -10,6 +10,7 @@
 #include "tapegrad/calculus/curvature.hpp"
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/tensor/error.hpp"
+#include "train/evaluation_mode.hpp"
 
 namespace tapegrad {
 
@@ -82,16 +83,13 @@ std::vector<LandscapePoint> loss_at(Module<T>& model, const Dataset& data, const
   data.validate();
   // the model's own values and mode come back whatever happens
   struct Restore {
-    Module<T>& model;
     std::vector<Parameter<T>*> params;
     ParameterVector<T> values;
-    bool training;
     ~Restore() {
       for (std::size_t i = 0; i < params.size(); ++i) params[i]->value = values[i];
-      model.set_training(training);
     }
-  } restore{model, params, parameter_values(params), model.training()};
-  model.set_training(false);
+  } restore{params, parameter_values(params)};
+  const detail::EvaluationMode<T> evaluation(model);
   NoGradGuard no_grad;
   std::vector<std::size_t> order(data.rows), labels;
   std::iota(order.begin(), order.end(), std::size_t{0});

@@ -6,6 +6,7 @@
 
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/tensor/error.hpp"
+#include "train/evaluation_mode.hpp"
 
 namespace tapegrad {
 
@@ -21,13 +22,7 @@ Eigenpairs<T> loss_sharpness(Module<T>& model, const Dataset& data, const Curvat
   Tensor<T> x;
   std::vector<std::size_t> labels;
   data.gather(rows.data(), rows.size(), x, labels);
-  // evaluation mode while measuring, the caller's mode afterwards, whatever happens
-  struct Mode {
-    Module<T>& model;
-    bool training;
-    ~Mode() { model.set_training(training); }
-  } mode{model, model.training()};
-  model.set_training(false);
+  const detail::EvaluationMode<T> evaluation(model);  // the caller's mode afterwards, whatever happens
   HessianOperator<T> hessian(
       [&](Tape<T>& tape) { return softmax_cross_entropy(model.forward(tape, tape.constant(x)), labels); }, params);
   return top_eigenvalues(hessian, options);
