@@ -979,6 +979,7 @@ TEST_CASE("cli: landscape slices a checkpoint's loss and draws optimizers' paths
            {"--model " + model + " --net 64", "--net does not apply to landscape --model"},
            {"--opt sgd --range 2", "--range applies to landscape --model only"},
            {"--opt lamb", "unknown optimizer 'lamb'"},
+           {"--opt sgd --decay-scope weights", "--decay-scope weights: sgd has no weight decay to scope"},
            {"--model " + out.file("missing.tgckpt"), out.file("missing.tgckpt")},
            {"--model " + out.file("landscape_1d.csv"), out.file("landscape_1d.csv")}}) {
     CAPTURE(args);
