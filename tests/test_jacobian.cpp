@@ -83,6 +83,7 @@ std::map<std::string, F> every_op() {
       {"affine", [w, b](const V& x) { return tg::affine(x, x.tape().constant(w), x.tape().constant(b)); }},
       {"transpose", [](const V& x) { return tg::transpose(x) * 2.0; }},
       {"reshape", [](const V& x) { return tg::reshape(x, {3, 8}); }},
+      {"identity", [](const V& x) { return tg::identity(x) * x; }},
       {"broadcast_to", [](const V& x) { return tg::broadcast_to(tg::reshape(x, {1, 4, 6}), {2, 4, 6}); }},
       {"sum_to", [](const V& x) { return tg::sum_to(x, {1, 6}); }},
       {"pick", [labels](const V& x) { return tg::pick(x, labels); }},

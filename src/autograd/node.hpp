@@ -24,6 +24,7 @@ struct Node {
   bool requires_grad = false;
   // Computed from a gradient that was not recorded (grad() without create_graph): no gradient can flow back.
   bool unrecorded_gradient = false;
+  bool hooked = false;  // Var::register_hook was called on it in this recording
   // A leaf's gradient recorded by backward(kCreateGraph): its node index, or none.
   std::uint32_t grad_var = TapeBackwardContext<T>::kNoGradient;
 
@@ -36,6 +37,7 @@ struct Node {
     requires_grad = false;
     grad.discard();
     unrecorded_gradient = false;
+    hooked = false;
     grad_var = TapeBackwardContext<T>::kNoGradient;
   }
 };

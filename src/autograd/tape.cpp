@@ -186,26 +186,99 @@ const Tensor<T>& Tape<T>::value(std::uint32_t index) const {
 }
 
 template <class T>
+bool Tape<T>::gathers_own_gradient(const detail::Node<T>& n) const {
+  return n.hooked && sweeping_;
+}
+
+template <class T>
 Tensor<T>& Tape<T>::grad(std::uint32_t index) {
   detail::Node<T>& n = *nodes_[index];
-  if (n.parameter) return n.parameter->grad_.accumulate_into(n.parameter->value.shape());
-  return n.grad.read(n.value.shape());
+  if (n.parameter && !gathers_own_gradient(n)) return n.parameter->grad_.accumulate_into(n.parameter->value.shape());
+  return n.grad.read(value(index).shape());
 }
 
 template <class T>
 Tensor<T>& Tape<T>::grad_to_overwrite(std::uint32_t index, bool& overwrite) {
   detail::Node<T>& n = *nodes_[index];
-  GradSlot<T>& slot = n.parameter ? n.parameter->grad_ : n.grad;
+  const bool to_parameter = n.parameter && !gathers_own_gradient(n);
+  GradSlot<T>& slot = to_parameter ? n.parameter->grad_ : n.grad;
   overwrite = slot.stale();  // nothing added in this pass: written over, not zero-filled first
   if (!overwrite) return grad(index);
-  return slot.overwrite(n.parameter ? n.parameter->value.shape() : n.value.shape());
+  return slot.overwrite(value(index).shape());
 }
 
 template <class T>
 bool Tape<T>::defer_outer_grad(std::uint32_t index, const T* column, std::size_t rows, const T* row,
                                std::size_t cols) {
-  Parameter<T>* p = nodes_[index]->parameter;
-  return p != nullptr && p->grad_.keep_factors(p->value.shape(), column, rows, row, cols);
+  const detail::Node<T>& n = *nodes_[index];
+  Parameter<T>* p = n.parameter;
+  return p != nullptr && !gathers_own_gradient(n) && p->grad_.keep_factors(p->value.shape(), column, rows, row, cols);
+}
+
+template <class T>
+HookHandle Tape<T>::add_hook(std::uint32_t index, std::function<void(const Tensor<T>&)> see,
+                             std::function<Tensor<T>(const Tensor<T>&)> replace) {
+  if (index >= size_) throw TapeError("register_hook: the variable is not on this tape");
+  detail::Node<T>& n = *nodes_[index];
+  if (!n.requires_grad)
+    throw TapeError(fmt::format("register_hook: this {} of shape {} needs no gradient, so no gradient would reach the "
+                                "hook; record it with tape.variable() or tape.parameter(), or from one",
+                                n.name, value(index).shape().str()));
+  if (!see && !replace) throw ValueError("register_hook: the hook is empty");
+  if (!hook_liveness_) hook_liveness_ = std::make_shared<detail::HookLiveness>();
+  const std::size_t id = hook_liveness_->add();
+  hooks_.push_back(Hook{index, id, std::move(see), std::move(replace)});
+  n.hooked = true;
+  return HookHandle(hook_liveness_, id);
+}
+
+template <class T>
+void Tape<T>::run_hooks(std::uint32_t index) {
+  detail::Node<T>& n = *nodes_[index];
+  if (n.grad.stale()) return;  // no gradient reached it
+  const Shape& shape = value(index).shape();
+  Tensor<T>& g = n.grad.read(shape);
+  for (std::size_t k = 0; k < hooks_.size(); ++k) {  // by position: a hook may register more
+    if (hooks_[k].index != index || !hook_liveness_->live[hooks_[k].id]) continue;
+    const Hook hook = hooks_[k];  // a copy: the hook may register more, moving hooks_
+    if (hook.see) {
+      hook.see(g);
+      continue;
+    }
+    Tensor<T> replacement = hook.replace(g);
+    if (replacement.shape() != shape)
+      throw ShapeError(fmt::format("register_hook: a hook on a {} of shape {} returned a gradient of shape {}", n.name,
+                                   shape.str(), replacement.shape().str()));
+    g = std::move(replacement);
+  }
+  if (n.parameter) {  // the hooks have seen this use's gradient: now it joins the parameter's
+    Tensor<T>& target = n.parameter->grad_.accumulate_into(shape);
+    for (std::size_t e = 0; e < g.size(); ++e) target[e] += g[e];
+  }
+}
+
+template <class T>
+std::uint32_t Tape<T>::run_hooks_on_tape(std::uint32_t index, std::uint32_t gradient, bool recording) {
+  for (std::size_t k = 0; k < hooks_.size(); ++k) {
+    if (hooks_[k].index != index || !hook_liveness_->live[hooks_[k].id]) continue;
+    const Hook hook = hooks_[k];
+    if (hook.see) {
+      hook.see(value(gradient));
+      continue;
+    }
+    if (recording)
+      throw TapeError(fmt::format("register_hook: a hook on a {} replaces its gradient, but this backward records the "
+                                  "gradients (create_graph) and a replacement could not be differentiated; use a "
+                                  "hook that only sees the gradient, or backward without create_graph",
+                                  nodes_[index]->name));
+    Tensor<T> replacement = hook.replace(value(gradient));
+    const Shape& shape = value(index).shape();
+    if (replacement.shape() != shape)
+      throw ShapeError(fmt::format("register_hook: a hook on a {} of shape {} returned a gradient of shape {}",
+                                   nodes_[index]->name, shape.str(), replacement.shape().str()));
+    gradient = constant(replacement).index();
+  }
+  return gradient;
 }
 
 template <class T>
@@ -347,6 +420,7 @@ std::vector<std::uint32_t> Tape<T>::gradient_nodes(const Var<T>& root, bool crea
     GradModeGuard recording(create_graph);
     for (std::uint32_t i = root.index() + 1; i-- > 0;) {
       detail::Node<T>& n = *nodes_[i];  // nodes never move, though the rules append more of them
+      if (grads[i] != none && n.hooked) grads[i] = run_hooks_on_tape(i, grads[i], create_graph);
       if (!n.differentiable || grads[i] == none || (towards != nullptr && !leads[i])) continue;
       TapeBackwardContext<T> context(*this, i, handle(grads[i]), grads, towards != nullptr ? &leads : nullptr);
       n.op->backward_on_tape(context);
@@ -376,11 +450,18 @@ void Tape<T>::sweep(const Var<T>& root, const Tensor<T>* upstream) {
         "backward), record the first one: root.backward(tapegrad::kCreateGraph) or tapegrad::grad(root, {x}, "
         "tapegrad::kCreateGraph)");
   consumed_ = true;
+  struct Sweeping {
+    explicit Sweeping(bool& flag) : flag(flag) { flag = true; }
+    ~Sweeping() { flag = false; }
+    bool& flag;
+  } sweeping(sweeping_);
   Tensor<T>& seed = grad(root.index());
   for (std::size_t i = 0; i < seed.size(); ++i) seed[i] += upstream ? (*upstream)[i] : T(1);
-  // The tape is in topological order already: one reverse sweep applies the chain rule.
+  // The tape is in topological order already: one reverse sweep applies the chain rule. Node i's gradient is
+  // whole when the sweep reaches it (only later nodes add to it): its hooks run then.
   for (std::uint32_t i = root.index() + 1; i-- > 0;) {
     detail::Node<T>& n = *nodes_[i];
+    if (__builtin_expect(n.hooked, 0)) run_hooks(i);
     if (!n.differentiable || n.grad.stale()) continue;
     BackwardContext<T> context(*this, i);
     n.op->backward(context);
@@ -392,6 +473,8 @@ template <class T>
 void Tape<T>::clear() {
   size_ = 0;  // push() sets each node's count afresh; Vars of older generations count nowhere
   reclaimed_.clear();
+  hooks_.clear();
+  hook_liveness_.reset();  // the handles of this recording's hooks go inactive
   ++generation_;
   handles_->generation = generation_;
   consumed_ = false;
@@ -405,6 +488,10 @@ void Tape<T>::rewind(std::size_t size) {
   size_ = size;
   reclaimed_.erase(std::remove_if(reclaimed_.begin(), reclaimed_.end(), [&](std::uint32_t i) { return i >= size; }),
                    reclaimed_.end());
+  for (Hook& hook : hooks_)  // the forgotten nodes' hooks; the slots may serve new nodes
+    if (hook.index >= size) hook_liveness_->live[hook.id] = false;
+  hooks_.erase(std::remove_if(hooks_.begin(), hooks_.end(), [&](const Hook& h) { return h.index >= size; }),
+               hooks_.end());
   ++generation_;  // every Var of this tape goes stale: a Var of a forgotten node could otherwise read a new one
   handles_->generation = generation_;
 }

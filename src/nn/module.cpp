@@ -12,6 +12,7 @@
 
 #include "tapegrad/tensor/error.hpp"
 #include "tapegrad/autograd/grad_mode.hpp"
+#include "tapegrad/ops/shaping.hpp"
 
 namespace tapegrad {
 namespace {
@@ -42,9 +43,71 @@ std::string Module<T>::describe() const {
 }
 
 template <class T>
+struct Module<T>::Hooks {
+  std::shared_ptr<detail::HookLiveness> liveness = std::make_shared<detail::HookLiveness>();
+  std::vector<std::pair<std::size_t, ForwardHook>> forward;  // liveness id, hook
+  std::vector<std::pair<std::size_t, BackwardHook>> backward;
+  template <class Hook>
+  std::vector<Hook> live(const std::vector<std::pair<std::size_t, Hook>>& list) const {
+    std::vector<Hook> hooks;  // a copy: a hook may register or remove others while they run
+    for (const auto& [id, hook] : list)
+      if (liveness->live[id]) hooks.push_back(hook);
+    return hooks;
+  }
+};
+
+template <class T>
+Module<T>::Module() = default;
+template <class T>
+Module<T>::~Module() = default;
+
+template <class T>
+HookHandle Module<T>::register_forward_hook(ForwardHook hook) {
+  if (!hook) throw ValueError(fmt::format("{}: register_forward_hook: the hook is empty", describe()));
+  if (!hooks_) hooks_ = std::make_unique<Hooks>();
+  const std::size_t id = hooks_->liveness->add();
+  hooks_->forward.emplace_back(id, std::move(hook));
+  return HookHandle(hooks_->liveness, id);
+}
+
+template <class T>
+HookHandle Module<T>::register_backward_hook(BackwardHook hook) {
+  if (!hook) throw ValueError(fmt::format("{}: register_backward_hook: the hook is empty", describe()));
+  if (!hooks_) hooks_ = std::make_unique<Hooks>();
+  const std::size_t id = hooks_->liveness->add();
+  hooks_->backward.emplace_back(id, std::move(hook));
+  return HookHandle(hooks_->liveness, id);
+}
+
+template <class T>
 Var<T> Module<T>::operator()(Tape<T>& tape, const Var<T>& x) {
-  Var<T> y = forward(tape, x);
+  Var<T> y = hooks_ ? hooked_call(tape, x) : forward(tape, x);
   if (inspected_calls) inspected_calls->seen.emplace(this, std::make_pair(y.shape(), inspected_calls->seen.size()));
+  return y;
+}
+
+// A call with hooks: backward hooks read grad_output at the output and grad_input at an identity node of this
+// call's own (a hook on x itself would see the gradients of x's other uses as well).
+template <class T>
+Var<T> Module<T>::hooked_call(Tape<T>& tape, const Var<T>& x) {
+  const bool watch_backward = is_grad_enabled() && !hooks_->live(hooks_->backward).empty();
+  const bool input_watched = watch_backward && x.requires_grad();
+  const Var<T> input = input_watched ? identity(x) : x;
+  Var<T> y = forward(tape, input);
+  for (const ForwardHook& hook : hooks_->live(hooks_->forward)) hook(*this, x, y);
+  if (!watch_backward || !y.requires_grad()) return y;
+  // the hooks registered when backward reaches this call run (the module outlives its tape's backward)
+  if (!input_watched) {
+    y.register_hook([this](const Tensor<T>& g) {
+      for (const BackwardHook& hook : hooks_->live(hooks_->backward)) hook(*this, nullptr, g);
+    });
+    return y;
+  }
+  auto grad_output = std::make_shared<Tensor<T>>();
+  y.register_hook([grad_output](const Tensor<T>& g) { *grad_output = g; });
+  input.register_hook([this, grad_output](const Tensor<T>& g) {
+    for (const BackwardHook& hook : hooks_->live(hooks_->backward)) hook(*this, &g, *grad_output);
+  });
   return y;
 }
 

@@ -53,6 +53,23 @@ struct ReshapeOp final : Op<T> {
 };
 
 template <class T>
+struct IdentityOp final : Op<T> {
+  static constexpr const char* forward_text = "y = x, as a node of its own";
+  static constexpr const char* backward_text = "dx = g";
+  void backward(BackwardContext<T>& d) override {
+    if (!d.needs_grad(0)) return;
+    bool overwrite = false;
+    T* dx = d.input_grad_to_overwrite(0, overwrite).data();
+    const T* g = d.grad_output().data();
+    const std::size_t n = d.grad_output().size();
+    if (overwrite) std::copy(g, g + n, dx);
+    else
+      for (std::size_t i = 0; i < n; ++i) dx[i] += g[i];
+  }
+  void backward_on_tape(TapeBackwardContext<T>& d) override { d.accumulate(0, d.grad_output()); }
+};
+
+template <class T>
 struct BroadcastOp final : Op<T> {
   static constexpr const char* forward_text = "y = x repeated to a shape (NumPy broadcasting)";
   static constexpr const char* backward_text = "dx = sum_to(g, x's shape)";
@@ -135,6 +152,7 @@ namespace detail {
 std::vector<DerivativeRule> shaping_rules() {
   const char* f = "shaping";
   return {rule_text<TransposeOp<double>>("transpose", f), rule_text<ReshapeOp<double>>("reshape", f),
+          rule_text<IdentityOp<double>>("identity", f),
           rule_text<BroadcastOp<double>>("broadcast_to", f), rule_text<SumToOp<double>>("sum_to", f),
           rule_text<PickOp<double>>("pick", f), rule_text<GatherOp<double>>("gather", f),
           rule_text<ScatterAddOp<double>>("scatter_add", f)};
@@ -186,6 +204,13 @@ Var<T> copy_reshaped(const Var<T>& a, const Extents& extents) {
   const Tensor<T>& in = r.var.tape().value(a.index());
   r.output.resize(extents);
   std::copy(in.begin(), in.end(), r.output.begin());
+  return finish(r.var);
+}
+
+template <class T>
+Var<T> identity(const Var<T>& a) {
+  auto r = record<IdentityOp<T>>("identity", {a});
+  r.output = r.var.tape().value(a.index());
   return finish(r.var);
 }
 
@@ -300,6 +325,7 @@ Var<T> scatter_add(const Var<T>& a, const std::vector<std::size_t>& indices, con
   template Var<T> scatter_add(const Var<T>&, const std::vector<std::size_t>&, const Shape&); \
   template Var<T> transpose(const Var<T>&, std::vector<std::size_t>);         \
   template Var<T> reshape(const Var<T>&, const Shape&);                       \
+  template Var<T> identity(const Var<T>&);                                    \
   template Var<T> flatten_rows(const Var<T>&);                                \
   template Var<T> broadcast_to(const Var<T>&, const Shape&);                  \
   template Var<T> pick(const Var<T>&, const std::vector<std::size_t>&);

@@ -171,6 +171,9 @@ std::vector<CatalogCheck> build() {
       "reshape", "shaping", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({2, 6}, rng)}; },
       [](auto&, const Vs& v) { return reshape(v[0], {3, 4}); }));
   c.push_back(entry(
+      "identity", "shaping", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({2, 3}, rng)}; },
+      [](auto&, const Vs& v) { return identity(v[0]); }));
+  c.push_back(entry(
       "broadcast_to", "shaping", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({3, 1}, rng)}; },
       [](auto&, const Vs& v) { return broadcast_to(v[0], {2, 3, 4}); }));
   c.push_back(entry(

@@ -62,7 +62,7 @@ double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labe
     optimizer_.defer_grads();
     double value = 0;
     if (!labels.empty()) {  // a process's share of a short last batch can be empty
-      const Var<T> loss = softmax_cross_entropy(model_.forward(tape_, tape_.constant_ref(x)), labels);
+      const Var<T> loss = softmax_cross_entropy(model_(tape_, tape_.constant_ref(x)), labels);
       value = loss.item();
       // data parallel, a non-finite loss still goes through the exchange so that every process stops on it
       if (std::isfinite(value) || distributed()) loss.backward();

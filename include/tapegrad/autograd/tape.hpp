@@ -3,13 +3,16 @@
 // value, its inputs' indices and its backward rule. Nodes are in the order they ran, so backward() is a
 // single reverse loop over them (no recursion, no graph search).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "tapegrad/autograd/grad_slot.hpp"
+#include "tapegrad/autograd/hooks.hpp"
 #include "tapegrad/tensor/tensor.hpp"
 
 namespace tapegrad {
@@ -119,6 +122,16 @@ class Var {
   /// The recorded gradient of this leaf after backward(kCreateGraph): a variable on the same tape. TapeError,
   /// saying what to do, when none was recorded.
   Var grad_var() const;
+
+  /// Calls `hook` with d(root)/d(this) once backward (or grad()) has it whole, before it flows on to what this
+  /// value was computed from. `hook(const Tensor<T>& g)` sees it; a hook that returns a Tensor<T> replaces it (same
+  /// shape, ShapeError otherwise), and the values below receive the replacement. On a parameter's handle a hook
+  /// sees that use's gradient before it is added into Parameter::grad. Hooks run in the order registered, only
+  /// when a gradient reaches this value, and belong to this recording: tape.clear() drops them. TapeError for a
+  /// value that needs no gradient or a stale handle, and, when it runs, for a replacing hook in a recorded
+  /// sweep (create_graph), whose replacement could not be differentiated.
+  template <class F>
+  HookHandle register_hook(F&& hook) const;
 
   Tape<T>& tape() const;
   std::uint32_t index() const { return index_; }
@@ -244,6 +257,9 @@ class Tape {
   std::vector<std::uint32_t> gradient_nodes(const Var<T>& root, bool create_graph, const Tensor<T>* seed = nullptr,
                                             const std::vector<Var<T>>* towards = nullptr);
   const detail::Node<T>& node(std::uint32_t index) const;  // internal (anomaly reports)
+  /// Var::register_hook's entry: exactly one of `see`, `replace` set.
+  HookHandle add_hook(std::uint32_t index, std::function<void(const Tensor<T>&)> see,
+                      std::function<Tensor<T>(const Tensor<T>&)> replace);
   /// Node `index` (below size()) read-only.
   NodeView<T> view(std::uint32_t index) const;
 
@@ -270,10 +286,38 @@ class Tape {
   // another thread that records or sweeps on it before clear() hands it over gets a TapeError.
   void check_thread(const char* op);
   std::thread::id owner_;
+  // Var hooks of this recording (clear() drops them) and the liveness their handles share.
+  struct Hook {
+    std::uint32_t index;
+    std::size_t id;
+    std::function<void(const Tensor<T>&)> see;
+    std::function<Tensor<T>(const Tensor<T>&)> replace;
+  };
+  std::vector<Hook> hooks_;
+  std::shared_ptr<detail::HookLiveness> hook_liveness_;
+  // During sweep(): a hooked parameter node gathers its gradient in its own slot, for its hooks to see first.
+  bool sweeping_ = false;
+  bool gathers_own_gradient(const detail::Node<T>& n) const;
+  void run_hooks(std::uint32_t index);  // sweep(): node index's hooks on its gradient buffer
+  // gradient_nodes(): the same on a recorded gradient; the node that holds the gradient afterwards.
+  std::uint32_t run_hooks_on_tape(std::uint32_t index, std::uint32_t gradient, bool recording);
   std::size_t size_ = 0;
   std::uint64_t generation_ = 1;
   bool consumed_ = false;
 };
+
+template <class T>
+template <class F>
+HookHandle Var<T>::register_hook(F&& hook) const {
+  using Result = std::invoke_result_t<F&, const Tensor<T>&>;
+  if constexpr (std::is_void_v<Result>) {
+    return tape().add_hook(index_, std::function<void(const Tensor<T>&)>(std::forward<F>(hook)), {});
+  } else {
+    static_assert(std::is_convertible_v<Result, Tensor<T>>,
+                  "a gradient hook returns nothing (it sees the gradient) or a Tensor (it replaces it)");
+    return tape().add_hook(index_, {}, std::function<Tensor<T>(const Tensor<T>&)>(std::forward<F>(hook)));
+  }
+}
 
 /// A copy of `v`'s value on the same tape that no gradient flows back through.
 template <class T>

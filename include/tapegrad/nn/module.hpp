@@ -3,6 +3,7 @@
 // under local names; qualified names ("block.l1.W") come from the tree, and every walk (parameters, buffers,
 // train/eval mode, zero_grad, the description saved in checkpoints, the summary) goes through it, so a
 // container of your own overrides nothing but forward().
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -34,8 +35,8 @@ struct ModuleInfo {
 template <class T>
 class Module {
  public:
-  Module() = default;
-  virtual ~Module() = default;
+  Module();
+  virtual ~Module();
   Module(const Module&) = delete;  // the tree, optimizers and tapes hold pointers into modules
   Module& operator=(const Module&) = delete;
 
@@ -50,6 +51,21 @@ class Module {
   /// override it; a container is when it has children and all of them are. gradcheck_module refuses a tree with
   /// no parameters unless this holds, since such a tree is most often one whose layers were never registered.
   virtual bool parameter_free() const;
+
+  // ---- hooks (PyTorch's register_forward_hook and register_full_backward_hook): each runs at every call of
+  // this module through operator(), on the thread of that call, and is removed through its handle. A module
+  // with none registered pays one pointer test per call.
+  /// hook(module, input, output) after each forward.
+  using ForwardHook = std::function<void(Module<T>& module, const Var<T>& input, const Var<T>& output)>;
+  /// hook(module, grad_input, grad_output) when backward has passed through this call: d(root)/d(output), and
+  /// d(root)/d(input) through this module alone (the input's other uses not added), or null when the input needs
+  /// no gradient (a first layer on data). Runs in backward and grad() without create_graph.
+  using BackwardHook =
+      std::function<void(Module<T>& module, const Tensor<T>* grad_input, const Tensor<T>& grad_output)>;
+  HookHandle register_forward_hook(ForwardHook hook);
+  /// While one is registered, a call with gradients on puts an identity node at the module's input (where
+  /// grad_input is read): the tape records one node more per call.
+  HookHandle register_backward_hook(BackwardHook hook);
 
   // ---- the tree
   /// Trainable parameters with qualified names ("block.l1.W"), in registration order, depth first. The names
@@ -111,6 +127,9 @@ class Module {
   std::vector<std::pair<std::string, Tensor<T>*>> buffers_;
   std::vector<std::pair<std::string, Module<T>*>> children_;
   std::vector<std::unique_ptr<Module<T>>> owned_;
+  struct Hooks;
+  std::unique_ptr<Hooks> hooks_;  // null until a hook is registered
+  Var<T> hooked_call(Tape<T>& tape, const Var<T>& x);
 };
 
 /// Modules applied in order, registered as children "0", "1", ...

@@ -14,6 +14,10 @@ Var<T> transpose(const Var<T>& a, std::vector<std::size_t> permutation = {});
 /// Same values in a new shape of the same element count.
 template <class T>
 Var<T> reshape(const Var<T>& a, const Shape& shape);
+/// The same values as a node of their own: a place for a hook that sees only this path's gradient (module
+/// backward hooks put one at a module's input).
+template <class T>
+Var<T> identity(const Var<T>& a);
 /// (N, d1, d2, ...) -> (N, d1*d2*...), as the book's Affine layer does.
 template <class T>
 Var<T> flatten_rows(const Var<T>& a);
