@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <sys/stat.h>
 
 #include "helpers.hpp"
 
@@ -1078,4 +1079,58 @@ TEST_CASE("cli: compare --function draws any surface, and names the surfaces whe
   const Result unknown = run("compare --function banana");
   CHECK(unknown.code == 2);
   CHECK(has(unknown.output, "surface 'banana': no such surface (accepted: bowl, rosenbrock, beale, saddle)"));
+}
+
+TEST_CASE("cli: train --diagnose shows saturated sigmoids, dead units and update ratios, and keeps them when a run diverges") {
+  TempDir wide, xavier, diverged, linear;
+  const auto units = [](const TempDir& dir) { return lines_of(text_of(dir.file("diagnostics_units.csv"))); };
+  const std::string common = "train --data spiral --net 64-64 --activation sigmoid --epochs 2 --batch 30 --diagnose ";
+  const Result w = run(common + "--init 10 --out " + wide.str());
+  INFO(w.output);
+  REQUIRE(w.code == 0);
+  CHECK(has(w.output, "diagnostics: " + wide.file("diagnostics_histograms.csv")));
+  // weights of std 10: the second layer's sigmoids sit at 0 or 1 (this run: 95 %), Xavier's at neither
+  CHECK(units(wide).at(0) == "epoch,layer,kind,inactive_share");
+  CHECK(units(wide).at(2).rfind("0,3,Sigmoid,0.95", 0) == 0);
+  const Result x = run(common + "--init xavier --out " + xavier.str());
+  REQUIRE(x.code == 0);
+  CHECK(units(xavier).at(2) == "0,3,Sigmoid,0");
+  for (const char* png : {"activations.png", "gradients.png", "units.png", "update_ratios.png"}) {
+    CAPTURE(png);
+    CHECK(is_png(wide.file(png)));
+  }
+  const std::vector<std::string> histograms = lines_of(text_of(wide.file("diagnostics_histograms.csv")));
+  CHECK(histograms.size() == 1 + 3 * 2 * 2 * 30);  // epochs 0-2, two layers, outputs and gradients, 30 bins
+  CHECK(histograms.at(1).rfind("0,1,Sigmoid,activation,", 0) == 0);
+  const std::vector<std::string> ratios = lines_of(text_of(wide.file("diagnostics_update_ratios.csv")));
+  CHECK(ratios.at(0) == "step,parameter,log10_ratio");
+  CHECK(ratios.at(1).rfind("1,0.W,", 0) == 0);
+  SUBCASE("a diverging run exits 2 and still writes what was recorded") {
+    const Result d = run("train --data spiral --net 64 --epochs 3 --batch 30 --opt sgd:lr=1e12 --diagnose --out " +
+                         diverged.str());
+    CHECK(d.code == 2);
+    CHECK(has(d.output, "the loss became"));
+    CHECK(units(diverged).at(1).rfind("0,1,ReLU,", 0) == 0);
+    CHECK(is_png(diverged.file("update_ratios.png")));
+  }
+  SUBCASE("a model without activation layers: the update ratios only") {
+    const Result l = run("train --data spiral --net \"\" --epochs 1 --diagnose --out " + linear.str());
+    REQUIRE(l.code == 0);
+    CHECK(units(linear).size() == 1);
+    CHECK_FALSE(std::filesystem::exists(linear.file("units.png")));
+    CHECK(is_png(linear.file("update_ratios.png")));
+  }
+  SUBCASE("a diagnostics file that is a FIFO is refused before any training, and left as it was") {
+    REQUIRE(::mkfifo(linear.file("units.png").c_str(), 0644) == 0);
+    const Result f = run("train --data spiral --net 8 --epochs 1 --diagnose --out " + linear.str());
+    CHECK(f.code == 2);
+    CHECK(has(f.output, "units.png: is a FIFO (named pipe), not a regular file; refusing to write over it"));
+    CHECK_FALSE(has(f.output, "epoch  1/1"));
+    CHECK(std::filesystem::is_fifo(linear.file("units.png")));
+  }
+  SUBCASE("an option of train only") {
+    const Result misplaced = run("lr-find --data spiral --diagnose --out " + linear.str());
+    CHECK(misplaced.code == 2);
+    CHECK(has(misplaced.output, "--diagnose"));
+  }
 }

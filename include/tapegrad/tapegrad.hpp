@@ -51,6 +51,7 @@
 #include "tapegrad/train/evaluate.hpp"
 #include "tapegrad/train/landscape.hpp"
 #include "tapegrad/train/lr_finder.hpp"
+#include "tapegrad/train/monitor.hpp"
 #include "tapegrad/train/sharpness.hpp"
 #include "tapegrad/train/trainer.hpp"
 #include "tapegrad/viz/dot.hpp"

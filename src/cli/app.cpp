@@ -97,6 +97,10 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.train->add_flag("--boundary", c.train_args.run.boundary,
                     "for 2-D data (--data spiral, moons, circles, xor): the decision regions at up to six epochs over "
                     "the training points, OUT/boundary.png and boundary.csv");
+  c.train->add_flag("--diagnose", c.train_args.run.diagnose,
+                    "look inside the run: histograms of every activation layer's outputs and gradients per epoch, "
+                    "dead ReLU and saturated tanh/sigmoid shares, each parameter's update-to-data ratio per step "
+                    "(OUT/diagnostics_*.csv, activations.png, gradients.png, units.png, update_ratios.png)");
   c.train->add_flag("--data-parallel", c.train_args.data_parallel,
                     "under `mpirun -np N`: train one model on N processes, each on 1/N of every batch (the batch "
                     "must divide among them); checkpoints and output from process 0");

@@ -37,6 +37,7 @@ struct RunOptions {
   bool epoch_lines = true;            // a line per epoch (false: the last epoch's only)
   bool boundary = false;              // train --boundary: decision regions of 2-D data over the epochs
   bool sharpness = false;             // compare --sharpness: the loss's top Hessian eigenvalue after every epoch
+  bool diagnose = false;              // train/compare --diagnose: a TrainingMonitor's histograms, units, ratios
 
   void add_to(CLI::App& app, bool with_model_options = true);
   /// The network for samples of this shape; ValueError for bad options or one that would not fit in memory.

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli/boundary.hpp"
+#include "cli/diagnostics.hpp"
 #include "cli/common.hpp"
 #include "cli/output.hpp"
 #include "cli/pictures.hpp"
@@ -238,6 +239,8 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
       const std::filesystem::path save_folder = std::filesystem::path(path).parent_path();
       tg::prepare_output_folder(save_folder.empty() ? "." : save_folder.string());
       tg::prepare_output_folder(run.out);  // the filters' pictures of a conv net
+      if (run.diagnose)
+        for (const std::string& name : diagnostics_files()) tg::output_target(output_path(run.out, name));
     }
     data = run.load();
     contents = data_contents(data);
@@ -299,9 +302,29 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
       return true;
     });
   }
+  std::optional<tg::TrainingMonitor<T>> monitor;
+  const auto write_monitor = [&] {
+    const std::string title = fmt::format("{} on {}", net_spec.str(), run.data);
+    fmt::print("diagnostics: {}\n", fmt::join(write_diagnostics(*monitor, run.out, title), ", "));
+  };
+  if (run.diagnose && processes.root()) {
+    monitor.emplace(*net);
+    monitor->attach(trainer);
+  }
   if (processes.root())
     draw_filters(*net, run.out, "filters_before", resume.empty() ? "before training" : fmt::format("after epoch {}", done));
-  trainer.fit(data.train, &data.test);
+  try {
+    trainer.fit(data.train, &data.test);
+  } catch (const tg::Error&) {
+    // a run that diverged or was interrupted is where the pictures help most: they show what was recorded
+    if (monitor) try {
+        write_monitor();
+      } catch (const tg::Error& e) {  // the run's own error is the one to report
+        fmt::print(stderr, "diagnostics not written: {}\n", e.what());
+      }
+    throw;
+  }
+  if (monitor) write_monitor();
   fmt::print("saved: {}\n", path);
   if (processes.root()) fmt::print("history: {}\n", history_path);
   if (processes.root()) draw_filters(*net, run.out, "filters_after", fmt::format("after epoch {}", options.epochs));

@@ -79,16 +79,27 @@ double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labe
   double value = 0;
   if (optimizer_.needs_closure()) {
     if (schedule_) optimizer_.set_learning_rate(schedule_->rate(iteration_ - 1));
+    observe_update(true);
     value = optimizer_.step(evaluate);
   } else {
     value = evaluate();
     if (schedule_) optimizer_.set_learning_rate(schedule_->rate(iteration_ - 1));
+    observe_update(true);
     optimizer_.step();
   }
+  observe_update(false);
   // every 64 steps (a pass over the weights each step would cost a batch-1 step a third of its time), and
   // before every checkpoint
   if (iteration_ % 64 == 0) check_parameters_finite();
   return value;
+}
+
+template <class T>
+void Trainer<T>::observe_update(bool before) const {
+  for (const auto& [first, second] : update_observers_) {
+    const std::function<void()>& observer = before ? first : second;
+    if (observer) observer();
+  }
 }
 
 template <class T>

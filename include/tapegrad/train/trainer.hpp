@@ -73,6 +73,12 @@ class Trainer {
 
   Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions options = {});
   void add_callback(Callback callback) { callbacks_.push_back(std::move(callback)); }
+  /// `before` runs after each step's backward and clipping, just before the optimizer's update, and `after` just
+  /// after it (an L-BFGS step, which evaluates the loss many times, counts as one update). For monitors
+  /// (TrainingMonitor's update-to-data ratios); either may be empty.
+  void add_update_observer(std::function<void()> before, std::function<void()> after) {
+    update_observers_.emplace_back(std::move(before), std::move(after));
+  }
 
   /// Trains for options.epochs (or until a callback stops it). Checks the data first (ValueError: empty sets,
   /// train and test of different feature or class counts) so that nothing fails after the first epoch.
@@ -93,6 +99,8 @@ class Trainer {
   Optimizer<T>& optimizer_;
   TrainerOptions options_;
   std::vector<Callback> callbacks_;
+  std::vector<std::pair<std::function<void()>, std::function<void()>>> update_observers_;
+  void observe_update(bool before) const;
   Tape<T> tape_;  // cleared and reused each step
   Tensor<T> batch_x_;
   std::vector<std::size_t> batch_y_;
