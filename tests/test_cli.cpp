@@ -772,7 +772,7 @@ TEST_CASE("mpi: mpirun -np 2 compare gives the table, curves and sharpness of a 
   write_toy_mnist(data);
   const std::string common = "compare --data " + data.str() +
                              " --net 32 --epochs 2 --batch 20 --opt sgd:lr=0.1 --opt momentum --opt adam:lr=0.01 "
-                             "--sharpness --out ";
+                             "--sharpness --diagnose --out ";
   const Result a = run(common + local.str());
   const Result b = run_command(mpirun(2) + TAPEGRAD_CLI + " " + common + spread.str());
   INFO(a.output);
@@ -786,6 +786,12 @@ TEST_CASE("mpi: mpirun -np 2 compare gives the table, curves and sharpness of a 
   CHECK(testing::read_bytes(local.file("compare_sharpness.csv")) ==
         testing::read_bytes(spread.file("compare_sharpness.csv")));
   CHECK(lines_of(text_of(spread.file("compare_sharpness.csv"))).size() == 1 + 3 * 3);
+  // and so do their monitors' records
+  for (const char* csv : {"compare_units.csv", "compare_update_ratios.csv"}) {
+    CAPTURE(csv);
+    CHECK(testing::read_bytes(local.file(csv)) == testing::read_bytes(spread.file(csv)));
+  }
+  CHECK(lines_of(text_of(spread.file("compare_units.csv"))).size() == 1 + 3 * 3);  // a ReLU layer, epochs 0-2
   CHECK(b.output.find("== sgd(lr=0.1)") < b.output.find("== momentum("));
   CHECK(b.output.find("== momentum(") < b.output.find("== adam("));
 }
@@ -1133,4 +1139,24 @@ TEST_CASE("cli: train --diagnose shows saturated sigmoids, dead units and update
     CHECK(misplaced.code == 2);
     CHECK(has(misplaced.output, "--diagnose"));
   }
+}
+
+TEST_CASE("cli: compare --diagnose puts each run's saturation and update ratios side by side") {
+  TempDir out;
+  const Result r = run("compare --data spiral --net 64-64 --activation sigmoid --opt sgd --vary init 10 xavier "
+                       "--epochs 2 --batch 30 --diagnose --out " + out.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const std::vector<std::string> units = lines_of(text_of(out.file("compare_units.csv")));
+  REQUIRE(units.size() == 1 + 2 * 2 * 3);  // two runs, two layers, epochs 0-2
+  CHECK(units[0] == "label,epoch,layer,kind,inactive_share");
+  CHECK(units[2].rfind("\"init=10\",0,3,Sigmoid,0.95", 0) == 0);  // the same weights as train's
+  CHECK(units[8] == "\"init=xavier\",0,3,Sigmoid,0");
+  CHECK(lines_of(text_of(out.file("compare_update_ratios.csv"))).at(1).rfind("\"init=10\",1,0.W,", 0) ==
+        0);
+  CHECK(is_png(out.file("compare_units.png")));
+  CHECK(is_png(out.file("compare_update_ratios.png")));
+  const Result surface = run("compare --function bowl --diagnose --out " + out.str());
+  CHECK(surface.code == 2);
+  CHECK(has(surface.output, "--diagnose does not apply to compare --function"));
 }

@@ -62,6 +62,10 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.compare->add_flag("--lr-sweep", c.compare_args.lr_sweep,
                       "first choose each optimizer's learning rate (its rate x 10, 3, 1, 1/3, 1/10) by accuracy on a "
                       "validation split (20% of the training images), then compare at those rates");
+  c.compare->add_flag("--diagnose", c.compare_args.run.diagnose,
+                      "also look inside each run: its dead ReLU or saturated tanh/sigmoid shares per epoch and its "
+                      "weights' mean update-to-data ratio per step (OUT/compare_units.csv and .png, "
+                      "compare_update_ratios.csv and .png; train --diagnose draws the histograms)");
   c.compare->add_flag("--sharpness", c.compare_args.run.sharpness,
                       "also the sharpness (the training loss's largest Hessian eigenvalue, on the first 1000 "
                       "training rows) before training and after every epoch, plotted against each run's 2/lr");

@@ -1,6 +1,7 @@
 // `tapegrad compare`: the same network, initial weights and batches under each configuration (optimizer, or any
 // --vary axis), over seeds; and --lr-sweep, each optimizer at its best rate.
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
+#include "cli/diagnostics.hpp"
 #include "cli/grid.hpp"
 #include "cli/parallel.hpp"
 #include "cli/processes.hpp"
@@ -34,6 +36,9 @@ struct Run {
   // --sharpness: before training (index 0) and after each epoch, with the rate then and the products it took
   std::vector<double> sharpness, sharpness_lr;
   std::size_t sharpness_products = 0;
+  // --diagnose: its TrainingMonitor's records (histograms left out)
+  std::vector<tg::LayerRecord> layers;
+  std::vector<tg::UpdateRatio> ratios;
 };
 
 // The runs of one configuration (its seeds), as the table and the plot show them: mean and min-max.
@@ -380,6 +385,17 @@ Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::Optimi
       return true;
     });
   }
+  std::optional<tg::TrainingMonitor<T>> monitor;
+  if (run.diagnose) {
+    monitor.emplace(*net);
+    monitor->attach(trainer);
+  }
+  const auto keep_monitor = [&] {
+    if (!monitor) return;
+    r.layers = monitor->layer_records();
+    for (tg::LayerRecord& l : r.layers) l.activations = l.gradients = tg::Histogram{};
+    r.ratios = monitor->update_ratios();
+  };
   tg::History so_far;  // the epochs before a divergence
   trainer.add_callback([&so_far](const tg::EpochStats&, const tg::History& h) {
     so_far = h;
@@ -394,6 +410,7 @@ Run train_one(const RunOptions& run, const tg::TrainTest& data, const tg::Optimi
     r.diverged = e.what();
     log.append(fmt::format("diverged: {}\n", e.what()));
   }
+  keep_monitor();
   for (const tg::EpochStats& e : r.history.epochs) r.seconds_per_epoch += e.seconds / double(r.history.epochs.size());
   return r;
 }
@@ -446,6 +463,19 @@ void pack(Packer& p, std::size_t index, const Run& r, const std::string& log) {
   p.value(r.sharpness.size());
   for (std::size_t i = 0; i < r.sharpness.size(); ++i) p.value(r.sharpness[i]), p.value(r.sharpness_lr[i]);
   p.value(r.sharpness_products);
+  p.value(r.layers.size());
+  for (const tg::LayerRecord& l : r.layers) {
+    p.value(l.epoch);
+    p.text(l.layer);
+    p.text(l.kind);
+    p.value(l.inactive_share);
+  }
+  p.value(r.ratios.size());
+  for (const tg::UpdateRatio& u : r.ratios) {
+    p.value(u.step);
+    p.text(u.parameter);
+    p.value(u.log10_ratio);
+  }
 }
 
 std::size_t unpack(Unpacker& u, Run& r, std::string& log) {
@@ -468,6 +498,25 @@ std::size_t unpack(Unpacker& u, Run& r, std::string& log) {
     r.sharpness_lr.push_back(u.value<double>());
   }
   r.sharpness_products = u.value<std::size_t>();
+  const auto layers = u.value<std::size_t>();  // each at least its two counts, two lengths and a share
+  if (layers > bytes_left(u) / (5 * sizeof(std::size_t)))
+    throw tg::CommunicationError("compare: a run's results arrived truncated");
+  r.layers.resize(layers);
+  for (tg::LayerRecord& l : r.layers) {
+    l.epoch = u.value<std::size_t>();
+    l.layer = u.text();
+    l.kind = u.text();
+    l.inactive_share = u.value<double>();
+  }
+  const auto ratios = u.value<std::size_t>();
+  if (ratios > bytes_left(u) / (3 * sizeof(std::size_t)))
+    throw tg::CommunicationError("compare: a run's results arrived truncated");
+  r.ratios.resize(ratios);
+  for (tg::UpdateRatio& x : r.ratios) {
+    x.step = u.value<std::size_t>();
+    x.parameter = u.text();
+    x.log10_ratio = u.value<double>();
+  }
   return index;
 }
 
@@ -564,7 +613,11 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
   processes.all_or_none([&] {
     if (seeds < 1 || seeds > 1000) throw tg::ValueError(fmt::format("--seeds {}: give 1 to 1000 seeds", seeds));
     check_run_count(configs.size(), seeds, max_runs);
-    if (processes.root()) tg::prepare_output_folder(run.out);  // before any training: not found out at its end
+    if (processes.root()) {
+      tg::prepare_output_folder(run.out);  // before any training: not found out at its end
+      if (run.diagnose)
+        for (const std::string& name : compare_diagnostics_files()) tg::output_target(output_path(run.out, name));
+    }
     data = run.load();
     for (const Configuration& c : configs) c.run.net(data.train.sample_shape(), data.train.classes);
   });
@@ -709,6 +762,11 @@ int compare_configurations(const RunOptions& run, const std::vector<Configuratio
               outputs.accuracy_means_path});
   fmt::print("plot:  {}\n", png);
   if (run.sharpness) write_sharpness(runs, std::min(data.train.rows, kSharpnessRows), run.out);
+  if (run.diagnose) {
+    std::vector<RunDiagnostics> diagnostics;
+    for (const Run& r : runs) diagnostics.push_back({r.label, r.layers, r.ratios});
+    fmt::print("diagnostics: {}\n", fmt::join(write_compare_diagnostics(diagnostics, run.out), ", "));
+  }
   if (accuracy) *accuracy = accuracy_curves(groups, configs.size());
   return 0;
 }

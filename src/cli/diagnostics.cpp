@@ -147,27 +147,58 @@ std::vector<std::string> write_diagnostics(const tg::TrainingMonitor<T>& monitor
   return written;
 }
 
+std::vector<std::string> compare_diagnostics_files() {
+  std::vector<std::string> files;
+  for (const char* picture : {"compare_units", "compare_update_ratios"})
+    for (const char* suffix : {".csv", ".dat", ".gp", ".png"}) files.push_back(std::string(picture) + suffix);
+  return files;
+}
+
 std::vector<std::string> write_compare_diagnostics(const std::vector<RunDiagnostics>& runs, const std::string& out) {
   std::vector<std::string> written;
   std::string units_csv = "label,epoch,layer,kind,inactive_share\n", ratios_csv = "label,step,parameter,log10_ratio\n";
-  std::string units_dat, ratios_dat;
-  std::vector<std::string> unit_titles, ratio_titles;
-  for (const RunDiagnostics& run : runs) {
-    std::vector<std::string> layers;
+  std::vector<std::string> layers;  // every run's, in order: a panel each
+  for (const RunDiagnostics& run : runs)
     for (const auto& r : run.layers) {
       units_csv += fmt::format("{},{},{},{},{:.9g}\n", csv_quoted(run.label), r.epoch, r.layer, r.kind, r.inactive_share);
       if (std::find(layers.begin(), layers.end(), r.layer) == layers.end()) layers.push_back(r.layer);
     }
-    for (const std::string& layer : layers) {
-      std::string kind;
-      for (const auto& r : run.layers)
+  // compare_units.png: a panel per layer, a line per run, the key below
+  std::string units_dat, gp = multiplot_header(layers.size(), "dead ReLU units, saturated tanh/sigmoid outputs");
+  std::size_t block = 0;
+  for (const std::string& layer : layers) {
+    std::string plots, kind;
+    for (std::size_t k = 0; k < runs.size(); ++k) {
+      std::string rows;
+      for (const auto& r : runs[k].layers)
         if (r.layer == layer) {
-          units_dat += fmt::format("{} {:.9g}\n", r.epoch, r.inactive_share);
+          rows += fmt::format("{} {:.9g}\n", r.epoch, r.inactive_share);
           kind = r.kind;
         }
-      units_dat += "\n\n";
-      unit_titles.push_back(fmt::format("{}: {} ({})", run.label, layer, kind == "ReLU" ? "dead" : "saturated"));
+      if (rows.empty()) continue;
+      units_dat += rows + "\n\n";
+      plots += fmt::format("{}ARG2 index {} using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#{}' dt {} title {} "
+                           "noenhanced",
+                           plots.empty() ? "plot " : ", ", block++, kColors[k % 8], 1 + k / 8 % 4,
+                           gnuplot_string(runs[k].label));
     }
+    gp += fmt::format("set title {} noenhanced\nset xlabel 'epoch (0: at initialisation)'\nset ylabel 'share'\n"
+                      "set yrange [0:1.05]\nset key below\n{}\n",
+                      gnuplot_string(fmt::format("layer {} ({})", layer, kind == "ReLU" ? "ReLU, dead" : kind + ", saturated")),
+                      plots);
+  }
+  gp += "unset multiplot\n";
+  written.push_back(output_path(out, "compare_units.csv"));
+  write_text(written.back(), units_csv);
+  if (!layers.empty()) {
+    write_text(output_path(out, "compare_units.dat"), units_dat);
+    written.push_back(output_path(out, "compare_units.png"));
+    render_png(output_path(out, "compare_units.gp"), gp, written.back(), {output_path(out, "compare_units.dat")});
+  }
+  // compare_update_ratios.png: each run's mean log10 ratio over its weights, per step
+  std::string ratios_dat;
+  std::vector<std::string> titles;
+  for (const RunDiagnostics& run : runs) {
     std::map<std::size_t, std::pair<double, std::size_t>> per_step;  // step -> sum and count over the weights
     for (const auto& u : run.ratios) {
       ratios_csv += fmt::format("{},{},{},{:.9g}\n", csv_quoted(run.label), u.step, u.parameter, u.log10_ratio);
@@ -179,15 +210,13 @@ std::vector<std::string> write_compare_diagnostics(const std::vector<RunDiagnost
     for (const auto& [step, sum] : per_step)
       ratios_dat += fmt::format("{} {:.9g}\n", step, sum.first / static_cast<double>(sum.second));
     ratios_dat += "\n\n";
-    ratio_titles.push_back(run.label);
+    titles.push_back(run.label);
   }
-  written.push_back(output_path(out, "compare_units.csv"));
-  write_text(written.back(), units_csv);
   written.push_back(output_path(out, "compare_update_ratios.csv"));
   write_text(written.back(), ratios_csv);
-  if (!unit_titles.empty()) written.push_back(lines_picture("compare_units", units_dat, unit_titles, kUnitsSetup, "", out));
-  written.push_back(lines_picture("compare_update_ratios", ratios_dat, ratio_titles,
-                                  std::string(kRatioSetup) + "set title 'mean update-to-data ratio of the weights'\n",
+  written.push_back(lines_picture("compare_update_ratios", ratios_dat, titles,
+                                  std::string(kRatioSetup) + "set title 'mean update-to-data ratio of the weights'\n"
+                                                             "set key below\nset terminal pngcairo size 900,720\n",
                                   kGuide, out));
   return written;
 }

@@ -26,5 +26,7 @@ struct RunDiagnostics {
 /// OUT/compare_units.csv and .png (each run's dead or saturated share per layer and epoch) and
 /// compare_update_ratios.csv and .png (each run's mean log10 ratio over its weights, per step). Returns the paths.
 std::vector<std::string> write_compare_diagnostics(const std::vector<RunDiagnostics>& runs, const std::string& out);
+/// The files it may write.
+std::vector<std::string> compare_diagnostics_files();
 
 }  // namespace cli
