@@ -1160,3 +1160,47 @@ TEST_CASE("cli: compare --diagnose puts each run's saturation and update ratios 
   CHECK(surface.code == 2);
   CHECK(has(surface.output, "--diagnose does not apply to compare --function"));
 }
+
+TEST_CASE("cli: doctor prints its table, exits 1 when a check fails, and refuses what does not apply") {
+  TempDir out, trained;
+  const Result sound = run("doctor --data spiral --net 32 --activation tanh --init xavier --out " + out.str());
+  INFO(sound.output);
+  REQUIRE(sound.code == 0);
+  CHECK(has(sound.output, "2-32-3 tanh xavier (double) on spiral (150 training rows), initial weights of seed 0"));
+  CHECK(has(sound.output, "\nloss at initialisation             pass"));
+  CHECK(has(sound.output, "all 6 checks passed"));
+  const std::vector<std::string> csv = lines_of(text_of(out.file("doctor.csv")));
+  REQUIRE(csv.size() == 7);
+  CHECK(csv[0] == "check,result,measured,passes when,advice");
+  CHECK(csv[1].rfind("\"loss at initialisation\",pass,", 0) == 0);
+  CHECK(has(text_of(out.file("doctor.txt")), "gradient norms at initialisation:"));
+  const Result wide = run("doctor --data spiral --net 64 --activation tanh --init 10 --out " + out.str());
+  CHECK(wide.code == 1);
+  CHECK(has(wide.output, "\nloss at initialisation             FAIL"));
+  CHECK(has(wide.output, "checks failed"));
+  SUBCASE("a checkpoint, in its own precision") {
+    REQUIRE(run("train --data spiral --net 16 --epochs 2 --out " + trained.str()).code == 0);
+    const Result saved = run("doctor --model " + trained.file("model.tgckpt") + " --data spiral --out " + out.str());
+    INFO(saved.output);
+    CHECK(saved.code == 0);
+    CHECK(has(saved.output, "(float) on spiral (150 training rows), weights from " + trained.file("model.tgckpt")));
+  }
+  SUBCASE("options of a training run, a network with --model, and bad targets are refused before any work") {
+    const Result epochs = run("doctor --data spiral --epochs 3 --out " + out.str());
+    CHECK(epochs.code == 2);
+    CHECK(has(epochs.output, "--epochs does not apply to doctor"));
+    const Result both = run("doctor --model " + trained.file("none.tgckpt") + " --net 32 --out " + out.str());
+    CHECK(both.code == 2);
+    CHECK(has(both.output, "--net does not apply to doctor --model"));
+    const Result missing = run("doctor --model " + trained.file("none.tgckpt") + " --data spiral --out " + out.str());
+    CHECK(missing.code == 2);
+    CHECK(has(missing.output, "none.tgckpt"));
+    const Result bad_opt = run("doctor --data spiral --opt adam:lr=-1 --out " + out.str());
+    CHECK(bad_opt.code == 2);
+    REQUIRE(::mkfifo(trained.file("doctor.txt").c_str(), 0644) == 0);
+    const Result fifo = run("doctor --data spiral --out " + trained.str());
+    CHECK(fifo.code == 2);
+    CHECK(has(fifo.output, "doctor.txt: is a FIFO (named pipe)"));
+    CHECK_FALSE(has(fifo.output, "loss at initialisation"));
+  }
+}

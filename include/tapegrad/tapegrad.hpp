@@ -48,6 +48,7 @@
 
 #include "tapegrad/io/files.hpp"
 #include "tapegrad/train/checkpoint.hpp"
+#include "tapegrad/train/doctor.hpp"
 #include "tapegrad/train/evaluate.hpp"
 #include "tapegrad/train/landscape.hpp"
 #include "tapegrad/train/lr_finder.hpp"

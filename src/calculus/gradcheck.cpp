@@ -80,15 +80,21 @@ GradcheckReport resolved(const GradcheckOptions& o) {
 class EntryBuilder {
  public:
   EntryBuilder(GradcheckEntry& e, double atol, double rtol) : e_(e), atol_(atol), rtol_(rtol) {}
-  // `forward` and `backward` are the one-sided differences. Where they disagree, `half_gap()` measures their gap
-  // again with half the step: at a kink it stays (the slopes on each side differ), on a smooth but strongly
-  // curved function it halves (the gap is curvature times step). Only a gap that stays marks a kink.
+  // `forward` and `backward` are the one-sided differences. Where they disagree, `gap_at(f)` measures their gap
+  // again with the step times f. On a smooth function the gap is curvature times step: it halves with the step,
+  // and halves again. At a kink at distance u x step it does not: it stays (u = 0), or falls to 0 once the step
+  // no longer reaches the kink, and no u halves it twice (halving once needs u in [0.26, 0.39], and then a
+  // quarter step no longer reaches it). So a gap that does not halve twice marks a kink.
   // `where` is called only for a new worst element or the first kink (unravelling every index would allocate).
-  template <class Where, class HalfGap>
-  void add(Where&& where, double analytic, double numerical, double forward, double backward, HalfGap&& half_gap) {
+  template <class Where, class GapAt>
+  void add(Where&& where, double analytic, double numerical, double forward, double backward, GapAt&& gap_at) {
     const double one_sided_gap = std::abs(forward - backward);
-    if (one_sided_gap > atol_ + rtol_ * std::max(std::abs(forward), std::abs(backward)) &&
-        !(half_gap() < 0.75 * one_sided_gap)) {
+    const auto halves = [](double from, double to) { return to >= 0.35 * from && to <= 0.65 * from; };
+    const auto smooth = [&] {
+      const double half = gap_at(0.5);
+      return halves(one_sided_gap, half) && halves(half, gap_at(0.25));
+    };
+    if (one_sided_gap > atol_ + rtol_ * std::max(std::abs(forward), std::abs(backward)) && !smooth()) {
       if (e_.kinks++ == 0) {
         e_.first_kink = where();
         e_.kink_analytic = analytic;
@@ -371,7 +377,7 @@ GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::v
         };
         builder.add([&] { return unravel_index(i, x.shape()); }, analytic[i], (d_up - d_down) / (double(up) - double(down)),
                     d_up / (double(up) - double(saved)), -d_down / (double(saved) - double(down)),
-                    [&] { return gap_at(report.eps / 2); });
+                    [&](double factor) { return gap_at(report.eps * factor); });
       }
     } else {
       const Tensor<T> saved = x;
@@ -384,8 +390,8 @@ GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::v
         for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(saved[i] - report.eps * u[i]);
         const double l_down = loss();
         x = saved;
-        const auto half_gap = [&] {
-          const double h = report.eps / 2;
+        const auto gap_at = [&](double factor) {
+          const double h = report.eps * factor;
           for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(saved[i] + h * u[i]);
           const double l_up_h = loss();
           for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(saved[i] - h * u[i]);
@@ -394,7 +400,7 @@ GradcheckReport gradcheck(const std::function<Var<T>(Tape<T>&)>& f, const std::v
           return std::abs((l_up_h - l_here) / h - (l_here - l_down_h) / h);
         };
         builder.add([k] { return std::vector<std::size_t>{k}; }, projected, (l_up - l_down) / (2 * report.eps),
-                    (l_up - l_here) / report.eps, (l_here - l_down) / report.eps, half_gap);
+                    (l_up - l_here) / report.eps, (l_here - l_down) / report.eps, gap_at);
       }
     }
     builder.finish();

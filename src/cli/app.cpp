@@ -155,6 +155,18 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
 
+  c.doctor = app->add_subcommand(
+      "doctor", "the checks that find the usual bugs before a long run: the loss at initialisation against "
+                "ln(classes), overfitting one small batch, samples that stay independent, a gradient check of every "
+                "layer, units that die in the first steps, gradients that reach every parameter");
+  c.doctor->footer(optimizers_help() + "\nExit codes: 0 every check passed, 1 one failed (its row says which), 2 a "
+                                       "bad option or file.");
+  c.doctor_args.run.add_to(*c.doctor);
+  c.doctor->add_option("--model", c.doctor_args.model,
+                       "a checkpoint of `tapegrad train` to examine instead of the network the options build");
+  c.doctor->add_option("--opt", c.doctor_args.optimizer, "the optimizer of the first steps (units alive after them)")
+      ->capture_default_str();
+
   c.eval = app->add_subcommand("eval", "accuracy and confusion matrix of a saved model on the test set");
   c.eval->add_option("--model", c.eval_args.model, "checkpoint written by `tapegrad train`")->capture_default_str();
   c.eval->add_option("--data", c.eval_args.data,

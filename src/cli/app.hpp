@@ -65,11 +65,13 @@ struct Command {
   int threads = 1;
   CLI::App *compare = nullptr, *train = nullptr, *eval = nullptr, *check = nullptr, *rules = nullptr,
            *optimizers = nullptr, *experiment = nullptr, *graph = nullptr, *summary = nullptr, *exit_codes = nullptr,
-           *errors = nullptr, *lr_find = nullptr, *landscape = nullptr;
+           *errors = nullptr, *lr_find = nullptr, *landscape = nullptr,
+           *doctor = nullptr;
   CompareArgs compare_args;
   TrainArgs train_args;
   LrFindArgs lr_find_args;
   LandscapeArgs landscape_args;
+  DoctorArgs doctor_args;
   EvalArgs eval_args;
   GradcheckArgs check_args;
   GraphArgs graph_args;

@@ -124,6 +124,13 @@ struct LandscapeArgs {
   std::size_t points = 41, grid = 21;   // points of the 1-D slice; grid x grid points of a plane
   std::size_t rows = 1000;              // the first training rows the loss is measured on
 };
+struct DoctorArgs {
+  RunOptions run;                  // the data, the network (or --model), --batch, --seed, --out
+  std::string model;               // --model: a checkpoint instead of the network the options build
+  std::string optimizer = "adam";  // --opt: the first steps, before units are counted
+};
+/// `tapegrad doctor`: tapegrad::examine's table; 0 when every check passes, 1 when one fails.
+int doctor(const DoctorArgs& args);
 /// `tapegrad landscape`: ValueError for both or neither of --model and --opt, or a bad range, before any work.
 int landscape(const LandscapeArgs& args);
 /// `tapegrad lr-find`: the range test on the network `run` builds, with `optimizer`; the batch and seed are

@@ -7,7 +7,7 @@ namespace cli {
 const std::vector<ExitCodeRow>& exit_codes() {
   static const std::vector<ExitCodeRow> rows{
       {Exit::ok, "success (also --help and --version)"},
-      {Exit::check_failed, "`tapegrad gradcheck`: at least one check failed (its table says which)"},
+      {Exit::check_failed, "`tapegrad gradcheck` or `tapegrad doctor`: at least one check failed (its table says which)"},
       {Exit::error,
        "an error the message names: a bad or inapplicable option or value, no subcommand, a file or data set that "
        "cannot be read or is malformed (NaN features, a crafted checkpoint), an output that may not be replaced "

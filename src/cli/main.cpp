@@ -126,6 +126,16 @@ void check_applicable(const cli::Command& c) {
       if (c.lr_find->count(option))
         throw tapegrad::ValueError(fmt::format(
             "{} does not apply to lr-find (it trains one batch per rate, --steps rates); leave it out", option));
+  if (*c.doctor)  // no training run: its length, schedule and regularisation do not apply
+    refuse_inapplicable(*c.doctor,
+                        c.doctor_args.model.empty()
+                            ? std::vector<std::string>{"--data", "--limit", "--net", "--activation", "--init",
+                                                       "--batch-norm", "--dropout", "--batch", "--seed", "--out",
+                                                       "--opt"}
+                            : std::vector<std::string>{"--model", "--data", "--batch", "--seed", "--out", "--opt"},
+                        c.doctor_args.model.empty()
+                            ? "doctor (it builds the network in double and trains only a few steps)"
+                            : "doctor --model (the checkpoint holds the network)");
   if (*c.landscape && !c.landscape_args.model.empty())  // the checkpoint decides the network and its training
     refuse_inapplicable(*c.landscape,
                         {"--model", "--data", "--seed", "--out", "--range", "--points", "--grid", "--rows"},
@@ -160,6 +170,10 @@ int run(cli::Command& c, cli::Processes& processes) {
       if (processes.distributed())
         throw tapegrad::ValueError("landscape: runs on one process; start it without mpirun");
       return cli::landscape(c.landscape_args);
+    }
+    if (*c.doctor) {
+      if (processes.distributed()) throw tapegrad::ValueError("doctor: runs on one process; start it without mpirun");
+      return cli::doctor(c.doctor_args);
     }
     if (*c.lr_find) {
       if (processes.distributed())
