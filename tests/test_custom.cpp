@@ -221,6 +221,18 @@ TEST_CASE("gradcheck reports elements at a kink instead of passing or failing th
   CHECK(tie["input0"].kinks == 2);
 }
 
+TEST_CASE("gradcheck: a kink closer than the step is left out at any distance, as real inputs put some there") {
+  // relu at u x eps from its kink (eps 1e-6). The central difference there is (1 + u) / 2 instead of 1, so judging
+  // them would fail a correct rule. Halving the step once leaves u = 0.3 and 0.7 looking smooth; twice does not.
+  const T x{0.3e-6, 0.7e-6, -0.45e-6, 0.2e-6, 0.95e-6, 1.0, -2.0};
+  const auto report =
+      tg::gradcheck<double>([](auto&, const std::vector<V>& v) { return tg::relu(v[0]); }, {x});
+  INFO(report.table());
+  CHECK(report["input0"].kinks == 5);
+  CHECK(report["input0"].checked == 2);
+  CHECK(report.passed());
+}
+
 TEST_CASE("gradcheck: a zero gradient next to a rounding-sized numerical one is not a 100 % relative error") {
   // d/dx of x^3 at 0 is 0; the central difference is eps^2 = 1e-12
   const auto report = tg::gradcheck<double>(
