@@ -28,7 +28,7 @@ std::vector<std::size_t> drawn_epochs(const std::vector<tg::LayerRecord>& record
 
 std::string multiplot_header(std::size_t panels, const std::string& title) {
   const std::size_t cols = std::min<std::size_t>(3, std::max<std::size_t>(1, panels)), rows = (panels + cols - 1) / cols;
-  return fmt::format("set terminal pngcairo size {},{} font ',10'\nset output ARG1\nset key top right\n"
+  return fmt::format("set terminal pngcairo size {},{} font ',10'\nset output ARG1\nset key top center\n"
                      "set multiplot layout {},{} title {} noenhanced\n",
                      420 * cols, 320 * std::max<std::size_t>(1, rows) + 40, rows, cols, gnuplot_string(title));
 }
