@@ -133,6 +133,14 @@ double weight_decay_of(const tg::OptimizerSpec& spec) {
   return tg::optimizer_kind(spec.name).uses("wd") ? spec.value("wd") : 0;
 }
 
+void check_decay_scope(const std::string& scope, const tg::OptimizerSpec& spec, const std::string& what) {
+  if (scope != "weights" || weight_decay_of(spec) != 0) return;
+  tg::OptimizerSpec decaying = spec;
+  decaying.options.weight_decay = 0.1;
+  throw tg::ValueError(fmt::format("--decay-scope weights: {} has no weight decay to scope; give it one, e.g. --opt {}",
+                                   what, decaying.str()));
+}
+
 tg::TrainTest load_data(const std::string& data, std::uint64_t seed) {
   if (tg::is_table_dataset(data)) return tg::load_table_dataset(data, seed);
   if (tg::is_generated_dataset(data)) return tg::load_generated_dataset(data, seed);

@@ -68,6 +68,9 @@ std::string data_identity(const std::string& data);
 
 /// The weight decay a spec trains with (the table's default when not given; 0 for an optimizer without one).
 double weight_decay_of(const tg::OptimizerSpec& spec);
+/// --decay-scope weights with an optimizer (`spec`, called `what` in the message) that has no weight decay:
+/// ValueError saying how to give it one. Every command that takes both checks this before any work.
+void check_decay_scope(const std::string& scope, const tg::OptimizerSpec& spec, const std::string& what);
 
 /// The key=value metadata `tapegrad train` writes into its checkpoints; DataError naming the file if it was
 /// not written by `tapegrad train`.

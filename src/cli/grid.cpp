@@ -180,11 +180,7 @@ std::vector<Configuration> configurations(const RunOptions& base, const std::vec
     const Configuration& c = out[k];
     c.run.check_net();
     const std::string label = optimizer_label(c.optimizer);
-    if (c.run.decay_scope == "weights" && weight_decay_of(c.optimizer) == 0)
-      throw tg::ValueError(fmt::format(
-          "--decay-scope weights: configuration {} ({}) has no weight decay to scope; give its optimizer one "
-          "(e.g. wd=0.1) or leave it out",
-          k + 1, label));
+    check_decay_scope(c.run.decay_scope, c.optimizer, fmt::format("configuration {} ({})", k + 1, label));
   }
 
   // A label names the axes with more than one value; the optimizer's part is its description (which shows lr

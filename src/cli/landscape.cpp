@@ -225,9 +225,7 @@ int landscape(const LandscapeArgs& a) {
   }
   std::vector<tg::OptimizerSpec> specs;
   for (const std::string& text : a.optimizers) specs.push_back(tg::OptimizerSpec::parse(text));
-  for (const tg::OptimizerSpec& s : specs)
-    if (a.run.decay_scope == "weights" && weight_decay_of(s) == 0)
-      throw tg::ValueError(fmt::format("--decay-scope weights: {} has no weight decay to scope", s.str()));
+  for (const tg::OptimizerSpec& s : specs) check_decay_scope(a.run.decay_scope, s, s.str());
   a.run.check_net();
   tg::prepare_output_folder(a.run.out);
   return a.run.use_double ? trajectories<double>(a, specs) : trajectories<float>(a, specs);

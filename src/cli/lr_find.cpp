@@ -91,8 +91,7 @@ int lr_find(const RunOptions& run, const std::string& optimizer, const tg::LrRan
     throw tg::ValueError(fmt::format("lr-find: {} searches its own step along each direction (a line search), so its "
                                      "rate is not the step a range test varies; use a first-order optimizer",
                                      spec.name));
-  if (run.decay_scope == "weights" && weight_decay_of(spec) == 0)
-    throw tg::ValueError(fmt::format("--decay-scope weights: {} has no weight decay to scope", spec.str()));
+  check_decay_scope(run.decay_scope, spec, spec.str());
   if (!(std::isfinite(options.start) && options.start > 0) || !std::isfinite(options.end) ||
       !(options.end > options.start))
     throw tg::ValueError(fmt::format("lr-find: --start {:g} and --end {:g} must be finite, with 0 < start < end",

@@ -434,13 +434,7 @@ int train(const RunOptions& options, const std::string& optimizer_text, const st
       resumed.contents = meta.count("data_contents") ? meta.at("data_contents") : "";
     }
     spec = tg::OptimizerSpec::parse(optimizer);
-    if (run.decay_scope == "weights" && weight_decay_of(spec) == 0) {
-      tg::OptimizerSpec decaying = spec;
-      decaying.options.weight_decay = 0.1;
-      throw tg::ValueError(fmt::format(
-          "--decay-scope weights: {} has no weight decay to scope; give it one, e.g. --opt {}", spec.str(),
-          decaying.str()));
-    }
+    check_decay_scope(run.decay_scope, spec, spec.str());
     run.check_net();  // check the network options before spending time on the data
     if (data_parallel && run.batch % processes.size() != 0)
       throw tg::ValueError(fmt::format("--batch {} does not divide among {} processes; use a multiple of {} (e.g. {})",
