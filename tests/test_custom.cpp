@@ -406,6 +406,7 @@ TEST_CASE("derivative rules: docs/reference/derivatives.md is the table the op c
   for (const auto& r : tg::derivative_rules()) ops.push_back(r.op);
   for (const char* op : {"add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "sin", "cos", "abs", "clamp", "relu", "sigmoid",
                          "tanh", "step", "softmax", "log_softmax", "matmul", "affine", "transpose", "reshape", "identity",
+                         "slice", "concat", "embedding",
                          "broadcast_to", "sum_to", "gather", "scatter_add", "pick", "sum", "mean", "max",
                          "softmax_cross_entropy", "conv2d", "max_pool2d", "avg_pool2d"})
     CHECK_MESSAGE(std::find(ops.begin(), ops.end(), op) != ops.end(), op);

@@ -22,6 +22,7 @@
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/indexing.hpp"
 #include "tapegrad/ops/shaping.hpp"
 
 #include "tapegrad/calculus/gradcheck.hpp"

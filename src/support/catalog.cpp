@@ -7,6 +7,7 @@
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/conv.hpp"
+#include "tapegrad/ops/indexing.hpp"
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/ops/reduce.hpp"
@@ -173,6 +174,31 @@ std::vector<CatalogCheck> build() {
   c.push_back(entry(
       "identity", "shaping", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({2, 3}, rng)}; },
       [](auto&, const Vs& v) { return identity(v[0]); }));
+  c.push_back(entry(
+      "slice", "indexing", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({3, 5, 4}, rng)}; },
+      [](auto&, const Vs& v) { return slice(v[0], {{0, 3, 2}, {1, 5, 2}, {1, Range::kEnd, 1}}); }));
+  c.push_back(entry(
+      "split", "indexing", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({4, 6}, rng)}; },
+      [](auto&, const Vs& v) {
+        const auto p = split(v[0], 1, {1, 3, 2});
+        return concat(std::vector<Var<double>>{tanh(p[2]), p[0] * 2.0, p[1]}, 1);
+      }));
+  c.push_back(entry(
+      "concat", "indexing",
+      [](Rng& rng) {
+        return std::vector<Tensor<double>>{kink_free({2, 3}, rng), kink_free({2, 1}, rng), kink_free({2, 2}, rng)};
+      },
+      [](auto&, const Vs& v) { return concat(std::vector<Var<double>>{v[0], v[1] * v[1], v[2]}, 1); }));
+  c.push_back(entry(
+      "stack", "indexing",
+      [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({2, 3}, rng), kink_free({2, 3}, rng)}; },
+      [](auto&, const Vs& v) { return stack(std::vector<Var<double>>{v[0], v[1] * v[0]}, 1); }));
+  // a repeated index: its row's gradient is the sum of both uses
+  c.push_back(entry(
+      "embedding", "indexing", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({5, 3}, rng)}; },
+      [](auto&, const Vs& v) {
+        return embedding(v[0], {4, 1, 4, 0}, Shape{2, 2}) * embedding(v[0], {2, 4, 3, 4}, Shape{2, 2});
+      }));
   c.push_back(entry(
       "broadcast_to", "shaping", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({3, 1}, rng)}; },
       [](auto&, const Vs& v) { return broadcast_to(v[0], {2, 3, 4}); }));
