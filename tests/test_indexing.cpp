@@ -123,7 +123,8 @@ TEST_CASE("slice, split, concat, stack and embedding name the op and what is wro
   const auto shape_error = [](auto call) { return testing::message_of<tg::ShapeError>(call); };
   CHECK(shape_error([&] { tg::slice(a, 1, 2, 5); }) ==
         "slice: axis 1 of (3, 4) has extent 4; the range 2:5:1 ends beyond it");
-  CHECK(shape_error([&] { tg::slice(a, 0, 2, 2); }) == "slice: axis 0 of (3, 4) has extent 3; the range 2:2:1 is empty");
+  CHECK(shape_error([&] { tg::slice(a, 0, 2, 2); }) ==
+        "slice: axis 0 of (3, 4) has extent 3; the range 2:2:1 is empty");
   CHECK(shape_error([&] { tg::slice(a, 0, 5, 6); }).find("ends beyond it") != std::string::npos);
   CHECK(shape_error([&] { tg::slice(a, 0, 0, 2, 0); }) == "slice: axis 0: step 0 (range 0:2:0)");
   CHECK(shape_error([&] { tg::slice(a, 2, 0, 1); }) == "slice: axis 2 of (3, 4), which has 2 axes");

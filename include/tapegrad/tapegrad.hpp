@@ -38,6 +38,7 @@
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/nn/networks.hpp"
 #include "tapegrad/nn/per_sample.hpp"
+#include "tapegrad/nn/recurrent.hpp"
 
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/schedule.hpp"

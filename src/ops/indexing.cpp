@@ -88,7 +88,8 @@ Var<T> slice(const Var<T>& a, const std::vector<Range>& ranges) {
   for (std::size_t axis = 0; axis < in.rank(); ++axis) {
     Range r = axis < ranges.size() ? ranges[axis] : Range{};
     if (r.stop == Range::kEnd) r.stop = in[axis];
-    if (r.step == 0) throw ShapeError(fmt::format("slice: axis {}: step 0 (range {})", axis, range_text(ranges[axis])));
+    if (r.step == 0)
+      throw ShapeError(fmt::format("slice: axis {}: step 0 (range {})", axis, range_text(ranges[axis])));
     if (r.stop > in[axis] || r.start >= r.stop)
       throw ShapeError(fmt::format("slice: axis {} of {} has extent {}; the range {} {}", axis, in.str(), in[axis],
                                    range_text(axis < ranges.size() ? ranges[axis] : Range{}),
@@ -104,7 +105,8 @@ Var<T> slice(const Var<T>& a, const std::vector<Range>& ranges) {
   std::vector<std::size_t> at(in.rank(), 0);  // the output element's index, counted like an odometer
   for (std::size_t i = 0; i < indices.size(); ++i) {
     std::size_t flat = 0;
-    for (std::size_t axis = 0; axis < in.rank(); ++axis) flat += (starts[axis] + at[axis] * steps[axis]) * strides[axis];
+    for (std::size_t axis = 0; axis < in.rank(); ++axis)
+      flat += (starts[axis] + at[axis] * steps[axis]) * strides[axis];
     indices[i] = flat;
     for (std::size_t axis = in.rank(); axis-- > 0;) {
       if (++at[axis] < dims[axis]) break;
@@ -139,8 +141,8 @@ std::vector<Var<T>> split(const Var<T>& a, std::size_t axis, const std::vector<s
     total += s;
   }
   if (total != in[axis])
-    throw ShapeError(fmt::format("split: sizes {} add up to {}, but axis {} of {} has extent {}", fmt::join(sizes, ", "),
-                                 total, axis, in.str(), in[axis]));
+    throw ShapeError(fmt::format("split: sizes {} add up to {}, but axis {} of {} has extent {}",
+                                 fmt::join(sizes, ", "), total, axis, in.str(), in[axis]));
   std::vector<Var<T>> pieces;
   std::size_t start = 0;
   for (std::size_t s : sizes) {
@@ -209,7 +211,8 @@ Var<T> stack(const std::vector<Var<T>>& parts, std::size_t axis) {
 template <class T>
 Var<T> embedding(const Var<T>& weight, const std::vector<std::size_t>& indices, const Shape& indices_shape) {
   const Shape& w = weight.shape();
-  if (w.rank() != 2) throw ShapeError(fmt::format("embedding: the weight has shape {}; it must be (rows, width)", w.str()));
+  if (w.rank() != 2)
+    throw ShapeError(fmt::format("embedding: the weight has shape {}; it must be (rows, width)", w.str()));
   if (indices_shape.numel() != indices.size())
     throw ShapeError(fmt::format("embedding: {} indices for the shape {}", indices.size(), indices_shape.str()));
   const std::size_t rows = w[0], width = w[1];

@@ -1,0 +1,89 @@
+#pragma once
+// Recurrent cells and the embedding table, in LibTorch's layout (weights and biases named and shaped as
+// torch::nn::RNNCell, LSTMCell, GRUCell and Embedding, gates in its order), so weights move between the two.
+// Each cell is built from tapegrad's ops, so its gradients, of every order, are theirs.
+#include <string>
+#include <vector>
+
+#include "tapegrad/tensor/random.hpp"
+#include "tapegrad/nn/module.hpp"
+
+namespace tapegrad {
+
+/// Rows of a (count, width) table by index (torch::nn::Embedding; weights drawn N(0, 1) as there).
+template <class T>
+class Embedding : public Module<T> {
+ public:
+  Embedding(std::size_t count, std::size_t width, Rng& rng);
+  /// The rows `indices` names: shape `shape` + (width).
+  Var<T> lookup(Tape<T>& tape, const std::vector<std::size_t>& indices, const Shape& shape);
+  /// The same with the indices as the input's values (whole numbers in [0, count), as a data batch holds them):
+  /// ValueError naming the position of one that is not.
+  Var<T> forward(Tape<T>& tape, const Var<T>& indices) override;
+  std::string describe() const override;
+
+  Parameter<T> weight;  // "weight", (count, width)
+};
+
+enum class Nonlinearity { Tanh, ReLU };
+
+/// h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu (torch::nn::RNNCell). Weights and biases are
+/// drawn uniformly from [-1/sqrt(hidden), 1/sqrt(hidden)] as there.
+template <class T>
+class RNNCell : public Module<T> {
+ public:
+  RNNCell(std::size_t input, std::size_t hidden, Rng& rng, Nonlinearity nonlinearity = Nonlinearity::Tanh);
+  /// One step: x (batch, input), h (batch, hidden) -> h' (batch, hidden). ShapeError naming the cell otherwise.
+  Var<T> step(Tape<T>& tape, const Var<T>& x, const Var<T>& h);
+  /// One step from h = 0.
+  Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
+  std::string describe() const override;
+
+  Parameter<T> weight_ih, weight_hh, bias_ih, bias_hh;  // (hidden, input), (hidden, hidden), (hidden), (hidden)
+
+ private:
+  Nonlinearity nonlinearity_;
+};
+
+template <class T>
+struct LSTMState {
+  Var<T> h, c;  // (batch, hidden) each
+};
+
+/// i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh) in that order (torch::nn::LSTMCell);
+/// c' = sigmoid(f) c + sigmoid(i) tanh(g), h' = sigmoid(o) tanh(c').
+template <class T>
+class LSTMCell : public Module<T> {
+ public:
+  LSTMCell(std::size_t input, std::size_t hidden, Rng& rng);
+  LSTMState<T> step(Tape<T>& tape, const Var<T>& x, const LSTMState<T>& state);
+  /// h' of one step from h = c = 0.
+  Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
+  std::string describe() const override;
+
+  Parameter<T> weight_ih, weight_hh, bias_ih, bias_hh;  // (4 hidden, input), (4 hidden, hidden), (4 hidden) x 2
+};
+
+/// r, z, n in that order (torch::nn::GRUCell): r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr), z likewise,
+/// n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h' = (1 - z) n + z h.
+template <class T>
+class GRUCell : public Module<T> {
+ public:
+  GRUCell(std::size_t input, std::size_t hidden, Rng& rng);
+  Var<T> step(Tape<T>& tape, const Var<T>& x, const Var<T>& h);
+  Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
+  std::string describe() const override;
+
+  Parameter<T> weight_ih, weight_hh, bias_ih, bias_hh;  // (3 hidden, input), (3 hidden, hidden), (3 hidden) x 2
+};
+
+#define TAPEGRAD_EXTERN_RECURRENT(L) \
+  extern template class L<float>;    \
+  extern template class L<double>;
+TAPEGRAD_EXTERN_RECURRENT(Embedding)
+TAPEGRAD_EXTERN_RECURRENT(RNNCell)
+TAPEGRAD_EXTERN_RECURRENT(LSTMCell)
+TAPEGRAD_EXTERN_RECURRENT(GRUCell)
+#undef TAPEGRAD_EXTERN_RECURRENT
+
+}  // namespace tapegrad
