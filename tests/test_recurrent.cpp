@@ -171,3 +171,74 @@ TEST_CASE("recurrent cells name themselves and the shape they take") {
         "GRUCell: sizes must be positive, got input 0 and hidden 4");
   CHECK(testing::message_of<tg::ValueError>([&] { tg::Embedding<double>(0, 4, rng); }).find("Embedding: sizes") == 0);
 }
+
+TEST_CASE("sequence layers: LibTorch's parameter names, a gradient check over time and layers, and a checkpoint") {
+  tg::Rng rng(11);
+  tg::SequenceOptions o;
+  o.layers = 2;
+  o.batch_first = true;
+  tg::LSTM<double> lstm(3, 4, rng, o);
+  std::vector<std::string> names;
+  for (const auto& [name, p] : lstm.named_parameters()) names.push_back(name);
+  CHECK(names == std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l1",
+                                          "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"});
+  CHECK(lstm.named_parameters()[4].second->value.shape() == tg::Shape{16, 4});  // layer 1 reads layer 0's h
+  CHECK(lstm.describe() == "LSTM(3 -> 4, 2 layers, batch first)");
+  tg::Tape<double> tape;
+  const tg::SequenceResult<double> r = lstm.run(tape, tape.constant(testing::kink_free({2, 5, 3}, rng)));
+  CHECK(r.output.shape() == tg::Shape{2, 5, 4});
+  CHECK(r.h.shape() == tg::Shape{2, 2, 4});
+  CHECK(r.c.shape() == tg::Shape{2, 2, 4});
+  // the top layer's last output is its final h
+  CHECK(testing::max_abs_diff(tg::reshape(tg::slice(r.output, 1, 4, 5), {2, 4}).value(),
+                              tg::reshape(tg::slice(r.h, 0, 1, 2), {2, 4}).value()) == 0);
+  // every parameter and the input, at the first and second order, over 3 steps and 2 layers (from zero states:
+  // the recurrent weights get gradients from the second step on)
+  for (const int order : {1, 2}) {
+    tg::GradcheckOptions options;
+    options.order = order;
+    tg::SequenceOptions small;
+    small.layers = 2;
+    tg::GRU<double> gru(2, 3, rng, small);
+    const tg::GradcheckReport report = tg::gradcheck_module(gru, testing::kink_free({3, 2, 2}, rng), options);
+    INFO(report.table());
+    CHECK(report.passed());
+  }
+  // saved and loaded by those names
+  testing::TempDir dir;
+  tg::save_checkpoint<double>(dir.file("lstm.tgckpt"), lstm);
+  tg::LSTM<double> loaded(3, 4, rng, o);
+  tg::load_checkpoint<double>(dir.file("lstm.tgckpt"), loaded);
+  for (std::size_t i = 0; i < 8; ++i) CHECK(loaded.parameters()[i]->value == lstm.parameters()[i]->value);
+}
+
+TEST_CASE("sequence layers: dropout between layers in training only, and the errors that name the layer") {
+  tg::Rng rng(12);
+  tg::SequenceOptions o;
+  o.layers = 2;
+  o.dropout = 0.5;
+  tg::RNN<double> rnn(3, 4, rng, o);
+  tg::Tape<double> tape;
+  const T x = testing::kink_free({4, 2, 3}, rng);
+  const T trained = rnn(tape, tape.constant(x)).value();
+  rnn.set_training(false);
+  const T evaluated = rnn(tape, tape.constant(x)).value();
+  CHECK(testing::max_abs_diff(trained, evaluated) > 1e-3);
+  CHECK(rnn(tape, tape.constant(x)).value() == evaluated);  // no dropout in evaluation mode
+  CHECK(rnn.describe() == "RNN(3 -> 4, 2 layers, dropout 0.5)");
+  const V good = tape.constant(x);
+  CHECK(testing::message_of<tg::ShapeError>([&] { rnn.run(tape, tape.constant(T::zeros({4, 3}))); }) ==
+        "RNN(3 -> 4, 2 layers, dropout 0.5): the input has shape (4, 3); it takes (time, batch, 3)");
+  CHECK(testing::message_of<tg::ShapeError>([&] { rnn.run(tape, good, tape.constant(T::zeros({1, 2, 4}))); }) ==
+        "RNN(3 -> 4, 2 layers, dropout 0.5): h0 has shape (1, 2, 4); for a batch of 2 it is (2, 2, 4)");
+  CHECK(testing::message_of<tg::ValueError>([&] { rnn.run(tape, good, {}, tape.constant(T::zeros({2, 2, 4}))); })
+            .find("c0 is an LSTM's") != std::string::npos);
+  tg::SequenceOptions none;
+  none.layers = 0;
+  CHECK(testing::message_of<tg::ValueError>([&] { tg::LSTM<double>(3, 4, rng, none); }) ==
+        "LSTM: 0 layers asked for; 1 to 1000");
+  tg::SequenceOptions certain;
+  certain.dropout = 1;
+  CHECK(testing::message_of<tg::ValueError>([&] { tg::GRU<double>(3, 4, rng, certain); }) ==
+        "GRU: dropout 1 is not in [0, 1)");
+}

@@ -1,6 +1,7 @@
 #include "tapegrad/nn/recurrent.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -8,6 +9,7 @@
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/indexing.hpp"
 #include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/shaping.hpp"
 #include "tapegrad/tensor/error.hpp"
 
 namespace tapegrad {
@@ -181,6 +183,126 @@ template <class T>
 std::string GRUCell<T>::describe() const {
   return fmt::format("GRUCell({} -> {})", weight_ih.value.shape()[1], weight_hh.value.shape()[1]);
 }
+
+// ---- sequence layers
+
+namespace {
+template <class T>
+std::unique_ptr<RNNCell<T>> make_cell(RNNCell<T>*, std::size_t input, std::size_t hidden, Rng& rng,
+                                      const SequenceOptions& o) {
+  return std::make_unique<RNNCell<T>>(input, hidden, rng, o.nonlinearity);
+}
+template <class T>
+std::unique_ptr<LSTMCell<T>> make_cell(LSTMCell<T>*, std::size_t input, std::size_t hidden, Rng& rng,
+                                       const SequenceOptions&) {
+  return std::make_unique<LSTMCell<T>>(input, hidden, rng);
+}
+template <class T>
+std::unique_ptr<GRUCell<T>> make_cell(GRUCell<T>*, std::size_t input, std::size_t hidden, Rng& rng,
+                                      const SequenceOptions&) {
+  return std::make_unique<GRUCell<T>>(input, hidden, rng);
+}
+template <class Cell>
+constexpr bool is_lstm = false;
+template <class T>
+constexpr bool is_lstm<LSTMCell<T>> = true;
+template <class Cell>
+const char* kind_of() {
+  if constexpr (is_lstm<Cell>) return "LSTM";
+  else if constexpr (std::is_same_v<Cell, GRUCell<float>> || std::is_same_v<Cell, GRUCell<double>>) return "GRU";
+  else return "RNN";
+}
+}  // namespace
+
+template <class T, class Cell>
+SequenceLayer<T, Cell>::SequenceLayer(std::size_t input, std::size_t hidden, Rng& rng, SequenceOptions options)
+    : options_(options), input_(input), hidden_(hidden) {
+  if (options.layers == 0 || options.layers > 1000)
+    throw ValueError(fmt::format("{}: {} layers asked for; 1 to 1000", kind_of<Cell>(), options.layers));
+  if (!(options.dropout >= 0 && options.dropout < 1))
+    throw ValueError(fmt::format("{}: dropout {} is not in [0, 1)", kind_of<Cell>(), options.dropout));
+  for (std::size_t l = 0; l < options.layers; ++l) {
+    cells_.push_back(make_cell(static_cast<Cell*>(nullptr), l == 0 ? input : hidden, hidden, rng, options));
+    for (Parameter<T>* p : cells_.back()->parameters())  // LibTorch's names: weight_ih_l0, ...
+      this->register_parameter(fmt::format("{}_l{}", p->name, l), *p);
+    if (l + 1 < options.layers && options.dropout > 0)
+      dropouts_.push_back(std::make_unique<Dropout<T>>(options.dropout, options.seed + l, Dropout<T>::Mode::Inverted));
+  }
+  for (std::size_t l = 0; l < dropouts_.size(); ++l) this->register_module(fmt::format("dropout_l{}", l), *dropouts_[l]);
+}
+
+template <class T, class Cell>
+SequenceResult<T> SequenceLayer<T, Cell>::run(Tape<T>& tape, const Var<T>& x, const Var<T>& h0, const Var<T>& c0) {
+  const Shape& in = x.shape();
+  if (in.rank() != 3 || in[2] != input_ || in[0] == 0 || in[1] == 0)
+    throw ShapeError(fmt::format("{}: the input has shape {}; it takes ({}, {}, {})", describe(), in.str(),
+                                 options_.batch_first ? "batch" : "time", options_.batch_first ? "time" : "batch",
+                                 input_));
+  const std::size_t time_axis = options_.batch_first ? 1 : 0, steps = in[time_axis], batch = in[1 - time_axis];
+  const std::size_t layers = cells_.size();
+  const Shape state_shape{layers, batch, hidden_};
+  const auto initial = [&](const Var<T>& given, const char* what) {
+    if (!given.valid()) return tape.constant(Tensor<T>::zeros(state_shape));
+    if (given.shape() != state_shape)
+      throw ShapeError(fmt::format("{}: {} has shape {}; for a batch of {} it is {}", describe(), what,
+                                   given.shape().str(), batch, state_shape.str()));
+    return given;
+  };
+  const Var<T> h_init = initial(h0, "h0");
+  const Var<T> c_init = is_lstm<Cell> ? initial(c0, "c0") : Var<T>{};
+  if (!is_lstm<Cell> && c0.valid()) throw ValueError(fmt::format("{}: c0 is an LSTM's; leave it out", describe()));
+  std::vector<Var<T>> inputs;  // this layer's input at each step, (batch, features)
+  for (std::size_t t = 0; t < steps; ++t)
+    inputs.push_back(reshape(slice(x, time_axis, t, t + 1), Shape{batch, input_}));
+  std::vector<Var<T>> final_h, final_c;
+  for (std::size_t l = 0; l < layers; ++l) {
+    Var<T> h = reshape(slice(h_init, 0, l, l + 1), Shape{batch, hidden_});
+    Var<T> c = is_lstm<Cell> ? reshape(slice(c_init, 0, l, l + 1), Shape{batch, hidden_}) : Var<T>{};
+    std::vector<Var<T>> outputs;
+    for (std::size_t t = 0; t < steps; ++t) {
+      if constexpr (is_lstm<Cell>) {
+        const LSTMState<T> next = cells_[l]->step(tape, inputs[t], {h, c});
+        h = next.h;
+        c = next.c;
+      } else {
+        h = cells_[l]->step(tape, inputs[t], h);
+      }
+      outputs.push_back(h);
+    }
+    final_h.push_back(h);
+    if constexpr (is_lstm<Cell>) final_c.push_back(c);
+    if (l + 1 < layers && l < dropouts_.size())
+      for (Var<T>& o : outputs) o = (*dropouts_[l])(tape, o);
+    inputs = std::move(outputs);
+  }
+  SequenceResult<T> result;
+  result.output = stack(inputs, time_axis);
+  result.h = stack(final_h, 0);
+  if constexpr (is_lstm<Cell>) result.c = stack(final_c, 0);
+  return result;
+}
+
+template <class T, class Cell>
+Var<T> SequenceLayer<T, Cell>::forward(Tape<T>& tape, const Var<T>& x) {
+  return run(tape, x).output;
+}
+
+template <class T, class Cell>
+std::string SequenceLayer<T, Cell>::describe() const {
+  std::string extra;
+  if (cells_.size() > 1) extra += fmt::format(", {} layers", cells_.size());
+  if (options_.batch_first) extra += ", batch first";
+  if (options_.dropout > 0) extra += fmt::format(", dropout {:g}", options_.dropout);
+  if (!is_lstm<Cell> && kind_of<Cell>()[0] == 'R' && options_.nonlinearity == Nonlinearity::ReLU) extra += ", relu";
+  return fmt::format("{}({} -> {}{})", kind_of<Cell>(), input_, hidden_, extra);
+}
+
+template class SequenceLayer<float, RNNCell<float>>;
+template class SequenceLayer<double, RNNCell<double>>;
+template class SequenceLayer<float, LSTMCell<float>>;
+template class SequenceLayer<double, LSTMCell<double>>;
+template class SequenceLayer<float, GRUCell<float>>;
+template class SequenceLayer<double, GRUCell<double>>;
 
 template class Embedding<float>;
 template class Embedding<double>;

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <type_traits>
 
 #include "tapegrad/tapegrad.hpp"
 
@@ -162,4 +163,84 @@ TEST_CASE("GRU cells equal torch::nn::GRUCell (gates r, z, n): outputs, states a
           return std::vector<torch::Tensor>{theirs->forward(x, s[0])};
         });
   }
+}
+
+namespace {
+
+// A sequence layer against its LibTorch twin: output, h_n (and c_n), the loss and every gradient to 1e-12.
+template <class Ours, class Theirs>
+void compare_sequence(Ours& ours, Theirs& theirs, bool batch_first, std::size_t steps, std::size_t batch,
+                      std::size_t input, std::size_t hidden, std::size_t layers, bool lstm, tg::Rng& rng) {
+  copy_weights(*theirs, ours);
+  const T x = batch_first ? T::randn({batch, steps, input}, rng) : T::randn({steps, batch, input}, rng);
+  const T h0 = T::randn({layers, batch, hidden}, rng, 0.5), c0 = T::randn({layers, batch, hidden}, rng, 0.5);
+  const T w = batch_first ? T::randn({batch, steps, hidden}, rng) : T::randn({steps, batch, hidden}, rng);
+  const T wh = T::randn({layers, batch, hidden}, rng);
+  tg::Tape<double> tape;
+  const V vx = tape.variable(x), vh = tape.variable(h0), vc = tape.variable(c0);
+  const tg::SequenceResult<double> r = lstm ? ours.run(tape, vx, vh, vc) : ours.run(tape, vx, vh);
+  V loss = tg::sum(r.output * tape.constant(w)) + tg::sum(r.h * tape.constant(wh));
+  if (lstm) loss = loss + tg::sum(r.c * r.c);
+  torch::Tensor tx = to_torch(x).requires_grad_(true), th = to_torch(h0).requires_grad_(true),
+                tc = to_torch(c0).requires_grad_(true);
+  torch::Tensor out, hn, cn;
+  if constexpr (std::is_same_v<Theirs, torch::nn::LSTM>) {
+    auto [o, state] = theirs->forward(tx, std::make_tuple(th, tc));
+    out = o;
+    hn = std::get<0>(state);
+    cn = std::get<1>(state);
+  } else {
+    std::tie(out, hn) = theirs->forward(tx, th);
+  }
+  torch::Tensor tloss = (out * to_torch(w)).sum() + (hn * to_torch(wh)).sum();
+  if (lstm) tloss = tloss + (cn * cn).sum();
+  CHECK(max_difference(r.output.value(), out.detach()) < 1e-12);
+  CHECK(max_difference(r.h.value(), hn.detach()) < 1e-12);
+  if (lstm) CHECK(max_difference(r.c.value(), cn.detach()) < 1e-12);
+  ours.zero_grad();
+  loss.backward();
+  tloss.backward();
+  for (auto& [name, p] : ours.named_parameters()) {
+    CAPTURE(name);
+    CHECK(max_difference(p->grad(), theirs->named_parameters()[name].grad()) < 1e-12);
+  }
+  CHECK(max_difference(vx.grad(), tx.grad()) < 1e-12);
+  CHECK(max_difference(vh.grad(), th.grad()) < 1e-12);
+  if (lstm) CHECK(max_difference(vc.grad(), tc.grad()) < 1e-12);
+}
+
+}  // namespace
+
+TEST_CASE("RNN, LSTM and GRU layers equal torch::nn's: 1 and 2 layers, time- and batch-first, 1 and 4 steps") {
+  torch::manual_seed(3);
+  tg::Rng rng(10);
+  const std::size_t input = 3, hidden = 4, batch = 2;
+  for (const std::size_t layers : {1, 2})
+    for (const bool batch_first : {false, true})
+      for (const std::size_t steps : {1, 4}) {
+        CAPTURE(layers);
+        CAPTURE(batch_first);
+        CAPTURE(steps);
+        tg::SequenceOptions o;
+        o.layers = layers;
+        o.batch_first = batch_first;
+        {
+          torch::nn::LSTM theirs(torch::nn::LSTMOptions(input, hidden).num_layers(layers).batch_first(batch_first));
+          theirs->to(torch::kFloat64);
+          tg::LSTM<double> ours(input, hidden, rng, o);
+          compare_sequence(ours, theirs, batch_first, steps, batch, input, hidden, layers, true, rng);
+        }
+        {
+          torch::nn::GRU theirs(torch::nn::GRUOptions(input, hidden).num_layers(layers).batch_first(batch_first));
+          theirs->to(torch::kFloat64);
+          tg::GRU<double> ours(input, hidden, rng, o);
+          compare_sequence(ours, theirs, batch_first, steps, batch, input, hidden, layers, false, rng);
+        }
+        {
+          torch::nn::RNN theirs(torch::nn::RNNOptions(input, hidden).num_layers(layers).batch_first(batch_first));
+          theirs->to(torch::kFloat64);
+          tg::RNN<double> ours(input, hidden, rng, o);
+          compare_sequence(ours, theirs, batch_first, steps, batch, input, hidden, layers, false, rng);
+        }
+      }
 }

@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "tapegrad/tensor/random.hpp"
+#include "tapegrad/nn/layers.hpp"
 #include "tapegrad/nn/module.hpp"
 
 namespace tapegrad {
@@ -76,6 +79,60 @@ class GRUCell : public Module<T> {
 
   Parameter<T> weight_ih, weight_hh, bias_ih, bias_hh;  // (3 hidden, input), (3 hidden, hidden), (3 hidden) x 2
 };
+
+/// How a sequence layer stacks its cells and reads its input (torch::nn::RNNOptions and friends).
+struct SequenceOptions {
+  std::size_t layers = 1;        // each layer reads the outputs of the one below
+  bool batch_first = false;      // input and output (batch, time, features) instead of (time, batch, features)
+  double dropout = 0;            // inverted dropout on every layer's output but the last, in training mode
+  Nonlinearity nonlinearity = Nonlinearity::Tanh;  // RNN only
+  std::uint64_t seed = 0;        // the dropout's draws
+};
+
+/// What a sequence layer returns: every step's output of the top layer and each layer's final state, shaped as
+/// LibTorch's (layers, batch, hidden). `c` only for an LSTM.
+template <class T>
+struct SequenceResult {
+  Var<T> output;  // (time, batch, hidden), or (batch, time, hidden) when batch_first
+  Var<T> h, c;
+};
+
+/// An RNN, LSTM or GRU over whole sequences (torch::nn::RNN, LSTM, GRU): `layers` cells, their parameters
+/// registered under LibTorch's names (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, weight_ih_l1, ...).
+template <class T, class Cell>
+class SequenceLayer : public Module<T> {
+ public:
+  SequenceLayer(std::size_t input, std::size_t hidden, Rng& rng, SequenceOptions options = {});
+  /// The whole sequence from initial states h0 (and c0 for an LSTM), each (layers, batch, hidden); default Vars
+  /// mean zeros. ShapeError naming the layer for an input or state of another shape.
+  SequenceResult<T> run(Tape<T>& tape, const Var<T>& x, const Var<T>& h0 = {}, const Var<T>& c0 = {});
+  /// run(tape, x).output
+  Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
+  std::string describe() const override;
+
+  std::size_t layers() const { return cells_.size(); }
+  Cell& cell(std::size_t layer) { return *cells_.at(layer); }
+
+ private:
+  std::vector<std::unique_ptr<Cell>> cells_;
+  std::vector<std::unique_ptr<Dropout<T>>> dropouts_;
+  SequenceOptions options_;
+  std::size_t input_, hidden_;
+};
+
+template <class T>
+using RNN = SequenceLayer<T, RNNCell<T>>;
+template <class T>
+using LSTM = SequenceLayer<T, LSTMCell<T>>;
+template <class T>
+using GRU = SequenceLayer<T, GRUCell<T>>;
+
+extern template class SequenceLayer<float, RNNCell<float>>;
+extern template class SequenceLayer<double, RNNCell<double>>;
+extern template class SequenceLayer<float, LSTMCell<float>>;
+extern template class SequenceLayer<double, LSTMCell<double>>;
+extern template class SequenceLayer<float, GRUCell<float>>;
+extern template class SequenceLayer<double, GRUCell<double>>;
 
 #define TAPEGRAD_EXTERN_RECURRENT(L) \
   extern template class L<float>;    \
