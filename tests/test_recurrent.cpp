@@ -242,3 +242,84 @@ TEST_CASE("sequence layers: dropout between layers in training only, and the err
   CHECK(testing::message_of<tg::ValueError>([&] { tg::GRU<double>(3, 4, rng, certain); }) ==
         "GRU: dropout 1 is not in [0, 1)");
 }
+
+TEST_CASE("sequence_cross_entropy averages over the labelled steps and skips the ignored ones") {
+  tg::Rng rng(13);
+  tg::Tape<double> tape;
+  const T z = testing::kink_free({1, 3, 4}, rng);  // one sequence of three steps, four classes
+  const V logits = tape.variable(z);
+  const std::size_t skip = 99;
+  const V loss = tg::sequence_cross_entropy(logits, {2, skip, 0}, skip);
+  // by hand: the mean of -log softmax(z_t)[label_t] over steps 0 and 2
+  const auto nll = [&](std::size_t t, std::size_t label) {
+    double total = 0;
+    for (std::size_t c = 0; c < 4; ++c) total += std::exp(z[t * 4 + c]);
+    return std::log(total) - z[t * 4 + label];
+  };
+  CHECK(loss.item() == doctest::Approx((nll(0, 2) + nll(2, 0)) / 2).epsilon(1e-14));
+  loss.backward();
+  for (std::size_t c = 0; c < 4; ++c) CHECK(logits.grad()[4 + c] == 0.0);  // the ignored step gets nothing
+  for (const int order : {1, 2}) {
+    tg::GradcheckOptions o;
+    o.order = order;
+    testing::check(
+        [&](auto&, const std::vector<V>& v) { return tg::sequence_cross_entropy(v[0], {1, 3, skip, 0, 2, skip}, skip); },
+        {testing::kink_free({2, 3, 4}, rng)}, o);
+  }
+  CHECK(testing::message_of<tg::ValueError>([&] { tg::sequence_cross_entropy(logits, {skip, skip, skip}, skip); })
+            .find("every one of the 3 labels is the ignored label 99") != std::string::npos);
+  CHECK(testing::message_of<tg::ValueError>([&] { tg::sequence_cross_entropy(logits, {1, 4, 0}); }) ==
+        "sequence_cross_entropy: label 4 at position 1 is out of range for 4 classes");
+  CHECK(testing::message_of<tg::ShapeError>([&] { tg::sequence_cross_entropy(logits, {1, 2}); })
+            .find("2 labels for logits of shape (1, 3, 4) (3 positions)") != std::string::npos);
+}
+
+TEST_CASE("SequenceBatcher cuts one long sequence into rows that go on from chunk to chunk") {
+  std::vector<std::size_t> tokens(21);
+  for (std::size_t i = 0; i < tokens.size(); ++i) tokens[i] = i;
+  const tg::SequenceBatcher batches(tokens, 2, 3);  // rows of (21 - 1) / 2 = 10 steps: 3 chunks of 3
+  CHECK(batches.chunks() == 3);
+  const auto [x0, y0] = batches[0];
+  CHECK(x0 == std::vector<std::size_t>{0, 1, 2, 10, 11, 12});
+  CHECK(y0 == std::vector<std::size_t>{1, 2, 3, 11, 12, 13});
+  const auto [x1, y1] = batches[1];
+  CHECK(x1 == std::vector<std::size_t>{3, 4, 5, 13, 14, 15});
+  CHECK(testing::message_of<tg::ValueError>([&] { (void)batches[3]; }) ==
+        "SequenceBatcher: chunk 3 asked for; there are 3");
+  CHECK(testing::message_of<tg::ValueError>([&] { tg::SequenceBatcher(tokens, 4, 6); }) ==
+        "SequenceBatcher: 21 tokens make 4 rows of 5 steps, fewer than one chunk of 6");
+  CHECK(testing::message_of<tg::ValueError>([&] { tg::SequenceBatcher(tokens, 0, 3); }).find("must be positive") !=
+        std::string::npos);
+}
+
+TEST_CASE("truncated BPTT: a stateful layer's chunks equal one long run, and its tape stays one chunk long") {
+  tg::Rng rng(14);
+  tg::LSTM<double> lstm(2, 3, rng);
+  const T x = testing::kink_free({12, 2, 2}, rng);  // 12 steps, batch 2
+  tg::Tape<double> whole;
+  const T expected = lstm(whole, whole.constant(x)).value();
+  lstm.set_stateful(true);
+  tg::Tape<double> tape;
+  std::size_t first_size = 0, first_capacity = 0;
+  for (std::size_t k = 0; k < 3; ++k) {
+    tape.clear();
+    const V chunk = tg::slice(tape.constant(x), 0, 4 * k, 4 * k + 4);
+    const tg::SequenceResult<double> r = lstm.run(tape, chunk);
+    for (std::size_t i = 0; i < r.output.value().size(); ++i)
+      CHECK(r.output.value()[i] == doctest::Approx(expected[k * 4 * 2 * 3 + i]).epsilon(1e-14));
+    tg::sum(r.output).backward();  // reaches this chunk's start and stops: the carried state is a constant
+    if (k == 0) first_size = tape.size(), first_capacity = tape.capacity();
+    CHECK(tape.size() == first_size);
+  }
+  for (int k = 0; k < 100; ++k) {  // 100 chunks more: the tape reuses its nodes, memory stays flat
+    tape.clear();
+    tg::sum(lstm(tape, tg::slice(tape.constant(x), 0, 0, 4))).backward();
+  }
+  CHECK(tape.capacity() == first_capacity);
+  // another batch size, or reset_state(), starts from zeros
+  lstm.reset_state();
+  tape.clear();
+  const T restarted = lstm(tape, tg::slice(tape.constant(x), 0, 0, 4)).value();
+  for (std::size_t i = 0; i < restarted.size(); ++i)
+    CHECK(restarted[i] == doctest::Approx(expected[i]).epsilon(1e-14));
+}

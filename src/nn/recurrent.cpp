@@ -9,6 +9,7 @@
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/indexing.hpp"
 #include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shaping.hpp"
 #include "tapegrad/tensor/error.hpp"
 
@@ -228,7 +229,8 @@ SequenceLayer<T, Cell>::SequenceLayer(std::size_t input, std::size_t hidden, Rng
     if (l + 1 < options.layers && options.dropout > 0)
       dropouts_.push_back(std::make_unique<Dropout<T>>(options.dropout, options.seed + l, Dropout<T>::Mode::Inverted));
   }
-  for (std::size_t l = 0; l < dropouts_.size(); ++l) this->register_module(fmt::format("dropout_l{}", l), *dropouts_[l]);
+  for (std::size_t l = 0; l < dropouts_.size(); ++l)
+    this->register_module(fmt::format("dropout_l{}", l), *dropouts_[l]);
 }
 
 template <class T, class Cell>
@@ -248,8 +250,10 @@ SequenceResult<T> SequenceLayer<T, Cell>::run(Tape<T>& tape, const Var<T>& x, co
                                    given.shape().str(), batch, state_shape.str()));
     return given;
   };
-  const Var<T> h_init = initial(h0, "h0");
-  const Var<T> c_init = is_lstm<Cell> ? initial(c0, "c0") : Var<T>{};
+  const bool carry = stateful_ && carried_h_.size() > 0 && carried_h_.shape() == state_shape;
+  const Var<T> h_init = !h0.valid() && carry ? tape.constant(carried_h_) : initial(h0, "h0");
+  const Var<T> c_init =
+      !is_lstm<Cell> ? Var<T>{} : !c0.valid() && carry ? tape.constant(carried_c_) : initial(c0, "c0");
   if (!is_lstm<Cell> && c0.valid()) throw ValueError(fmt::format("{}: c0 is an LSTM's; leave it out", describe()));
   std::vector<Var<T>> inputs;  // this layer's input at each step, (batch, features)
   for (std::size_t t = 0; t < steps; ++t)
@@ -279,8 +283,83 @@ SequenceResult<T> SequenceLayer<T, Cell>::run(Tape<T>& tape, const Var<T>& x, co
   result.output = stack(inputs, time_axis);
   result.h = stack(final_h, 0);
   if constexpr (is_lstm<Cell>) result.c = stack(final_c, 0);
+  if (stateful_) {  // values only: the next chunk's tape starts here
+    carried_h_ = result.h.value();
+    if constexpr (is_lstm<Cell>) carried_c_ = result.c.value();
+  }
   return result;
 }
+
+template <class T, class Cell>
+void SequenceLayer<T, Cell>::set_stateful(bool stateful) {
+  stateful_ = stateful;
+  reset_state();
+}
+
+template <class T, class Cell>
+void SequenceLayer<T, Cell>::reset_state() {
+  carried_h_ = Tensor<T>();
+  carried_c_ = Tensor<T>();
+}
+
+template <class T>
+Var<T> sequence_cross_entropy(const Var<T>& logits, const std::vector<std::size_t>& labels, std::size_t ignore) {
+  const Shape& s = logits.shape();
+  if (s.rank() < 2)
+    throw ShapeError(fmt::format("sequence_cross_entropy: the logits have shape {}; they are (..., classes)", s.str()));
+  const std::size_t classes = s[s.rank() - 1], positions = s.numel() / classes;
+  if (labels.size() != positions)
+    throw ShapeError(fmt::format("sequence_cross_entropy: {} labels for logits of shape {} ({} positions)",
+                                 labels.size(), s.str(), positions));
+  std::vector<std::size_t> picked(positions);
+  Tensor<T> mask(Shape{positions});
+  std::size_t counted = 0;
+  for (std::size_t i = 0; i < positions; ++i) {
+    if (labels[i] == ignore) continue;
+    if (labels[i] >= classes)
+      throw ValueError(fmt::format("sequence_cross_entropy: label {} at position {} is out of range for {} classes",
+                                   labels[i], i, classes));
+    picked[i] = labels[i];
+    mask[i] = T(1);
+    ++counted;
+  }
+  if (counted == 0)
+    throw ValueError(fmt::format("sequence_cross_entropy: every one of the {} labels is the ignored label {}: there is "
+                                 "no loss to average",
+                                 positions, ignore));
+  Tape<T>& tape = logits.tape();
+  const Var<T> rows = reshape(logits, Shape{positions, classes});
+  const T mean = static_cast<T>(1.0 / static_cast<double>(counted));
+  return -sum(pick(log_softmax(rows), picked) * tape.constant(mask)) * mean;
+}
+
+SequenceBatcher::SequenceBatcher(std::vector<std::size_t> tokens, std::size_t batch, std::size_t chunk)
+    : tokens_(std::move(tokens)), batch_(batch), chunk_(chunk), row_length_(0) {
+  if (batch == 0 || chunk == 0)
+    throw ValueError(fmt::format("SequenceBatcher: batch {} and chunk {} must be positive", batch, chunk));
+  row_length_ = tokens_.empty() ? 0 : (tokens_.size() - 1) / batch;  // each input needs its next token as target
+  if (row_length_ < chunk)
+    throw ValueError(fmt::format("SequenceBatcher: {} tokens make {} rows of {} steps, fewer than one chunk of {}",
+                                 tokens_.size(), batch, row_length_, chunk));
+}
+
+std::size_t SequenceBatcher::chunks() const { return row_length_ / chunk_; }
+
+std::pair<std::vector<std::size_t>, std::vector<std::size_t>> SequenceBatcher::operator[](std::size_t k) const {
+  if (k >= chunks())
+    throw ValueError(fmt::format("SequenceBatcher: chunk {} asked for; there are {}", k, chunks()));
+  std::vector<std::size_t> inputs(batch_ * chunk_), targets(batch_ * chunk_);
+  for (std::size_t r = 0; r < batch_; ++r)
+    for (std::size_t t = 0; t < chunk_; ++t) {
+      const std::size_t at = r * row_length_ + k * chunk_ + t;
+      inputs[r * chunk_ + t] = tokens_[at];
+      targets[r * chunk_ + t] = tokens_[at + 1];
+    }
+  return {inputs, targets};
+}
+
+template Var<float> sequence_cross_entropy(const Var<float>&, const std::vector<std::size_t>&, std::size_t);
+template Var<double> sequence_cross_entropy(const Var<double>&, const std::vector<std::size_t>&, std::size_t);
 
 template <class T, class Cell>
 Var<T> SequenceLayer<T, Cell>::forward(Tape<T>& tape, const Var<T>& x) {

@@ -113,11 +113,46 @@ class SequenceLayer : public Module<T> {
   std::size_t layers() const { return cells_.size(); }
   Cell& cell(std::size_t layer) { return *cells_.at(layer); }
 
+  /// Truncated backpropagation through time (DeZero's unchain_backward, PyTorch's detach): when stateful, a run
+  /// without h0 (c0) starts from the final state of the run before, taken as a constant, so the next chunk of a
+  /// long sequence goes on where the last stopped while its tape (and its memory) holds one chunk. A run with
+  /// another batch size starts from zeros again.
+  void set_stateful(bool stateful);
+  /// Forget the carried state: the next run starts from zeros.
+  void reset_state();
+
  private:
+  bool stateful_ = false;
+  Tensor<T> carried_h_, carried_c_;  // the last run's final states (empty: none)
   std::vector<std::unique_ptr<Cell>> cells_;
   std::vector<std::unique_ptr<Dropout<T>>> dropouts_;
   SequenceOptions options_;
   std::size_t input_, hidden_;
+};
+
+/// Mean softmax cross-entropy over every time step (the book's TimeSoftmaxWithLoss): logits (..., classes), one
+/// label per position in row-major order; positions labelled `ignore` count for nothing. ValueError for a label
+/// out of range or when every label is ignored; ShapeError for a label count that does not match.
+inline constexpr std::size_t kNoIgnore = static_cast<std::size_t>(-1);
+template <class T>
+Var<T> sequence_cross_entropy(const Var<T>& logits, const std::vector<std::size_t>& labels,
+                              std::size_t ignore = kNoIgnore);
+
+/// Contiguous chunks of one long sequence for truncated BPTT (the book's and DeZero's SeqDataLoader): the sequence
+/// is cut into `batch` rows of equal length, and chunk k holds steps [k chunk, (k + 1) chunk) of every row, with the
+/// targets one step ahead. So row r of chunk k + 1 goes on where row r of chunk k stopped.
+class SequenceBatcher {
+ public:
+  SequenceBatcher(std::vector<std::size_t> tokens, std::size_t batch, std::size_t chunk);
+  std::size_t chunks() const;
+  /// Chunk k: inputs and targets, each batch x chunk tokens in row-major order (batch, chunk).
+  std::pair<std::vector<std::size_t>, std::vector<std::size_t>> operator[](std::size_t k) const;
+  std::size_t batch() const { return batch_; }
+  std::size_t chunk() const { return chunk_; }
+
+ private:
+  std::vector<std::size_t> tokens_;
+  std::size_t batch_, chunk_, row_length_;
 };
 
 template <class T>
