@@ -1,4 +1,6 @@
 // Hooks: Var::register_hook (see or replace a gradient as it flows) and module forward and backward hooks.
+#include <thread>
+
 #include "helpers.hpp"
 
 using V = tg::Var<double>;
@@ -201,6 +203,13 @@ TEST_CASE("register_hook refuses what no gradient could reach and reports a hook
   m = testing::message_of<tg::ShapeError>([&] { tg::sum(z * z).backward(); });
   CHECK(m.find("returned a gradient of shape (1,)") != std::string::npos);
   CHECK(m.find("shape (2,)") != std::string::npos);
+  SUBCASE("from another thread than the one recording on the tape") {
+    std::string from_thread;
+    std::thread other(
+        [&] { from_thread = testing::message_of<tg::TapeError>([&] { z.register_hook([](const T&) {}); }); });
+    other.join();
+    CHECK(from_thread.find("register_hook: this tape is in use by another thread") == 0);
+  }
   SUBCASE("a hook that throws: the error reaches the caller and the tape stays usable after clear()") {
     tg::Parameter<double> p("p", T{1.0});
     tg::Tape<double> t;

@@ -219,6 +219,7 @@ template <class T>
 HookHandle Tape<T>::add_hook(std::uint32_t index, std::function<void(const Tensor<T>&)> see,
                              std::function<Tensor<T>(const Tensor<T>&)> replace) {
   if (index >= size_) throw TapeError("register_hook: the variable is not on this tape");
+  check_thread("register_hook");
   detail::Node<T>& n = *nodes_[index];
   if (!n.requires_grad)
     throw TapeError(fmt::format("register_hook: this {} of shape {} needs no gradient, so no gradient would reach the "
