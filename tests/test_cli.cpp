@@ -564,7 +564,7 @@ TEST_CASE("cli: an unknown experiment is refused, naming the ones there are") {
   CHECK(r.code == 2);
   CHECK(has(r.output,
             "experiment 'nope': no such experiment (accepted: weight-init, batch-norm, overfit, hyperparameter-search, "
-            "activation-histogram)"));
+            "activation-histogram, rnn-gradients)"));
   const Result trials = run("experiment overfit --trials 5");
   CHECK(trials.code == 2);
   CHECK(has(trials.output, "--trials: only hyperparameter-search draws trials, not overfit"));
@@ -1203,4 +1203,31 @@ TEST_CASE("cli: doctor prints its table, exits 1 when a check fails, and refuses
     CHECK(has(fifo.output, "doctor.txt: is a FIFO (named pipe)"));
     CHECK_FALSE(has(fifo.output, "loss at initialisation"));
   }
+}
+
+TEST_CASE("experiment rnn-gradients: the gradient explodes through 20 steps, vanishes, and clipping bounds it") {
+  TempDir out;
+  const Result r = run("experiment rnn-gradients --out " + out.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK(has(r.output, "the largest singular value (sigma) of Wh: 3.334"));
+  const std::vector<std::string> rows = lines_of(text_of(out.file("rnn_gradients.csv")));
+  REQUIRE(rows.size() == 21);
+  CHECK(rows[0] == "step back,exploding,vanishing,clipped");
+  const auto field = [&](std::size_t row, std::size_t column) {
+    std::string line = rows[row];
+    for (std::size_t c = 0; c < column; ++c) line = line.substr(line.find(',') + 1);
+    return std::stod(line.substr(0, line.find(',')));
+  };
+  CHECK(field(20, 1) / field(1, 1) > 1e8);   // sigma 3.3: this run 2.3e8 / 0.195
+  CHECK(field(20, 2) / field(1, 2) < 1e-6);  // sigma 0.5: at most 0.5^19 = 1.9e-6 of the first step
+  for (std::size_t k = 1; k <= 20; ++k) CHECK(field(k, 3) <= 0.5 + 1e-12);  // norm 1 over a batch of 2
+  CHECK(is_png(out.file("rnn_gradients.png")));
+  const Result jobs = run("experiment rnn-gradients --jobs 2 --out " + out.str());
+  CHECK(jobs.code == 2);
+  CHECK(has(jobs.output, "--jobs does not apply to experiment rnn-gradients (it draws random weights and trains "
+                         "nothing)"));
+  const Result epochs = run("experiment rnn-gradients --epochs 3 --out " + out.str());
+  CHECK(epochs.code == 2);
+  CHECK(has(epochs.output, "The following arguments were not expected: 3 --epochs"));
 }

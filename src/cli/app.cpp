@@ -225,7 +225,7 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.experiment->footer(experiments_help());
   c.experiment
       ->add_option("name", c.experiment_args.name,
-                   "weight-init, batch-norm, overfit, hyperparameter-search or activation-histogram")
+                   "weight-init, batch-norm, overfit, hyperparameter-search, activation-histogram or rnn-gradients")
       ->required();
   c.experiment_args.run.out = "";
   c.experiment->add_option("--data", c.experiment_args.run.data,

@@ -90,6 +90,98 @@ int activation_histogram(const RunOptions& run) {
   return 0;
 }
 
+// The book's volume 2, ch6 (rnn_gradient_graph.py): the gradient flowing back through 20 steps of
+// h_t = h_{t-1} Wh, a batch of 2 and 3 hidden units, its norm ||dh|| / N at each step seen by a hook on each h_t.
+// Wh drawn N(0, 1) explodes; the same times 0.5 vanishes; the exploding one with each step's gradient clipped to
+// norm 1 (a replacing hook) stays bounded.
+constexpr std::size_t kSteps = 20, kBatch = 2, kHidden = 3;
+
+std::vector<double> gradient_norms(const tg::Tensor<double>& wh, double clip) {
+  tg::Tape<double> tape;
+  std::vector<tg::Var<double>> hs{tape.variable(tg::Tensor<double>::ones({kBatch, kHidden}))};
+  for (std::size_t t = 0; t < kSteps; ++t) hs.push_back(tg::matmul(hs.back(), wh));
+  const auto norm = [](const tg::Tensor<double>& g) {
+    double squares = 0;
+    for (double v : g) squares += v * v;
+    return std::sqrt(squares);
+  };
+  std::vector<double> norms(kSteps, 0);
+  for (std::size_t k = 1; k <= kSteps; ++k)  // the gradient reaching h_{T-k}: after k steps back
+    hs[kSteps - k].register_hook([&norms, k, clip, norm](const tg::Tensor<double>& g) {
+      tg::Tensor<double> out = g;
+      const double n = norm(g);
+      if (clip > 0 && n > clip)
+        for (double& v : out) v *= clip / n;
+      norms[k - 1] = norm(out) / double(kBatch);
+      return out;
+    });
+  tg::sum(hs.back()).backward();  // dh at h_T: ones, as the book starts
+  return norms;
+}
+
+int rnn_gradients(const RunOptions& run) {
+  const std::string out = run.out;
+  tg::prepare_output_folder(out);
+  tg::Rng rng(run.seed);
+  const tg::Tensor<double> wh = tg::Tensor<double>::randn({kHidden, kHidden}, rng);
+  // The book's reason: a largest singular value above 1 lets dh grow, below 1 makes it shrink. The vanishing
+  // matrix is Wh scaled to a largest singular value of 0.5 (the book halves its Wh; a halved N(0, 1) draw can
+  // still be above 1).
+  const auto largest_singular_value = [](const tg::Tensor<double>& w) {
+    std::vector<double> v(kHidden, 1.0), next(kHidden);
+    double lambda = 0;
+    for (int iteration = 0; iteration < 200; ++iteration) {  // power iteration on W^T W
+      std::vector<double> wv(kHidden, 0.0);
+      for (std::size_t i = 0; i < kHidden; ++i)
+        for (std::size_t j = 0; j < kHidden; ++j) wv[i] += w[i * kHidden + j] * v[j];
+      std::fill(next.begin(), next.end(), 0.0);
+      for (std::size_t i = 0; i < kHidden; ++i)
+        for (std::size_t j = 0; j < kHidden; ++j) next[j] += w[i * kHidden + j] * wv[i];
+      double n = 0;
+      for (double x : next) n += x * x;
+      lambda = std::sqrt(n);
+      for (std::size_t j = 0; j < kHidden; ++j) v[j] = next[j] / lambda;
+    }
+    return std::sqrt(lambda);
+  };
+  const double sigma = largest_singular_value(wh);
+  tg::Tensor<double> small = wh;
+  for (double& v : small) v *= 0.5 / sigma;
+  const std::vector<std::pair<std::string, std::vector<double>>> curves{
+      {fmt::format("Wh ~ N(0, 1), sigma {:.3g}", sigma), gradient_norms(wh, 0)},
+      {"Wh scaled to sigma 0.5", gradient_norms(small, 0)},
+      {"Wh ~ N(0, 1), clipped to norm 1", gradient_norms(wh, 1)},
+  };
+  fmt::print("the largest singular value (sigma) of Wh: {:.4g}\n", sigma);
+  std::vector<std::vector<std::string>> rows;
+  std::string csv = "step back,exploding,vanishing,clipped\n", dat;
+  for (std::size_t k = 0; k < kSteps; ++k) {
+    rows.push_back({std::to_string(k + 1), fmt::format("{:.4g}", curves[0].second[k]),
+                    fmt::format("{:.4g}", curves[1].second[k]), fmt::format("{:.4g}", curves[2].second[k])});
+    csv += fmt::format("{},{:.9g},{:.9g},{:.9g}\n", k + 1, curves[0].second[k], curves[1].second[k],
+                       curves[2].second[k]);
+    dat += fmt::format("{} {:.17g} {:.17g} {:.17g}\n", k + 1, curves[0].second[k], curves[1].second[k],
+                       curves[2].second[k]);
+  }
+  const std::string text = table({"steps back", curves[0].first, curves[1].first, curves[2].first}, rows);
+  fmt::print("{}", text);
+  write_text(output_path(out, "rnn_gradients.txt"), text);
+  write_text(output_path(out, "rnn_gradients.csv"), csv);
+  const std::string points = output_path(out, "rnn_gradients.dat");
+  write_text(points, dat);
+  std::string gp = "set terminal pngcairo size 800,500 font ',10'\nset output ARG1\nset logscale y\nset grid\n"
+                   "set xlabel 'time steps back'\nset ylabel 'norm of dh / N (log scale)'\nset key top left\n"
+                   "set title 'the gradient flowing back through h_t = h_{t-1} Wh (3 units, batch 2)' noenhanced\n";
+  gp += "plot ARG2 using 1:2 with linespoints lw 2 title 'Wh ~ N(0, 1): explodes', "
+        "ARG2 using 1:3 with linespoints lw 2 title 'Wh scaled to a largest singular value of 0.5: vanishes', "
+        "ARG2 using 1:4 with linespoints lw 2 title 'Wh ~ N(0, 1), clipped to norm 1 each step'\n";
+  const std::string png = output_path(out, "rnn_gradients.png");
+  render_png(output_path(out, "rnn_gradients.gp"), gp, png, {points});
+  fmt::print("\ntable: {}\ncurves: {}\nplot:  {}\n", output_path(out, "rnn_gradients.txt"),
+             output_path(out, "rnn_gradients.csv"), png);
+  return 0;
+}
+
 }  // namespace
 
 int experiment(const std::string& name, const RunOptions& options, const ExperimentOptions& settings,
@@ -101,12 +193,19 @@ int experiment(const std::string& name, const RunOptions& options, const Experim
     if (e.name == name) chosen = &e;
   }
   names.push_back("activation-histogram");
-  if (!chosen && name != "activation-histogram")
+  names.push_back("rnn-gradients");
+  if (!chosen && name != "activation-histogram" && name != "rnn-gradients")
     throw tg::ValueError(fmt::format("experiment '{}': no such experiment (accepted: {})", name, fmt::join(names, ", ")));
   if (settings.trials && name != "hyperparameter-search")
     throw tg::ValueError(fmt::format("--trials: only hyperparameter-search draws trials, not {}", name));
   RunOptions run = options;
   if (run.out.empty()) run.out = output_path("out", name);
+  if (name == "rnn-gradients") {
+    if (processes.distributed()) throw tg::ValueError("experiment rnn-gradients: runs on one process, without mpirun");
+    fmt::print("experiment rnn-gradients: the gradient's norm through 20 steps of h_t = h_(t-1) Wh, exploding, "
+               "vanishing and clipped (the book's volume 2, ch6, rnn_gradient_graph.py)\n");
+    return rnn_gradients(run);
+  }
   if (!chosen) {
     if (processes.distributed()) throw tg::ValueError("experiment activation-histogram: runs on one process, without mpirun");
     fmt::print("experiment activation-histogram: 1000 random inputs through 5 layers of 100 (z = a W), each layer's "

@@ -103,6 +103,9 @@ std::string experiments_help() {
   text += fmt::format("  {:<22} {}\n", "activation-histogram",
                       "5 layers of 100, sigmoid with std 1, 0.01 and Xavier, ReLU with He: each layer's activations "
                       "(weight_init_activation_histogram.py)");
+  text += fmt::format("  {:<22} {}\n", "rnn-gradients",
+                      "the gradient's norm through 20 recurrent steps: exploding, vanishing, clipped (volume 2, "
+                      "rnn_gradient_graph.py)");
   return text;
 }
 

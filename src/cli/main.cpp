@@ -146,9 +146,10 @@ void check_applicable(const cli::Command& c) {
         throw tapegrad::ValueError(fmt::format("{} applies to landscape --model only (the paths set the plane's "
                                                "extent)",
                                                option));
-  if (*c.experiment && c.experiment_args.name == "activation-histogram")
-    refuse_inapplicable(*c.experiment, {"name", "--seed", "--out"},
-                        "experiment activation-histogram (it draws random inputs and trains nothing)");
+  for (const char* drawn : {"activation-histogram", "rnn-gradients"})
+    if (*c.experiment && c.experiment_args.name == drawn)
+      refuse_inapplicable(*c.experiment, {"name", "--seed", "--out"},
+                          fmt::format("experiment {} (it draws random weights and trains nothing)", drawn));
 }
 
 int run(cli::Command& c, cli::Processes& processes) {
