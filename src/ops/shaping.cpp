@@ -33,20 +33,24 @@ struct TransposeOp final : Op<T> {
   void backward_on_tape(TapeBackwardContext<T>& d) override { d.accumulate(0, transpose(d.grad_output(), inverse)); }
 };
 
+// dx = g, element for element (reshape and identity move no value): written over a fresh buffer, added otherwise.
+template <class T>
+void pass_gradient_through(BackwardContext<T>& d) {
+  if (!d.needs_grad(0)) return;
+  bool overwrite = false;
+  T* dx = d.input_grad_to_overwrite(0, overwrite).data();
+  const T* g = d.grad_output().data();
+  const std::size_t n = d.grad_output().size();
+  if (overwrite) std::copy(g, g + n, dx);
+  else
+    for (std::size_t i = 0; i < n; ++i) dx[i] += g[i];
+}
+
 template <class T>
 struct ReshapeOp final : Op<T> {
   static constexpr const char* forward_text = "y = x viewed in a new shape";
   static constexpr const char* backward_text = "dx = g viewed in x's shape";
-  void backward(BackwardContext<T>& d) override {
-    if (!d.needs_grad(0)) return;
-    bool overwrite = false;
-    T* dx = d.input_grad_to_overwrite(0, overwrite).data();
-    const T* g = d.grad_output().data();
-    const std::size_t n = d.grad_output().size();
-    if (overwrite) std::copy(g, g + n, dx);
-    else
-      for (std::size_t i = 0; i < n; ++i) dx[i] += g[i];
-  }
+  void backward(BackwardContext<T>& d) override { pass_gradient_through(d); }
   void backward_on_tape(TapeBackwardContext<T>& d) override {
     d.accumulate(0, reshape(d.grad_output(), d.input(0).shape()));
   }
@@ -56,16 +60,7 @@ template <class T>
 struct IdentityOp final : Op<T> {
   static constexpr const char* forward_text = "y = x, as a node of its own";
   static constexpr const char* backward_text = "dx = g";
-  void backward(BackwardContext<T>& d) override {
-    if (!d.needs_grad(0)) return;
-    bool overwrite = false;
-    T* dx = d.input_grad_to_overwrite(0, overwrite).data();
-    const T* g = d.grad_output().data();
-    const std::size_t n = d.grad_output().size();
-    if (overwrite) std::copy(g, g + n, dx);
-    else
-      for (std::size_t i = 0; i < n; ++i) dx[i] += g[i];
-  }
+  void backward(BackwardContext<T>& d) override { pass_gradient_through(d); }
   void backward_on_tape(TapeBackwardContext<T>& d) override { d.accumulate(0, d.grad_output()); }
 };
 
