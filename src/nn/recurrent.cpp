@@ -23,32 +23,6 @@ Tensor<T> recurrent_uniform(const Shape& shape, std::size_t hidden, Rng& rng) {
   return Tensor<T>::uniform(shape, rng, -bound, bound);
 }
 
-void check_sizes(const char* cell, std::size_t input, std::size_t hidden) {
-  if (input == 0 || hidden == 0)
-    throw ValueError(fmt::format("{}: sizes must be positive, got input {} and hidden {}", cell, input, hidden));
-}
-
-// x W_ih^T + b_ih and h W_hh^T + b_hh, after checking x (batch, input) and h (batch, hidden).
-template <class T>
-std::pair<Var<T>, Var<T>> projections(const std::string& cell, Tape<T>& tape, const Var<T>& x, const Var<T>& h,
-                                      Parameter<T>& w_ih, Parameter<T>& w_hh, Parameter<T>& b_ih,
-                                      Parameter<T>& b_hh) {
-  const std::size_t input = w_ih.value.shape()[1], hidden = w_hh.value.shape()[1];
-  if (x.shape().rank() != 2 || x.shape()[1] != input)
-    throw ShapeError(fmt::format("{}: the input has shape {}; it takes (batch, {})", cell, x.shape().str(), input));
-  if (h.shape() != Shape{x.shape()[0], hidden})
-    throw ShapeError(fmt::format("{}: the state has shape {}; for a batch of {} it is ({}, {})", cell, h.shape().str(),
-                                 x.shape()[0], x.shape()[0], hidden));
-  return {matmul(x, tape.parameter(w_ih), false, true) + tape.parameter(b_ih),
-          matmul(h, tape.parameter(w_hh), false, true) + tape.parameter(b_hh)};
-}
-
-template <class T>
-Var<T> zero_state(Tape<T>& tape, const Var<T>& x, std::size_t hidden) {
-  const std::size_t batch = x.shape().rank() == 2 ? x.shape()[0] : 1;
-  return tape.constant(Tensor<T>::zeros({batch, hidden}));
-}
-
 }  // namespace
 
 // ---- Embedding
@@ -87,55 +61,70 @@ std::string Embedding<T>::describe() const {
   return fmt::format("Embedding({}, {})", weight.value.shape()[0], weight.value.shape()[1]);
 }
 
-// ---- RNNCell
+// ---- the cells
 
 template <class T>
-RNNCell<T>::RNNCell(std::size_t input, std::size_t hidden, Rng& rng, Nonlinearity nonlinearity)
-    : weight_ih("weight_ih", recurrent_uniform<T>(Shape{hidden, input}, hidden, rng)),
-      weight_hh("weight_hh", recurrent_uniform<T>(Shape{hidden, hidden}, hidden, rng)),
-      bias_ih("bias_ih", recurrent_uniform<T>(Shape{hidden}, hidden, rng)),
-      bias_hh("bias_hh", recurrent_uniform<T>(Shape{hidden}, hidden, rng)),
-      nonlinearity_(nonlinearity) {
-  check_sizes("RNNCell", input, hidden);
+RecurrentCell<T>::RecurrentCell(const char* kind, std::size_t gates, std::size_t input, std::size_t hidden, Rng& rng)
+    : weight_ih("weight_ih", recurrent_uniform<T>(Shape{gates * hidden, input}, hidden, rng)),
+      weight_hh("weight_hh", recurrent_uniform<T>(Shape{gates * hidden, hidden}, hidden, rng)),
+      bias_ih("bias_ih", recurrent_uniform<T>(Shape{gates * hidden}, hidden, rng)),
+      bias_hh("bias_hh", recurrent_uniform<T>(Shape{gates * hidden}, hidden, rng)) {
+  if (input == 0 || hidden == 0)
+    throw ValueError(fmt::format("{}: sizes must be positive, got input {} and hidden {}", kind, input, hidden));
   for (Parameter<T>* p : {&weight_ih, &weight_hh, &bias_ih, &bias_hh}) this->register_parameter(p->name, *p);
 }
 
 template <class T>
+std::pair<Var<T>, Var<T>> RecurrentCell<T>::projections(Tape<T>& tape, const Var<T>& x, const Var<T>& h) {
+  const std::size_t input = input_size(), hidden = hidden_size();
+  if (x.shape().rank() != 2 || x.shape()[1] != input)
+    throw ShapeError(fmt::format("{}: the input has shape {}; it takes (batch, {})", this->describe(),
+                                 x.shape().str(), input));
+  if (h.shape() != Shape{x.shape()[0], hidden})
+    throw ShapeError(fmt::format("{}: the state has shape {}; for a batch of {} it is ({}, {})", this->describe(),
+                                 h.shape().str(), x.shape()[0], x.shape()[0], hidden));
+  return {matmul(x, tape.parameter(weight_ih), false, true) + tape.parameter(bias_ih),
+          matmul(h, tape.parameter(weight_hh), false, true) + tape.parameter(bias_hh)};
+}
+
+template <class T>
+Var<T> RecurrentCell<T>::zero_state(Tape<T>& tape, const Var<T>& x) const {
+  const std::size_t batch = x.shape().rank() == 2 ? x.shape()[0] : 1;
+  return tape.constant(Tensor<T>::zeros({batch, hidden_size()}));
+}
+
+template <class T>
+RNNCell<T>::RNNCell(std::size_t input, std::size_t hidden, Rng& rng, Nonlinearity nonlinearity)
+    : RecurrentCell<T>("RNNCell", 1, input, hidden, rng), nonlinearity_(nonlinearity) {}
+
+template <class T>
 Var<T> RNNCell<T>::step(Tape<T>& tape, const Var<T>& x, const Var<T>& h) {
-  const auto [from_x, from_h] = projections(describe(), tape, x, h, weight_ih, weight_hh, bias_ih, bias_hh);
+  const auto [from_x, from_h] = this->projections(tape, x, h);
   return nonlinearity_ == Nonlinearity::Tanh ? tanh(from_x + from_h) : relu(from_x + from_h);
 }
 
 template <class T>
 Var<T> RNNCell<T>::forward(Tape<T>& tape, const Var<T>& x) {
-  return step(tape, x, zero_state(tape, x, weight_hh.value.shape()[0]));
+  return step(tape, x, this->zero_state(tape, x));
 }
 
 template <class T>
 std::string RNNCell<T>::describe() const {
-  return fmt::format("RNNCell({} -> {}, {})", weight_ih.value.shape()[1], weight_ih.value.shape()[0],
+  return fmt::format("RNNCell({} -> {}, {})", this->input_size(), this->hidden_size(),
                      nonlinearity_ == Nonlinearity::Tanh ? "tanh" : "relu");
 }
 
-// ---- LSTMCell
-
 template <class T>
 LSTMCell<T>::LSTMCell(std::size_t input, std::size_t hidden, Rng& rng)
-    : weight_ih("weight_ih", recurrent_uniform<T>(Shape{4 * hidden, input}, hidden, rng)),
-      weight_hh("weight_hh", recurrent_uniform<T>(Shape{4 * hidden, hidden}, hidden, rng)),
-      bias_ih("bias_ih", recurrent_uniform<T>(Shape{4 * hidden}, hidden, rng)),
-      bias_hh("bias_hh", recurrent_uniform<T>(Shape{4 * hidden}, hidden, rng)) {
-  check_sizes("LSTMCell", input, hidden);
-  for (Parameter<T>* p : {&weight_ih, &weight_hh, &bias_ih, &bias_hh}) this->register_parameter(p->name, *p);
-}
+    : RecurrentCell<T>("LSTMCell", 4, input, hidden, rng) {}
 
 template <class T>
 LSTMState<T> LSTMCell<T>::step(Tape<T>& tape, const Var<T>& x, const LSTMState<T>& state) {
-  const std::size_t hidden = weight_hh.value.shape()[1];
+  const std::size_t hidden = this->hidden_size();
   if (state.c.shape() != state.h.shape())
     throw ShapeError(fmt::format("{}: the cell state has shape {}, the hidden state {}", describe(),
                                  state.c.shape().str(), state.h.shape().str()));
-  const auto [from_x, from_h] = projections(describe(), tape, x, state.h, weight_ih, weight_hh, bias_ih, bias_hh);
+  const auto [from_x, from_h] = this->projections(tape, x, state.h);
   const std::vector<Var<T>> gates = split(from_x + from_h, 1, {hidden, hidden, hidden, hidden});
   const Var<T> c = sigmoid(gates[1]) * state.c + sigmoid(gates[0]) * tanh(gates[2]);
   return {sigmoid(gates[3]) * tanh(c), c};
@@ -143,31 +132,23 @@ LSTMState<T> LSTMCell<T>::step(Tape<T>& tape, const Var<T>& x, const LSTMState<T
 
 template <class T>
 Var<T> LSTMCell<T>::forward(Tape<T>& tape, const Var<T>& x) {
-  const Var<T> zero = zero_state(tape, x, weight_hh.value.shape()[1]);
+  const Var<T> zero = this->zero_state(tape, x);
   return step(tape, x, {zero, zero}).h;
 }
 
 template <class T>
 std::string LSTMCell<T>::describe() const {
-  return fmt::format("LSTMCell({} -> {})", weight_ih.value.shape()[1], weight_hh.value.shape()[1]);
+  return fmt::format("LSTMCell({} -> {})", this->input_size(), this->hidden_size());
 }
-
-// ---- GRUCell
 
 template <class T>
 GRUCell<T>::GRUCell(std::size_t input, std::size_t hidden, Rng& rng)
-    : weight_ih("weight_ih", recurrent_uniform<T>(Shape{3 * hidden, input}, hidden, rng)),
-      weight_hh("weight_hh", recurrent_uniform<T>(Shape{3 * hidden, hidden}, hidden, rng)),
-      bias_ih("bias_ih", recurrent_uniform<T>(Shape{3 * hidden}, hidden, rng)),
-      bias_hh("bias_hh", recurrent_uniform<T>(Shape{3 * hidden}, hidden, rng)) {
-  check_sizes("GRUCell", input, hidden);
-  for (Parameter<T>* p : {&weight_ih, &weight_hh, &bias_ih, &bias_hh}) this->register_parameter(p->name, *p);
-}
+    : RecurrentCell<T>("GRUCell", 3, input, hidden, rng) {}
 
 template <class T>
 Var<T> GRUCell<T>::step(Tape<T>& tape, const Var<T>& x, const Var<T>& h) {
-  const std::size_t hidden = weight_hh.value.shape()[1];
-  const auto [from_x, from_h] = projections(describe(), tape, x, h, weight_ih, weight_hh, bias_ih, bias_hh);
+  const std::size_t hidden = this->hidden_size();
+  const auto [from_x, from_h] = this->projections(tape, x, h);
   const std::vector<Var<T>> xs = split(from_x, 1, {hidden, hidden, hidden});
   const std::vector<Var<T>> hs = split(from_h, 1, {hidden, hidden, hidden});
   const Var<T> r = sigmoid(xs[0] + hs[0]), z = sigmoid(xs[1] + hs[1]);
@@ -177,12 +158,12 @@ Var<T> GRUCell<T>::step(Tape<T>& tape, const Var<T>& x, const Var<T>& h) {
 
 template <class T>
 Var<T> GRUCell<T>::forward(Tape<T>& tape, const Var<T>& x) {
-  return step(tape, x, zero_state(tape, x, weight_hh.value.shape()[1]));
+  return step(tape, x, this->zero_state(tape, x));
 }
 
 template <class T>
 std::string GRUCell<T>::describe() const {
-  return fmt::format("GRUCell({} -> {})", weight_ih.value.shape()[1], weight_hh.value.shape()[1]);
+  return fmt::format("GRUCell({} -> {})", this->input_size(), this->hidden_size());
 }
 
 // ---- sequence layers
@@ -383,6 +364,8 @@ template class SequenceLayer<double, LSTMCell<double>>;
 template class SequenceLayer<float, GRUCell<float>>;
 template class SequenceLayer<double, GRUCell<double>>;
 
+template class RecurrentCell<float>;
+template class RecurrentCell<double>;
 template class Embedding<float>;
 template class Embedding<double>;
 template class RNNCell<float>;

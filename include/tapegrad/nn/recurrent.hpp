@@ -30,10 +30,30 @@ class Embedding : public Module<T> {
 
 enum class Nonlinearity { Tanh, ReLU };
 
-/// h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu (torch::nn::RNNCell). Weights and biases are
-/// drawn uniformly from [-1/sqrt(hidden), 1/sqrt(hidden)] as there.
+/// What every cell holds and does alike: LibTorch's four tensors for `gates` gates of `hidden` units, drawn
+/// uniformly from [-1/sqrt(hidden), 1/sqrt(hidden)] as there and registered under their names, and the two
+/// projections each step starts from.
 template <class T>
-class RNNCell : public Module<T> {
+class RecurrentCell : public Module<T> {
+ public:
+  // (gates x hidden, input), (gates x hidden, hidden), (gates x hidden) twice
+  Parameter<T> weight_ih, weight_hh, bias_ih, bias_hh;
+  std::size_t input_size() const { return weight_ih.value.shape()[1]; }
+  std::size_t hidden_size() const { return weight_hh.value.shape()[1]; }
+
+ protected:
+  /// ValueError naming `kind` for a size of 0.
+  RecurrentCell(const char* kind, std::size_t gates, std::size_t input, std::size_t hidden, Rng& rng);
+  /// x W_ih^T + b_ih and h W_hh^T + b_hh, after checking x (batch, input) and h (batch, hidden) (ShapeError
+  /// naming the cell).
+  std::pair<Var<T>, Var<T>> projections(Tape<T>& tape, const Var<T>& x, const Var<T>& h);
+  /// Zeros (batch, hidden) for the batch of x.
+  Var<T> zero_state(Tape<T>& tape, const Var<T>& x) const;
+};
+
+/// h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu (torch::nn::RNNCell).
+template <class T>
+class RNNCell : public RecurrentCell<T> {
  public:
   RNNCell(std::size_t input, std::size_t hidden, Rng& rng, Nonlinearity nonlinearity = Nonlinearity::Tanh);
   /// One step: x (batch, input), h (batch, hidden) -> h' (batch, hidden). ShapeError naming the cell otherwise.
@@ -41,8 +61,6 @@ class RNNCell : public Module<T> {
   /// One step from h = 0.
   Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
   std::string describe() const override;
-
-  Parameter<T> weight_ih, weight_hh, bias_ih, bias_hh;  // (hidden, input), (hidden, hidden), (hidden), (hidden)
 
  private:
   Nonlinearity nonlinearity_;
@@ -56,28 +74,24 @@ struct LSTMState {
 /// i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh) in that order (torch::nn::LSTMCell);
 /// c' = sigmoid(f) c + sigmoid(i) tanh(g), h' = sigmoid(o) tanh(c').
 template <class T>
-class LSTMCell : public Module<T> {
+class LSTMCell : public RecurrentCell<T> {
  public:
   LSTMCell(std::size_t input, std::size_t hidden, Rng& rng);
   LSTMState<T> step(Tape<T>& tape, const Var<T>& x, const LSTMState<T>& state);
   /// h' of one step from h = c = 0.
   Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
   std::string describe() const override;
-
-  Parameter<T> weight_ih, weight_hh, bias_ih, bias_hh;  // (4 hidden, input), (4 hidden, hidden), (4 hidden) x 2
 };
 
 /// r, z, n in that order (torch::nn::GRUCell): r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr), z likewise,
 /// n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h' = (1 - z) n + z h.
 template <class T>
-class GRUCell : public Module<T> {
+class GRUCell : public RecurrentCell<T> {
  public:
   GRUCell(std::size_t input, std::size_t hidden, Rng& rng);
   Var<T> step(Tape<T>& tape, const Var<T>& x, const Var<T>& h);
   Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
   std::string describe() const override;
-
-  Parameter<T> weight_ih, weight_hh, bias_ih, bias_hh;  // (3 hidden, input), (3 hidden, hidden), (3 hidden) x 2
 };
 
 /// How a sequence layer stacks its cells and reads its input (torch::nn::RNNOptions and friends).
@@ -173,6 +187,7 @@ extern template class SequenceLayer<double, GRUCell<double>>;
   extern template class L<float>;    \
   extern template class L<double>;
 TAPEGRAD_EXTERN_RECURRENT(Embedding)
+TAPEGRAD_EXTERN_RECURRENT(RecurrentCell)
 TAPEGRAD_EXTERN_RECURRENT(RNNCell)
 TAPEGRAD_EXTERN_RECURRENT(LSTMCell)
 TAPEGRAD_EXTERN_RECURRENT(GRUCell)
