@@ -234,6 +234,16 @@ HookHandle Tape<T>::add_hook(std::uint32_t index, std::function<void(const Tenso
 }
 
 template <class T>
+Tensor<T> Tape<T>::replaced_gradient(const Hook& hook, const Tensor<T>& g, std::uint32_t index) const {
+  Tensor<T> replacement = hook.replace(g);
+  const Shape& shape = value(index).shape();
+  if (replacement.shape() != shape)
+    throw ShapeError(fmt::format("register_hook: a hook on a {} of shape {} returned a gradient of shape {}",
+                                 nodes_[index]->name, shape.str(), replacement.shape().str()));
+  return replacement;
+}
+
+template <class T>
 void Tape<T>::run_hooks(std::uint32_t index) {
   detail::Node<T>& n = *nodes_[index];
   if (n.grad.stale()) return;  // no gradient reached it
@@ -246,11 +256,7 @@ void Tape<T>::run_hooks(std::uint32_t index) {
       hook.see(g);
       continue;
     }
-    Tensor<T> replacement = hook.replace(g);
-    if (replacement.shape() != shape)
-      throw ShapeError(fmt::format("register_hook: a hook on a {} of shape {} returned a gradient of shape {}", n.name,
-                                   shape.str(), replacement.shape().str()));
-    g = std::move(replacement);
+    g = replaced_gradient(hook, g, index);
   }
   if (n.parameter) {  // the hooks have seen this use's gradient: now it joins the parameter's
     Tensor<T>& target = n.parameter->grad_.accumulate_into(shape);
@@ -272,12 +278,7 @@ std::uint32_t Tape<T>::run_hooks_on_tape(std::uint32_t index, std::uint32_t grad
                                   "gradients (create_graph) and a replacement could not be differentiated; use a "
                                   "hook that only sees the gradient, or backward without create_graph",
                                   nodes_[index]->name));
-    Tensor<T> replacement = hook.replace(value(gradient));
-    const Shape& shape = value(index).shape();
-    if (replacement.shape() != shape)
-      throw ShapeError(fmt::format("register_hook: a hook on a {} of shape {} returned a gradient of shape {}",
-                                   nodes_[index]->name, shape.str(), replacement.shape().str()));
-    gradient = constant(replacement).index();
+    gradient = constant(replaced_gradient(hook, value(gradient), index)).index();
   }
   return gradient;
 }

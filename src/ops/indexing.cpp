@@ -1,29 +1,21 @@
-// Ops that cut and join. slice and embedding move values by an index list (the positions they read), so their
-// rules are gather's and scatter_add's; concat copies blocks, and its rule cuts the gradient with slice.
+// Ops that cut and join. slice and embedding read by a list of positions, as gather does, and share its op
+// (ops/read_at.hpp); concat copies blocks, and its rule cuts the gradient with slice.
 #include "tapegrad/ops/indexing.hpp"
 
 #include <numeric>
 
 #include <fmt/format.h>
 
-#include "ops/broadcast.hpp"
+#include "ops/read_at.hpp"
 #include "ops/rule_text.hpp"
 #include "tapegrad/ops/shaping.hpp"
 
 namespace tapegrad {
 namespace {
 
-template <class T>
-struct SliceOp final : Op<T> {
-  static constexpr const char* forward_text = "y = x[start:stop:step, ...] (a Range per axis)";
-  static constexpr const char* backward_text = "dx[start:stop:step, ...] += g";
-  std::vector<std::size_t> indices;  // the flat position in x of each element of y
-  void backward(BackwardContext<T>& d) override {
-    if (d.needs_grad(0)) detail::scatter_add_into(d.grad_output().data(), indices, d.input_grad(0).data());
-  }
-  void backward_on_tape(TapeBackwardContext<T>& d) override {
-    d.accumulate(0, scatter_add(d.grad_output(), indices, d.input(0).shape()));
-  }
+struct SliceText {
+  static constexpr const char* forward = "y = x[start:stop:step, ...] (a Range per axis)";
+  static constexpr const char* backward = "dx[start:stop:step, ...] += g";
 };
 
 template <class T>
@@ -52,17 +44,9 @@ struct ConcatOp final : Op<T> {
   }
 };
 
-template <class T>
-struct EmbeddingOp final : Op<T> {
-  static constexpr const char* forward_text = "y[i, :] = W[index_i, :]";
-  static constexpr const char* backward_text = "dW[index_i, :] += g[i, :]  (repeated indices add up)";
-  std::vector<std::size_t> positions;  // the flat position in W of each element of y
-  void backward(BackwardContext<T>& d) override {
-    if (d.needs_grad(0)) detail::scatter_add_into(d.grad_output().data(), positions, d.input_grad(0).data());
-  }
-  void backward_on_tape(TapeBackwardContext<T>& d) override {
-    d.accumulate(0, scatter_add(d.grad_output(), positions, d.input(0).shape()));
-  }
+struct EmbeddingText {
+  static constexpr const char* forward = "y[i, :] = W[index_i, :]";
+  static constexpr const char* backward = "dW[index_i, :] += g[i, :]  (repeated indices add up)";
 };
 
 std::string range_text(const Range& r) {
@@ -74,8 +58,8 @@ std::string range_text(const Range& r) {
 namespace detail {
 std::vector<DerivativeRule> indexing_rules() {
   const char* f = "indexing";
-  return {rule_text<SliceOp<double>>("slice", f), rule_text<ConcatOp<double>>("concat", f),
-          rule_text<EmbeddingOp<double>>("embedding", f)};
+  return {rule_text<ReadAtOp<double, SliceText>>("slice", f), rule_text<ConcatOp<double>>("concat", f),
+          rule_text<ReadAtOp<double, EmbeddingText>>("embedding", f)};
 }
 }  // namespace detail
 
@@ -113,12 +97,7 @@ Var<T> slice(const Var<T>& a, const std::vector<Range>& ranges) {
       at[axis] = 0;
     }
   }
-  auto r = record<SliceOp<T>>("slice", {a});
-  r.output.resize(out);
-  const T* x = r.var.tape().value(a.index()).data();
-  for (std::size_t i = 0; i < indices.size(); ++i) r.output[i] = x[indices[i]];
-  if (r.op) r.op->indices = std::move(indices);
-  return finish(r.var);
+  return detail::read_at<SliceText>("slice", a, std::move(indices), out);
 }
 
 template <class T>
@@ -225,12 +204,7 @@ Var<T> embedding(const Var<T>& weight, const std::vector<std::size_t>& indices, 
   }
   std::vector<std::size_t> dims = indices_shape.dims();
   dims.push_back(width);
-  auto r = record<EmbeddingOp<T>>("embedding", {weight});
-  r.output.resize(Shape(dims));
-  const T* x = r.var.tape().value(weight.index()).data();
-  for (std::size_t i = 0; i < positions.size(); ++i) r.output[i] = x[positions[i]];
-  if (r.op) r.op->positions = std::move(positions);
-  return finish(r.var);
+  return detail::read_at<EmbeddingText>("embedding", weight, std::move(positions), Shape(dims));
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                            \

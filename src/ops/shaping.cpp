@@ -8,6 +8,7 @@
 
 #include "tensor/labels.hpp"
 #include "ops/broadcast.hpp"
+#include "ops/read_at.hpp"
 #include "ops/rule_text.hpp"
 
 namespace tapegrad {
@@ -88,17 +89,9 @@ struct SumToOp final : Op<T> {
 
 // gather and scatter_add move values by one index list, each the other's adjoint (and so its gradient; the
 // kernels in ops/broadcast.hpp).
-template <class T>
-struct GatherOp final : Op<T> {
-  static constexpr const char* forward_text = "y[i] = x[index_i]  (0 where index_i is kNoElement)";
-  static constexpr const char* backward_text = "dx[index_i] += g[i]";
-  std::vector<std::size_t> indices;
-  void backward(BackwardContext<T>& d) override {
-    if (d.needs_grad(0)) detail::scatter_add_into(d.grad_output().data(), indices, d.input_grad(0).data());
-  }
-  void backward_on_tape(TapeBackwardContext<T>& d) override {
-    d.accumulate(0, scatter_add(d.grad_output(), indices, d.input(0).shape()));
-  }
+struct GatherText {
+  static constexpr const char* forward = "y[i] = x[index_i]  (0 where index_i is kNoElement)";
+  static constexpr const char* backward = "dx[index_i] += g[i]";
 };
 
 template <class T>
@@ -149,7 +142,7 @@ std::vector<DerivativeRule> shaping_rules() {
   return {rule_text<TransposeOp<double>>("transpose", f), rule_text<ReshapeOp<double>>("reshape", f),
           rule_text<IdentityOp<double>>("identity", f),
           rule_text<BroadcastOp<double>>("broadcast_to", f), rule_text<SumToOp<double>>("sum_to", f),
-          rule_text<PickOp<double>>("pick", f), rule_text<GatherOp<double>>("gather", f),
+          rule_text<PickOp<double>>("pick", f), rule_text<detail::ReadAtOp<double, GatherText>>("gather", f),
           rule_text<ScatterAddOp<double>>("scatter_add", f)};
 }
 }  // namespace detail
@@ -293,12 +286,7 @@ Var<T> gather(const Var<T>& a, const std::vector<std::size_t>& indices, const Sh
   if (numel_for(shape, "gather") != indices.size())
     throw ShapeError(fmt::format("gather: {} indices for an output of shape {}", indices.size(), shape.str()));
   check_indices("gather", indices, a.shape().numel(), a.shape(), shape);
-  auto r = record<GatherOp<T>>("gather", {a});
-  if (r.op) r.op->indices = indices;
-  r.output.resize(shape);
-  const T* x = r.var.tape().value(a.index()).data();
-  for (std::size_t i = 0; i < indices.size(); ++i) r.output[i] = indices[i] == kNoElement ? T(0) : x[indices[i]];
-  return finish(r.var);
+  return detail::read_at<GatherText>("gather", a, indices, shape);
 }
 
 template <class T>

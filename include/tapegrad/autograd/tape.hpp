@@ -298,6 +298,8 @@ class Tape {
   // During sweep(): a hooked parameter node gathers its gradient in its own slot, for its hooks to see first.
   bool sweeping_ = false;
   bool gathers_own_gradient(const detail::Node<T>& n) const;
+  // hook.replace(g) for node `index`; ShapeError unless it keeps the node's shape.
+  Tensor<T> replaced_gradient(const Hook& hook, const Tensor<T>& g, std::uint32_t index) const;
   void run_hooks(std::uint32_t index);  // sweep(): node index's hooks on its gradient buffer
   // gradient_nodes(): the same on a recorded gradient; the node that holds the gradient afterwards.
   std::uint32_t run_hooks_on_tape(std::uint32_t index, std::uint32_t gradient, bool recording);
