@@ -47,10 +47,9 @@ std::string histogram_picture(const std::vector<tg::LayerRecord>& records, const
         const tg::Histogram& h = gradients ? r.gradients : r.activations;
         if (r.layer != layer || r.epoch != epochs[k] || h.total() == 0) continue;
         kind = r.kind;
-        const double width = (h.high - h.low) / static_cast<double>(h.counts.size());
+        const double total = static_cast<double>(h.total());
         for (std::size_t b = 0; b < h.counts.size(); ++b)
-          dat += fmt::format("{:.9g} {:.9g}\n", h.low + width * static_cast<double>(b),
-                             static_cast<double>(h.counts[b]) / static_cast<double>(h.total()));
+          dat += fmt::format("{:.9g} {:.9g}\n", h.bin_low(b), static_cast<double>(h.counts[b]) / total);
         dat += "\n\n";
         plots += fmt::format("{}ARG2 index {} using 1:2 with steps lw 2 lc rgb '#{}' title 'epoch {}'",
                              plots.empty() ? "plot " : ", ", block++, kColors[k % 8], r.epoch);

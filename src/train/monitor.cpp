@@ -17,6 +17,10 @@ std::size_t Histogram::total() const {
   return n;
 }
 
+double Histogram::bin_low(std::size_t b) const {
+  return low + (high - low) * static_cast<double>(b) / static_cast<double>(counts.size());
+}
+
 template <class T>
 Histogram histogram_of(const Tensor<T>& values, std::size_t bins, const std::string& what) {
   if (bins < 2 || bins > 1000) throw ValueError(fmt::format("{}: {} histogram bins asked for; 2 to 1000", what, bins));
@@ -221,11 +225,9 @@ std::string TrainingMonitor<T>::histograms_csv() const {
   for (const LayerRecord& r : state_->records)
     for (const auto& [what, h] : {std::pair<const char*, const Histogram*>{"activation", &r.activations},
                                   std::pair<const char*, const Histogram*>{"gradient", &r.gradients}}) {
-      const double width = h->counts.empty() ? 0 : (h->high - h->low) / static_cast<double>(h->counts.size());
       for (std::size_t b = 0; b < h->counts.size(); ++b)
-        csv += fmt::format("{},{},{},{},{:.9g},{:.9g},{}\n", r.epoch, r.layer, r.kind, what,
-                           h->low + width * static_cast<double>(b), h->low + width * static_cast<double>(b + 1),
-                           h->counts[b]);
+        csv += fmt::format("{},{},{},{},{:.9g},{:.9g},{}\n", r.epoch, r.layer, r.kind, what, h->bin_low(b),
+                           h->bin_low(b + 1), h->counts[b]);
     }
   return csv;
 }

@@ -24,6 +24,8 @@ struct Histogram {
   double low = 0, high = 0;
   std::vector<std::size_t> counts;
   std::size_t total() const;
+  /// Where bin b starts (bin_low(counts.size()) is high).
+  double bin_low(std::size_t b) const;
 };
 /// A histogram of `values` over their own range (a single value: a range of width 1 around it). ValueError
 /// naming `what` for an empty tensor or bins outside [2, 1000], NumericError for a non-finite value.
