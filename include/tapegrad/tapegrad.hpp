@@ -39,6 +39,7 @@
 #include "tapegrad/nn/networks.hpp"
 #include "tapegrad/nn/per_sample.hpp"
 #include "tapegrad/nn/recurrent.hpp"
+#include "tapegrad/nn/sequence_models.hpp"
 
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/schedule.hpp"
@@ -47,6 +48,7 @@
 #include "tapegrad/data/dataset.hpp"
 #include "tapegrad/data/idx.hpp"
 #include "tapegrad/data/tables.hpp"
+#include "tapegrad/data/text.hpp"
 
 #include "tapegrad/io/files.hpp"
 #include "tapegrad/train/checkpoint.hpp"

@@ -221,15 +221,15 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
   c.summary->add_option("--out", c.summary_args.run.out, "folder for model.dot, model.png and model.svg")
       ->capture_default_str();
 
-  c.experiment = app->add_subcommand("experiment", "run one of the book's chapter 6 experiments (listed below)");
+  c.experiment = app->add_subcommand("experiment", "run one of the books' experiments (listed below)");
   c.experiment->footer(experiments_help());
   c.experiment
-      ->add_option("name", c.experiment_args.name,
-                   "weight-init, batch-norm, overfit, hyperparameter-search, activation-histogram or rnn-gradients")
+      ->add_option("name", c.experiment_args.name, "the experiment (listed below)")
       ->required();
   c.experiment_args.run.out = "";
   c.experiment->add_option("--data", c.experiment_args.run.data,
-                           "MNIST-format folder, or digits, iris, wine, breast-cancer")->capture_default_str();
+                           "MNIST-format folder, or digits, iris, wine, breast-cancer; char-lm: a word list (default "
+                           "/usr/share/dict/american-english)")->capture_default_str();
   c.experiment->add_option("--seed", c.experiment_args.run.seed, "initial weights and batch order")
       ->capture_default_str();
   c.experiment
@@ -247,6 +247,14 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
                            "refuse an experiment of more runs than this (configurations x seeds)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, kLargestMaxRuns));
+  c.experiment
+      ->add_option("--epochs", c.experiment_args.options.epochs,
+                   "sine, addition, char-lm: epochs to train (default: the book's; char-lm 10)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  c.experiment
+      ->add_option("--limit", c.experiment_args.options.limit,
+                   "addition: problems to generate (default 50000); char-lm: words to read (default all)")
+      ->check(CLI::Range(std::size_t{20}, std::size_t{10000000}));
   c.experiment->add_flag("--double", c.experiment_args.run.use_double, "train in double precision (default float)");
   c.experiment->add_option("--out", c.experiment_args.run.out,
                            "folder for the table, CSVs and plot (default: out/NAME)");

@@ -184,33 +184,56 @@ int rnn_gradients(const RunOptions& run) {
 
 }  // namespace
 
+const std::vector<StandaloneExperiment>& standalone_experiments() {
+  static const std::vector<StandaloneExperiment> list{
+      {"activation-histogram",
+       "5 layers of 100, sigmoid with std 1, 0.01 and Xavier, ReLU with He: each layer's activations (the book's "
+       "weight_init_activation_histogram.py)",
+       {}, [](const RunOptions& run, const ExperimentOptions&) { return activation_histogram(run); }},
+      {"rnn-gradients",
+       "the gradient's norm through 20 steps of h_t = h_(t-1) Wh: exploding, vanishing, clipped (the book's volume 2, "
+       "ch6, rnn_gradient_graph.py)",
+       {}, [](const RunOptions& run, const ExperimentOptions&) { return rnn_gradients(run); }},
+      {"sine",
+       "RNN against LSTM predicting a noisy sine one step ahead, BPTT 30, Adam, 100 epochs, then cos (DeZero steps "
+       "59-60)",
+       {"--epochs", "--double"}, sine_experiment},
+      {"addition",
+       "seq2seq on 50,000 addition problems (45,000 to train), LSTM 128, Adam, clipped at 5, 25 epochs: baseline, "
+       "reversed input, reversed with Peeky (the book's volume 2, ch7)",
+       {"--epochs", "--limit", "--double"}, addition_experiment},
+      {"char-lm",
+       "a character-level LSTM language model on the words of Debian's wamerican (or --data FILE): perplexity per "
+       "epoch and the words it makes up",
+       {"--epochs", "--limit", "--data", "--double"}, char_lm_experiment},
+  };
+  return list;
+}
+
 int experiment(const std::string& name, const RunOptions& options, const ExperimentOptions& settings,
                Processes& processes) {
   const Experiment* chosen = nullptr;
+  const StandaloneExperiment* standalone = nullptr;
   std::vector<std::string> names;
   for (const Experiment& e : experiments()) {
     names.push_back(e.name);
     if (e.name == name) chosen = &e;
   }
-  names.push_back("activation-histogram");
-  names.push_back("rnn-gradients");
-  if (!chosen && name != "activation-histogram" && name != "rnn-gradients")
+  for (const StandaloneExperiment& e : standalone_experiments()) {
+    names.push_back(e.name);
+    if (e.name == name) standalone = &e;
+  }
+  if (!chosen && !standalone)
     throw tg::ValueError(fmt::format("experiment '{}': no such experiment (accepted: {})", name, fmt::join(names, ", ")));
   if (settings.trials && name != "hyperparameter-search")
     throw tg::ValueError(fmt::format("--trials: only hyperparameter-search draws trials, not {}", name));
   RunOptions run = options;
   if (run.out.empty()) run.out = output_path("out", name);
-  if (name == "rnn-gradients") {
-    if (processes.distributed()) throw tg::ValueError("experiment rnn-gradients: runs on one process, without mpirun");
-    fmt::print("experiment rnn-gradients: the gradient's norm through 20 steps of h_t = h_(t-1) Wh, exploding, "
-               "vanishing and clipped (the book's volume 2, ch6, rnn_gradient_graph.py)\n");
-    return rnn_gradients(run);
-  }
-  if (!chosen) {
-    if (processes.distributed()) throw tg::ValueError("experiment activation-histogram: runs on one process, without mpirun");
-    fmt::print("experiment activation-histogram: 1000 random inputs through 5 layers of 100 (z = a W), each layer's "
-               "activations under four weight scales (the book's weight_init_activation_histogram.py)\n");
-    return activation_histogram(run);
+  if (standalone) {
+    if (processes.distributed())
+      throw tg::ValueError(fmt::format("experiment {}: runs on one process, without mpirun", name));
+    fmt::print("experiment {}: {}\n", name, standalone->what);
+    return standalone->run(run, settings);
   }
   const std::vector<Configuration> configs = chosen->plan(run, settings);
   if (processes.root()) fmt::print("experiment {}: {} (the book's {})\n", name, chosen->what, chosen->source);

@@ -97,15 +97,15 @@ const std::vector<Experiment>& experiments() {
 }
 
 std::string experiments_help() {
-  std::string text = "Experiments (the book's chapter 6):\n";
+  std::string text = "Experiments (the book's chapter 6 comparisons):\n";
   for (const Experiment& e : experiments())
     text += fmt::format("  {:<22} {} ({})\n", e.name, e.what, e.source);
-  text += fmt::format("  {:<22} {}\n", "activation-histogram",
-                      "5 layers of 100, sigmoid with std 1, 0.01 and Xavier, ReLU with He: each layer's activations "
-                      "(weight_init_activation_histogram.py)");
-  text += fmt::format("  {:<22} {}\n", "rnn-gradients",
-                      "the gradient's norm through 20 recurrent steps: exploding, vanishing, clipped (volume 2, "
-                      "rnn_gradient_graph.py)");
+  text += "Experiments that run on their own (one process):\n";
+  for (const StandaloneExperiment& e : standalone_experiments()) {
+    text += fmt::format("  {:<22} {}", e.name, e.what);
+    if (!e.options.empty()) text += fmt::format(" [takes {}]", fmt::join(e.options, ", "));
+    text += "\n";
+  }
   return text;
 }
 

@@ -15,6 +15,9 @@ struct ExperimentOptions {
   std::size_t jobs = 0;    // 0: the cores this process may use
   std::size_t trials = 0;  // hyperparameter-search's random configurations; 0: the book's 100
   std::size_t max_runs = 10000;  // cli::kDefaultMaxRuns
+  std::size_t epochs = 0;  // the sequence experiments: 0 is the book's
+  std::size_t limit = 0;   // addition: problems, char-lm: words; 0 is all
+  bool data_given = false;  // --data was given (char-lm: else Debian's word list)
 };
 
 struct Experiment {
@@ -28,9 +31,23 @@ struct Experiment {
       report = {};
 };
 
-/// weight-init, batch-norm, overfit, hyperparameter-search (activation-histogram is not a comparison:
-/// experiment.cpp runs it).
+/// weight-init, batch-norm, overfit, hyperparameter-search: the book's chapter 6 comparisons.
 const std::vector<Experiment>& experiments();
+
+/// An experiment that is not a comparison of training runs: it trains or draws on its own.
+struct StandaloneExperiment {
+  std::string name, what;
+  std::vector<std::string> options;  // what it takes besides the name, --seed and --out
+  std::function<int(const RunOptions&, const ExperimentOptions&)> run;
+};
+/// activation-histogram, rnn-gradients, sine, addition, char-lm: each on one process.
+const std::vector<StandaloneExperiment>& standalone_experiments();
+
+/// The sequence experiments (src/cli/sequence_experiments.cpp): DeZero's steps 59-60, the book's volume 2 ch7,
+/// and a character-level language model.
+int sine_experiment(const RunOptions& run, const ExperimentOptions& options);
+int addition_experiment(const RunOptions& run, const ExperimentOptions& options);
+int char_lm_experiment(const RunOptions& run, const ExperimentOptions& options);
 
 /// `tapegrad experiment NAME` (src/cli/experiment.cpp): ValueError listing the experiments for an unknown name.
 int experiment(const std::string& name, const RunOptions& options, const ExperimentOptions& settings,

@@ -146,10 +146,22 @@ void check_applicable(const cli::Command& c) {
         throw tapegrad::ValueError(fmt::format("{} applies to landscape --model only (the paths set the plane's "
                                                "extent)",
                                                option));
-  for (const char* drawn : {"activation-histogram", "rnn-gradients"})
-    if (*c.experiment && c.experiment_args.name == drawn)
-      refuse_inapplicable(*c.experiment, {"name", "--seed", "--out"},
-                          fmt::format("experiment {} (it draws random weights and trains nothing)", drawn));
+  if (*c.experiment) {
+    bool standalone = false;
+    for (const cli::StandaloneExperiment& e : cli::standalone_experiments())
+      if (e.name == c.experiment_args.name) {
+        std::vector<std::string> accepted{"name", "--seed", "--out"};
+        accepted.insert(accepted.end(), e.options.begin(), e.options.end());
+        refuse_inapplicable(*c.experiment, accepted, fmt::format("experiment {}", e.name));
+        standalone = true;
+      }
+    if (!standalone)
+      for (const char* option : {"--epochs", "--limit"})
+        if (c.experiment->count(option))
+          throw tapegrad::ValueError(fmt::format("{} applies to the experiments sine, addition and char-lm only (the "
+                                                 "book's chapter 6 experiments train as the book does)",
+                                                 option));
+  }
 }
 
 int run(cli::Command& c, cli::Processes& processes) {
@@ -201,7 +213,9 @@ int run(cli::Command& c, cli::Processes& processes) {
     }
     if (*c.experiment) {
       const cli::ExperimentArgs& a = c.experiment_args;
-      return cli::experiment(a.name, a.run, a.options, processes);
+      cli::ExperimentOptions options = a.options;
+      options.data_given = c.experiment->count("--data") > 0;
+      return cli::experiment(a.name, a.run, options, processes);
     }
     // the subcommands that print a table generated from the code (the pages of docs/reference/)
     const std::pair<CLI::App*, std::string (*)()> tables[] = {{c.errors, &tapegrad::errors_markdown},
