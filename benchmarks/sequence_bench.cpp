@@ -31,7 +31,8 @@ template <class T>
 struct TapegradLstm {
   TapegradLstm()
       : rng(0), lstm(kInput, kHidden, rng), sgd(tg::make_sgd<T>(lstm.parameters(), {0.01})),
-        x(tg::Tensor<T>::randn({kSteps, kBatch, kInput}, rng)), target(tg::Tensor<T>::randn({kSteps, kBatch, kHidden}, rng)) {}
+        x(tg::Tensor<T>::randn({kSteps, kBatch, kInput}, rng)),
+        target(tg::Tensor<T>::randn({kSteps, kBatch, kHidden}, rng)) {}
   void step() {
     tape.clear();
     sgd->zero_grad();
@@ -75,11 +76,13 @@ struct LstmGemmFloor {
     const int b = int(kBatch), in = int(kInput), hid = int(kHidden), g = int(kGates);
     for (std::size_t t = 0; t < kSteps; ++t) {
       bench::blas_gemm<T>(CblasNoTrans, CblasTrans, b, g, in, x.data(), in, w_ih.data(), in, T(0), gates.data(), g);
-      bench::blas_gemm<T>(CblasNoTrans, CblasTrans, b, g, hid, h.data(), hid, w_hh.data(), hid, T(1), gates.data(), g);
+      bench::blas_gemm<T>(CblasNoTrans, CblasTrans, b, g, hid, h.data(), hid, w_hh.data(), hid, T(1), gates.data(),
+                          g);
     }
     for (std::size_t t = 0; t < kSteps; ++t) {
       bench::blas_gemm<T>(CblasTrans, CblasNoTrans, g, in, b, gates.data(), g, x.data(), in, T(1), dw_ih.data(), in);
-      bench::blas_gemm<T>(CblasTrans, CblasNoTrans, g, hid, b, gates.data(), g, h.data(), hid, T(1), dw_hh.data(), hid);
+      bench::blas_gemm<T>(CblasTrans, CblasNoTrans, g, hid, b, gates.data(), g, h.data(), hid, T(1), dw_hh.data(),
+                          hid);
       bench::blas_gemm<T>(CblasNoTrans, CblasNoTrans, b, hid, g, gates.data(), g, w_hh.data(), hid, T(0), dh.data(), hid);
     }
   }
@@ -118,8 +121,9 @@ int main(int argc, char** argv) {
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
-  fmt::print("Measured {} on {} cores, OPENBLAS_CORETYPE={}, one thread everywhere; LibTorch {}; OpenBLAS {}.\n\n", date,
-             sysconf(_SC_NPROCESSORS_ONLN), coretype ? coretype : "(unset)", TORCH_VERSION, openblas_get_config());
+  fmt::print("Measured {} on {} cores, OPENBLAS_CORETYPE={}, one thread everywhere; LibTorch {}; OpenBLAS {}.\n\n",
+             date, sysconf(_SC_NPROCESSORS_ONLN), coretype ? coretype : "(unset)", TORCH_VERSION,
+             openblas_get_config());
   report.print_table();
   return 0;
 }

@@ -87,4 +87,41 @@ TEST_CASE("a steady-state conv net training step allocates nothing (SimpleConvNe
   check_conv_steps_allocate_nothing<float>();
   check_conv_steps_allocate_nothing<double>();
 }
+
+// The benchmark's LSTM step (one fused lstm_step node per step) with a mean-squared-error loss, time- and
+// batch-first, two layers, and stateful chunks (truncated BPTT carries the state from the chunk before).
+template <class T>
+void check_lstm_steps_allocate_nothing(bool batch_first, std::size_t layers, bool stateful) {
+  tg::set_blas_threads(1);
+  tg::Rng rng(5);
+  tg::SequenceOptions options;
+  options.batch_first = batch_first;
+  options.layers = layers;
+  tg::LSTM<T> lstm(16, 24, rng, options);
+  lstm.set_stateful(stateful);
+  auto adam = tg::make_adam<T>(lstm.parameters());
+  const tg::Tensor<T> x = tg::Tensor<T>::randn({7, 5, 16}, rng), target = tg::Tensor<T>::randn({7, 5, 24}, rng);
+  tg::Tape<T> tape;
+  const auto step = [&] {
+    tape.clear();
+    adam->zero_grad();
+    tg::mse(lstm.run(tape, tape.constant_ref(x)).output, tape.constant_ref(target)).backward();
+    adam->step();
+  };
+  for (int i = 0; i < 5; ++i) step();
+  const std::size_t before = g_allocations;
+  for (int i = 0; i < 10; ++i) step();
+  const std::size_t allocated = g_allocations - before;  // before INFO, which may allocate its first time
+  INFO("batch_first ", batch_first, ", layers ", layers, ", stateful ", stateful);
+  CHECK(allocated == 0);
+}
+
+TEST_CASE("a steady-state LSTM training step allocates nothing (time- and batch-first, 1 and 2 layers, stateful)") {
+  for (const bool batch_first : {false, true})
+    for (const std::size_t layers : {1, 2})
+      for (const bool stateful : {false, true}) {
+        check_lstm_steps_allocate_nothing<float>(batch_first, layers, stateful);
+        check_lstm_steps_allocate_nothing<double>(batch_first, layers, stateful);
+      }
+}
 #endif

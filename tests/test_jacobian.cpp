@@ -54,6 +54,7 @@ std::map<std::string, F> every_op() {
   tg::Rng rng(5);
   const T w = constant_like(rng, {6, 3}), b = constant_like(rng, {3}), t = testing::positive({4, 6}, rng, 0, 1);
   const T filters = constant_like(rng, {2, 1, 3, 3}), bias = constant_like(rng, {2});
+  const T w_hh = constant_like(rng, {4, 1}), b_lstm = constant_like(rng, {4});
   const std::vector<std::size_t> labels{0, 5, 2, 3}, at{0, 7, 7, 23, tg::kNoElement, 11};
   std::vector<std::size_t> into(24);  // x's 24 elements into 10, repeating, one dropped
   for (std::size_t i = 0; i < 24; ++i) into[i] = i == 5 ? tg::kNoElement : (i * 7) % 10;
@@ -87,6 +88,16 @@ std::map<std::string, F> every_op() {
       {"slice", [](const V& x) { return tg::slice(x, {{1, 4, 2}, {0, 6, 3}}); }},
       {"concat", [](const V& x) { return tg::concat(std::vector<V>{x, x * x}, 0); }},
       {"embedding", [](const V& x) { return tg::embedding(tg::reshape(x, {8, 3}), {7, 0, 7, 2}, {4}); }},
+      {"lstm_step",  // batch 2, hidden 1, three steps of projected inputs; the state read from them too
+       [w_hh, b_lstm](const V& x) {
+         const V p = tg::reshape(x, {6, 4});
+         tg::Tape<double>& tape = x.tape();
+         return tg::lstm_step(p, tg::LstmStepAt{1, 3, false}, tg::slice(p, {{0, 2, 1}, {1, 3, 1}}),
+                              tape.constant(w_hh), tape.constant(b_lstm), tape.constant(b_lstm));
+       }},
+      {"state_halves", [](const V& x) { return tg::state_halves(std::vector<V>{x, x * x}, 1, 1); }},
+      {"join_state",
+       [](const V& x) { return tg::join_state(tg::reshape(x, {2, 4, 3}), tg::reshape(x * x, {2, 4, 3}), 1); }},
       {"broadcast_to", [](const V& x) { return tg::broadcast_to(tg::reshape(x, {1, 4, 6}), {2, 4, 6}); }},
       {"sum_to", [](const V& x) { return tg::sum_to(x, {1, 6}); }},
       {"pick", [labels](const V& x) { return tg::pick(x, labels); }},

@@ -323,3 +323,56 @@ TEST_CASE("truncated BPTT: a stateful layer's chunks equal one long run, and its
   for (std::size_t i = 0; i < restarted.size(); ++i)
     CHECK(restarted[i] == doctest::Approx(expected[i]).epsilon(1e-14));
 }
+
+TEST_CASE("the fused lstm_step gives the cell's step built from ops, in both layouts, and names bad shapes") {
+  tg::Rng rng(8);
+  const std::size_t batch = 3, input = 4, hidden = 5, steps = 2;
+  tg::LSTMCell<double> cell(input, hidden, rng);
+  for (const bool batch_first : {false, true}) {
+    CAPTURE(batch_first);
+    const T x = T::randn({batch_first ? batch : steps, batch_first ? steps : batch, input}, rng);
+    const T h0 = T::randn({batch, hidden}, rng), c0 = T::randn({batch, hidden}, rng);
+    tg::Tape<double> tape;
+    const V xv = tape.constant(x);
+    // by the cell's ops, step by step
+    tg::LSTMState<double> composite{tape.constant(h0), tape.constant(c0)};
+    // fused: one projection of every step, then lstm_step on [h | c]
+    const V projected = tg::matmul(tg::reshape(xv, {batch * steps, input}), tape.parameter(cell.weight_ih), false,
+                                   true);
+    V state = tg::concat(std::vector<V>{tape.constant(h0), tape.constant(c0)}, 1);
+    for (std::size_t t = 0; t < steps; ++t) {
+      const V xt = tg::reshape(tg::slice(xv, batch_first ? 1 : 0, t, t + 1), {batch, input});
+      composite = cell.step(tape, xt, composite);
+      state = tg::lstm_step(projected, tg::LstmStepAt{t, steps, batch_first}, state, tape.parameter(cell.weight_hh),
+                            tape.parameter(cell.bias_ih), tape.parameter(cell.bias_hh));
+    }
+    const T fused = state.value(), h = composite.h.value(), c = composite.c.value();
+    for (std::size_t b = 0; b < batch; ++b)
+      for (std::size_t j = 0; j < hidden; ++j) {
+        CHECK(fused[b * 2 * hidden + j] == doctest::Approx(h[b * hidden + j]).epsilon(1e-14));
+        CHECK(fused[b * 2 * hidden + hidden + j] == doctest::Approx(c[b * hidden + j]).epsilon(1e-14));
+      }
+  }
+  tg::Tape<double> tape;
+  const V p = tape.constant(T::zeros({6, 20})), s = tape.constant(T::zeros({3, 10}));
+  const V w = tape.parameter(cell.weight_hh), bi = tape.parameter(cell.bias_ih), bh = tape.parameter(cell.bias_hh);
+  CHECK(testing::message_of<tg::ShapeError>([&] { tg::lstm_step(p, {2, 2, false}, s, w, bi, bh); }) ==
+        "lstm_step: the projected inputs have shape (6, 20); step 2 of 2 with a batch of 3 reads (6, 20)");
+  CHECK(testing::message_of<tg::ShapeError>([&] { tg::lstm_step(p, {0, 2, false}, tape.constant(T::zeros({3, 9})), w,
+                                                                 bi, bh); }) ==
+        "lstm_step: the state has shape (3, 9); it is (batch, 2 hidden): [h | c]");
+  CHECK(testing::message_of<tg::ShapeError>([&] { tg::lstm_step(p, {0, 2, false}, s, bi, bi, bh); }) ==
+        "lstm_step: W_hh has shape (20,); for a hidden size of 5 it is (20, 5)");
+  CHECK(testing::message_of<tg::ShapeError>([&] { tg::lstm_step(p, {0, 2, false}, s, w, w, bh); }) ==
+        "lstm_step: the biases have shapes (20, 5) and (20,); each is (20,)");
+  CHECK(testing::message_of<tg::ShapeError>([&] { tg::state_halves(std::vector<V>{s}, 2, 0); }) ==
+        "state_halves: half 2 on axis 0; half is 0 (h) or 1 (c), the axis 0 or 1");
+  CHECK(testing::message_of<tg::ShapeError>([&] { tg::state_halves(std::vector<V>{}, 0, 0); }) ==
+        "state_halves: no states");
+  CHECK(testing::message_of<tg::ShapeError>([&] { tg::state_halves(std::vector<V>{s, p}, 0, 0); }) ==
+        "state_halves: state 1 has shape (6, 20), state 0 (3, 10)");
+  const V h3 = tape.constant(T::zeros({2, 3, 5}));
+  CHECK(testing::message_of<tg::ShapeError>([&] { tg::join_state(h3, h3, 2); }) ==
+        "join_state: h (2, 3, 5) and c (2, 3, 5), layer 2; they are one shape (layers, batch, hidden) and the layer "
+        "below the first");
+}

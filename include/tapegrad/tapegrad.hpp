@@ -23,6 +23,7 @@
 #include "tapegrad/ops/loss.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/indexing.hpp"
+#include "tapegrad/ops/recurrent.hpp"
 #include "tapegrad/ops/shaping.hpp"
 
 #include "tapegrad/calculus/gradcheck.hpp"

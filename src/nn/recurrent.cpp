@@ -9,6 +9,7 @@
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/indexing.hpp"
 #include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/recurrent.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shaping.hpp"
 #include "tapegrad/tensor/error.hpp"
@@ -223,9 +224,13 @@ SequenceResult<T> SequenceLayer<T, Cell>::run(Tape<T>& tape, const Var<T>& x, co
                                  input_));
   const std::size_t time_axis = options_.batch_first ? 1 : 0, steps = in[time_axis], batch = in[1 - time_axis];
   const std::size_t layers = cells_.size();
-  const Shape state_shape{layers, batch, hidden_};
+  state_shape_.assign({layers, batch, hidden_});  // a kept Shape: a run allocates nothing
+  const Shape& state_shape = state_shape_;
   const auto initial = [&](const Var<T>& given, const char* what) {
-    if (!given.valid()) return tape.constant(Tensor<T>::zeros(state_shape));
+    if (!given.valid()) {
+      if (zeros_.shape() != state_shape) zeros_ = Tensor<T>::zeros(state_shape);
+      return tape.constant(zeros_);
+    }
     if (given.shape() != state_shape)
       throw ShapeError(fmt::format("{}: {} has shape {}; for a batch of {} it is {}", describe(), what,
                                    given.shape().str(), batch, state_shape.str()));
@@ -236,6 +241,14 @@ SequenceResult<T> SequenceLayer<T, Cell>::run(Tape<T>& tape, const Var<T>& x, co
   const Var<T> c_init =
       !is_lstm<Cell> ? Var<T>{} : !c0.valid() && carry ? tape.constant(carried_c_) : initial(c0, "c0");
   if (!is_lstm<Cell> && c0.valid()) throw ValueError(fmt::format("{}: c0 is an LSTM's; leave it out", describe()));
+  if constexpr (is_lstm<Cell>) {
+    SequenceResult<T> result = run_fused(tape, x, h_init, c_init);
+    if (stateful_) {  // values only: the next chunk's tape starts here
+      carried_h_ = result.h.value();
+      carried_c_ = result.c.value();
+    }
+    return result;
+  }
   std::vector<Var<T>> inputs;  // this layer's input at each step, (batch, features)
   for (std::size_t t = 0; t < steps; ++t)
     inputs.push_back(reshape(slice(x, time_axis, t, t + 1), Shape{batch, input_}));
@@ -269,6 +282,33 @@ SequenceResult<T> SequenceLayer<T, Cell>::run(Tape<T>& tape, const Var<T>& x, co
     if constexpr (is_lstm<Cell>) carried_c_ = result.c.value();
   }
   return result;
+}
+
+template <class T, class Cell>
+SequenceResult<T> SequenceLayer<T, Cell>::run_fused(Tape<T>& tape, const Var<T>& x, const Var<T>& h_init,
+                                                    const Var<T>& c_init) {
+  const std::size_t time_axis = options_.batch_first ? 1 : 0;
+  const std::size_t steps = x.shape()[time_axis], batch = x.shape()[1 - time_axis], layers = cells_.size();
+  Var<T> input = x;
+  finals_.clear();
+  for (std::size_t l = 0; l < layers; ++l) {
+    Cell& cell = *cells_[l];
+    // every step's x W_ih^T at once; lstm_step adds the biases and h W_hh^T
+    flat_.assign({steps * batch, input.shape()[2]});  // a kept Shape: no allocation
+    const Var<T> projected = matmul(reshape(input, flat_), tape.parameter(cell.weight_ih), false, true);
+    const Var<T> w_hh = tape.parameter(cell.weight_hh), b_ih = tape.parameter(cell.bias_ih);
+    const Var<T> b_hh = tape.parameter(cell.bias_hh);
+    Var<T> state = join_state(h_init, c_init, l);
+    states_.clear();
+    for (std::size_t t = 0; t < steps; ++t) {
+      state = lstm_step(projected, LstmStepAt{t, steps, options_.batch_first}, state, w_hh, b_ih, b_hh);
+      states_.push_back(state);
+    }
+    finals_.push_back(state);
+    input = state_halves(states_, 0, time_axis);
+    if (l + 1 < layers && l < dropouts_.size()) input = (*dropouts_[l])(tape, input);
+  }
+  return {input, state_halves(finals_, 0, 0), state_halves(finals_, 1, 0)};
 }
 
 template <class T, class Cell>

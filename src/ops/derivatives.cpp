@@ -11,8 +11,8 @@ const std::vector<DerivativeRule>& derivative_rules() {
   static const std::vector<DerivativeRule> rules = [] {  // immutable once built
     std::vector<DerivativeRule> all{{"accumulate", "engine", detail::kAccumulateForward, detail::kAccumulateBackward}};
     for (auto family : {detail::arithmetic_rules, detail::activation_rules, detail::linalg_rules,
-                        detail::shaping_rules, detail::indexing_rules, detail::reduce_rules, detail::loss_rules,
-                        detail::conv_rules})
+                        detail::shaping_rules, detail::indexing_rules, detail::recurrent_rules, detail::reduce_rules,
+                        detail::loss_rules, detail::conv_rules})
       for (DerivativeRule& r : family()) all.push_back(std::move(r));
     return all;
   }();

@@ -2,6 +2,7 @@
 #include "tapegrad/ops/reduce.hpp"
 
 #include <limits>
+#include <numeric>
 
 #include <xtensor/xbroadcast.hpp>
 
@@ -110,16 +111,30 @@ struct MaxOp final : Op<T> {
   }
 };
 
-std::vector<std::size_t> all_axes(std::size_t rank) {
-  std::vector<std::size_t> axes(rank);
-  for (std::size_t i = 0; i < rank; ++i) axes[i] = i;
-  return axes;
-}
-
 }  // namespace
 
+// The sum of every element, what a loss ends with at every step: the axes and shapes are written into the op's
+// kept buffers, so a steady-state step allocates nothing here.
 template <class T>
-Var<T> sum(const Var<T>& a) { return scaled_sum("sum", a, all_axes(a.shape().rank()), false, false); }
+Var<T> whole_sum(const char* op, const Var<T>& a, bool mean) {
+  const std::size_t count = a.shape().numel(), rank = a.shape().rank();
+  auto r = record<SumOp<T>>(op, {a});
+  if (r.op) {
+    r.op->axes.resize(rank);
+    std::iota(r.op->axes.begin(), r.op->axes.end(), std::size_t{0});
+    r.op->kept_dims.assign(rank, 1);
+    r.op->scale = mean ? 1.0 / double(count) : 1.0;
+  }
+  r.output.resize({});
+  const Tensor<T>& x = r.var.tape().value(a.index());
+  T total = 0;
+  for (std::size_t i = 0; i < count; ++i) total += x[i];
+  r.output[0] = mean ? static_cast<T>(1.0 / double(count)) * total : total;
+  return finish(r.var);
+}
+
+template <class T>
+Var<T> sum(const Var<T>& a) { return whole_sum("sum", a, false); }
 
 template <class T>
 Var<T> sum(const Var<T>& a, const std::vector<int>& axes, bool keepdims) {
@@ -129,7 +144,7 @@ Var<T> sum(const Var<T>& a, const std::vector<int>& axes, bool keepdims) {
 template <class T>
 Var<T> mean(const Var<T>& a) {
   if (a.shape().numel() == 0) throw ValueError(fmt::format("mean: the tensor of shape {} is empty", a.shape().str()));
-  return scaled_sum("mean", a, all_axes(a.shape().rank()), false, true);
+  return whole_sum("mean", a, true);
 }
 
 template <class T>

@@ -17,6 +17,7 @@ std::vector<DerivativeRule> activation_rules();
 std::vector<DerivativeRule> linalg_rules();
 std::vector<DerivativeRule> shaping_rules();
 std::vector<DerivativeRule> indexing_rules();
+std::vector<DerivativeRule> recurrent_rules();
 std::vector<DerivativeRule> reduce_rules();
 std::vector<DerivativeRule> loss_rules();
 std::vector<DerivativeRule> conv_rules();

@@ -10,6 +10,7 @@
 #include "tapegrad/ops/indexing.hpp"
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/loss.hpp"
+#include "tapegrad/ops/recurrent.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shaping.hpp"
 
@@ -199,6 +200,28 @@ std::vector<CatalogCheck> build() {
       [](auto&, const Vs& v) {
         return embedding(v[0], {4, 1, 4, 0}, Shape{2, 2}) * embedding(v[0], {2, 4, 3, 4}, Shape{2, 2});
       }));
+  // two steps of batch 2, hidden 2 chained (the second reads the first's state), batch-first rows of 3 steps
+  c.push_back(entry(
+      "lstm_step", "recurrent",
+      [](Rng& rng) {
+        return std::vector<Tensor<double>>{kink_free({6, 8}, rng), kink_free({2, 4}, rng), kink_free({8, 2}, rng),
+                                           kink_free({8}, rng), kink_free({8}, rng)};
+      },
+      [](auto&, const Vs& v) {
+        const Var<double> first = lstm_step(v[0], LstmStepAt{0, 3, true}, v[1], v[2], v[3], v[4]);
+        return lstm_step(v[0], LstmStepAt{2, 3, true}, first, v[2], v[3], v[4]);
+      }));
+  c.push_back(entry(
+      "state_halves", "recurrent",
+      [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({2, 6}, rng), kink_free({2, 6}, rng)}; },
+      [](auto&, const Vs& v) {
+        return state_halves(std::vector<Var<double>>{v[0], v[1] * v[0]}, 1, 1) *
+               state_halves(std::vector<Var<double>>{v[1], v[0]}, 0, 0);
+      }));
+  c.push_back(entry(
+      "join_state", "recurrent",
+      [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({3, 2, 2}, rng), kink_free({3, 2, 2}, rng)}; },
+      [](auto&, const Vs& v) { return join_state(v[0], v[1] * v[0], 1); }));
   c.push_back(entry(
       "broadcast_to", "shaping", [](Rng& rng) { return std::vector<Tensor<double>>{kink_free({3, 1}, rng)}; },
       [](auto&, const Vs& v) { return broadcast_to(v[0], {2, 3, 4}); }));

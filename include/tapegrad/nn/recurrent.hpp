@@ -136,8 +136,13 @@ class SequenceLayer : public Module<T> {
   void reset_state();
 
  private:
+  // An LSTM runs fused: one matmul for every step's input projection, then one lstm_step node per step.
+  SequenceResult<T> run_fused(Tape<T>& tape, const Var<T>& x, const Var<T>& h_init, const Var<T>& c_init);
   bool stateful_ = false;
   Tensor<T> carried_h_, carried_c_;  // the last run's final states (empty: none)
+  Tensor<T> zeros_;                  // the zero initial state, kept so that a run allocates nothing
+  std::vector<Var<T>> states_, finals_;  // run_fused's, kept for their capacity
+  Shape flat_, state_shape_;             // (time x batch, features), (layers, batch, hidden)
   std::vector<std::unique_ptr<Cell>> cells_;
   std::vector<std::unique_ptr<Dropout<T>>> dropouts_;
   SequenceOptions options_;
