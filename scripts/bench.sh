@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing (LibTorch too: it is the reference), builds the benchmarks in build-bench/, runs them
 # under the CPU's own OpenBLAS kernel and under Haswell's, and writes benchmarks/RESULTS.md (to a temporary file,
-# then renamed) and benchmarks/GEMV_ROWS.md, then runs scripts/bench-conv.sh (benchmarks/CONV_RESULTS.md) and scripts/bench-modes.sh (benchmarks/MODES_RESULTS.md). About 15 minutes in all.
+# then renamed) and benchmarks/GEMV_ROWS.md, then runs scripts/bench-conv.sh (benchmarks/CONV_RESULTS.md),
+# scripts/bench-modes.sh (benchmarks/MODES_RESULTS.md) and scripts/bench-sequence.sh
+# (benchmarks/SEQUENCE_RESULTS.md). About 16 minutes in all.
 # Then prints the accuracy comparison with LibTorch (same weights, same batches).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,4 +32,5 @@ mv benchmarks/GEMV_ROWS.md.tmp benchmarks/GEMV_ROWS.md
 echo "wrote benchmarks/GEMV_ROWS.md"
 scripts/bench-conv.sh --no-build
 scripts/bench-modes.sh --no-build
+scripts/bench-sequence.sh --no-build
 build-bench/benchmarks/torch_accuracy
