@@ -156,7 +156,7 @@ TEST_CASE("network specs: hidden sizes still build an MLP, simple_conv expands, 
   CHECK(error_of(bad) == "network 'conv:30,relu': layer 1 'conv:30': needs conv:FILTERS:KERNEL, e.g. conv:30:5");
   bad.layers = "conv:30:5,swish";
   CHECK(error_of(bad) == "network 'conv:30:5,swish': layer 2 'swish': unknown layer (conv, maxpool, avgpool, linear, "
-                         "relu, sigmoid, tanh, flatten, batchnorm, dropout)");
+                         "relu, sigmoid, tanh, flatten, batchnorm, dropout, lstm, gru, rnn)");
   bad.layers = "conv:30:29";
   CHECK(error_of(bad) == "network 'conv:30:29': layer 1 'conv:30:29': conv2d: the window's height 29 is larger than "
                          "the padded input's 28 (x (1, 1, 28, 28), padding 0)");
@@ -182,6 +182,61 @@ TEST_CASE("network specs: hidden sizes still build an MLP, simple_conv expands, 
   bad.layers = "conv:4:3";
   CHECK(error_of(bad) == "network 'conv:4:3': layer 1 'conv:4:3': needs images (channels, height, width), but its "
                          "input is (784,)");
+}
+
+TEST_CASE("network specs: lstm, gru and rnn layers read images row by row and give the last h") {
+  tg::NetSpec spec;
+  spec.sample = {1, 28, 28};
+  spec.layers = "lstm:64";
+  // LibTorch's count: 4 x 64 x (28 + 64) weights and 2 x 4 x 64 biases, then Linear 64 -> 10
+  CHECK(spec.footprint().parameters == 4 * 64 * (28 + 64) + 2 * 4 * 64 + 64 * 10 + 10);
+  tg::Rng rng(2);
+  auto net = tg::make_network<double>(spec, rng);
+  CHECK(net->parameter_count() == 24064 + 650);
+  CHECK(net->named_parameters()[0].first == "0.lstm.weight_ih_l0");
+  CHECK((*net)[0].describe() == "LSTM(28 -> 64) over 28 steps, last h");
+  // the network's output is the Linear of the LSTM's last h, run on the rows of each image
+  const T x = T::randn({3, 784}, rng);
+  tg::Tape<double> tape;
+  const tg::Var<double> y = (*net)(tape, tape.constant(x));
+  CHECK(y.shape() == tg::Shape{3, 10});
+  auto& head = dynamic_cast<tg::LastHidden<double, tg::LSTMCell<double>>&>((*net)[0]);
+  tg::Tape<double> by_hand;
+  const tg::Var<double> rows = tg::reshape(by_hand.constant(x), {3, 28, 28});
+  const tg::Var<double> h = tg::reshape(head.layer.run(by_hand, rows).h, {3, 64});
+  const T expected = (*net)[1](by_hand, h).value();
+  for (std::size_t i = 0; i < expected.size(); ++i) CHECK(y.value()[i] == doctest::Approx(expected[i]).epsilon(1e-14));
+  // every parameter's gradient, first and second order, on a small one: GRU of 2 layers over a flat sample
+  tg::NetSpec small;
+  small.sample = {5};
+  small.classes = 3;
+  small.layers = "gru:3:layers=2,tanh";
+  auto gru = tg::make_network<double>(small, rng);
+  CHECK((*gru)[0].describe() == "GRU(1 -> 3, 2 layers) over 5 steps, last h");
+  tg::GradcheckOptions options;
+  const T input = testing::kink_free({2, 5}, rng);
+  CHECK(tg::gradcheck_module(*gru, input, options).passed());
+  small.layers = "rnn:4";
+  CHECK(tg::make_network<double>(small, rng)->parameter_count() == 4 * (1 + 4 + 2) + 4 * 3 + 3);
+
+  tg::NetSpec bad = spec;
+  bad.layers = "lstm";
+  CHECK(error_of(bad) == "network 'lstm': layer 1 'lstm': needs lstm:HIDDEN[:layers=L], e.g. lstm:128");
+  bad.layers = "gru:0";
+  CHECK(error_of(bad) == "network 'gru:0': layer 1 'gru:0': the hidden size must be positive");
+  bad.layers = "lstm:8:layers=0";
+  CHECK(error_of(bad) == "network 'lstm:8:layers=0': layer 1 'lstm:8:layers=0': the layer count must be positive");
+  bad.layers = "lstm:8:layers=101";
+  CHECK(error_of(bad) == "network 'lstm:8:layers=101': layer 1 'lstm:8:layers=101': the layer count is at most 100");
+  bad.layers = "rnn:8:dropout=0.5";
+  CHECK(error_of(bad) == "network 'rnn:8:dropout=0.5': layer 1 'rnn:8:dropout=0.5': unknown setting 'dropout=0.5' "
+                         "(layers=L)");
+  bad.layers = "conv:2:3,lstm:8";  // after a conv: its (2, 26, 26) output is read as 26 steps of 52 values
+  CHECK(error_of(bad) == "no error");
+  tg::Tape<float> t2;
+  tg::LastHidden<float, tg::LSTMCell<float>> head_only({1, 4, 4}, 2, 1, rng);
+  CHECK(testing::message_of<tg::ShapeError>([&] { head_only(t2, t2.constant(tg::Tensor<float>::zeros({2, 15}))); }) ==
+        "LSTM(4 -> 2) over 4 steps, last h: the input has shape (2, 15); each row is one sample of 16 values");
 }
 
 TEST_CASE("Fashion-MNIST: the book's SimpleConvNet, Adam lr 0.001, batch 100, 5 epochs reaches 90% test accuracy") {

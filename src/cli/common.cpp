@@ -40,8 +40,8 @@ void RunOptions::add_to(CLI::App& app, bool with_model_options) {
   if (with_model_options) {
     app.add_option("--net", hidden,
                    "hidden layer sizes (100, 256-128), simple_conv or deep_conv (the book's SimpleConvNet and "
-                   "DeepConvNet), or a list of layers such as conv:30:5,relu,maxpool:2,linear:100,relu (input and "
-                   "output come from the data)")
+                   "DeepConvNet), or a list of layers such as conv:30:5,relu,maxpool:2,linear:100,relu or lstm:128 "
+                   "(an LSTM reading each image row by row; input and output come from the data)")
         ->capture_default_str();
     app.add_option("--activation", activation, "relu, sigmoid or tanh (for hidden sizes)")->capture_default_str();
     app.add_option("--init", init, "he, xavier or a standard deviation such as 0.01")->capture_default_str();

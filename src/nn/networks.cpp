@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "tapegrad/nn/recurrent.hpp"
 #include "tapegrad/tensor/error.hpp"
 
 namespace tapegrad {
@@ -124,6 +125,8 @@ void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetS
   std::vector<std::string> args;
   Extent2d stride{0}, pad{0};
   bool has_stride = false, drop_remainder = false;
+  const bool recurrent = kind == "lstm" || kind == "gru" || kind == "rnn";
+  std::size_t stacked = 1;  // a recurrent layer's layers=L
   for (std::size_t i = 1; i < parts.size(); ++i) {
     const std::size_t eq = parts[i].find('=');
     if (eq == std::string::npos) {
@@ -132,6 +135,12 @@ void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetS
       continue;
     }
     const std::string key = parts[i].substr(0, eq), value = parts[i].substr(eq + 1);
+    if (recurrent) {
+      if (key != "layers") p.fail(fmt::format("unknown setting '{}' (layers=L)", parts[i]));
+      stacked = p.positive(value, "the layer count");
+      if (stacked > 100) p.fail("the layer count is at most 100");
+      continue;
+    }
     if (kind != "conv" && kind != "maxpool" && kind != "avgpool") p.fail(fmt::format("takes no '{}' setting", key));
     if (key == "stride") stride = p.extent(value, "the stride", false), has_stride = true;
     else if (key == "pad") pad = p.extent(value, "the padding", true);
@@ -198,6 +207,23 @@ void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetS
     size.parameters += double(sample.numel()) * double(units) + double(units);
     if (net) net->template add<Linear<T>>(sample.numel(), units, spec.init, rng);
     sample = Shape{units};
+  } else if (recurrent) {
+    want_args(1, fmt::format("{}:HIDDEN[:layers=L], e.g. {}:128", kind, kind).c_str());
+    const std::size_t hidden = p.positive(args[0], "the hidden size");
+    // a flat input that holds an image's pixels is read as the image's rows
+    const Shape read = sample.rank() == 1 && position == 1 && spec.sample.rank() == 3 ? spec.sample : sample;
+    if (read.rank() != 1 && read.rank() != 3) p.fail(fmt::format("reads (C, H, W) or (F), but its input is {}", read.str()));
+    const std::size_t width = read.rank() == 3 ? read[0] * read[2] : 1, steps = read.rank() == 3 ? read[1] : read[0];
+    const double gates = kind == "lstm" ? 4 : kind == "gru" ? 3 : 1;
+    for (std::size_t l = 0; l < stacked; ++l)
+      size.parameters += gates * double(hidden) * (double(l == 0 ? width : hidden) + double(hidden) + 2);
+    size.activations += gates * 2 * double(steps) * double(hidden) * double(stacked);
+    if (net) {
+      if (kind == "lstm") net->template add<LastHidden<T, LSTMCell<T>>>(read, hidden, stacked, rng);
+      else if (kind == "gru") net->template add<LastHidden<T, GRUCell<T>>>(read, hidden, stacked, rng);
+      else net->template add<LastHidden<T, RNNCell<T>>>(read, hidden, stacked, rng);
+    }
+    sample = Shape{hidden};
   } else if (kind == "dropout") {
     want_args(1, "dropout:RATIO, e.g. dropout:0.5");
     char* end = nullptr;
@@ -209,7 +235,8 @@ void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetS
     if (kind == "batchnorm") size.parameters += 2 * double(sample.numel());
     if (kind == "flatten" || kind == "batchnorm") sample = Shape{sample.numel()};
     if (kind != "relu" && kind != "sigmoid" && kind != "tanh" && kind != "flatten" && kind != "batchnorm")
-      p.fail("unknown layer (conv, maxpool, avgpool, linear, relu, sigmoid, tanh, flatten, batchnorm, dropout)");
+      p.fail("unknown layer (conv, maxpool, avgpool, linear, relu, sigmoid, tanh, flatten, batchnorm, dropout, lstm, "
+             "gru, rnn)");
     if (net) {
       if (kind == "relu") net->template add<ReLU<T>>();
       else if (kind == "sigmoid") net->template add<Sigmoid<T>>();

@@ -1,5 +1,6 @@
 #include "tapegrad/nn/recurrent.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <type_traits>
 
@@ -397,12 +398,66 @@ std::string SequenceLayer<T, Cell>::describe() const {
   return fmt::format("{}({} -> {}{})", kind_of<Cell>(), input_, hidden_, extra);
 }
 
+// ---- LastHidden
+
+namespace {
+std::pair<std::size_t, std::size_t> steps_and_width(const Shape& sample) {
+  if (sample.rank() == 3) return {sample[1], sample[0] * sample[2]};
+  if (sample.rank() == 1) return {sample[0], 1};
+  throw ShapeError(fmt::format("a sequence layer reads samples (C, H, W) or (F), not {}", sample.str()));
+}
+SequenceOptions stacked(std::size_t layers) {
+  SequenceOptions o;
+  o.batch_first = true;
+  o.layers = layers;
+  return o;
+}
+}  // namespace
+
+template <class T, class Cell>
+LastHidden<T, Cell>::LastHidden(const Shape& sample, std::size_t hidden, std::size_t layers, Rng& rng)
+    : steps_(steps_and_width(sample).first),
+      width_(steps_and_width(sample).second),
+      layer(width_, hidden, rng, stacked(layers)) {
+  if (steps_ == 0 || width_ == 0) throw ShapeError(fmt::format("{}: an empty sample {}", describe(), sample.str()));
+  std::string name = kind_of<Cell>();
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  this->register_module(name, layer);
+}
+
+template <class T, class Cell>
+Var<T> LastHidden<T, Cell>::forward(Tape<T>& tape, const Var<T>& x) {
+  const Shape& in = x.shape();
+  if (in.rank() == 0 || in.numel() != in[0] * steps_ * width_)
+    throw ShapeError(fmt::format("{}: the input has shape {}; each row is one sample of {} values", describe(),
+                                 in.str(), steps_ * width_));
+  const std::size_t batch = in[0], layers = layer.layers();
+  sequence_.assign({batch, steps_, width_});
+  const Var<T> h = layer.run(tape, reshape(x, sequence_)).h;  // (layers, batch, hidden)
+  last_.assign({batch, h.shape()[2]});
+  return reshape(layers == 1 ? h : slice(h, 0, layers - 1, layers), last_);
+}
+
+template <class T, class Cell>
+std::string LastHidden<T, Cell>::describe() const {
+  const std::string inner = layer.describe();
+  return fmt::format("{} over {} steps, last h", inner.substr(0, inner.find(", batch first")) +
+                                                     (inner.find(", batch first") == std::string::npos ? "" : ")"),
+                     steps_);
+}
+
 template class SequenceLayer<float, RNNCell<float>>;
 template class SequenceLayer<double, RNNCell<double>>;
 template class SequenceLayer<float, LSTMCell<float>>;
 template class SequenceLayer<double, LSTMCell<double>>;
 template class SequenceLayer<float, GRUCell<float>>;
 template class SequenceLayer<double, GRUCell<double>>;
+template class LastHidden<float, RNNCell<float>>;
+template class LastHidden<double, RNNCell<double>>;
+template class LastHidden<float, LSTMCell<float>>;
+template class LastHidden<double, LSTMCell<double>>;
+template class LastHidden<float, GRUCell<float>>;
+template class LastHidden<double, GRUCell<double>>;
 
 template class RecurrentCell<float>;
 template class RecurrentCell<double>;

@@ -67,6 +67,8 @@ struct NetFootprint {
 ///       maxpool:WINDOW[:stride=S][:pad=P]        the stride defaults to the window
 ///       avgpool:WINDOW[:stride=S][:pad=P]        (each of the three also takes remainder=drop: allow_remainder)
 ///       linear:SIZE   relu   sigmoid   tanh   flatten   batchnorm   dropout:RATIO
+///       lstm:HIDDEN[:layers=L]   gru:...   rnn:...   reads each sample as a sequence (an image's rows, top to
+///                                        bottom; a vector's values one by one) and gives its last h (LastHidden)
 /// Image data enters as rows and is reshaped to `sample` before the first conv or pooling layer; Linear
 /// flattens what it gets; the output Linear (to `classes`) is always added.
 struct NetSpec {

@@ -174,6 +174,31 @@ class SequenceBatcher {
   std::size_t batch_, chunk_, row_length_;
 };
 
+/// A sequence layer as one layer of a network over samples of one size (many-to-one, as sequential-MNIST
+/// classifiers read images): each row of the input, a sample of shape `sample`, is read as a sequence, an image
+/// (C, H, W) as H steps of C x W values (its rows, top to bottom) and a vector (F) as F steps of one value; the
+/// output is the top layer's last h, (batch, hidden). What a network's layer list's lstm:, gru: and rnn: build.
+template <class T, class Cell>
+class LastHidden : public Module<T> {
+ public:
+  LastHidden(const Shape& sample, std::size_t hidden, std::size_t layers, Rng& rng);
+  /// ShapeError naming the layer for rows that do not hold one sample each.
+  Var<T> forward(Tape<T>& tape, const Var<T>& x) override;
+  /// "LSTM(28 -> 128) over 28 steps, last h"
+  std::string describe() const override;
+  std::size_t steps() const { return steps_; }
+  std::size_t width() const { return width_; }
+
+ private:
+  std::size_t steps_, width_;
+
+ public:
+  SequenceLayer<T, Cell> layer;  // registered as "rnn", "lstm" or "gru"
+
+ private:
+  Shape sequence_, last_;  // (batch, steps, width) and (batch, hidden), kept so that a call allocates nothing
+};
+
 template <class T>
 using RNN = SequenceLayer<T, RNNCell<T>>;
 template <class T>
@@ -181,6 +206,12 @@ using LSTM = SequenceLayer<T, LSTMCell<T>>;
 template <class T>
 using GRU = SequenceLayer<T, GRUCell<T>>;
 
+extern template class LastHidden<float, RNNCell<float>>;
+extern template class LastHidden<double, RNNCell<double>>;
+extern template class LastHidden<float, LSTMCell<float>>;
+extern template class LastHidden<double, LSTMCell<double>>;
+extern template class LastHidden<float, GRUCell<float>>;
+extern template class LastHidden<double, GRUCell<double>>;
 extern template class SequenceLayer<float, RNNCell<float>>;
 extern template class SequenceLayer<double, RNNCell<double>>;
 extern template class SequenceLayer<float, LSTMCell<float>>;
