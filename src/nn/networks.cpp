@@ -212,7 +212,8 @@ void add_layer(Sequential<T>* net, Shape& sample, NetFootprint& size, const NetS
     const std::size_t hidden = p.positive(args[0], "the hidden size");
     // a flat input that holds an image's pixels is read as the image's rows
     const Shape read = sample.rank() == 1 && position == 1 && spec.sample.rank() == 3 ? spec.sample : sample;
-    if (read.rank() != 1 && read.rank() != 3) p.fail(fmt::format("reads (C, H, W) or (F), but its input is {}", read.str()));
+    if (read.rank() != 1 && read.rank() != 3)
+      p.fail(fmt::format("reads (C, H, W) or (F), but its input is {}", read.str()));
     const std::size_t width = read.rank() == 3 ? read[0] * read[2] : 1, steps = read.rank() == 3 ? read[1] : read[0];
     const double gates = kind == "lstm" ? 4 : kind == "gru" ? 3 : 1;
     for (std::size_t l = 0; l < stacked; ++l)
