@@ -564,7 +564,7 @@ TEST_CASE("cli: an unknown experiment is refused, naming the ones there are") {
   CHECK(r.code == 2);
   CHECK(has(r.output,
             "experiment 'nope': no such experiment (accepted: weight-init, batch-norm, overfit, hyperparameter-search, "
-            "activation-histogram, rnn-gradients, sine, addition, char-lm)"));
+            "activation-histogram, rnn-gradients, sine, addition, char-lm, half-precision)"));
   const Result trials = run("experiment overfit --trials 5");
   CHECK(trials.code == 2);
   CHECK(has(trials.output, "--trials: only hyperparameter-search draws trials, not overfit"));
@@ -1384,4 +1384,46 @@ TEST_CASE("cli: compare and train take sequence models: an LSTM reads each image
   const Result bad = run("compare --net lstm:0 --out " + out.str());
   CHECK(bad.code == 2);
   CHECK(has(bad.output, "layer 1 'lstm:0': the hidden size must be positive"));
+}
+
+TEST_CASE("experiment half-precision: a trained network loses next to nothing in float16, and bad models are named") {
+  TempDir out;
+  const std::string model = out.file("mlp.tgckpt");
+  const Result t = run("train --net 64 --epochs 1 --limit 5000 --opt adam:lr=0.001 --save " + model);
+  INFO(t.output);
+  REQUIRE(t.code == 0);
+  const Result r = run("experiment half-precision --model " + model + " --out " + out.str());
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const std::vector<std::string> rows = lines_of(text_of(out.file("half_precision.csv")));
+  REQUIRE(rows.size() == 6);
+  CHECK(rows[0] == "precision,rounded,test accuracy,change (points),predictions changed,overflowed");
+  CHECK(rows[1].find("float32,none,") == 0);
+  CHECK(rows[3].find("float16,\"weights, inputs and every layer's outputs\",") == 0);
+  const auto change = [&](std::size_t row) {  // the third field from the end (the second may hold commas)
+    std::string line = rows[row];
+    for (int k = 0; k < 2; ++k) line = line.substr(0, line.rfind(','));
+    return std::stod(line.substr(line.rfind(',') + 1));
+  };
+  CHECK(std::abs(change(2)) <= 0.2);  // float16: this run +0.00 and -0.01 points
+  CHECK(std::abs(change(3)) <= 0.2);
+  CHECK(std::abs(change(4)) <= 1.0);  // bfloat16 keeps 8 bits: this run +0.02 and +0.00
+  CHECK(std::abs(change(5)) <= 1.0);
+  const Result none = run("experiment half-precision --out " + out.str());
+  CHECK(none.code == 2);
+  CHECK(has(none.output, "experiment half-precision: give the trained network with --model CKPT"));
+  const Result device = run("experiment half-precision --model /dev/zero --out " + out.str());
+  CHECK(device.code == 2);
+  CHECK(has(device.output, "/dev/zero"));
+  const std::string text = out.file("not a model 'q' $x");
+  {
+    std::ofstream f(text);
+    f << "hello\n";
+  }
+  const Result wrong = run("experiment half-precision --model " + shell_word(text) + " --out " + out.str());
+  CHECK(wrong.code == 2);
+  CHECK(has(wrong.output, "not a tapegrad checkpoint"));
+  const Result epochs = run("experiment half-precision --model " + model + " --epochs 2 --out " + out.str());
+  CHECK(epochs.code == 2);
+  CHECK(has(epochs.output, "--epochs does not apply to experiment half-precision; leave it out"));
 }

@@ -4,6 +4,7 @@
 #include "tapegrad/tensor/error.hpp"
 #include "tapegrad/tensor/error_kinds.hpp"
 #include "tapegrad/tensor/format.hpp"
+#include "tapegrad/tensor/precision.hpp"
 #include "tapegrad/tensor/random.hpp"
 #include "tapegrad/tensor/shape.hpp"
 #include "tapegrad/tensor/tensor.hpp"

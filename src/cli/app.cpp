@@ -255,6 +255,8 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
       ->add_option("--limit", c.experiment_args.options.limit,
                    "addition: problems to generate (default 50000); char-lm: words to read (default all)")
       ->check(CLI::Range(std::size_t{20}, std::size_t{10000000}));
+  c.experiment->add_option("--model", c.experiment_args.options.model,
+                           "half-precision: the checkpoint of a trained network (tapegrad train --save)");
   c.experiment->add_flag("--double", c.experiment_args.run.use_double, "train in double precision (default float)");
   c.experiment->add_option("--out", c.experiment_args.run.out,
                            "folder for the table, CSVs and plot (default: out/NAME)");

@@ -206,6 +206,10 @@ const std::vector<StandaloneExperiment>& standalone_experiments() {
        "a character-level LSTM language model on the words of Debian's wamerican (or --data FILE): perplexity per "
        "epoch and the words it makes up",
        {"--epochs", "--limit", "--data", "--double"}, char_lm_experiment},
+      {"half-precision",
+       "a trained network (--model CKPT) evaluated with its weights, then also every layer's outputs, rounded to "
+       "float16 and to bfloat16 (the book's ch8, half_float_network.py)",
+       {"--model", "--data"}, half_precision_experiment},
   };
   return list;
 }

@@ -18,6 +18,7 @@ struct ExperimentOptions {
   std::size_t epochs = 0;  // the sequence experiments: 0 is the book's
   std::size_t limit = 0;   // addition: problems, char-lm: words; 0 is all
   bool data_given = false;  // --data was given (char-lm: else Debian's word list)
+  std::string model;        // half-precision: the checkpoint to evaluate
 };
 
 struct Experiment {
@@ -48,6 +49,8 @@ const std::vector<StandaloneExperiment>& standalone_experiments();
 int sine_experiment(const RunOptions& run, const ExperimentOptions& options);
 int addition_experiment(const RunOptions& run, const ExperimentOptions& options);
 int char_lm_experiment(const RunOptions& run, const ExperimentOptions& options);
+/// The book's half_float_network.py (src/cli/precision_experiment.cpp).
+int half_precision_experiment(const RunOptions& run, const ExperimentOptions& options);
 
 /// `tapegrad experiment NAME` (src/cli/experiment.cpp): ValueError listing the experiments for an unknown name.
 int experiment(const std::string& name, const RunOptions& options, const ExperimentOptions& settings,
