@@ -63,7 +63,8 @@ int half_precision_as(const tg::Checkpoint& checkpoint, const tg::NetSpec& spec,
   fmt::print("{}", text);
   write_text(output_path(out, "half_precision.txt"), text);
   write_text(output_path(out, "half_precision.csv"), csv);
-  fmt::print("\ntable: {}\nrows:  {}\n", output_path(out, "half_precision.txt"), output_path(out, "half_precision.csv"));
+  fmt::print("\ntable: {}\nrows:  {}\n", output_path(out, "half_precision.txt"),
+             output_path(out, "half_precision.csv"));
   return 0;
 }
 
