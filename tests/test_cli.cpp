@@ -291,7 +291,8 @@ TEST_CASE("cli: compare labels show every setting that differs, and no two confi
     CHECK(has(table, std::string("\n") + label));
   for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
            {"--vary speed 1 2", "--vary speed: unknown axis (accepted: opt, lr, wd, init, activation, batch-norm, "
-                                "dropout, schedule, clip, batch, decay-scope, net)"},
+                                "dropout, schedule, clip, augment, batch, decay-scope, net)"},
+           {"--vary augment off rotate", "augmentation 'rotate': 'rotate' is not crop:P or flip (or give on or off)"},
            {"--vary lr", "--vary lr: no values (accepted: learning rates, e.g. 0.1 0.01)"},
            {"--vary lr 0.1 --vary lr 0.2", "--vary lr: the axis is given twice; list all its values once"},
            {"--vary lr fast", "--vary lr: 'fast' is not a number"},
@@ -1426,4 +1427,38 @@ TEST_CASE("experiment half-precision: a trained network loses next to nothing in
   const Result epochs = run("experiment half-precision --model " + model + " --epochs 2 --out " + out.str());
   CHECK(epochs.code == 2);
   CHECK(has(epochs.output, "--epochs does not apply to experiment half-precision; leave it out"));
+}
+
+TEST_CASE("cli: --augment in train and compare (--vary augment), recorded in checkpoints, refused where it cannot apply") {
+  TempDir out;
+  const Result c = run("compare --opt adam --vary augment off on --net 32 --epochs 1 --limit 1000 --out " + out.str());
+  INFO(c.output);
+  REQUIRE(c.code == 0);
+  const std::string table = text_of(out.file("compare_table.txt"));
+  CHECK(has(table, "augment=off"));
+  CHECK(has(table, "augment=on"));
+  const std::string model = out.file("aug.tgckpt");
+  const Result t = run("train --net 32 --epochs 1 --limit 500 --augment crop:1 --save " + model);
+  INFO(t.output);
+  REQUIRE(t.code == 0);
+  CHECK(has(t.output, "augment: crop:1"));
+  const Result conflict = run("train --epochs 2 --augment off --resume " + model + " --save " + out.file("b.tgckpt"));
+  CHECK(conflict.code == 2);
+  CHECK(has(conflict.output, "--augment off conflicts with the checkpoint's crop:1"));
+  const Result resumed = run("train --epochs 2 --resume " + model + " --save " + out.file("c.tgckpt"));
+  INFO(resumed.output);
+  CHECK(resumed.code == 0);
+  CHECK(has(resumed.output, "augment: crop:1"));
+  const Result bad = run("train --augment rotate --data /no/such/dir");
+  CHECK(bad.code == 2);
+  CHECK(has(bad.output, "augmentation 'rotate': 'rotate' is not crop:P or flip (or give on or off)"));
+  const Result iris = run("train --augment flip --data iris --epochs 1");
+  CHECK(iris.code == 2);
+  CHECK(has(iris.output, "holds no images"));
+  const Result lr = run("lr-find --augment on");
+  CHECK(lr.code == 2);
+  CHECK(has(lr.output, "--augment does not apply to lr-find"));
+  const Result doctor = run("doctor --augment on --out " + out.str());
+  CHECK(doctor.code == 2);
+  CHECK(has(doctor.output, "--augment does not apply to doctor"));
 }

@@ -46,6 +46,7 @@
 #include "tapegrad/optim/optimizer.hpp"
 #include "tapegrad/optim/schedule.hpp"
 
+#include "tapegrad/data/augment.hpp"
 #include "tapegrad/data/batches.hpp"
 #include "tapegrad/data/dataset.hpp"
 #include "tapegrad/data/idx.hpp"

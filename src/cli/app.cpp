@@ -272,7 +272,8 @@ std::unique_ptr<CLI::App> make_app(Command& c) {
 std::set<std::string> Command::given_train_options() const {
   std::set<std::string> given;
   for (const char* option : {"--data", "--limit", "--net", "--activation", "--init", "--double", "--batch", "--seed",
-                             "--opt", "--schedule", "--clip", "--decay-scope", "--batch-norm", "--dropout"})
+                             "--opt", "--schedule", "--clip", "--decay-scope", "--batch-norm", "--dropout",
+                             "--augment"})
     if (train->count(option) > 0) given.insert(option);
   return given;
 }
@@ -283,6 +284,8 @@ void Command::check_text() const {
   for (const std::string& o : landscape_args.optimizers) tapegrad::OptimizerSpec::parse(o);
   tapegrad::OptimizerSpec::parse(train_args.optimizer);
   for (const RunOptions* run : {&compare_args.run, &train_args.run, &summary_args.run}) run->check_net();
+  for (const RunOptions* run : {&compare_args.run, &train_args.run, &landscape_args.run})
+    tapegrad::Augmentation::parse(run->augment);  // before any data is read
 }
 
 }  // namespace cli

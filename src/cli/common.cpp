@@ -67,6 +67,10 @@ void RunOptions::add_to(CLI::App& app, bool with_model_options) {
                  "mean training loss); any with warmup=W (linear warm-up over W iterations)")
       ->capture_default_str();
   app.add_option("--clip", clip, "gradient clipping: norm=X (global L2 norm), value=X (each element), or both");
+  app.add_option("--augment", augment,
+                 "image augmentation, seeded: off, on (crop:2,flip), or a list of crop:P (pad P pixels, crop back at "
+                 "random: a shift of up to P) and flip (left-right, half the time)")
+      ->capture_default_str();
   app.add_option("--decay-scope", decay_scope,
                  "which parameters weight decay shrinks: all, or weights (not biases or BatchNorm's scale and shift, "
                  "as the book's multi_layer_net_extend.py)")
@@ -79,6 +83,7 @@ void RunOptions::set_training(tg::TrainerOptions& options) const {
   options.max_iterations = iterations;
   options.schedule = tg::ScheduleSpec::parse(schedule);
   if (!clip.empty()) options.clip = tg::GradientClip::parse(clip);
+  options.augmentation = tg::Augmentation::parse(augment);
 }
 
 tg::NetSpec RunOptions::net(const tg::Shape& sample, std::size_t classes) const {

@@ -32,6 +32,7 @@ struct RunOptions {
   std::string out = "out";
   std::string schedule = "constant";  // tg::ScheduleSpec text
   std::string clip;                   // tg::GradientClip text; empty: none
+  std::string augment = "off";        // tg::Augmentation text
   std::string decay_scope = "all";    // "weights": weight decay skips biases and BatchNorm (the book's choice)
   bool grad_norms = false;            // print each parameter's gradient norm after every epoch
   bool epoch_lines = true;            // a line per epoch (false: the last epoch's only)

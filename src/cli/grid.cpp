@@ -61,6 +61,8 @@ const std::vector<Axis>& axis_table() {
        [](const std::string& v, Configuration& c) { c.run.schedule = tg::ScheduleSpec::parse(v).str(); }},
       {"clip", "none, or clipping as --clip takes it, e.g. none norm=1",
        [](const std::string& v, Configuration& c) { c.run.clip = v == "none" ? "" : tg::GradientClip::parse(v).str(); }},
+      {"augment", "augmentations as --augment takes them, e.g. off on",
+       [](const std::string& v, Configuration& c) { c.run.augment = tg::Augmentation::parse(v).str(); }},
       {"batch", "batch sizes, e.g. 32 100",
        [](const std::string& v, Configuration& c) {
          const double b = number("batch", v);

@@ -122,7 +122,7 @@ void check_applicable(const cli::Command& c) {
         throw tapegrad::ValueError(fmt::format("{} applies to compare --function only; add --function SURFACE", option));
   }
   if (*c.lr_find)  // one batch per rate: nothing of a training run's length or schedule applies
-    for (const char* option : {"--epochs", "--iterations", "--schedule", "--clip", "--grad-norms"})
+    for (const char* option : {"--epochs", "--iterations", "--schedule", "--clip", "--grad-norms", "--augment"})
       if (c.lr_find->count(option))
         throw tapegrad::ValueError(fmt::format(
             "{} does not apply to lr-find (it trains one batch per rate, --steps rates); leave it out", option));

@@ -129,11 +129,11 @@ std::string describe_run(const RunOptions& run, const tg::NetSpec& net, const st
                                  net.classes);
   return fmt::format(
       "{}\nactivation={}\ninit={}\nbatchnorm={}\ndropout={}\ndtype={}\noptimizer={}\ndata={}\ndata_contents={}\n"
-      "limit={}\nbatch={}\nseed={}\nschedule={}\nclip={}\ndecay_scope={}\n",
+      "limit={}\nbatch={}\nseed={}\nschedule={}\nclip={}\ndecay_scope={}\naugment={}\n",
       network, run.activation, run.init, run.batch_norm ? 1 : 0, run.dropout, run.use_double ? "double" : "float",
       optimizer, data_identity(run.data), contents, run.limit, run.batch, run.seed,
       tg::ScheduleSpec::parse(run.schedule).str(), run.clip.empty() ? "none" : tg::GradientClip::parse(run.clip).str(),
-      run.decay_scope);
+      run.decay_scope, tg::Augmentation::parse(run.augment).str());
 }
 
 // The run a checkpoint records, as options: what `train --resume` continues. An option the user gave that
@@ -171,6 +171,10 @@ RunOptions resumed_run(const std::string& path, const std::map<std::string, std:
   conflict("--clip", run.clip.empty() ? "none" : tg::GradientClip::parse(run.clip).str(), saved_clip);
   run.schedule = saved_schedule;
   run.clip = saved_clip == "none" ? "" : saved_clip;
+  // checkpoints from before augmentation trained without it
+  const std::string saved_augment = meta.count("augment") ? meta.at("augment") : "off";
+  conflict("--augment", tg::Augmentation::parse(run.augment).str(), tg::Augmentation::parse(saved_augment).str());
+  run.augment = saved_augment;
   // checkpoints from before decay scopes decayed every parameter
   const std::string saved_scope = meta.count("decay_scope") ? meta.at("decay_scope") : "all";
   if (saved_scope != "all" && saved_scope != "weights")
@@ -282,6 +286,7 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   run.set_training(options);
   if (!options.schedule.constant()) fmt::print("schedule: {}\n", options.schedule.str());
   if (options.clip.active()) fmt::print("clip: {}\n", options.clip.str());
+  if (options.augmentation.active()) fmt::print("augment: {}\n", options.augmentation.str());
   tg::Trainer<T> trainer(*net, *optimizer, options);
   if (run.grad_norms && processes.root()) trainer.add_callback(tg::gradient_norm_logger(*net));
   // the history as compare writes it (compare_accuracy.csv's columns), rewritten after every epoch; a resumed

@@ -185,6 +185,10 @@ void check_data(const Dataset& train, const Dataset* test) {
 template <class T>
 History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
   check_data(train, test);
+  if (options_.augmentation.active() && train.image.rank() != 3)
+    throw ValueError(fmt::format("trainer: augmentation '{}' moves image pixels; the data set '{}' holds no images "
+                                 "(its samples are {})",
+                                 options_.augmentation.str(), train.name, train.sample_shape().str()));
   if (distributed()) {
     check_distributed(train.rows);
     broadcast_parameters();  // the same initial weights everywhere: process 0's
@@ -241,6 +245,8 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
         count = rows * (r + 1) / processes - begin;
       }
       train.gather(sampler.indices(b) + begin, count, batch_x_, batch_y_);
+      if (options_.augmentation.active())
+        augment(batch_x_, train.image, options_.augmentation, options_.seed, iteration_, sampler.indices(b) + begin);
       double loss = 0;
       try {
         loss = step(batch_x_, batch_y_, double(count) / double(rows));

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tapegrad/data/augment.hpp"
 #include "tapegrad/data/dataset.hpp"
 #include "tapegrad/nn/module.hpp"
 #include "tapegrad/optim/optimizer.hpp"
@@ -48,6 +49,9 @@ struct TrainerOptions {
   // (start_epoch > 0), as its state is not in the checkpoint.
   ScheduleSpec schedule;
   GradientClip clip;  // applied to the whole batch's gradient, after backward and before the update
+  // Applied to each training batch after it is gathered, drawn from (seed, step, row): a resumed or data-parallel
+  // run draws what a straight run does. fit() refuses it (ValueError) for data that are not images.
+  Augmentation augmentation;
 };
 
 struct EpochStats {
