@@ -85,6 +85,17 @@ tg::History fit_fashion_mnist(Make&& make, std::size_t epochs) {
 }
 
 // max |a - b| / |b| (|b| floored at 1e-12): how far two runs' parameters drifted apart
+/// gradcheck and gradgradcheck of f over these parameters, each report shown when it fails.
+template <class Fn>
+void check_first_and_second_order(const Fn& f, const std::vector<tg::Parameter<double>*>& params) {
+  const tg::GradcheckReport first = tg::gradcheck<double>(f, params);
+  INFO(first.table());
+  CHECK(first.passed());
+  const tg::GradcheckReport second = tg::gradgradcheck<double>(f, params);
+  INFO(second.table());
+  CHECK(second.passed());
+}
+
 inline double max_relative_diff(const tg::Tensor<double>& a, const tg::Tensor<double>& b) {
   REQUIRE(a.shape() == b.shape());
   double m = 0;

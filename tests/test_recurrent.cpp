@@ -40,12 +40,7 @@ void check_cell(Cell& cell, std::size_t input, std::size_t hidden, std::size_t s
     }
     return total;
   };
-  const tg::GradcheckReport first = tg::gradcheck<double>(f, params);
-  INFO(first.table());
-  CHECK(first.passed());
-  const tg::GradcheckReport second = tg::gradgradcheck<double>(f, params);
-  INFO(second.table());
-  CHECK(second.passed());
+  testing::check_first_and_second_order(f, params);
 }
 
 }  // namespace

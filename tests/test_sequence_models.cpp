@@ -12,15 +12,6 @@ tg::TokenBatch tokens(std::vector<std::size_t> ids, std::size_t batch, std::size
   return {std::move(ids), batch, length};
 }
 
-void check_orders(const std::function<V(tg::Tape<double>&)>& f, const std::vector<P*>& params) {
-  const tg::GradcheckReport first = tg::gradcheck<double>(f, params);
-  INFO(first.table());
-  CHECK(first.passed());
-  const tg::GradcheckReport second = tg::gradgradcheck<double>(f, params);
-  INFO(second.table());
-  CHECK(second.passed());
-}
-
 }  // namespace
 
 TEST_CASE("Seq2Seq's loss: every parameter's gradient at the first and second order, plain and Peeky") {
@@ -39,7 +30,7 @@ TEST_CASE("Seq2Seq's loss: every parameter's gradient at the first and second or
     CHECK(model.decoder.cell(0).input_size() == (peeky ? 5u : 3u));
     CHECK(model.output.W.value.shape()[0] == (peeky ? 4u : 2u));
     const tg::TokenBatch q = tokens({1, 2, 3, 4, 0, 1}, 2, 3), a = tokens({4, 1, 2, 4, 3, 3}, 2, 3);
-    check_orders([&](tg::Tape<double>& tape) { return model.loss(tape, q, a); }, model.parameters());
+    testing::check_first_and_second_order([&](tg::Tape<double>& tape) { return model.loss(tape, q, a); }, model.parameters());
   }
 }
 
@@ -106,7 +97,7 @@ TEST_CASE("the language model: gradients of every order, state carried over chun
   CHECK(model.describe() == "LanguageModel(vocabulary 4, embedding 2, hidden 3, layers 1)");
   const tg::TokenBatch in = tokens({0, 1, 2, 3, 2, 1}, 2, 3);
   const std::vector<std::size_t> target{1, 2, 3, 2, 1, 0};
-  check_orders(
+  testing::check_first_and_second_order(
       [&](tg::Tape<double>& tape) {
         model.reset_state();  // every evaluation from zeros, so the check's variations do not carry
         return model.loss(tape, in, target);
