@@ -161,6 +161,12 @@ TEST_CASE("cli: train saves a checkpoint, eval reads it, train --resume continue
   REQUIRE(t.code == 0);
   CHECK(has(t.output, "epoch  4/4"));
   CHECK(has(t.output, "saved: " + model));
+  // each epoch but the last says how long the rest will take, and the run ends with its peak memory
+  std::istringstream output(t.output);
+  for (std::string line; std::getline(output, line);)
+    if (line.rfind("epoch ", 0) == 0 && line.find(" loss ") != std::string::npos)
+      CHECK(has(line, "left") == (line.find("epoch  4/4") == std::string::npos));
+  CHECK(has(t.output, "peak memory: "));
   const Result e = run("eval --model " + model + " --data " + data.str());
   INFO(e.output);
   REQUIRE(e.code == 0);

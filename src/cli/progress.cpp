@@ -6,17 +6,12 @@
 
 #include <fmt/format.h>
 
+#include "tapegrad/train/trainer.hpp"
+
 namespace cli {
 
 OverallProgress::OverallProgress(std::size_t total_steps, std::size_t runs, bool visible)
     : total_steps_(total_steps), runs_(runs), visible_(visible && isatty(fileno(stderr))) {}
-
-std::string duration_text(double seconds) {
-  if (seconds < 60) return fmt::format("{:.0f} s", seconds);
-  const long s = long(seconds + 0.5);
-  if (s < 3600) return fmt::format("{} min {:02} s", s / 60, s % 60);
-  return fmt::format("{} h {:02} min", s / 3600, s % 3600 / 60);
-}
 
 void OverallProgress::draw() {
   if (!visible_ || total_steps_ == 0) return;
@@ -26,7 +21,7 @@ void OverallProgress::draw() {
   constexpr std::size_t width = 30;
   const std::size_t filled = std::size_t(fraction * width);
   const std::string left =
-      done > 0 && elapsed > 1 ? "about " + duration_text(elapsed * (1 - fraction) / fraction) + " left" : "";
+      done > 0 && elapsed > 1 ? "about " + tapegrad::duration_text(elapsed * (1 - fraction) / fraction) + " left" : "";
   fmt::print(stderr, "\r{}/{} runs done [{}{}] {:3.0f}%  {}\x1b[K", runs_done_, runs_, std::string(filled, '='),
              std::string(width - filled, ' '), 100 * fraction, left);
   std::fflush(stderr);

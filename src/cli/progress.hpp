@@ -27,7 +27,5 @@ class OverallProgress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-/// "about 1 min 20 s" from seconds.
-std::string duration_text(double seconds);
 
 }  // namespace cli

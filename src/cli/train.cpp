@@ -1,5 +1,7 @@
 // `tapegrad train` and `tapegrad eval`: one configuration, saved with its optimizer's state; accuracy and a
 // confusion matrix from a saved model.
+#include <sys/resource.h>
+
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -332,6 +334,9 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   if (monitor) write_monitor();
   fmt::print("saved: {}\n", path);
   if (processes.root()) fmt::print("history: {}\n", history_path);
+  struct rusage usage {};
+  if (processes.root() && getrusage(RUSAGE_SELF, &usage) == 0)  // Linux reports ru_maxrss in KiB
+    fmt::print("peak memory: {:.0f} MiB (this process's largest resident set)\n", double(usage.ru_maxrss) / 1024);
   if (processes.root()) draw_filters(*net, run.out, "filters_after", fmt::format("after epoch {}", options.epochs));
   if (boundary)
     fmt::print("boundary: {}\n", boundary->write(run.out, fmt::format("{} on {}: the decision regions over the "

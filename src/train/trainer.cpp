@@ -20,6 +20,13 @@
 
 namespace tapegrad {
 
+std::string duration_text(double seconds) {
+  if (seconds < 60) return fmt::format("{:.0f} s", seconds);
+  const long s = long(seconds + 0.5);
+  if (s < 3600) return fmt::format("{} min {:02} s", s / 60, s % 60);
+  return fmt::format("{} h {:02} min", s / 3600, s % 3600 / 60);
+}
+
 template <class T>
 Trainer<T>::Trainer(Module<T>& model, Optimizer<T>& optimizer, TrainerOptions options)
     : model_(model), optimizer_(optimizer), options_(options), base_lr_(optimizer.learning_rate()) {
@@ -222,6 +229,7 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
                                  (options_.progress == TrainerOptions::Progress::Auto && isatty(fileno(stderr))));
   const bool lines = speaks() && options_.progress != TrainerOptions::Progress::Quiet;
   History history;
+  const auto fit_start = std::chrono::steady_clock::now();  // for the time left, evaluation included
   for (std::size_t epoch = options_.start_epoch + 1; epoch <= options_.epochs; ++epoch) {
     if (epoch > options_.start_epoch + 1) sampler.next_epoch();
     model_.set_training(true);
@@ -279,7 +287,13 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
       std::string line = fmt::format("epoch {:>2}/{}  loss {:.4f}", epoch, options_.epochs, stats.train_loss);
       if (stats.train_accuracy >= 0) line += fmt::format("  train acc {:.4f}", stats.train_accuracy);
       if (stats.test_accuracy >= 0) line += fmt::format("  test acc {:.4f}", stats.test_accuracy);
-      fmt::print(options_.out, "{}  {:.2f} s\n", line, stats.seconds);
+      line += fmt::format("  {:.2f} s", stats.seconds);
+      const std::size_t done = epoch - options_.start_epoch, left = options_.epochs - epoch;
+      if (left > 0 && options_.max_iterations == 0) {  // the epochs so far, evaluation included, as the measure
+        const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start).count();
+        line += fmt::format(", about {} left", duration_text(spent / double(done) * double(left)));
+      }
+      fmt::print(options_.out, "{}\n", line);
       std::fflush(options_.out);
     }
     try {

@@ -18,6 +18,9 @@
 
 namespace tapegrad {
 
+/// A time as people read it: "45 s", "3 min 20 s", "1 h 05 min" (the epoch lines' time left, the program's bars).
+std::string duration_text(double seconds);
+
 struct TrainerOptions {
   std::size_t epochs = 5;        // the epoch to end after, counting those already done (start_epoch)
   std::size_t start_epoch = 0;   // epochs already done (resuming a run): epoch start_epoch + 1 comes next, with
