@@ -1292,21 +1292,21 @@ TEST_CASE("experiment sine: RNN and LSTM learn the noisy sine and predict cos on
 
 TEST_CASE("experiment addition: a reduced run learns, reversed input with Peeky best, and answers are shown") {
   TempDir out;
-  const Result r = run("experiment addition --limit 5000 --epochs 12 --out " + out.str());
+  const Result r = run("experiment addition --limit 5000 --epochs 8 --out " + out.str());
   INFO(r.output);
   REQUIRE(r.code == 0);
   CHECK(has(r.output, "5000 problems such as "));
   CHECK(has(r.output, "4500 to train on, 500 to test"));
   const std::vector<std::string> rows = lines_of(text_of(out.file("addition.csv")));
-  REQUIRE(rows.size() == 13);
+  REQUIRE(rows.size() == 9);
   CHECK(rows[0] == "epoch,\"baseline\" accuracy,\"baseline\" loss,\"reversed input\" accuracy,\"reversed input\" "
                    "loss,\"reversed input + Peeky\" accuracy,\"reversed input + Peeky\" loss");
   for (std::size_t model = 0; model < 3; ++model)  // the training loss falls for each
-    CHECK(csv_field(rows[12], 2 + 2 * model) < csv_field(rows[1], 2 + 2 * model));
-  // the book's ordering, already on 4,500 problems (this run's losses 1.37, 1.26, 1.11; exact 1.2, 3.2, 7.4 %)
-  CHECK(csv_field(rows[12], 2) > csv_field(rows[12], 4));
-  CHECK(csv_field(rows[12], 4) > csv_field(rows[12], 6));
-  CHECK(csv_field(rows[12], 5) > csv_field(rows[12], 1));
+    CHECK(csv_field(rows[8], 2 + 2 * model) < csv_field(rows[1], 2 + 2 * model));
+  // the book's ordering, already on 4,500 problems (this run's losses 1.46, 1.38, 1.33; exact 0.8, 1.8, 3.2 %)
+  CHECK(csv_field(rows[8], 2) > csv_field(rows[8], 4));
+  CHECK(csv_field(rows[8], 4) > csv_field(rows[8], 6));
+  CHECK(csv_field(rows[8], 5) > csv_field(rows[8], 1));
   CHECK(has(text_of(out.file("addition.txt")), "the first test problems, answered by reversed input + Peeky:"));
   CHECK(is_png(out.file("addition.png")));
   const Result few = run("experiment addition --limit 100 --out " + out.str());
