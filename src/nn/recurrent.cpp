@@ -223,8 +223,7 @@ SequenceResult<T> SequenceLayer<T, Cell>::run(Tape<T>& tape, const Var<T>& x, co
     throw ShapeError(fmt::format("{}: the input has shape {}; it takes ({}, {}, {})", describe(), in.str(),
                                  options_.batch_first ? "batch" : "time", options_.batch_first ? "time" : "batch",
                                  input_));
-  const std::size_t time_axis = options_.batch_first ? 1 : 0, steps = in[time_axis], batch = in[1 - time_axis];
-  const std::size_t layers = cells_.size();
+  const std::size_t batch = in[options_.batch_first ? 0 : 1], layers = cells_.size();
   state_shape_.assign({layers, batch, hidden_});  // a kept Shape: a run allocates nothing
   const Shape& state_shape = state_shape_;
   const auto initial = [&](const Var<T>& given, const char* what) {
@@ -242,47 +241,37 @@ SequenceResult<T> SequenceLayer<T, Cell>::run(Tape<T>& tape, const Var<T>& x, co
   const Var<T> c_init =
       !is_lstm<Cell> ? Var<T>{} : !c0.valid() && carry ? tape.constant(carried_c_) : initial(c0, "c0");
   if (!is_lstm<Cell> && c0.valid()) throw ValueError(fmt::format("{}: c0 is an LSTM's; leave it out", describe()));
-  if constexpr (is_lstm<Cell>) {
-    SequenceResult<T> result = run_fused(tape, x, h_init, c_init);
-    if (stateful_) {  // values only: the next chunk's tape starts here
-      carried_h_ = result.h.value();
-      carried_c_ = result.c.value();
-    }
-    return result;
-  }
-  std::vector<Var<T>> inputs;  // this layer's input at each step, (batch, features)
-  for (std::size_t t = 0; t < steps; ++t)
-    inputs.push_back(reshape(slice(x, time_axis, t, t + 1), Shape{batch, input_}));
-  std::vector<Var<T>> final_h, final_c;
-  for (std::size_t l = 0; l < layers; ++l) {
-    Var<T> h = reshape(slice(h_init, 0, l, l + 1), Shape{batch, hidden_});
-    Var<T> c = is_lstm<Cell> ? reshape(slice(c_init, 0, l, l + 1), Shape{batch, hidden_}) : Var<T>{};
-    std::vector<Var<T>> outputs;
-    for (std::size_t t = 0; t < steps; ++t) {
-      if constexpr (is_lstm<Cell>) {
-        const LSTMState<T> next = cells_[l]->step(tape, inputs[t], {h, c});
-        h = next.h;
-        c = next.c;
-      } else {
-        h = cells_[l]->step(tape, inputs[t], h);
-      }
-      outputs.push_back(h);
-    }
-    final_h.push_back(h);
-    if constexpr (is_lstm<Cell>) final_c.push_back(c);
-    if (l + 1 < layers && l < dropouts_.size())
-      for (Var<T>& o : outputs) o = (*dropouts_[l])(tape, o);
-    inputs = std::move(outputs);
-  }
   SequenceResult<T> result;
-  result.output = stack(inputs, time_axis);
-  result.h = stack(final_h, 0);
-  if constexpr (is_lstm<Cell>) result.c = stack(final_c, 0);
+  if constexpr (is_lstm<Cell>) result = run_fused(tape, x, h_init, c_init);
+  else result = run_by_steps(tape, x, h_init);
   if (stateful_) {  // values only: the next chunk's tape starts here
     carried_h_ = result.h.value();
     if constexpr (is_lstm<Cell>) carried_c_ = result.c.value();
   }
   return result;
+}
+
+template <class T, class Cell>
+SequenceResult<T> SequenceLayer<T, Cell>::run_by_steps(Tape<T>& tape, const Var<T>& x, const Var<T>& h_init) {
+  const std::size_t time_axis = options_.batch_first ? 1 : 0;
+  const std::size_t steps = x.shape()[time_axis], batch = x.shape()[1 - time_axis], layers = cells_.size();
+  std::vector<Var<T>> inputs;  // this layer's input at each step, (batch, features)
+  for (std::size_t t = 0; t < steps; ++t)
+    inputs.push_back(reshape(slice(x, time_axis, t, t + 1), Shape{batch, input_}));
+  std::vector<Var<T>> final_h;
+  for (std::size_t l = 0; l < layers; ++l) {
+    Var<T> h = reshape(slice(h_init, 0, l, l + 1), Shape{batch, hidden_});
+    std::vector<Var<T>> outputs;
+    for (std::size_t t = 0; t < steps; ++t) {
+      if constexpr (!is_lstm<Cell>) h = cells_[l]->step(tape, inputs[t], h);  // an LSTM runs fused, not here
+      outputs.push_back(h);
+    }
+    final_h.push_back(h);
+    if (l + 1 < layers && l < dropouts_.size())
+      for (Var<T>& o : outputs) o = (*dropouts_[l])(tape, o);
+    inputs = std::move(outputs);
+  }
+  return {stack(inputs, time_axis), stack(final_h, 0), Var<T>{}};
 }
 
 template <class T, class Cell>
@@ -440,10 +429,9 @@ Var<T> LastHidden<T, Cell>::forward(Tape<T>& tape, const Var<T>& x) {
 
 template <class T, class Cell>
 std::string LastHidden<T, Cell>::describe() const {
-  const std::string inner = layer.describe();
-  return fmt::format("{} over {} steps, last h", inner.substr(0, inner.find(", batch first")) +
-                                                     (inner.find(", batch first") == std::string::npos ? "" : ")"),
-                     steps_);
+  const std::size_t layers = layer.layers();
+  return fmt::format("{}({} -> {}{}) over {} steps, last h", kind_of<Cell>(), width_, layer.cell(0).hidden_size(),
+                     layers > 1 ? fmt::format(", {} layers", layers) : "", steps_);
 }
 
 template class SequenceLayer<float, RNNCell<float>>;

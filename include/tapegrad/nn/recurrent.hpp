@@ -126,6 +126,7 @@ class SequenceLayer : public Module<T> {
 
   std::size_t layers() const { return cells_.size(); }
   Cell& cell(std::size_t layer) { return *cells_.at(layer); }
+  const Cell& cell(std::size_t layer) const { return *cells_.at(layer); }
 
   /// Truncated backpropagation through time (DeZero's unchain_backward, PyTorch's detach): when stateful, a run
   /// without h0 (c0) starts from the final state of the run before, taken as a constant, so the next chunk of a
@@ -138,6 +139,8 @@ class SequenceLayer : public Module<T> {
  private:
   // An LSTM runs fused: one matmul for every step's input projection, then one lstm_step node per step.
   SequenceResult<T> run_fused(Tape<T>& tape, const Var<T>& x, const Var<T>& h_init, const Var<T>& c_init);
+  // An RNN or GRU runs its cell's step, built from ops, at every step of every layer.
+  SequenceResult<T> run_by_steps(Tape<T>& tape, const Var<T>& x, const Var<T>& h_init);
   bool stateful_ = false;
   Tensor<T> carried_h_, carried_c_;  // the last run's final states (empty: none)
   Tensor<T> zeros_;                  // the zero initial state, kept so that a run allocates nothing
