@@ -142,6 +142,28 @@ TEST_CASE("Dropout: the book's form scales at test time, the inverted form at tr
   CHECK_THROWS_AS(tg::Dropout<double>(1.0, 1), tg::ValueError);
 }
 
+TEST_CASE("Dropout keyed to a step (set_random_step): the same step draws the same mask, in any order") {
+  const T x(tg::Shape{20, 30}, 1.0);
+  tg::Sequential<double> net;
+  net.add<tg::Dropout<double>>(0.5, 3);
+  net.add<tg::Dropout<double>>(0.5, 4);
+  const auto mask_at = [&](std::uint64_t step) {
+    tg::Tape<double> tape;
+    net.set_random_step(step);
+    return net(tape, tape.constant(x)).value();
+  };
+  const T at_5 = mask_at(5), at_6 = mask_at(6);
+  CHECK_FALSE(at_5 == at_6);
+  CHECK(mask_at(5) == at_5);  // after step 6 was drawn: no stream carried between steps
+  tg::Tape<double> tape;
+  const T streamed = net(tape, tape.constant(x)).value();  // without a new key the layers go on drawing
+  CHECK_FALSE(streamed == at_5);
+  // the two layers draw from their own seeds: their masks differ, so the product keeps about a quarter
+  double kept = 0;
+  for (double v : at_5) kept += v > 0;
+  CHECK(kept / double(x.size()) == doctest::Approx(0.25).epsilon(0.25));
+}
+
 TEST_CASE("BatchNorm normalises each feature and tracks running statistics with momentum 0.9") {
   tg::BatchNorm<double> bn(2);
   tg::Tape<double> tape;

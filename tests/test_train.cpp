@@ -1,4 +1,10 @@
 // The training loop and checkpoints, on small synthetic data.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
 #include "helpers.hpp"
 
 using testing::TempDir;
@@ -81,6 +87,39 @@ TEST_CASE("per-epoch lines go to the chosen stream") {
   CHECK(text.find("epoch  1/2  loss ") == 0);
   CHECK(text.find("test acc") != std::string::npos);
   CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+}
+
+TEST_CASE("the bar on a terminal says how long the whole run will take, not just its epoch") {
+  Setup s;
+  TempDir dir;
+  auto o = quiet(3);  // 10 batches an epoch, each made to take 60 ms: about 1.8 s in all
+  o.progress = tg::TrainerOptions::Progress::Bar;
+  o.after_step = [] { std::this_thread::sleep_for(std::chrono::milliseconds(60)); };
+  tg::Trainer<double> trainer(*s.net, *s.opt, o);
+  std::fflush(stderr);  // the bar goes to standard error: into a file for this run
+  const int saved = dup(2), file = open(dir.file("bar").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE(saved >= 0);
+  REQUIRE(file >= 0);
+  dup2(file, 2);
+  close(file);
+  trainer.fit(spiral());
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  const auto bytes = testing::read_bytes(dir.file("bar"));
+  const std::string text(bytes.begin(), bytes.end());
+  CHECK(text.find("epoch 1/3 [") != std::string::npos);
+  std::vector<int> first_epoch_estimates;
+  for (std::size_t at = text.find("epoch 1/3"); at < text.find("epoch 2/3"); at = text.find("epoch 1/3", at + 1)) {
+    const std::size_t about = text.find(", about ", at), end = text.find(" s left", at);
+    if (about < text.find("epoch 1/3", at + 1) && end < text.find("epoch 1/3", at + 1))
+      first_epoch_estimates.push_back(std::stoi(text.substr(about + 8, end - about - 8)));
+  }
+  REQUIRE(!first_epoch_estimates.empty());
+  for (const int seconds : first_epoch_estimates) {  // the two later epochs (1.2 s) are counted in
+    CHECK(seconds >= 1);
+    CHECK(seconds <= 20);
+  }
 }
 
 TEST_CASE("checkpoints: a model and optimizer loaded from a checkpoint take exactly the original's next steps") {

@@ -1,4 +1,5 @@
 #include "tapegrad/data/augment.hpp"
+#include "tapegrad/tensor/random.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -10,13 +11,6 @@
 namespace tapegrad {
 namespace {
 
-// SplitMix64: a well-mixed 64-bit value from a key, with no state to carry between steps or processes.
-std::uint64_t mix(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 constexpr std::size_t kMaxCrop = 8;
 
@@ -68,7 +62,7 @@ void augment(Tensor<T>& x, const Shape& image, const Augmentation& a, std::uint6
   copy.resize(size);
   const long span = long(2 * a.crop + 1);
   for (std::size_t i = 0; i < count; ++i) {
-    const std::uint64_t bits = mix(mix(mix(seed) ^ step) ^ rows[i]);
+    const std::uint64_t bits = mix_seed(mix_seed(mix_seed(seed) ^ step) ^ rows[i]);
     const long dy = a.crop ? long(bits % std::uint64_t(span)) - long(a.crop) : 0;
     const long dx = a.crop ? long((bits >> 20) % std::uint64_t(span)) - long(a.crop) : 0;
     const bool mirror = a.flip && ((bits >> 40) & 1);

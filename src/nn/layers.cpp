@@ -44,7 +44,7 @@ Var<T> SoftmaxFunction::apply(const Var<T>& x) { return softmax(x); }
 }  // namespace detail
 
 template <class T>
-Dropout<T>::Dropout(double ratio, std::uint64_t seed, Mode mode) : ratio_(ratio), mode_(mode), rng_(seed) {
+Dropout<T>::Dropout(double ratio, std::uint64_t seed, Mode mode) : ratio_(ratio), mode_(mode), seed_(seed), rng_(seed) {
   if (!(ratio >= 0 && ratio < 1)) throw ValueError(fmt::format("Dropout: ratio must be in [0, 1), got {}", ratio));
 }
 

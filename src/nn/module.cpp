@@ -208,6 +208,12 @@ void Module<T>::freeze_randomness(bool frozen) {
 }
 
 template <class T>
+void Module<T>::set_random_step(std::uint64_t step) {
+  on_random_step(step);  // depth first, without walk()'s qualified names: a training step must not allocate
+  for (auto& child : children_) child.second->set_random_step(step);
+}
+
+template <class T>
 void Module<T>::zero_grad() {
   for (Parameter<T>* p : parameters()) p->zero_grad();
 }

@@ -8,6 +8,13 @@
 
 namespace tapegrad {
 
+std::uint64_t mix_seed(std::uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 double Rng::uniform() {
   // 53 random bits -> [0, 1), identical on every platform
   return static_cast<double>(engine_() >> 11) * (1.0 / 9007199254740992.0);

@@ -60,6 +60,7 @@ void Trainer<T>::check_parameters_finite() {
 template <class T>
 double Trainer<T>::step(const Tensor<T>& x, const std::vector<std::size_t>& labels, double share) {
   ++iteration_;
+  model_.set_random_step(iteration_);  // dropout's masks keyed by the step: a resumed run draws the same
   // The loss of this batch and its gradients (exchanged, clipped): once per step, or as often as the optimizer
   // asks for it (L-BFGS's line search).
   const auto evaluate = [&] {
@@ -230,6 +231,7 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
   const bool lines = speaks() && options_.progress != TrainerOptions::Progress::Quiet;
   History history;
   const auto fit_start = std::chrono::steady_clock::now();  // for the time left, evaluation included
+  double last_epoch_seconds = -1, last_evaluation_seconds = 0;  // the last whole epoch of this fit, when one ended
   for (std::size_t epoch = options_.start_epoch + 1; epoch <= options_.epochs; ++epoch) {
     if (epoch > options_.start_epoch + 1) sampler.next_epoch();
     model_.set_training(true);
@@ -242,6 +244,17 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
     std::size_t batches_done = 0;
     std::size_t b = skip;
     skip = 0;
+    // The bar's time left for the whole run: this epoch's rate for its rest, then each later epoch as long as the
+    // last whole one (this epoch's rate and no evaluation before one has ended).
+    const auto run_seconds_left = [&](std::size_t batches_in_epoch_done) {
+      const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (batches_done == 0 || spent < 0.5) return -1.0;
+      const double per_batch = spent / double(batches_done);
+      const double epoch_length =
+          last_epoch_seconds >= 0 ? last_epoch_seconds : per_batch * double(sampler.batches());
+      return per_batch * double(sampler.batches() - batches_in_epoch_done) + last_evaluation_seconds +
+             epoch_length * double(options_.epochs - epoch);
+    };
     for (; b < sampler.batches(); ++b) {
       if (options_.max_iterations > 0 && iteration_ >= options_.max_iterations) break;
       // data parallel: process r of R takes rows [r n / R, (r + 1) n / R) of the batch's n
@@ -264,7 +277,7 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
       history.loss.push_back(loss);
       loss_sum += loss;
       ++batches_done;
-      if (progress) progress->update(b + 1, loss);
+      if (progress) progress->update(b + 1, loss, options_.max_iterations == 0 ? run_seconds_left(b + 1) : -1);
       if (options_.after_step) options_.after_step();
       if (distributed() ? stop_requested_ : options_.should_stop && options_.should_stop()) {
         if (progress) progress->finish();
@@ -283,6 +296,10 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
     if (options_.evaluate_train) stats.train_accuracy = accuracy(train);
     if (test) stats.test_accuracy = accuracy(*test);
     history.epochs.push_back(stats);
+    if (batches_done == sampler.batches()) {  // a whole epoch: the measure of the later ones
+      last_epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      last_evaluation_seconds = last_epoch_seconds - stats.seconds;
+    }
     if (lines) {
       std::string line = fmt::format("epoch {:>2}/{}  loss {:.4f}", epoch, options_.epochs, stats.train_loss);
       if (stats.train_accuracy >= 0) line += fmt::format("  train acc {:.4f}", stats.train_accuracy);

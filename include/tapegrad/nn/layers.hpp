@@ -73,10 +73,12 @@ class Dropout : public Module<T> {
 
  protected:
   void on_freeze_randomness(bool frozen) override { frozen_ = frozen; }
+  void on_random_step(std::uint64_t step) override { rng_ = Rng(mix_seed(mix_seed(seed_) ^ step)); }
 
  private:
   double ratio_;
   Mode mode_;
+  std::uint64_t seed_;
   Rng rng_;
   Tensor<T> mask_;
   bool frozen_ = false;

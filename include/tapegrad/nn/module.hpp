@@ -91,6 +91,10 @@ class Module {
   bool training() const { return training_; }
   /// Reuse the last random draws (Dropout's mask) in the whole tree, so repeated forwards compute one function.
   void freeze_randomness(bool frozen);
+  /// Keys the tree's random draws (Dropout's masks) to `step` from now on, instead of each layer's running stream:
+  /// a Trainer calls it before each step with the iteration, so a run resumed from a checkpoint draws what the
+  /// straight run would. Allocates nothing.
+  void set_random_step(std::uint64_t step);
   void zero_grad();
   std::size_t parameter_count();
 
@@ -114,6 +118,8 @@ class Module {
   }
   /// Called by freeze_randomness() on each module of the tree.
   virtual void on_freeze_randomness(bool) {}
+  /// Called by set_random_step() on each module of the tree.
+  virtual void on_random_step(std::uint64_t) {}
 
   bool training_ = true;
 

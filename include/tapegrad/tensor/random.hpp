@@ -5,6 +5,10 @@
 
 namespace tapegrad {
 
+/// SplitMix64's finaliser: a well-mixed 64-bit value from a key. Draws keyed by (seed, step, ...) through it need
+/// no state carried between steps, runs or processes (augmentation, dropout under a Trainer).
+std::uint64_t mix_seed(std::uint64_t key);
+
 class Rng {
  public:
   explicit Rng(std::uint64_t seed = 0) : engine_(seed) {}
