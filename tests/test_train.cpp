@@ -122,6 +122,19 @@ TEST_CASE("the bar on a terminal says how long the whole run will take, not just
   }
 }
 
+TEST_CASE("a stop asked for while an epoch's accuracy is measured ends the evaluation, not the epoch after it") {
+  Setup s;
+  auto o = quiet(3);  // 300 rows in batches of 30: 10 steps an epoch
+  o.eval_batch = 10;  // the accuracy is measured in pieces of 100 rows
+  int polls = 0;
+  o.should_stop = [&] { return ++polls > 10; };  // no for the 10 steps, yes before the evaluation's second piece
+  tg::Trainer<double> trainer(*s.net, *s.opt, o);
+  CHECK_THROWS_WITH_AS(trainer.fit(spiral(), &spiral()),
+                       doctest::Contains("interrupted while evaluating epoch 1/3, whose training is not saved"),
+                       tg::Interrupted);
+  CHECK(polls == 11);
+}
+
 TEST_CASE("checkpoints: a model and optimizer loaded from a checkpoint take exactly the original's next steps") {
   TempDir dir;
   const std::string path = dir.file("run.tgckpt");

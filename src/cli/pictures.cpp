@@ -59,9 +59,9 @@ std::string render_filters(const tapegrad::Tensor<float>& filters, const std::st
   std::vector<std::string> captions;
   for (std::size_t f = 0; f < count; ++f) {
     const float* w = filters.data() + f * per_filter;  // channel 0, as the book shows them
-    const auto [lo, hi] = std::minmax_element(w, w + plane);
-    const float range = *hi - *lo;
-    dat += matrix_block([&](std::size_t y, std::size_t x) { return range > 0 ? (w[y * s[3] + x] - *lo) / range : 0.5f; },
+    const auto bounds = std::minmax_element(w, w + plane);  // no structured binding: C++17 cannot capture one
+    const float low = *bounds.first, range = *bounds.second - low;
+    dat += matrix_block([&](std::size_t y, std::size_t x) { return range > 0 ? (w[y * s[3] + x] - low) / range : 0.5f; },
                         s[2], s[3]);
     captions.emplace_back();  // the grid's order is the filters' order
   }

@@ -9,6 +9,10 @@
 #include "tapegrad/tensor/error.hpp"
 #ifdef TAPEGRAD_WITH_MPI
 #include "tapegrad/distributed/mpi.hpp"
+#else
+namespace tapegrad {
+class MpiCollective {};  // built without MPI: never made, but Processes' members must be complete types
+}  // namespace tapegrad
 #endif
 
 namespace cli {

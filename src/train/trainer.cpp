@@ -293,6 +293,7 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     stats.learning_rate = optimizer_.learning_rate();
     if (schedule_) schedule_->end_epoch(stats.train_loss);
+    evaluating_epoch_ = epoch;
     if (options_.evaluate_train) stats.train_accuracy = accuracy(train);
     if (test) stats.test_accuracy = accuracy(*test);
     history.epochs.push_back(stats);
@@ -348,9 +349,17 @@ double Trainer<T>::accuracy(const Dataset& data) {
     begin = data.rows * r / processes;
     end = data.rows * (r + 1) / processes;
   }
-  const std::vector<std::size_t> predicted = tapegrad::predict(model_, data, options_.eval_batch, begin, end);
+  // in pieces of ten evaluation batches, so that a stop asked for while evaluating 60,000 rows is not kept waiting
   std::vector<double> correct{0};
-  for (std::size_t i = begin; i < end; ++i) correct[0] += predicted[i - begin] == data.labels[i];
+  const std::size_t piece = options_.eval_batch * 10;
+  for (std::size_t lo = begin; lo < end; lo += std::min(piece, end - lo)) {
+    if (!distributed() && lo > begin && options_.should_stop && options_.should_stop())
+      throw Interrupted(fmt::format("interrupted while evaluating epoch {}/{}, whose training is not saved; {}",
+                                    evaluating_epoch_, options_.epochs, where_saved()));
+    const std::size_t hi = lo + std::min(piece, end - lo);
+    const std::vector<std::size_t> predicted = tapegrad::predict(model_, data, options_.eval_batch, lo, hi);
+    for (std::size_t i = lo; i < hi; ++i) correct[0] += predicted[i - lo] == data.labels[i];
+  }
   if (distributed()) options_.collective->allreduce_sum(correct);
   return correct[0] / double(data.rows);
 }

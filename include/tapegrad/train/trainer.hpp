@@ -38,7 +38,7 @@ struct TrainerOptions {
   std::string checkpoint;        // if set: model and optimizer saved here after every epoch (the last good one
   std::string checkpoint_metadata;  // survives a run that later diverges or is killed), with this metadata and
                                     // "epochs_done=N\niteration=I\n" appended (read_run_progress; N counts whole epochs)
-  std::function<bool()> should_stop;  // polled after every step; true stops fit() with Interrupted
+  std::function<bool()> should_stop;  // polled after each step and while evaluating: true stops fit()
   std::function<void()> after_step;   // called after every step (progress of work that spans many runs)
   // Data parallel: the processes of `collective` (which must outlive fit) train one model. fit() first gives
   // every process process 0's parameters; each step, every process takes its share of the batch (the batch
@@ -114,6 +114,7 @@ class Trainer {
   std::size_t iteration_ = 0;
   void check_parameters_finite();
   std::size_t checkpointed_epoch_ = 0;  // the epoch the checkpoint file holds (0: none written yet)
+  std::size_t evaluating_epoch_ = 0;    // the epoch whose accuracies are being measured (for a stop's message)
   std::string where_saved() const;      // "the last checkpoint is <path> (epoch N)", or that there is none
   std::vector<T> exchange_;             // data parallel: the flat buffer of each step's allreduce
   bool stop_requested_ = false;         // should_stop(), agreed by every process
