@@ -1468,3 +1468,25 @@ TEST_CASE("cli: --augment in train and compare (--vary augment), recorded in che
   CHECK(doctor.code == 2);
   CHECK(has(doctor.output, "--augment does not apply to doctor"));
 }
+
+TEST_CASE("cli: train draws the accuracy per epoch, a resumed run's over every epoch; odd names stay data") {
+  TempDir base, toy;
+  write_toy_mnist(toy);
+  const std::string data = base.file("toy 'q' $HOME `id` \"d\"");  // reaches gnuplot as an argument, not as script
+  std::filesystem::copy(toy.str(), data);
+  const std::string out = base.file("out $x");
+  const Result t = run("train --data " + shell_word(data) + " --net 16 --epochs 2 --batch 50 --out " + shell_word(out));
+  INFO(t.output);
+  REQUIRE(t.code == 0);
+  const std::string png = out + "/train_accuracy.png";
+  CHECK(has(t.output, "accuracy curve: " + png));
+  CHECK(is_png(png));
+  CHECK(has(text_of(out + "/train_accuracy.gp"), "set title ARG3"));
+  std::filesystem::remove(png);
+  const Result more = run("train --data " + shell_word(data) + " --epochs 1 --resume " + shell_word(out + "/model.tgckpt") +
+                          " --out " + shell_word(out));
+  INFO(more.output);
+  REQUIRE(more.code == 0);
+  CHECK(is_png(png));
+  CHECK(lines_of(text_of(out + "/train_history.csv")).size() == 4);  // the header and epochs 1 to 3: the curve's rows
+}

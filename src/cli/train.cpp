@@ -116,6 +116,18 @@ void draw_filters(tg::Sequential<T>& net, const std::string& folder, const std::
   fmt::print("filters {}: {}\n", when, png);
 }
 
+// Train and test accuracy per epoch from train_history.csv (a resumed run's rows included): OUT/train_accuracy.png.
+std::string draw_accuracy_curve(const std::string& history_csv, const std::string& folder, const std::string& title) {
+  const std::string script =
+      "set terminal pngcairo size 800,500 font ',10'\nset output ARG1\nset datafile separator ','\nset grid\n"
+      "set xlabel 'epoch'\nset ylabel 'accuracy'\nset key bottom right\nset title ARG3 noenhanced\n"
+      "plot ARG2 every ::1 using 1:3 with linespoints lw 2 title 'train', "
+      "ARG2 every ::1 using 1:4 with linespoints lw 2 title 'test'\n";
+  const std::string png = output_path(folder, "train_accuracy.png");
+  render_png(output_path(folder, "train_accuracy.gp"), script, png, {history_csv, title});  // user text as ARGs
+  return png;
+}
+
 const char* const kFashionClasses[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                        "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
@@ -333,7 +345,11 @@ int train_as(const RunOptions& run, const tg::OptimizerSpec& spec, const std::st
   }
   if (monitor) write_monitor();
   fmt::print("saved: {}\n", path);
-  if (processes.root()) fmt::print("history: {}\n", history_path);
+  if (processes.root()) {
+    fmt::print("history: {}\n", history_path);
+    const std::string title = fmt::format("--net {} on {}: accuracy per epoch", run.hidden, run.data);
+    fmt::print("accuracy curve: {}\n", draw_accuracy_curve(history_path, run.out, title));
+  }
   struct rusage usage {};
   if (processes.root() && getrusage(RUSAGE_SELF, &usage) == 0)  // Linux reports ru_maxrss in KiB
     fmt::print("peak memory: {:.0f} MiB (this process's largest resident set)\n", double(usage.ru_maxrss) / 1024);
