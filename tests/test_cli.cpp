@@ -1490,3 +1490,25 @@ TEST_CASE("cli: train draws the accuracy per epoch, a resumed run's over every e
   CHECK(is_png(png));
   CHECK(lines_of(text_of(out + "/train_history.csv")).size() == 4);  // the header and epochs 1 to 3: the curve's rows
 }
+
+TEST_CASE("cli: under OpenBLAS's generic Prescott kernel on a CPU with AVX2, train says which kernel to select") {
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f"), avx2 = __builtin_cpu_supports("avx2");
+  TempDir out;
+  const std::string train = " train --net 8 --epochs 1 --limit 200 --out " + out.str();
+  const Result generic = run_command("OPENBLAS_CORETYPE=Prescott " + std::string(TAPEGRAD_CLI) + train);
+  INFO(generic.output);
+  REQUIRE(generic.code == 0);
+  if (avx512)
+    CHECK(has(generic.output, "note: OpenBLAS runs its generic Prescott kernel: it does not recognise this CPU, "
+                              "which has AVX-512. OPENBLAS_CORETYPE=SkylakeX selects its kernel for AVX-512"));
+  else if (avx2)
+    CHECK(has(generic.output, "OPENBLAS_CORETYPE=Haswell selects its kernel for AVX2"));
+  else
+    CHECK_FALSE(has(generic.output, "note: OpenBLAS"));
+  if (avx2) {  // a kernel made for the CPU: nothing to say
+    const Result chosen = run_command("OPENBLAS_CORETYPE=Haswell " + std::string(TAPEGRAD_CLI) + train);
+    CHECK(chosen.code == 0);
+    CHECK_FALSE(has(chosen.output, "note: OpenBLAS"));
+  }
+}

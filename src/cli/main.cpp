@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
   }
   cli::install_signal_handlers();
   if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr || app->count("--threads")) tapegrad::set_blas_threads(c.threads);
+  if (processes->root() && (c.train->parsed() || c.compare->parsed() || c.experiment->parsed()))
+    if (const std::string note = tapegrad::blas_kernel_note(); !note.empty()) fmt::print(stderr, "note: {}\n", note);
   return flushed(run(c, *processes));
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 // Matrix products through BLAS (src/ops/linalg.cpp).
+#include <string>
+
 #include "tapegrad/autograd/tape.hpp"
 
 namespace tapegrad {
@@ -26,5 +28,10 @@ Var<T> affine(const Var<T>& x, const Var<T>& w, const Var<T>& b);
 
 /// Sets OpenBLAS's thread count (one is fastest on two cores); false if the BLAS in use is not OpenBLAS.
 bool set_blas_threads(int threads);
+
+/// What to do when OpenBLAS runs its generic Prescott kernel on a CPU with AVX2 or AVX-512 (an OpenBLAS older
+/// than the CPU does not recognise it, e.g. 0.3.21 on Intel's family 6 model 207): the OPENBLAS_CORETYPE that
+/// selects the kernel for it. Empty when there is nothing to say.
+std::string blas_kernel_note();
 
 }  // namespace tapegrad
