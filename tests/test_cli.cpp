@@ -1469,7 +1469,7 @@ TEST_CASE("cli: --augment in train and compare (--vary augment), recorded in che
   CHECK(has(doctor.output, "--augment does not apply to doctor"));
 }
 
-TEST_CASE("cli: train draws the accuracy per epoch, a resumed run's over every epoch; odd names stay data") {
+TEST_CASE("cli: train draws the accuracy per epoch (a resumed run's over every epoch), and odd names stay data") {
   TempDir base, toy;
   write_toy_mnist(toy);
   const std::string data = base.file("toy 'q' $HOME `id` \"d\"");  // reaches gnuplot as an argument, not as script
