@@ -250,8 +250,8 @@ TEST_CASE("Fashion-MNIST: the book's SimpleConvNet, Adam lr 0.001, batch 100, 5 
   CHECK(h.epochs.back().test_accuracy >= 0.90);
 }
 
-TEST_CASE("DeepConvNet, reduced: 3,000 Fashion-MNIST images, 2 epochs of Adam; a run resumed after its first epoch "
-          "ends bit for bit where the straight run does") {
+TEST_CASE("DeepConvNet, reduced: 3,000 Fashion-MNIST images, 2 epochs of Adam, and a run resumed after its first "
+          "epoch ends bit for bit where the straight run does") {
   const std::string dir = tg::default_data_dir();
   REQUIRE_MESSAGE(std::filesystem::exists(dir), dir << " is not installed (scripts/setup.sh installs it)");
   tg::set_blas_threads(1);
