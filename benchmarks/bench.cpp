@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "alloc_counter.hpp"
+#include "gemm_floor.hpp"
 #include "harness.hpp"
 #include "report.hpp"
 #include "tapegrad/tapegrad.hpp"
@@ -87,24 +88,10 @@ bench::TorchStep<T> torch_mlp(const torch::Tensor& all_x, const torch::Tensor& a
       [](const torch::Tensor& rows) { return rows; }, all_x, all_y, batch);
 }
 
-// The step's five matrix products as raw GEMM calls: x W1, h W2 (forward); h^T G, G W2^T, x^T dH (backward).
-template <class T>
-Stats gemm_floor(std::size_t b, int reps) {
-  const int B = int(b);
-  std::vector<T> x(b * 784, T(0.5)), w1(784 * 100, T(0.01)), h(b * 100), w2(100 * 10, T(0.01)), z(b * 10),
-      g(b * 10, T(0.1)), dw2(100 * 10), dh(b * 100), dw1(784 * 100);
-  const auto gemm = [](int ta, int tb, int m, int n, int k, const T* a, int lda, const T* bb, int ldb, T* c, int ldc) {
-    bench::blas_gemm<T>(ta, tb, m, n, k, a, lda, bb, ldb, T(0), c, ldc);
-  };
-  return bench::measure(
-      [&] {
-        gemm(CblasNoTrans, CblasNoTrans, B, 100, 784, x.data(), 784, w1.data(), 100, h.data(), 100);
-        gemm(CblasNoTrans, CblasNoTrans, B, 10, 100, h.data(), 100, w2.data(), 10, z.data(), 10);
-        gemm(CblasTrans, CblasNoTrans, 100, 10, B, h.data(), 100, g.data(), 10, dw2.data(), 10);
-        gemm(CblasNoTrans, CblasTrans, B, 100, 10, g.data(), 10, w2.data(), 10, dh.data(), 100);
-        gemm(CblasTrans, CblasNoTrans, 784, 100, B, x.data(), 784, dh.data(), 100, dw1.data(), 100);
-      },
-      20, reps);
+// The step's five matrix products: x W1, h W2 (forward); h^T G, G W2^T, x^T dH (backward).
+std::vector<bench::Product> mlp_products(std::size_t b) {
+  const int n = int(b);
+  return {{n, 100, 784}, {n, 10, 100}, {100, 10, n}, {n, 100, 10}, {784, 100, n}};
 }
 
 template <class T>
@@ -115,7 +102,8 @@ void mlp_rows(const tg::Dataset& data, const torch::Tensor& tx, const torch::Ten
     bench::TorchStep<T> theirs = torch_mlp<T>(tx, ty, batch);
     const Stats a = bench::measure([&] { ours.step(); }, 20, reps);
     const Stats b = bench::measure([&] { theirs.step(); }, 20, reps);
-    const Stats floor = gemm_floor<T>(batch, reps);
+    bench::GemmFloor<T> gemms(mlp_products(batch));
+    const Stats floor = bench::measure([&] { gemms.run(); }, 20, reps);
     const std::string name = fmt::format("MLP step {}, batch {}", type_name<T>(), batch);
     report.add(name, "µs/step", 1e6, a, b,
         fmt::format("{:.0f} vs {:.0f} samples/s; GEMM floor {:.1f} µs: tapegrad {:.2f}x, LibTorch {:.2f}x",

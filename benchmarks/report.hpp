@@ -20,6 +20,8 @@ enum { CblasRowMajor = 101 };
 enum { CblasNoTrans = 111, CblasTrans = 112 };
 void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
 void cblas_dgemm(int, int, int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
+void cblas_sgemv(int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+void cblas_dgemv(int, int, int, int, double, const double*, int, const double*, int, double, double*, int);
 char* openblas_get_config(void);
 }
 
