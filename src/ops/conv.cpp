@@ -533,29 +533,36 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& filters, const Var<T>& bias, const 
   const Geometry g = conv_geometry(x.shape(), sf, settings);
   if (sb.rank() != 1 || sb[0] != sf[0])
     throw ShapeError(fmt::format("conv2d: needs a bias of shape ({},) for filters {}, got {}", sf[0], sf.str(), sb.str()));
-  const std::size_t fn = sf[0], positions = g.n * g.out_plane(), width = g.c * g.window();
+  const std::size_t fn = sf[0], width = g.c * g.window();
   check_sizes("conv2d", g, fn);
 
   auto r = record<Conv2dOp<T>>("conv2d", {x, filters, bias});
   r.output.resize({g.n, fn, g.oh, g.ow});
-  std::vector<T> scratch_col, scratch_filters;  // without a gradient nothing is kept
+  // Without a gradient nothing is kept: one image's windows at a time in this thread's scratch (an evaluation
+  // batch of 1,000 images would otherwise build hundreds of MB of windows at once), the same GEMMs.
+  thread_local std::vector<T> scratch_col, scratch_filters;
   std::vector<T>& col = r.op ? r.op->col : scratch_col;
   std::vector<T>& with_bias = r.op ? r.op->with_bias : scratch_filters;
-  col.resize(positions * (width + 1));
+  const std::size_t plane = g.out_plane(), images_at_once = r.op ? g.n : 1;
+  col.resize(images_at_once * plane * (width + 1));
   with_bias.resize(fn * (width + 1));
   if (r.op) {
     r.op->geometry = g;
     r.op->filters = fn;
   }
   const Tape<T>& tape = r.var.tape();
-  im2col_with_ones(g, tape.value(x.index()).data(), col.data());
+  const T* in = tape.value(x.index()).data();
   filters_with_bias(fn, width, tape.value(filters.index()).data(), tape.value(bias.index()).data(), with_bias.data());
+  Geometry one = g;
+  one.n = 1;
+  if (r.op) im2col_with_ones(g, in, col.data());
   // image n's output (FN, OH*OW) = [W b] (FN, C*FH*FW + 1) x col_n^T: already in NCHW order
-  const std::size_t plane = g.out_plane();
   T* y = r.output.data();
-  for (std::size_t n = 0; n < g.n; ++n)
-    detail::gemm<T>(false, true, fn, plane, width + 1, with_bias.data(), col.data() + n * plane * (width + 1), T(0),
-                    y + n * fn * plane);
+  for (std::size_t n = 0; n < g.n; ++n) {
+    const T* windows = col.data() + (r.op ? n * plane * (width + 1) : 0);
+    if (!r.op) im2col_with_ones(one, in + n * g.c * g.in_plane(), col.data());
+    detail::gemm<T>(false, true, fn, plane, width + 1, with_bias.data(), windows, T(0), y + n * fn * plane);
+  }
   return finish(r.var);
 }
 
