@@ -27,20 +27,6 @@ bool set_blas_threads(int threads) {
 }
 
 namespace detail {
-std::string openblas_core();
-}  // namespace detail
-
-std::string blas_kernel_note() {
-  if (detail::openblas_core() != "Prescott") return "";
-  __builtin_cpu_init();
-  const bool avx512 = __builtin_cpu_supports("avx512f"), avx2 = __builtin_cpu_supports("avx2");
-  if (!avx512 && !avx2) return "";
-  return fmt::format("OpenBLAS runs its generic Prescott kernel: it does not recognise this CPU, which has {}. "
-                     "OPENBLAS_CORETYPE={} selects its kernel for {} (docs/benchmarks.md)",
-                     avx512 ? "AVX-512" : "AVX2", avx512 ? "SkylakeX" : "Haswell", avx512 ? "AVX-512" : "AVX2");
-}
-
-namespace detail {
 namespace {
 
 // OpenBLAS 0.3.21's AVX-512 small-matrix kernels (SkylakeX, Cooperlake, SapphireRapids) call malloc on many row-major A B
@@ -54,12 +40,8 @@ std::vector<T>& small_gemm_transposed() {
   return scratch;
 }
 
-}  // namespace
-
 // The OpenBLAS kernel in use ("" for another BLAS), fixed when OpenBLAS loads.
 std::string openblas_core() { return openblas_get_corename == nullptr ? "" : openblas_get_corename(); }
-
-namespace {
 
 bool avx512_small_kernels() {
   const std::string core = openblas_core();
@@ -142,4 +124,15 @@ template void gemm(bool, bool, std::size_t, std::size_t, std::size_t, const doub
                    double*);
 
 }  // namespace detail
+
+std::string blas_kernel_note() {
+  if (detail::openblas_core() != "Prescott") return "";
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f"), avx2 = __builtin_cpu_supports("avx2");
+  if (!avx512 && !avx2) return "";
+  return fmt::format("OpenBLAS runs its generic Prescott kernel: it does not recognise this CPU, which has {}. "
+                     "OPENBLAS_CORETYPE={} selects its kernel for {} (docs/benchmarks.md)",
+                     avx512 ? "AVX-512" : "AVX2", avx512 ? "SkylakeX" : "Haswell", avx512 ? "AVX-512" : "AVX2");
+}
+
 }  // namespace tapegrad
