@@ -553,15 +553,21 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& filters, const Var<T>& bias, const 
   const Tape<T>& tape = r.var.tape();
   const T* in = tape.value(x.index()).data();
   filters_with_bias(fn, width, tape.value(filters.index()).data(), tape.value(bias.index()).data(), with_bias.data());
-  Geometry one = g;
-  one.n = 1;
-  if (r.op) im2col_with_ones(g, in, col.data());
   // image n's output (FN, OH*OW) = [W b] (FN, C*FH*FW + 1) x col_n^T: already in NCHW order
   T* y = r.output.data();
-  for (std::size_t n = 0; n < g.n; ++n) {
-    const T* windows = col.data() + (r.op ? n * plane * (width + 1) : 0);
-    if (!r.op) im2col_with_ones(one, in + n * g.c * g.in_plane(), col.data());
+  const auto multiply = [&](std::size_t n, const T* windows) {
     detail::gemm<T>(false, true, fn, plane, width + 1, with_bias.data(), windows, T(0), y + n * fn * plane);
+  };
+  if (r.op) {
+    im2col_with_ones(g, in, col.data());
+    for (std::size_t n = 0; n < g.n; ++n) multiply(n, col.data() + n * plane * (width + 1));
+  } else {
+    Geometry one = g;
+    one.n = 1;
+    for (std::size_t n = 0; n < g.n; ++n) {
+      im2col_with_ones(one, in + n * g.c * g.in_plane(), col.data());
+      multiply(n, col.data());
+    }
   }
   return finish(r.var);
 }
