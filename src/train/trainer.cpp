@@ -231,7 +231,15 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
   const bool lines = speaks() && options_.progress != TrainerOptions::Progress::Quiet;
   History history;
   const auto fit_start = std::chrono::steady_clock::now();  // for the time left, evaluation included
-  double last_epoch_seconds = -1, last_evaluation_seconds = 0;  // the last whole epoch of this fit, when one ended
+  // The bar's time left: the time so far per batch this fit has trained, for the batches still to come (once an
+  // epoch has ended, its evaluation is counted in)
+  const std::size_t fit_batches = (options_.epochs - options_.start_epoch) * sampler.batches() - skip;
+  std::size_t fit_batches_done = 0;
+  const auto run_seconds_left = [&] {
+    const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start).count();
+    if (fit_batches_done == 0 || spent < 0.5) return -1.0;
+    return spent / double(fit_batches_done) * double(fit_batches - fit_batches_done);
+  };
   for (std::size_t epoch = options_.start_epoch + 1; epoch <= options_.epochs; ++epoch) {
     if (epoch > options_.start_epoch + 1) sampler.next_epoch();
     model_.set_training(true);
@@ -244,17 +252,6 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
     std::size_t batches_done = 0;
     std::size_t b = skip;
     skip = 0;
-    // The bar's time left for the whole run: this epoch's rate for its rest, then each later epoch as long as the
-    // last whole one (this epoch's rate and no evaluation before one has ended).
-    const auto run_seconds_left = [&](std::size_t batches_in_epoch_done) {
-      const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (batches_done == 0 || spent < 0.5) return -1.0;
-      const double per_batch = spent / double(batches_done);
-      const double epoch_length =
-          last_epoch_seconds >= 0 ? last_epoch_seconds : per_batch * double(sampler.batches());
-      return per_batch * double(sampler.batches() - batches_in_epoch_done) + last_evaluation_seconds +
-             epoch_length * double(options_.epochs - epoch);
-    };
     for (; b < sampler.batches(); ++b) {
       if (options_.max_iterations > 0 && iteration_ >= options_.max_iterations) break;
       // data parallel: process r of R takes rows [r n / R, (r + 1) n / R) of the batch's n
@@ -277,7 +274,8 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
       history.loss.push_back(loss);
       loss_sum += loss;
       ++batches_done;
-      if (progress) progress->update(b + 1, loss, options_.max_iterations == 0 ? run_seconds_left(b + 1) : -1);
+      ++fit_batches_done;
+      if (progress) progress->update(b + 1, loss, options_.max_iterations == 0 ? run_seconds_left() : -1);
       if (options_.after_step) options_.after_step();
       if (distributed() ? stop_requested_ : options_.should_stop && options_.should_stop()) {
         if (progress) progress->finish();
@@ -297,10 +295,6 @@ History Trainer<T>::fit(const Dataset& train, const Dataset* test) {
     if (options_.evaluate_train) stats.train_accuracy = accuracy(train);
     if (test) stats.test_accuracy = accuracy(*test);
     history.epochs.push_back(stats);
-    if (batches_done == sampler.batches()) {  // a whole epoch: the measure of the later ones
-      last_epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      last_evaluation_seconds = last_epoch_seconds - stats.seconds;
-    }
     if (lines) {
       std::string line = fmt::format("epoch {:>2}/{}  loss {:.4f}", epoch, options_.epochs, stats.train_loss);
       if (stats.train_accuracy >= 0) line += fmt::format("  train acc {:.4f}", stats.train_accuracy);
