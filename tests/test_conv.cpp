@@ -33,6 +33,34 @@ T direct_conv(const T& x, const T& w, const T& b, tg::Extent2d stride, tg::Exten
   return y;
 }
 
+// The gradients of sum(r * direct_conv(x, w, b)) by the definition (stride 1): db[f] = sum r[n,f,i,j],
+// dw[f,c,u,v] = sum r[n,f,i,j] x[n,c,i+u-p,j+v-p], dx[n,c,i+u-p,j+v-p] += r[n,f,i,j] w[f,c,u,v].
+struct DirectGrads {
+  T dx, dw, db;
+};
+DirectGrads direct_conv_grads(const T& x, const T& w, const T& r, tg::Extent2d pad) {
+  const auto& sx = x.shape();
+  const auto& sw = w.shape();
+  const auto& sr = r.shape();
+  DirectGrads g{T(sx), T(sw), T(tg::Shape{sw[0]})};
+  for (std::size_t n = 0; n < sx[0]; ++n)
+    for (std::size_t f = 0; f < sw[0]; ++f)
+      for (std::size_t i = 0; i < sr[2]; ++i)
+        for (std::size_t j = 0; j < sr[3]; ++j) {
+          const double each = r(n, f, i, j);
+          g.db[f] += each;
+          for (std::size_t c = 0; c < sx[1]; ++c)
+            for (std::size_t u = 0; u < sw[2]; ++u)
+              for (std::size_t v = 0; v < sw[3]; ++v) {
+                const long a = long(i + u) - long(pad.h), q = long(j + v) - long(pad.w);
+                if (a < 0 || q < 0 || a >= long(sx[2]) || q >= long(sx[3])) continue;
+                g.dw(f, c, u, v) += each * x(n, c, std::size_t(a), std::size_t(q));
+                g.dx(n, c, std::size_t(a), std::size_t(q)) += each * w(f, c, u, v);
+              }
+        }
+  return g;
+}
+
 struct RandomGeometry {
   tg::Extent2d window{1}, stride{1}, padding{0};
   std::size_t n = 1, c = 1, h = 1, w = 1;
@@ -111,6 +139,65 @@ TEST_CASE("conv2d equals the direct definition on random geometries, float and d
         tg::conv2d(tapef.constant(x.cast<float>()), tapef.constant(w.cast<float>()), tapef.constant(b.cast<float>()), s)
             .value();
     CHECK(testing::max_abs_diff(yf.cast<double>(), expected) < 1e-4);
+  }
+}
+
+// 3x3 filters of stride 1 over 8 or more channels in and out take Winograd's F(2x2, 3x3) path on CPUs with AVX2 or
+// AVX-512: odd outputs leave half-used tiles, channel counts that are no whole vector leave padded lanes.
+TEST_CASE("conv2d 3x3 stride 1, 8+ channels (the Winograd path): values and gradients equal the definition") {
+  tg::Rng rng(33);
+  const std::size_t channels[] = {8, 9, 16, 17, 33}, filters[] = {8, 12, 16, 40};
+  for (int trial = 0; trial < 12; ++trial) {
+    const std::size_t n = 1 + rng.below(3), c = channels[rng.below(5)], k = filters[rng.below(4)];
+    const tg::Extent2d pad{rng.below(3), rng.below(3)};
+    const std::size_t h = 3 - std::min<std::size_t>(2 * pad.h, 2) + rng.below(11);
+    const std::size_t w = 3 - std::min<std::size_t>(2 * pad.w, 2) + rng.below(11);
+    CAPTURE(fmt::format("x ({}, {}, {}, {}), {} filters, padding {}", n, c, h, w, k, pad.str()));
+    const T x = T::randn({n, c, h, w}, rng), wt = T::randn({k, c, 3, 3}, rng), b = T::randn({k}, rng);
+    tg::Conv2dSettings s;
+    s.padding = pad;
+    const T expected = direct_conv(x, wt, b, 1, pad);
+    const T r = T::randn(expected.shape(), rng);
+    const DirectGrads grads = direct_conv_grads(x, wt, r, pad);
+
+    tg::Tape<double> tape;
+    const V vx = tape.variable(x), vw = tape.variable(wt), vb = tape.variable(b);
+    const V y = tg::conv2d(vx, vw, vb, s);
+    CHECK(testing::max_abs_diff(y.value(), expected) < 1e-12);
+    tg::sum(y * tape.constant(r)).backward();
+    CHECK(testing::max_abs_diff(vx.grad(), grads.dx) < 1e-12);
+    CHECK(testing::max_abs_diff(vw.grad(), grads.dw) < 1e-11);
+    CHECK(testing::max_abs_diff(vb.grad(), grads.db) < 1e-11);
+    tg::Tape<double> plain;  // no gradient: the same path, its buffers in this thread's scratch
+    CHECK(testing::max_abs_diff(tg::conv2d(plain.constant(x), plain.constant(wt), plain.constant(b), s).value(),
+                                expected) < 1e-12);
+
+    tg::Tape<float> tapef;
+    const tg::Var<float> fx = tapef.variable(x.cast<float>()), fw = tapef.variable(wt.cast<float>()),
+                         fb = tapef.variable(b.cast<float>());
+    const tg::Var<float> yf = tg::conv2d(fx, fw, fb, s);
+    // float rounding grows with the terms summed: C * 9 for y, K * 9 for dx, N * OH * OW for dW
+    CHECK(testing::max_abs_diff(yf.value().cast<double>(), expected) < 1e-5 * double(c * 9));
+    tg::sum(yf * tapef.constant(r.cast<float>())).backward();
+    CHECK(testing::max_abs_diff(fx.grad().cast<double>(), grads.dx) < 1e-5 * double(k * 9));
+    CHECK(testing::max_abs_diff(fw.grad().cast<double>(), grads.dw) < 1e-5 * double(n * h * w + 9));
+  }
+}
+
+// gradgradcheck also compares the rules recorded on the tape (im2col's products) with the first-order backward
+// (Winograd's) numerically.
+TEST_CASE("gradcheck and gradgradcheck: conv2d on the Winograd path (3x3, stride 1, 8+ channels)") {
+  tg::Rng rng(34);
+  for (const tg::Extent2d pad : {tg::Extent2d{1}, tg::Extent2d{0, 2}}) {
+    CAPTURE(pad.str());
+    const std::vector<T> inputs{kink_free({2, 8, 5, 4}, rng), kink_free({9, 8, 3, 3}, rng), kink_free({9}, rng)};
+    tg::Conv2dSettings s;
+    s.padding = pad;
+    const auto f = [&](auto&, const Vs& in) { return tg::conv2d(in[0], in[1], in[2], s); };
+    check(f, inputs);
+    const tg::GradcheckReport second = tg::gradgradcheck<double>(f, inputs);
+    INFO(second.table());
+    CHECK(second.passed());
   }
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ops/gemm.hpp"
+#include "ops/winograd.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/reduce.hpp"
@@ -198,19 +199,44 @@ template <class T>
 struct Conv2dOp final : Op<T> {
   static constexpr const char* forward_text =
       "y_n = [W b] col_n^T, col = [im2col(x) 1]  (x (N,C,H,W), W (FN,C,FH,FW) as (FN, C*FH*FW), b (FN,); a GEMM per "
-      "image, straight into NCHW)";
+      "image, straight into NCHW); 3x3, stride 1, 8+ channels in and out: Winograd F(2x2,3x3), each 4x4 tile d to "
+      "Y = A^T [sum over channels (G g G^T) . (B^T d B)] A + b";
   static constexpr const char* backward_text =
-      "[dW db] = sum over images of g_n col_n;  dx = col2im(g_n^T W)  (g_n: (FN, OH*OW))";
+      "[dW db] = sum over images of g_n col_n;  dx = col2im(g_n^T W)  (g_n: (FN, OH*OW)); Winograd: "
+      "dW = G^T [sum over tiles (A dY A^T) . (B^T d B)] G,  dx = sum over tiles B [sum over filters (A dY A^T) . "
+      "(G g G^T)] B^T,  db = sum of g";
   Geometry geometry;
   std::size_t filters = 0;
   std::vector<T> col;             // (N*OH*OW, C*FH*FW + 1), kept from forward for dW
   std::vector<T> with_bias;       // forward's [W b] (FN, C*FH*FW + 1), backward's [dW db]^T (C*FH*FW + 1, FN)
   std::vector<T> dcol;            // (N*OH*OW, C*FH*FW)
+  bool by_winograd = false;       // forward took Winograd's path (then col and with_bias stay empty)
+  detail::WinogradPlan plan{};
+  std::vector<T> work;            // Winograd's buffers (ops/winograd_kernels.hpp)
+
+  void backward_by_winograd(BackwardContext<T>& d) {
+    const T* grad = d.grad_output().data();
+    T* dx = d.needs_grad(0) ? d.input_grad(0).data() : nullptr;
+    T* dw = d.needs_grad(1) ? d.input_grad(1).data() : nullptr;
+    if (dx || dw) detail::winograd_kernels<T>()->backward(plan, d.input(0).data(), d.input(1).data(), grad, dx, dw,
+                                                          work.data());
+    if (!d.needs_grad(2)) return;
+    T* db = d.input_grad(2).data();
+    const std::size_t out_plane = geometry.out_plane();
+    for (std::size_t n = 0; n < geometry.n; ++n)
+      for (std::size_t f = 0; f < filters; ++f) {
+        const T* g = grad + (n * filters + f) * out_plane;
+        T sum = T(0);
+        for (std::size_t i = 0; i < out_plane; ++i) sum += g[i];
+        db[f] += sum;
+      }
+  }
 
   // g (N, FN, OH, OW) holds image n's gradient as an (FN, OH*OW) block and col holds its windows as an
   // (OH*OW, C*FH*FW + 1) block, so backward reads both where they are, one GEMM per image (no transposed copy);
   // the last column of the sum is db.
   void backward(BackwardContext<T>& d) override {
+    if (by_winograd) return backward_by_winograd(d);
     const Geometry& g = geometry;
     const std::size_t plane = g.out_plane(), width = g.c * g.window();
     const T* grad = d.grad_output().data();
@@ -538,6 +564,26 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& filters, const Var<T>& bias, const 
 
   auto r = record<Conv2dOp<T>>("conv2d", {x, filters, bias});
   r.output.resize({g.n, fn, g.oh, g.ow});
+  const Tape<T>& tape = r.var.tape();
+  const T* in = tape.value(x.index()).data();
+  if (r.op) {
+    r.op->geometry = g;
+    r.op->filters = fn;
+    r.op->by_winograd = false;  // the tape may hand back an op of an earlier step
+  }
+  if (g.n > 0 && detail::winograd_suits<T>(g.c, fn, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw)) {
+    const detail::WinogradPlan plan = detail::make_winograd_plan<T>(g.n, g.c, g.h, g.w, fn, g.ph, g.pw);
+    thread_local std::vector<T> scratch_work;
+    std::vector<T>& work = r.op ? r.op->work : scratch_work;
+    work.resize(r.op ? plan.work : plan.forward_work);
+    detail::winograd_kernels<T>()->forward(plan, in, tape.value(filters.index()).data(),
+                                           tape.value(bias.index()).data(), r.output.data(), work.data());
+    if (r.op) {
+      r.op->by_winograd = true;
+      r.op->plan = plan;
+    }
+    return finish(r.var);
+  }
   // Without a gradient nothing is kept: one image's windows at a time in this thread's scratch (an evaluation
   // batch of 1,000 images would otherwise build hundreds of MB of windows at once), the same GEMMs.
   thread_local std::vector<T> scratch_col, scratch_filters;
@@ -546,12 +592,6 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& filters, const Var<T>& bias, const 
   const std::size_t plane = g.out_plane(), images_at_once = r.op ? g.n : 1;
   col.resize(images_at_once * plane * (width + 1));
   with_bias.resize(fn * (width + 1));
-  if (r.op) {
-    r.op->geometry = g;
-    r.op->filters = fn;
-  }
-  const Tape<T>& tape = r.var.tape();
-  const T* in = tape.value(x.index()).data();
   filters_with_bias(fn, width, tape.value(filters.index()).data(), tape.value(bias.index()).data(), with_bias.data());
   // image n's output (FN, OH*OW) = [W b] (FN, C*FH*FW + 1) x col_n^T: already in NCHW order
   T* y = r.output.data();

@@ -1,0 +1,54 @@
+#pragma once
+// 3x3 convolutions of stride 1 by Winograd's F(2x2, 3x3) (internal; src/ops/winograd.cpp picks the kernels).
+//
+// Each 4x4 input tile d and 3x3 filter g give a 2x2 output tile Y = A^T [(G g G^T) . (B^T d B)] A: 16 products per
+// channel pair where the direct sum takes 36. The products of all channels at one of the 16 points are a matrix
+// product, (tiles x C) (C x K), which SIMD kernels of tapegrad's own compute in blocks of tiles that stay in cache.
+// Backward is the exact adjoint of the same arithmetic:
+//   dW = G^T [sum over tiles of (A dY A^T) (B^T d B)] G,  dx = sum over tiles of B [(A dY A^T) (G g G^T)] B^T.
+// Only plain C++ crosses this header: the kernels are compiled once per instruction set (winograd_avx512.cpp,
+// winograd_avx2.cpp), and nothing they emit may stand in for a function of the baseline build.
+#include <cstddef>
+
+namespace tapegrad::detail {
+
+/// A convolution's sizes: x (N, C, H, W), K filters 3x3, stride 1, padding (PH, PW), output (OH, OW).
+/// The rest is derived by make_winograd_plan: tiles, channels padded to whole 64-byte vectors, the padded image.
+struct WinogradPlan {
+  std::size_t n, c, h, w, k, ph, pw, oh, ow;
+  std::size_t tile_rows, tile_cols, tiles;  // ceil(OH / 2), ceil(OW / 2), N * both
+  std::size_t c_padded, k_padded;           // C and K rounded up to 64 bytes of T
+  std::size_t padded_h, padded_w;           // the zero-padded image every tile reads from: 2 * tiles + 2
+  // Where each buffer starts in the work buffer, in elements of T; forward needs the first `forward_work`.
+  std::size_t at_image, at_filters, at_bias, at_tiles, at_products;  // forward and backward
+  std::size_t at_grad_image, at_grad_output, at_grad_tiles, at_grad_filters;  // backward only
+  std::size_t forward_work, work;
+};
+
+template <class T>
+struct WinogradKernels {
+  /// y (N, K, OH, OW) = conv(x, filters) + bias.
+  void (*forward)(const WinogradPlan&, const T* x, const T* filters, const T* bias, T* y, T* work);
+  /// dx += and dw += the gradients for dy (N, K, OH, OW); a null dx or dw is not computed.
+  void (*backward)(const WinogradPlan&, const T* x, const T* filters, const T* dy, T* dx, T* dw, T* work);
+};
+
+/// The kernels for this CPU (AVX-512, else AVX2 with FMA), or null: then conv2d takes its im2col path.
+template <class T>
+const WinogradKernels<T>* winograd_kernels();
+
+/// Whether a convolution goes through Winograd: 3x3, stride 1, padding at most 2, at least 8 channels in and
+/// out (fewer would mostly multiply the zeros that pad them to a vector), and kernels for this CPU.
+template <class T>
+bool winograd_suits(std::size_t c, std::size_t k, std::size_t kh, std::size_t kw, std::size_t sh, std::size_t sw,
+                    std::size_t ph, std::size_t pw);
+
+/// ShapeError when a buffer's size would overflow.
+template <class T>
+WinogradPlan make_winograd_plan(std::size_t n, std::size_t c, std::size_t h, std::size_t w, std::size_t k,
+                                std::size_t ph, std::size_t pw);
+
+/// Tiles per block: the block's transformed tiles of every point stay in L2 while the 16 products run.
+constexpr std::size_t kWinogradBlock = 32;
+
+}  // namespace tapegrad::detail
