@@ -201,6 +201,58 @@ TEST_CASE("gradcheck and gradgradcheck: conv2d on the Winograd path (3x3, stride
   }
 }
 
+// Sets the algorithm for one test and restores Auto after it, passing or failing.
+struct AlgorithmForTest {
+  explicit AlgorithmForTest(tg::ConvAlgorithm a) { tg::set_conv_algorithm(a); }
+  ~AlgorithmForTest() { tg::set_conv_algorithm(tg::ConvAlgorithm::Auto); }
+};
+
+TEST_CASE("conv2d: ConvAlgorithm::Blas and Auto agree in values and gradients, and backward takes forward's path") {
+  tg::Rng rng(35);
+  struct Case {
+    std::size_t n, c, h, w, k, kh, kw, stride, pad;
+  };
+  // Winograd's shapes (3x3, stride 1, 8+ channels), SimpleConvNet's 5x5 over one channel, strided, rectangular
+  const Case cases[] = {{2, 16, 7, 6, 16, 3, 3, 1, 1}, {3, 1, 12, 12, 30, 5, 5, 1, 0}, {2, 3, 9, 8, 5, 3, 2, 2, 1},
+                        {1, 9, 5, 5, 8, 3, 3, 1, 2},   {2, 4, 6, 6, 7, 1, 1, 1, 0},    {2, 8, 7, 7, 9, 3, 3, 2, 0}};
+  for (const Case& k : cases) {
+    CAPTURE(fmt::format("x ({}, {}, {}, {}), {} filters {}x{}, stride {}, padding {}", k.n, k.c, k.h, k.w, k.k, k.kh,
+                        k.kw, k.stride, k.pad));
+    const T x = T::randn({k.n, k.c, k.h, k.w}, rng), w = T::randn({k.k, k.c, k.kh, k.kw}, rng),
+            b = T::randn({k.k}, rng);
+    tg::Conv2dSettings s;
+    s.stride = k.stride;
+    s.padding = k.pad;
+    s.allow_remainder = true;
+    const T r = T::randn(tg::conv2d_output_shape(x.shape(), w.shape(), s), rng);
+    struct Result {
+      T y, dx, dw, db;
+    };
+    // forward under `before`, backward under `after`
+    const auto run = [&](tg::ConvAlgorithm before, tg::ConvAlgorithm after) {
+      AlgorithmForTest use(before);
+      tg::Tape<double> tape;
+      const V vx = tape.variable(x), vw = tape.variable(w), vb = tape.variable(b);
+      const V y = tg::conv2d(vx, vw, vb, s);
+      tg::set_conv_algorithm(after);
+      tg::sum(y * tape.constant(r)).backward();
+      return Result{y.value(), vx.grad(), vw.grad(), vb.grad()};
+    };
+    const Result blas = run(tg::ConvAlgorithm::Blas, tg::ConvAlgorithm::Blas);
+    CHECK(testing::max_abs_diff(blas.y, direct_conv(x, w, b, k.stride, k.pad)) < 1e-12);
+    for (const auto& [before, after] : {std::pair{tg::ConvAlgorithm::Auto, tg::ConvAlgorithm::Auto},
+                                        std::pair{tg::ConvAlgorithm::Auto, tg::ConvAlgorithm::Blas},
+                                        std::pair{tg::ConvAlgorithm::Blas, tg::ConvAlgorithm::Auto}}) {
+      const Result other = run(before, after);
+      CHECK(testing::max_abs_diff(other.y, blas.y) < 1e-12);
+      CHECK(testing::max_abs_diff(other.dx, blas.dx) < 1e-12);
+      CHECK(testing::max_abs_diff(other.dw, blas.dw) < 1e-11);
+      CHECK(testing::max_abs_diff(other.db, blas.db) < 1e-11);
+    }
+  }
+  CHECK(tg::conv_algorithm() == tg::ConvAlgorithm::Auto);
+}
+
 TEST_CASE("max_pool2d and avg_pool2d: hand-computed windows, overlapping and padded") {
   tg::Tape<double> tape;
   const T x(tg::Shape{1, 1, 4, 4}, {1, 5, 2, 0,  //

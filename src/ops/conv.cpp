@@ -1,16 +1,18 @@
 // Convolution and pooling over NCHW images, the book's chapter 7 way: im2col turns every window into a row, so a
-// convolution is a GEMM (one per image, written straight into NCHW); backward is GEMMs and col2im. Buffers live
-// in the op and are reused across steps.
+// convolution is a GEMM (one per image, written straight into NCHW); backward is GEMMs and col2im. On CPUs with
+// AVX2 or AVX-512 the products are tapegrad's own SIMD kernels, and 3x3 filters of stride 1 go through Winograd
+// (ops/conv_kernels.hpp). Buffers live in the op and are reused across steps.
 #include "tapegrad/ops/conv.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>
 
 #include "ops/gemm.hpp"
-#include "ops/winograd.hpp"
+#include "ops/conv_kernels.hpp"
 #include "tapegrad/ops/arithmetic.hpp"
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/reduce.hpp"
@@ -21,6 +23,12 @@
 namespace tapegrad {
 
 std::string Extent2d::str() const { return h == w ? fmt::format("{}", h) : fmt::format("{}x{}", h, w); }
+
+namespace {
+std::atomic<ConvAlgorithm> algorithm_in_use{ConvAlgorithm::Auto};
+}
+void set_conv_algorithm(ConvAlgorithm algorithm) { algorithm_in_use = algorithm; }
+ConvAlgorithm conv_algorithm() { return algorithm_in_use; }
 
 namespace {
 
@@ -195,6 +203,62 @@ void filters_with_bias(std::size_t filters, std::size_t width, const T* w, const
   }
 }
 
+// The valid output columns [lo, hi) of window column v: those whose input column ox * stride + v - pad lies inside
+// the image (one axis; the same for rows).
+struct Span {
+  std::size_t lo, hi;
+};
+Span inside(std::size_t outputs, std::size_t v, std::size_t stride, std::size_t pad, std::size_t extent) {
+  const std::size_t lo = pad > v ? (pad - v + stride - 1) / stride : 0;
+  const std::size_t end = extent + pad;  // ox * stride + v < extent + pad
+  const std::size_t hi = end > v ? std::min(outputs, (end - v - 1) / stride + 1) : 0;
+  return {std::min(lo, hi), hi};
+}
+
+// im2col as the SIMD product reads it, one image: rows ((C*FH*FW + 1), `stride` apart) of output positions, row
+// (c, u, v) holding that cell of every window (zero on padding and past OH*OW), the last row ones (the bias).
+template <class T>
+void im2col_rows(const Geometry& g, const T* x, std::size_t stride, T* rows) {
+  const std::size_t plane = g.out_plane(), width = g.c * g.window();
+  for (std::size_t ch = 0; ch < g.c; ++ch)
+    for (std::size_t u = 0; u < g.kh; ++u)
+      for (std::size_t v = 0; v < g.kw; ++v) {
+        T* row = rows + ((ch * g.kh + u) * g.kw + v) * stride;
+        const Span ys = inside(g.oh, u, g.sh, g.ph, g.h), xs = inside(g.ow, v, g.sw, g.pw, g.w);
+        std::fill(row, row + ys.lo * g.ow, T(0));
+        for (std::size_t oy = ys.lo; oy < ys.hi; ++oy) {
+          T* out = row + oy * g.ow;
+          const T* in = x + ch * g.in_plane() + (oy * g.sh + u - g.ph) * g.w + v - g.pw;  // at ox = 0 (maybe outside)
+          std::fill(out, out + xs.lo, T(0));
+          if (g.sw == 1)
+            std::copy(in + xs.lo, in + xs.hi, out + xs.lo);
+          else
+            for (std::size_t ox = xs.lo; ox < xs.hi; ++ox) out[ox] = in[ox * g.sw];
+          std::fill(out + xs.hi, out + g.ow, T(0));
+        }
+        std::fill(row + ys.hi * g.ow, row + stride, T(0));
+      }
+  T* ones = rows + width * stride;
+  std::fill(ones, ones + plane, T(1));
+  std::fill(ones + plane, ones + stride, T(0));
+}
+
+// The adjoint of im2col_rows (without the ones): one image's dx += each cell's gradient where it came from.
+template <class T>
+void col2im_rows_add(const Geometry& g, const T* rows, std::size_t stride, T* dx) {
+  for (std::size_t ch = 0; ch < g.c; ++ch)
+    for (std::size_t u = 0; u < g.kh; ++u)
+      for (std::size_t v = 0; v < g.kw; ++v) {
+        const T* row = rows + ((ch * g.kh + u) * g.kw + v) * stride;
+        const Span ys = inside(g.oh, u, g.sh, g.ph, g.h), xs = inside(g.ow, v, g.sw, g.pw, g.w);
+        for (std::size_t oy = ys.lo; oy < ys.hi; ++oy) {
+          const T* from = row + oy * g.ow;
+          T* to = dx + ch * g.in_plane() + (oy * g.sh + u - g.ph) * g.w + v - g.pw;
+          for (std::size_t ox = xs.lo; ox < xs.hi; ++ox) to[ox * g.sw] += from[ox];
+        }
+      }
+}
+
 template <class T>
 struct Conv2dOp final : Op<T> {
   static constexpr const char* forward_text =
@@ -210,15 +274,67 @@ struct Conv2dOp final : Op<T> {
   std::vector<T> col;             // (N*OH*OW, C*FH*FW + 1), kept from forward for dW
   std::vector<T> with_bias;       // forward's [W b] (FN, C*FH*FW + 1), backward's [dW db]^T (C*FH*FW + 1, FN)
   std::vector<T> dcol;            // (N*OH*OW, C*FH*FW)
-  bool by_winograd = false;       // forward took Winograd's path (then col and with_bias stay empty)
+  enum class Path { Blas, Simd, Winograd } path = Path::Blas;  // how forward multiplied; backward does the same
+  std::size_t row_stride = 0;     // Simd: im2col_rows' rows, OH*OW rounded up to whole vectors
   detail::WinogradPlan plan{};
-  std::vector<T> work;            // Winograd's buffers (ops/winograd_kernels.hpp)
+  std::vector<T> work;            // Winograd's buffers (ops/conv_kernels_simd.hpp); Simd's gradient rows
+
+  // Simd: per image, [dW db]^T (C*FH*FW + 1, FN padded) += col_n (C*FH*FW + 1, OH*OW) g_n^T, and
+  // dcol_n (C*FH*FW, OH*OW) = W^T g_n, then col2im; g_n copied to whole vectors first where the product reads it.
+  void backward_by_simd(BackwardContext<T>& d) {
+    const Geometry& g = geometry;
+    const auto& kernels = *detail::conv_kernels<T>();
+    const std::size_t plane = g.out_plane(), width = g.c * g.window(), vector = kernels.vector;
+    const std::size_t fp = (filters + vector - 1) / vector * vector;
+    const T* grad = d.grad_output().data();
+    const bool weights = d.needs_grad(1) || d.needs_grad(2);
+    if (weights) {
+      with_bias.assign((width + 1) * fp, T(0));
+      work.resize(std::max(plane * fp, filters * row_stride));
+      for (std::size_t n = 0; n < g.n; ++n) {
+        const T* gn = grad + n * filters * plane;
+        for (std::size_t p = 0; p < plane; ++p) {  // g_n^T (OH*OW, FN padded)
+          T* to = work.data() + p * fp;
+          for (std::size_t f = 0; f < filters; ++f) to[f] = gn[f * plane + p];
+          std::fill(to + filters, to + fp, T(0));
+        }
+        kernels.product(width + 1, fp, plane, col.data() + n * (width + 1) * row_stride, row_stride, 1, work.data(),
+                        fp, with_bias.data(), fp, true);
+      }
+      if (d.needs_grad(1)) {
+        T* dw = d.input_grad(1).data();
+        for (std::size_t f = 0; f < filters; ++f)
+          for (std::size_t i = 0; i < width; ++i) dw[f * width + i] += with_bias[i * fp + f];
+      }
+      if (d.needs_grad(2)) {
+        T* db = d.input_grad(2).data();
+        for (std::size_t f = 0; f < filters; ++f) db[f] += with_bias[width * fp + f];
+      }
+    }
+    if (!d.needs_grad(0)) return;
+    work.resize(std::max(work.size(), filters * row_stride));
+    dcol.resize(width * row_stride);
+    T* dx = d.input_grad(0).data();
+    for (std::size_t n = 0; n < g.n; ++n) {
+      const T* gn = grad + n * filters * plane;
+      if (row_stride != plane) {  // g_n (FN, OH*OW) to rows of whole vectors
+        for (std::size_t f = 0; f < filters; ++f) {
+          std::copy(gn + f * plane, gn + (f + 1) * plane, work.data() + f * row_stride);
+          std::fill(work.data() + f * row_stride + plane, work.data() + (f + 1) * row_stride, T(0));
+        }
+        gn = work.data();
+      }
+      kernels.product(width, row_stride, filters, d.input(1).data(), 1, width, gn, row_stride, dcol.data(),
+                      row_stride, false);
+      col2im_rows_add(g, dcol.data(), row_stride, dx + n * g.c * g.in_plane());
+    }
+  }
 
   void backward_by_winograd(BackwardContext<T>& d) {
     const T* grad = d.grad_output().data();
     T* dx = d.needs_grad(0) ? d.input_grad(0).data() : nullptr;
     T* dw = d.needs_grad(1) ? d.input_grad(1).data() : nullptr;
-    if (dx || dw) detail::winograd_kernels<T>()->backward(plan, d.input(0).data(), d.input(1).data(), grad, dx, dw,
+    if (dx || dw) detail::conv_kernels<T>()->winograd_backward(plan, d.input(0).data(), d.input(1).data(), grad, dx, dw,
                                                           work.data());
     if (!d.needs_grad(2)) return;
     T* db = d.input_grad(2).data();
@@ -236,7 +352,8 @@ struct Conv2dOp final : Op<T> {
   // (OH*OW, C*FH*FW + 1) block, so backward reads both where they are, one GEMM per image (no transposed copy);
   // the last column of the sum is db.
   void backward(BackwardContext<T>& d) override {
-    if (by_winograd) return backward_by_winograd(d);
+    if (path == Path::Winograd) return backward_by_winograd(d);
+    if (path == Path::Simd) return backward_by_simd(d);
     const Geometry& g = geometry;
     const std::size_t plane = g.out_plane(), width = g.c * g.window();
     const T* grad = d.grad_output().data();
@@ -569,32 +686,55 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& filters, const Var<T>& bias, const 
   if (r.op) {
     r.op->geometry = g;
     r.op->filters = fn;
-    r.op->by_winograd = false;  // the tape may hand back an op of an earlier step
+    r.op->path = Conv2dOp<T>::Path::Blas;  // the tape may hand back an op of an earlier step
   }
-  if (g.n > 0 && detail::winograd_suits<T>(g.c, fn, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw)) {
+  const detail::ConvKernels<T>* kernels =
+      conv_algorithm() == ConvAlgorithm::Auto && g.n > 0 ? detail::conv_kernels<T>() : nullptr;
+  if (kernels && detail::winograd_suits<T>(g.c, fn, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw)) {
     const detail::WinogradPlan plan = detail::make_winograd_plan<T>(g.n, g.c, g.h, g.w, fn, g.ph, g.pw);
     thread_local std::vector<T> scratch_work;
     std::vector<T>& work = r.op ? r.op->work : scratch_work;
     work.resize(r.op ? plan.work : plan.forward_work);
-    detail::winograd_kernels<T>()->forward(plan, in, tape.value(filters.index()).data(),
-                                           tape.value(bias.index()).data(), r.output.data(), work.data());
+    kernels->winograd_forward(plan, in, tape.value(filters.index()).data(), tape.value(bias.index()).data(),
+                              r.output.data(), work.data());
     if (r.op) {
-      r.op->by_winograd = true;
+      r.op->path = Conv2dOp<T>::Path::Winograd;
       r.op->plan = plan;
+    }
+    return finish(r.var);
+  }
+  thread_local std::vector<T> scratch_col, scratch_filters;
+  std::vector<T>& col = r.op ? r.op->col : scratch_col;
+  std::vector<T>& with_bias = r.op ? r.op->with_bias : scratch_filters;
+  const std::size_t plane = g.out_plane();
+  with_bias.resize(fn * (width + 1));
+  filters_with_bias(fn, width, tape.value(filters.index()).data(), tape.value(bias.index()).data(), with_bias.data());
+  T* y = r.output.data();
+  if (kernels) {  // im2col's rows and the SIMD product: y_n (FN, OH*OW) = [W b] col_n, rows of whole vectors
+    const std::size_t stride = (plane + kernels->vector - 1) / kernels->vector * kernels->vector;
+    const std::size_t images_at_once = r.op ? g.n : 1, rows = (width + 1) * stride;
+    col.resize(images_at_once * rows + (stride == plane ? 0 : fn * stride));  // and the padded output
+    T* padded = col.data() + images_at_once * rows;
+    for (std::size_t n = 0; n < g.n; ++n) {
+      T* windows = col.data() + (r.op ? n * rows : 0);
+      im2col_rows(g, in + n * g.c * g.in_plane(), stride, windows);
+      T* out = stride == plane ? y + n * fn * plane : padded;
+      kernels->product(fn, stride, width + 1, with_bias.data(), width + 1, 1, windows, stride, out, stride, false);
+      if (stride != plane)
+        for (std::size_t f = 0; f < fn; ++f)
+          std::copy(padded + f * stride, padded + f * stride + plane, y + (n * fn + f) * plane);
+    }
+    if (r.op) {
+      r.op->path = Conv2dOp<T>::Path::Simd;
+      r.op->row_stride = stride;
     }
     return finish(r.var);
   }
   // Without a gradient nothing is kept: one image's windows at a time in this thread's scratch (an evaluation
   // batch of 1,000 images would otherwise build hundreds of MB of windows at once), the same GEMMs.
-  thread_local std::vector<T> scratch_col, scratch_filters;
-  std::vector<T>& col = r.op ? r.op->col : scratch_col;
-  std::vector<T>& with_bias = r.op ? r.op->with_bias : scratch_filters;
-  const std::size_t plane = g.out_plane(), images_at_once = r.op ? g.n : 1;
+  const std::size_t images_at_once = r.op ? g.n : 1;
   col.resize(images_at_once * plane * (width + 1));
-  with_bias.resize(fn * (width + 1));
-  filters_with_bias(fn, width, tape.value(filters.index()).data(), tape.value(bias.index()).data(), with_bias.data());
   // image n's output (FN, OH*OW) = [W b] (FN, C*FH*FW + 1) x col_n^T: already in NCHW order
-  T* y = r.output.data();
   const auto multiply = [&](std::size_t n, const T* windows) {
     detail::gemm<T>(false, true, fn, plane, width + 1, with_bias.data(), windows, T(0), y + n * fn * plane);
   };

@@ -33,8 +33,17 @@ struct Pool2dSettings {
   bool allow_remainder = false;
 };
 
+/// How conv2d multiplies. Auto, on CPUs with AVX-512 or AVX2 and FMA: kernels of tapegrad's own, Winograd's
+/// F(2x2, 3x3) for 3x3 filters of stride 1 and padding at most 2 over 8 or more channels in and out, a SIMD matrix
+/// product on im2col's windows for the rest; on other CPUs, Blas. Blas: im2col and OpenBLAS's GEMM for every
+/// convolution. The two agree up to rounding (tests/test_conv.cpp); a convolution's backward takes its forward's
+/// path, and the rules recorded for higher orders are the same in both. Process-wide.
+enum class ConvAlgorithm { Auto, Blas };
+void set_conv_algorithm(ConvAlgorithm algorithm);
+ConvAlgorithm conv_algorithm();
+
 /// Convolution (cross-correlation, as every framework): x (N, C, H, W), filters (FN, C, FH, FW), bias (FN,)
-/// -> (N, FN, OH, OW). Forward by im2col and a GEMM per image; backward by GEMMs and col2im.
+/// -> (N, FN, OH, OW), computed as conv_algorithm() says.
 template <class T>
 Var<T> conv2d(const Var<T>& x, const Var<T>& filters, const Var<T>& bias, const Conv2dSettings& settings = {});
 

@@ -1,9 +1,10 @@
 #pragma once
-// The Winograd F(2x2, 3x3) kernels for one xsimd architecture (internal: included by winograd_avx512.cpp and
-// winograd_avx2.cpp, each compiled for its instruction set). Everything is in an anonymous namespace, so each
+// conv2d's SIMD kernels for one xsimd architecture: a matrix product for im2col's matrices, and Winograd
+// F(2x2, 3x3) (internal: included by conv_kernels_avx512.cpp and conv_kernels_avx2.cpp, each compiled for its
+// instruction set). Everything is in an anonymous namespace, so each
 // file's copy keeps internal linkage; only the two functions each file exports are seen outside it.
 //
-// Layouts (c_p, k_p: channels padded to whole vectors; vectors run along channels):
+// Winograd's layouts (c_p, k_p: channels padded to whole vectors; vectors run along channels):
 //   image        (N, padded_h, padded_w, c_p)   x zero-padded, channels last
 //   filters      16 points of (C, k_p) forward, of (K, c_p) backward: G g G^T
 //   tiles        16 points of (block, c_p): B^T d B of each tile in the block
@@ -16,13 +17,13 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "ops/winograd.hpp"
+#include "ops/conv_kernels.hpp"
 
 namespace tapegrad::detail {
 namespace {
 
 template <class Arch, class T, std::size_t Rows>
-struct Winograd {
+struct ConvSimd {
   using Vec = xsimd::batch<T, Arch>;
   static constexpr std::size_t W = Vec::size;
   static constexpr std::size_t kPoints = 16;
@@ -215,7 +216,7 @@ struct Winograd {
     }
   }
 
-  static void forward(const WinogradPlan& p, const T* x, const T* filters, const T* bias, T* y, T* work) {
+  static void winograd_forward(const WinogradPlan& p, const T* x, const T* filters, const T* bias, T* y, T* work) {
     T* image = work + p.at_image;
     T* transformed = work + p.at_filters;
     T* padded_bias = work + p.at_bias;
@@ -327,7 +328,7 @@ struct Winograd {
       }
   }
 
-  static void backward(const WinogradPlan& p, const T* x, const T* filters, const T* dy, T* dx, T* dw, T* work) {
+  static void winograd_backward(const WinogradPlan& p, const T* x, const T* filters, const T* dy, T* dx, T* dw, T* work) {
     T* image = work + p.at_image;
     T* transformed = work + p.at_filters;
     T* tiles = work + p.at_tiles;

@@ -1,5 +1,5 @@
 // Which Winograd kernels this CPU runs, when a convolution takes them, and where their buffers lie.
-#include "ops/winograd.hpp"
+#include "ops/conv_kernels.hpp"
 
 #include <fmt/format.h>
 
@@ -9,11 +9,11 @@
 
 namespace tapegrad::detail {
 
-// winograd_avx512.cpp, winograd_avx2.cpp: null when not built for x86-64
-const WinogradKernels<float>* winograd_avx512_float();
-const WinogradKernels<double>* winograd_avx512_double();
-const WinogradKernels<float>* winograd_avx2_float();
-const WinogradKernels<double>* winograd_avx2_double();
+// conv_kernels_avx512.cpp, conv_kernels_avx2.cpp: null when not built for x86-64
+const ConvKernels<float>* conv_kernels_avx512_float();
+const ConvKernels<double>* conv_kernels_avx512_double();
+const ConvKernels<float>* conv_kernels_avx2_float();
+const ConvKernels<double>* conv_kernels_avx2_double();
 
 namespace {
 
@@ -21,8 +21,8 @@ enum class Isa { None, Avx2, Avx512 };
 
 Isa best_isa() {
 #if defined(__x86_64__)
-  static const Isa isa = __builtin_cpu_supports("avx512f") && winograd_avx512_float() ? Isa::Avx512
-                         : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && winograd_avx2_float()
+  static const Isa isa = __builtin_cpu_supports("avx512f") && conv_kernels_avx512_float() ? Isa::Avx512
+                         : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && conv_kernels_avx2_float()
                              ? Isa::Avx2
                              : Isa::None;
   return isa;
@@ -49,18 +49,18 @@ std::size_t round_up(std::size_t count, std::size_t multiple) { return (count + 
 }  // namespace
 
 template <>
-const WinogradKernels<float>* winograd_kernels<float>() {
+const ConvKernels<float>* conv_kernels<float>() {
   switch (best_isa()) {
-    case Isa::Avx512: return winograd_avx512_float();
-    case Isa::Avx2: return winograd_avx2_float();
+    case Isa::Avx512: return conv_kernels_avx512_float();
+    case Isa::Avx2: return conv_kernels_avx2_float();
     default: return nullptr;
   }
 }
 template <>
-const WinogradKernels<double>* winograd_kernels<double>() {
+const ConvKernels<double>* conv_kernels<double>() {
   switch (best_isa()) {
-    case Isa::Avx512: return winograd_avx512_double();
-    case Isa::Avx2: return winograd_avx2_double();
+    case Isa::Avx512: return conv_kernels_avx512_double();
+    case Isa::Avx2: return conv_kernels_avx2_double();
     default: return nullptr;
   }
 }
@@ -69,7 +69,7 @@ template <class T>
 bool winograd_suits(std::size_t c, std::size_t k, std::size_t kh, std::size_t kw, std::size_t sh, std::size_t sw,
                     std::size_t ph, std::size_t pw) {
   return kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph <= 2 && pw <= 2 && c >= 8 && k >= 8 &&
-         winograd_kernels<T>() != nullptr;
+         conv_kernels<T>() != nullptr;
 }
 template bool winograd_suits<float>(std::size_t, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t,
                                     std::size_t, std::size_t);

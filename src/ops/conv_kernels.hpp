@@ -1,13 +1,14 @@
 #pragma once
-// 3x3 convolutions of stride 1 by Winograd's F(2x2, 3x3) (internal; src/ops/winograd.cpp picks the kernels).
+// conv2d's kernels of tapegrad's own (internal; src/ops/conv_kernels.cpp picks them for the CPU): a SIMD matrix
+// product for im2col's matrices, and Winograd's F(2x2, 3x3) for 3x3 convolutions of stride 1.
 //
 // Each 4x4 input tile d and 3x3 filter g give a 2x2 output tile Y = A^T [(G g G^T) . (B^T d B)] A: 16 products per
 // channel pair where the direct sum takes 36. The products of all channels at one of the 16 points are a matrix
 // product, (tiles x C) (C x K), which SIMD kernels of tapegrad's own compute in blocks of tiles that stay in cache.
 // Backward is the exact adjoint of the same arithmetic:
 //   dW = G^T [sum over tiles of (A dY A^T) (B^T d B)] G,  dx = sum over tiles of B [(A dY A^T) (G g G^T)] B^T.
-// Only plain C++ crosses this header: the kernels are compiled once per instruction set (winograd_avx512.cpp,
-// winograd_avx2.cpp), and nothing they emit may stand in for a function of the baseline build.
+// Only plain C++ crosses this header: the kernels are compiled once per instruction set (conv_kernels_avx512.cpp,
+// conv_kernels_avx2.cpp), and nothing they emit may stand in for a function of the baseline build.
 #include <cstddef>
 
 namespace tapegrad::detail {
@@ -26,16 +27,21 @@ struct WinogradPlan {
 };
 
 template <class T>
-struct WinogradKernels {
-  /// y (N, K, OH, OW) = conv(x, filters) + bias.
-  void (*forward)(const WinogradPlan&, const T* x, const T* filters, const T* bias, T* y, T* work);
-  /// dx += and dw += the gradients for dy (N, K, OH, OW); a null dx or dw is not computed.
-  void (*backward)(const WinogradPlan&, const T* x, const T* filters, const T* dy, T* dx, T* dw, T* work);
+struct ConvKernels {
+  /// Winograd: y (N, K, OH, OW) = conv(x, filters) + bias.
+  void (*winograd_forward)(const WinogradPlan&, const T* x, const T* filters, const T* bias, T* y, T* work);
+  /// Winograd: dx += and dw += the gradients for dy (N, K, OH, OW); a null dx or dw is not computed.
+  void (*winograd_backward)(const WinogradPlan&, const T* x, const T* filters, const T* dy, T* dx, T* dw, T* work);
+  /// C (rows x cols) = A B, or += when `add`: A's element (i, j) is a[i * a_row + j * a_col], B (depth x cols) has
+  /// rows ldb apart, C rows ldc apart; cols must be a multiple of `vector`, and B's and C's rows hold that many.
+  void (*product)(std::size_t rows, std::size_t cols, std::size_t depth, const T* a, std::size_t a_row,
+                  std::size_t a_col, const T* b, std::size_t ldb, T* c, std::size_t ldc, bool add);
+  std::size_t vector;  // elements of T per SIMD vector
 };
 
-/// The kernels for this CPU (AVX-512, else AVX2 with FMA), or null: then conv2d takes its im2col path.
+/// The kernels for this CPU (AVX-512, else AVX2 with FMA), or null: then conv2d multiplies through OpenBLAS.
 template <class T>
-const WinogradKernels<T>* winograd_kernels();
+const ConvKernels<T>* conv_kernels();
 
 /// Whether a convolution goes through Winograd: 3x3, stride 1, padding at most 2, at least 8 channels in and
 /// out (fewer would mostly multiply the zeros that pad them to a vector), and kernels for this CPU.
