@@ -142,7 +142,7 @@ TEST_CASE("conv2d equals the direct definition on random geometries, float and d
   }
 }
 
-// 3x3 filters of stride 1 over 8 or more channels in and out take Winograd's F(2x2, 3x3) path on CPUs with AVX2 or
+// 3x3 filters of stride 1 over 8 or more channels in and out take Winograd's F(4x4, 3x3) path on CPUs with AVX2 or
 // AVX-512: odd outputs leave half-used tiles, channel counts that are no whole vector leave padded lanes.
 TEST_CASE("conv2d 3x3 stride 1, 8+ channels (the Winograd path): values and gradients equal the definition") {
   tg::Rng rng(33);

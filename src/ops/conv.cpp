@@ -228,12 +228,12 @@ void im2col_rows(const Geometry& g, const T* x, std::size_t stride, T* rows) {
         std::fill(row, row + ys.lo * g.ow, T(0));
         for (std::size_t oy = ys.lo; oy < ys.hi; ++oy) {
           T* out = row + oy * g.ow;
-          const T* in = x + ch * g.in_plane() + (oy * g.sh + u - g.ph) * g.w + v - g.pw;  // at ox = 0 (maybe outside)
+          const T* in = x + ch * g.in_plane() + (oy * g.sh + u - g.ph) * g.w + (xs.lo * g.sw + v - g.pw);  // ox = lo
           std::fill(out, out + xs.lo, T(0));
           if (g.sw == 1)
-            std::copy(in + xs.lo, in + xs.hi, out + xs.lo);
+            std::copy(in, in + (xs.hi - xs.lo), out + xs.lo);
           else
-            for (std::size_t ox = xs.lo; ox < xs.hi; ++ox) out[ox] = in[ox * g.sw];
+            for (std::size_t ox = xs.lo; ox < xs.hi; ++ox) out[ox] = in[(ox - xs.lo) * g.sw];
           std::fill(out + xs.hi, out + g.ow, T(0));
         }
         std::fill(row + ys.hi * g.ow, row + stride, T(0));
@@ -253,8 +253,8 @@ void col2im_rows_add(const Geometry& g, const T* rows, std::size_t stride, T* dx
         const Span ys = inside(g.oh, u, g.sh, g.ph, g.h), xs = inside(g.ow, v, g.sw, g.pw, g.w);
         for (std::size_t oy = ys.lo; oy < ys.hi; ++oy) {
           const T* from = row + oy * g.ow;
-          T* to = dx + ch * g.in_plane() + (oy * g.sh + u - g.ph) * g.w + v - g.pw;
-          for (std::size_t ox = xs.lo; ox < xs.hi; ++ox) to[ox * g.sw] += from[ox];
+          T* to = dx + ch * g.in_plane() + (oy * g.sh + u - g.ph) * g.w + (xs.lo * g.sw + v - g.pw);  // ox = lo
+          for (std::size_t ox = xs.lo; ox < xs.hi; ++ox) to[(ox - xs.lo) * g.sw] += from[ox];
         }
       }
 }
@@ -263,7 +263,7 @@ template <class T>
 struct Conv2dOp final : Op<T> {
   static constexpr const char* forward_text =
       "y_n = [W b] col_n^T, col = [im2col(x) 1]  (x (N,C,H,W), W (FN,C,FH,FW) as (FN, C*FH*FW), b (FN,); a GEMM per "
-      "image, straight into NCHW); 3x3, stride 1, 8+ channels in and out: Winograd F(2x2,3x3), each 4x4 tile d to "
+      "image, straight into NCHW); 3x3, stride 1, 8+ channels in and out: Winograd F(4x4,3x3), each 6x6 tile d to "
       "Y = A^T [sum over channels (G g G^T) . (B^T d B)] A + b";
   static constexpr const char* backward_text =
       "[dW db] = sum over images of g_n col_n;  dx = col2im(g_n^T W)  (g_n: (FN, OH*OW)); Winograd: "
@@ -331,24 +331,14 @@ struct Conv2dOp final : Op<T> {
   }
 
   void backward_by_winograd(BackwardContext<T>& d) {
-    const T* grad = d.grad_output().data();
     T* dx = d.needs_grad(0) ? d.input_grad(0).data() : nullptr;
     T* dw = d.needs_grad(1) ? d.input_grad(1).data() : nullptr;
-    if (dx || dw) detail::conv_kernels<T>()->winograd_backward(plan, d.input(0).data(), d.input(1).data(), grad, dx, dw,
-                                                          work.data());
-    if (!d.needs_grad(2)) return;
-    T* db = d.input_grad(2).data();
-    const std::size_t out_plane = geometry.out_plane();
-    for (std::size_t n = 0; n < geometry.n; ++n)
-      for (std::size_t f = 0; f < filters; ++f) {
-        const T* g = grad + (n * filters + f) * out_plane;
-        T sum = T(0);
-        for (std::size_t i = 0; i < out_plane; ++i) sum += g[i];
-        db[f] += sum;
-      }
+    T* db = d.needs_grad(2) ? d.input_grad(2).data() : nullptr;
+    detail::conv_kernels<T>()->winograd_backward(plan, d.input(1).data(), d.grad_output().data(), dx, dw, db,
+                                                 work.data());
   }
 
-  // g (N, FN, OH, OW) holds image n's gradient as an (FN, OH*OW) block and col holds its windows as an
+  // Blas: g (N, FN, OH, OW) holds image n's gradient as an (FN, OH*OW) block and col holds its windows as an
   // (OH*OW, C*FH*FW + 1) block, so backward reads both where they are, one GEMM per image (no transposed copy);
   // the last column of the sum is db.
   void backward(BackwardContext<T>& d) override {

@@ -79,14 +79,14 @@ template bool winograd_suits<double>(std::size_t, std::size_t, std::size_t, std:
 template <class T>
 WinogradPlan make_winograd_plan(std::size_t n, std::size_t c, std::size_t h, std::size_t w, std::size_t k,
                                 std::size_t ph, std::size_t pw) {
-  constexpr std::size_t vector = 64 / sizeof(T), points = 16, block = kWinogradBlock;
+  constexpr std::size_t vector = 64 / sizeof(T), points = 36, block = kWinogradBlock, out = 4;
   WinogradPlan p{};
   p.n = n, p.c = c, p.h = h, p.w = w, p.k = k, p.ph = ph, p.pw = pw;
   p.oh = h + 2 * ph - 2, p.ow = w + 2 * pw - 2;  // the caller checked that the 3x3 window fits
-  p.tile_rows = (p.oh + 1) / 2, p.tile_cols = (p.ow + 1) / 2;
+  p.tile_rows = (p.oh + out - 1) / out, p.tile_cols = (p.ow + out - 1) / out;
   p.tiles = times(times(n, p.tile_rows, "tile"), p.tile_cols, "tile");
   p.c_padded = round_up(c, vector), p.k_padded = round_up(k, vector);
-  p.padded_h = 2 * p.tile_rows + 2, p.padded_w = 2 * p.tile_cols + 2;
+  p.padded_h = out * p.tile_rows + 2, p.padded_w = out * p.tile_cols + 2;
   const std::size_t image = times(times(times(n, p.padded_h, "image"), p.padded_w, "image"), p.c_padded, "image");
   const std::size_t filters = points * std::max(c * p.k_padded, k * p.c_padded);
   std::size_t at = 0;
@@ -101,7 +101,7 @@ WinogradPlan make_winograd_plan(std::size_t n, std::size_t c, std::size_t h, std
   take(p.at_products, points * block * p.k_padded);
   p.forward_work = at;
   take(p.at_grad_image, image);
-  take(p.at_grad_output, times(times(times(n, 2 * p.tile_rows, "gradient"), 2 * p.tile_cols, "gradient"),
+  take(p.at_grad_output, times(times(times(n, out * p.tile_rows, "gradient"), out * p.tile_cols, "gradient"),
                                p.k_padded, "gradient"));
   take(p.at_grad_tiles, points * block * p.c_padded);
   take(p.at_grad_filters, points * k * p.c_padded);

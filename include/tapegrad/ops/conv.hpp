@@ -34,7 +34,7 @@ struct Pool2dSettings {
 };
 
 /// How conv2d multiplies. Auto, on CPUs with AVX-512 or AVX2 and FMA: kernels of tapegrad's own, Winograd's
-/// F(2x2, 3x3) for 3x3 filters of stride 1 and padding at most 2 over 8 or more channels in and out, a SIMD matrix
+/// F(4x4, 3x3) for 3x3 filters of stride 1 and padding at most 2 over 8 or more channels in and out, a SIMD matrix
 /// product on im2col's windows for the rest; on other CPUs, Blas. Blas: im2col and OpenBLAS's GEMM for every
 /// convolution. The two agree up to rounding (tests/test_conv.cpp); a convolution's backward takes its forward's
 /// path, and the rules recorded for higher orders are the same in both. Process-wide.
