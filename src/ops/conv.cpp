@@ -279,6 +279,20 @@ struct Conv2dOp final : Op<T> {
   detail::WinogradPlan plan{};
   std::vector<T> work;            // Winograd's buffers (ops/conv_kernels_simd.hpp); Simd's gradient rows
 
+  // dW += and db += from [dW db]^T (C*FH*FW + 1 rows, `stride` apart; filter f in column f), as asked.
+  void add_weight_grads(BackwardContext<T>& d, const T* sums, std::size_t stride) {
+    const std::size_t width = geometry.c * geometry.window();
+    if (d.needs_grad(1)) {
+      T* dw = d.input_grad(1).data();
+      for (std::size_t f = 0; f < filters; ++f)
+        for (std::size_t i = 0; i < width; ++i) dw[f * width + i] += sums[i * stride + f];
+    }
+    if (d.needs_grad(2)) {
+      T* db = d.input_grad(2).data();
+      for (std::size_t f = 0; f < filters; ++f) db[f] += sums[width * stride + f];
+    }
+  }
+
   // Simd: per image, [dW db]^T (C*FH*FW + 1, FN padded) += col_n (C*FH*FW + 1, OH*OW) g_n^T, and
   // dcol_n (C*FH*FW, OH*OW) = W^T g_n, then col2im; g_n copied to whole vectors first where the product reads it.
   void backward_by_simd(BackwardContext<T>& d) {
@@ -301,15 +315,7 @@ struct Conv2dOp final : Op<T> {
         kernels.product(width + 1, fp, plane, col.data() + n * (width + 1) * row_stride, row_stride, 1, work.data(),
                         fp, with_bias.data(), fp, true);
       }
-      if (d.needs_grad(1)) {
-        T* dw = d.input_grad(1).data();
-        for (std::size_t f = 0; f < filters; ++f)
-          for (std::size_t i = 0; i < width; ++i) dw[f * width + i] += with_bias[i * fp + f];
-      }
-      if (d.needs_grad(2)) {
-        T* db = d.input_grad(2).data();
-        for (std::size_t f = 0; f < filters; ++f) db[f] += with_bias[width * fp + f];
-      }
+      add_weight_grads(d, with_bias.data(), fp);
     }
     if (!d.needs_grad(0)) return;
     work.resize(std::max(work.size(), filters * row_stride));
@@ -355,15 +361,7 @@ struct Conv2dOp final : Op<T> {
         detail::gemm<T>(true, true, width + 1, filters, plane, col.data() + n * plane * (width + 1),
                         grad + n * filters * plane, n == 0 ? T(0) : T(1), sums);
       if (g.n == 0) std::fill(with_bias.begin(), with_bias.end(), T(0));
-      if (d.needs_grad(1)) {
-        T* dw = d.input_grad(1).data();
-        for (std::size_t f = 0; f < filters; ++f)
-          for (std::size_t i = 0; i < width; ++i) dw[f * width + i] += sums[i * filters + f];
-      }
-      if (d.needs_grad(2)) {
-        T* db = d.input_grad(2).data();
-        for (std::size_t f = 0; f < filters; ++f) db[f] += sums[width * filters + f];
-      }
+      add_weight_grads(d, sums, filters);
     }
     if (d.needs_grad(0)) {
       dcol.resize(g.n * plane * width);
